@@ -1,0 +1,22 @@
+using System.Buffers;
+
+namespace TokenWire.Protocol;
+
+/// <summary>
+/// Encodes and decodes ProtocolMessages and REST message bodies in one wire format. Codecs are stateless and
+/// thread-safe. Decoders skip unknown fields (RSF1) and turn any malformed input into a <see cref="ProtocolException"/>.
+/// </summary>
+public interface IProtocolCodec
+{
+    WireFormat Format { get; }
+
+    void Write(ProtocolMessage message, IBufferWriter<byte> output);
+
+    ProtocolMessage Read(ReadOnlySequence<byte> input);
+
+    /// <summary>REST body: an array of messages (history pages, publish bodies).</summary>
+    void WriteMessages(IReadOnlyList<Message> messages, IBufferWriter<byte> output);
+
+    /// <summary>REST publish body: one message object or an array of them.</summary>
+    IReadOnlyList<Message> ReadMessages(ReadOnlySequence<byte> input);
+}

@@ -1,0 +1,89 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace TokenWire.Protocol.Json;
+
+/// <summary>
+/// The JSON wire format (reference §2, §3): camelCase fields, empty fields omitted, binary data as base64 with
+/// <c>/base64</c> appended to the encoding. Built on Utf8JsonWriter/Utf8JsonReader; no reflection.
+/// </summary>
+public sealed class JsonProtocolCodec : IProtocolCodec
+{
+    /// <summary>Extras and client payloads nest; 64 is ample for real data and bounds recursion on hostile input.</summary>
+    internal const int MaxDepth = 64;
+
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth };
+
+    public WireFormat Format => WireFormat.Json;
+
+    public void Write(ProtocolMessage message, IBufferWriter<byte> output)
+    {
+        using var writer = new Utf8JsonWriter(output, WriterOptions);
+        JsonProtocolWriter.WriteProtocolMessage(writer, message);
+    }
+
+    public void WriteMessages(IReadOnlyList<Message> messages, IBufferWriter<byte> output)
+    {
+        using var writer = new Utf8JsonWriter(output, WriterOptions);
+        writer.WriteStartArray();
+        foreach (var message in messages)
+        {
+            JsonProtocolWriter.WriteMessage(writer, message);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    public ProtocolMessage Read(ReadOnlySequence<byte> input)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(input, ReaderOptions);
+            JsonProtocolReader.ReadToken(ref reader);
+            var message = JsonProtocolReader.ReadProtocolMessage(ref reader, input);
+            JsonProtocolReader.ExpectEnd(ref reader);
+            return message;
+        }
+        catch (JsonException ex)
+        {
+            throw new ProtocolException(ErrorCodes.BadRequest, "Malformed JSON frame: " + ex.Message, ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ProtocolException(ErrorCodes.BadRequest, "Malformed JSON frame: " + ex.Message, ex);
+        }
+    }
+
+    public IReadOnlyList<Message> ReadMessages(ReadOnlySequence<byte> input)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(input, ReaderOptions);
+            JsonProtocolReader.ReadToken(ref reader);
+            var messages = new List<Message>();
+            if (reader.TokenType == JsonTokenType.StartArray)
+            {
+                while (JsonProtocolReader.ReadToken(ref reader) != JsonTokenType.EndArray)
+                {
+                    messages.Add(JsonProtocolReader.ReadMessage(ref reader, input));
+                }
+            }
+            else
+            {
+                messages.Add(JsonProtocolReader.ReadMessage(ref reader, input));
+            }
+
+            JsonProtocolReader.ExpectEnd(ref reader);
+            return messages;
+        }
+        catch (JsonException ex)
+        {
+            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed JSON body: " + ex.Message, ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed JSON body: " + ex.Message, ex);
+        }
+    }
+}

@@ -1,0 +1,313 @@
+using System.Buffers;
+using MessagePackReader = global::MessagePack.MessagePackReader;
+using MessagePackType = global::MessagePack.MessagePackType;
+
+namespace TokenWire.Protocol.MessagePack;
+
+/// <summary>Reads protocol types from MessagePack. Unknown keys are skipped; numbers may come in any width.</summary>
+internal static class MessagePackProtocolReader
+{
+    public static ProtocolMessage ReadProtocolMessage(ref MessagePackReader reader)
+    {
+        var count = ReadMapHeader(ref reader, "ProtocolMessage");
+        var pm = new ProtocolMessage();
+        var hasAction = false;
+        for (var i = 0; i < count; i++)
+        {
+            var key = ReadKey(ref reader);
+            if (TryReadNil(ref reader))
+            {
+                continue;
+            }
+
+            switch (key)
+            {
+                case "action": pm.Action = (ProtocolAction)ReadInt(ref reader); hasAction = true; break;
+                case "flags": pm.Flags = (ProtocolFlags)ReadInt(ref reader); break;
+                case "count": pm.Count = ReadInt(ref reader); break;
+                case "error": pm.Error = ReadError(ref reader); break;
+                case "id": pm.Id = ReadString(ref reader); break;
+                case "channel": pm.Channel = ReadString(ref reader); break;
+                case "channelSerial": pm.ChannelSerial = ReadString(ref reader); break;
+                case "connectionId": pm.ConnectionId = ReadString(ref reader); break;
+                case "msgSerial": pm.MsgSerial = ReadLong(ref reader); break;
+                case "timestamp": pm.Timestamp = ReadLong(ref reader); break;
+                case "messages":
+                {
+                    var n = ReadArrayHeader(ref reader, "messages");
+                    var messages = new List<Message>(n);
+                    for (var j = 0; j < n; j++)
+                    {
+                        messages.Add(ReadMessage(ref reader));
+                    }
+
+                    pm.Messages = messages;
+                    break;
+                }
+
+                case "presence":
+                {
+                    var n = ReadArrayHeader(ref reader, "presence");
+                    var items = new List<JsonPayload>(n);
+                    for (var j = 0; j < n; j++)
+                    {
+                        items.Add(new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader)));
+                    }
+
+                    pm.Presence = items;
+                    break;
+                }
+
+                case "auth":
+                {
+                    var n = ReadMapHeader(ref reader, "auth");
+                    for (var j = 0; j < n; j++)
+                    {
+                        if (ReadKey(ref reader) == "accessToken" && !TryReadNil(ref reader))
+                        {
+                            pm.AuthAccessToken = ReadString(ref reader);
+                        }
+                        else
+                        {
+                            PayloadTranscoder.Skip(ref reader);
+                        }
+                    }
+
+                    break;
+                }
+
+                case "connectionDetails": pm.ConnectionDetails = ReadConnectionDetails(ref reader); break;
+                case "params":
+                {
+                    var n = ReadMapHeader(ref reader, "params");
+                    var map = new Dictionary<string, string>(n, StringComparer.Ordinal);
+                    for (var j = 0; j < n; j++)
+                    {
+                        var name = ReadKey(ref reader);
+                        map[name] = ReadScalarAsString(ref reader);
+                    }
+
+                    pm.Params = map;
+                    break;
+                }
+
+                case "res": pm.Res = ReadRes(ref reader); break;
+                default: PayloadTranscoder.Skip(ref reader); break;
+            }
+        }
+
+        if (!hasAction)
+        {
+            throw new ProtocolException(ErrorCodes.BadRequest, "ProtocolMessage has no action");
+        }
+
+        return pm;
+    }
+
+    public static Message ReadMessage(ref MessagePackReader reader)
+    {
+        var count = ReadMapHeader(ref reader, "Message");
+        var message = new Message();
+        for (var i = 0; i < count; i++)
+        {
+            var key = ReadKey(ref reader);
+            if (TryReadNil(ref reader))
+            {
+                continue;
+            }
+
+            switch (key)
+            {
+                case "id": message.Id = ReadString(ref reader); break;
+                case "name": message.Name = ReadString(ref reader); break;
+                case "data":
+                    switch (reader.NextMessagePackType)
+                    {
+                        case MessagePackType.String: message.Data = MessageData.FromText(reader.ReadString()!); break;
+                        case MessagePackType.Binary: message.Data = MessageData.FromBytes(reader.ReadBytes()!.Value.ToArray()); break;
+                        default:
+                            // A structured value: store it as JSON text (the encoding gets "json" below).
+                            message.Data = MessageData.FromText(
+                                System.Text.Encoding.UTF8.GetString(PayloadTranscoder.MessagePackToJson(ref reader)));
+                            message.Encoding = ProtocolCodecs.AppendEncoding(message.Encoding, "json");
+                            break;
+                    }
+
+                    break;
+                case "encoding":
+                    var encoding = ReadString(ref reader);
+                    message.Encoding = message.Encoding is null ? encoding : encoding + "/" + message.Encoding;
+                    break;
+                case "clientId": message.ClientId = ReadString(ref reader); break;
+                case "connectionId": message.ConnectionId = ReadString(ref reader); break;
+                case "connectionKey": message.ConnectionKey = ReadString(ref reader); break;
+                case "timestamp": message.Timestamp = ReadLong(ref reader); break;
+                case "extras": message.Extras = new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader)); break;
+                case "action": message.Action = ReadInt(ref reader); break;
+                case "serial": message.Serial = ReadString(ref reader); break;
+                case "version": message.Version = new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader)); break;
+                default: PayloadTranscoder.Skip(ref reader); break;
+            }
+        }
+
+        // A JSON-style base64 layer over msgpack (rare, but legal): store the bytes canonically.
+        if (message.Data.Text is { } text && ProtocolCodecs.TryStripBase64(message.Encoding, out var rest))
+        {
+            try
+            {
+                message.Data = MessageData.FromBytes(Convert.FromBase64String(text));
+                message.Encoding = rest;
+            }
+            catch (FormatException ex)
+            {
+                throw new ProtocolException(ErrorCodes.InvalidMessageData, "Message data is not valid base64", ex);
+            }
+        }
+
+        return message;
+    }
+
+    private static ErrorInfo ReadError(ref MessagePackReader reader)
+    {
+        var count = ReadMapHeader(ref reader, "error");
+        int code = 0, status = 0;
+        var text = string.Empty;
+        for (var i = 0; i < count; i++)
+        {
+            var key = ReadKey(ref reader);
+            if (TryReadNil(ref reader))
+            {
+                continue;
+            }
+
+            switch (key)
+            {
+                case "code": code = ReadInt(ref reader); break;
+                case "statusCode": status = ReadInt(ref reader); break;
+                case "message": text = ReadString(ref reader) ?? string.Empty; break;
+                default: PayloadTranscoder.Skip(ref reader); break;
+            }
+        }
+
+        return new ErrorInfo(code, status, text);
+    }
+
+    private static ConnectionDetails ReadConnectionDetails(ref MessagePackReader reader)
+    {
+        var count = ReadMapHeader(ref reader, "connectionDetails");
+        string? key = null, clientId = null, serverId = null;
+        int maxMessageSize = 0, maxInbound = 0, maxOutbound = 0, maxFrame = 0;
+        long ttl = 0, idle = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var name = ReadKey(ref reader);
+            if (TryReadNil(ref reader))
+            {
+                continue;
+            }
+
+            switch (name)
+            {
+                case "connectionKey": key = ReadString(ref reader); break;
+                case "clientId": clientId = ReadString(ref reader); break;
+                case "serverId": serverId = ReadString(ref reader); break;
+                case "maxMessageSize": maxMessageSize = ReadInt(ref reader); break;
+                case "maxInboundRate": maxInbound = ReadInt(ref reader); break;
+                case "maxOutboundRate": maxOutbound = ReadInt(ref reader); break;
+                case "maxFrameSize": maxFrame = ReadInt(ref reader); break;
+                case "connectionStateTtl": ttl = ReadLong(ref reader); break;
+                case "maxIdleInterval": idle = ReadLong(ref reader); break;
+                default: PayloadTranscoder.Skip(ref reader); break;
+            }
+        }
+
+        return new ConnectionDetails
+        {
+            ConnectionKey = key ?? string.Empty,
+            ClientId = clientId,
+            ServerId = serverId,
+            MaxMessageSize = maxMessageSize,
+            MaxInboundRate = maxInbound,
+            MaxOutboundRate = maxOutbound,
+            MaxFrameSize = maxFrame,
+            ConnectionStateTtl = ttl,
+            MaxIdleInterval = idle,
+        };
+    }
+
+    private static List<PublishResult> ReadRes(ref MessagePackReader reader)
+    {
+        var count = ReadArrayHeader(ref reader, "res");
+        var results = new List<PublishResult>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var serials = new List<string?>();
+            if (TryReadNil(ref reader))
+            {
+                results.Add(new PublishResult(serials));
+                continue;
+            }
+
+            var fields = ReadMapHeader(ref reader, "res entry");
+            for (var j = 0; j < fields; j++)
+            {
+                if (ReadKey(ref reader) == "serials" && !TryReadNil(ref reader))
+                {
+                    var n = ReadArrayHeader(ref reader, "serials");
+                    for (var k = 0; k < n; k++)
+                    {
+                        serials.Add(TryReadNil(ref reader) ? null : ReadString(ref reader));
+                    }
+                }
+                else
+                {
+                    PayloadTranscoder.Skip(ref reader);
+                }
+            }
+
+            results.Add(new PublishResult(serials));
+        }
+
+        return results;
+    }
+
+    private static string ReadKey(ref MessagePackReader reader) =>
+        reader.NextMessagePackType == MessagePackType.String
+            ? reader.ReadString()!
+            : throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack map keys must be strings");
+
+    private static bool TryReadNil(ref MessagePackReader reader) => reader.TryReadNil();
+
+    private static string? ReadString(ref MessagePackReader reader) =>
+        reader.NextMessagePackType == MessagePackType.String
+            ? reader.ReadString()
+            : throw new ProtocolException(ErrorCodes.BadRequest, $"Expected a string, got {reader.NextMessagePackType}");
+
+    private static string ReadScalarAsString(ref MessagePackReader reader) => reader.NextMessagePackType switch
+    {
+        MessagePackType.String => reader.ReadString()!,
+        MessagePackType.Integer => reader.ReadInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        MessagePackType.Boolean => reader.ReadBoolean() ? "true" : "false",
+        MessagePackType.Float => reader.ReadDouble().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        _ => throw new ProtocolException(ErrorCodes.BadRequest, "params values must be strings"),
+    };
+
+    private static int ReadInt(ref MessagePackReader reader) => checked((int)ReadLong(ref reader));
+
+    private static long ReadLong(ref MessagePackReader reader) => reader.NextMessagePackType switch
+    {
+        MessagePackType.Integer => reader.ReadInt64(),
+        MessagePackType.Float => checked((long)reader.ReadDouble()),
+        _ => throw new ProtocolException(ErrorCodes.BadRequest, $"Expected a number, got {reader.NextMessagePackType}"),
+    };
+
+    private static int ReadMapHeader(ref MessagePackReader reader, string what) =>
+        reader.NextMessagePackType == MessagePackType.Map
+            ? reader.ReadMapHeader()
+            : throw new ProtocolException(ErrorCodes.BadRequest, $"{what}: expected a map, got {reader.NextMessagePackType}");
+
+    private static int ReadArrayHeader(ref MessagePackReader reader, string what) =>
+        reader.NextMessagePackType == MessagePackType.Array
+            ? reader.ReadArrayHeader()
+            : throw new ProtocolException(ErrorCodes.BadRequest, $"{what}: expected an array, got {reader.NextMessagePackType}");
+}

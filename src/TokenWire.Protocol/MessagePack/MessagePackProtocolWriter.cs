@@ -1,0 +1,219 @@
+using MessagePackWriter = global::MessagePack.MessagePackWriter;
+
+namespace TokenWire.Protocol.MessagePack;
+
+/// <summary>Writes protocol types as MessagePack maps, counting set fields first because maps are length-prefixed.</summary>
+public static class MessagePackProtocolWriter
+{
+    public static void WriteProtocolMessage(ref MessagePackWriter writer, ProtocolMessage pm)
+    {
+        var count = 1 + Has(pm.Flags != ProtocolFlags.None) + Has(pm.Count) + Has(pm.Error) + Has(pm.Id) + Has(pm.Channel)
+            + Has(pm.ChannelSerial) + Has(pm.ConnectionId) + Has(pm.MsgSerial) + Has(pm.Timestamp) + Has(pm.Messages)
+            + Has(pm.Presence) + Has(pm.AuthAccessToken) + Has(pm.ConnectionDetails)
+            + Has(pm.Params is { Count: > 0 }) + Has(pm.Res);
+        writer.WriteMapHeader(count);
+        writer.Write("action");
+        writer.Write((int)pm.Action);
+        if (pm.Flags != ProtocolFlags.None)
+        {
+            writer.Write("flags");
+            writer.Write((int)pm.Flags);
+        }
+
+        if (pm.Count is { } c)
+        {
+            writer.Write("count");
+            writer.Write(c);
+        }
+
+        if (pm.Error is { } error)
+        {
+            writer.Write("error");
+            WriteError(ref writer, error);
+        }
+
+        WriteIfSet(ref writer, "id", pm.Id);
+        WriteIfSet(ref writer, "channel", pm.Channel);
+        WriteIfSet(ref writer, "channelSerial", pm.ChannelSerial);
+        WriteIfSet(ref writer, "connectionId", pm.ConnectionId);
+        if (pm.MsgSerial is { } msgSerial)
+        {
+            writer.Write("msgSerial");
+            writer.Write(msgSerial);
+        }
+
+        if (pm.Timestamp is { } timestamp)
+        {
+            writer.Write("timestamp");
+            writer.Write(timestamp);
+        }
+
+        if (pm.Messages is { } messages)
+        {
+            writer.Write("messages");
+            writer.WriteArrayHeader(messages.Count);
+            foreach (var message in messages)
+            {
+                WriteMessage(ref writer, message);
+            }
+        }
+
+        if (pm.Presence is { } presence)
+        {
+            writer.Write("presence");
+            writer.WriteArrayHeader(presence.Count);
+            foreach (var item in presence)
+            {
+                PayloadTranscoder.JsonToMessagePack(item.Utf8Json.Span, ref writer);
+            }
+        }
+
+        if (pm.AuthAccessToken is { } token)
+        {
+            writer.Write("auth");
+            writer.WriteMapHeader(1);
+            writer.Write("accessToken");
+            writer.Write(token);
+        }
+
+        if (pm.ConnectionDetails is { } details)
+        {
+            writer.Write("connectionDetails");
+            WriteConnectionDetails(ref writer, details);
+        }
+
+        if (pm.Params is { Count: > 0 } parameters)
+        {
+            writer.Write("params");
+            writer.WriteMapHeader(parameters.Count);
+            foreach (var (key, value) in parameters)
+            {
+                writer.Write(key);
+                writer.Write(value);
+            }
+        }
+
+        if (pm.Res is { } res)
+        {
+            writer.Write("res");
+            writer.WriteArrayHeader(res.Count);
+            foreach (var result in res)
+            {
+                writer.WriteMapHeader(1);
+                writer.Write("serials");
+                writer.WriteArrayHeader(result.Serials.Count);
+                foreach (var serial in result.Serials)
+                {
+                    if (serial is null)
+                    {
+                        writer.WriteNil();
+                    }
+                    else
+                    {
+                        writer.Write(serial);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>TM2 in MessagePack: binary data is written as <c>bin</c>, with no base64 step.</summary>
+    public static void WriteMessage(ref MessagePackWriter writer, Message m)
+    {
+        var count = Has(m.Id) + Has(m.Name) + Has(!m.Data.IsNone) + Has(m.Encoding) + Has(m.ClientId) + Has(m.ConnectionId)
+            + Has(m.ConnectionKey) + Has(m.Timestamp) + Has(m.Extras) + Has(m.Action) + Has(m.Serial) + Has(m.Version);
+        writer.WriteMapHeader(count);
+        WriteIfSet(ref writer, "id", m.Id);
+        WriteIfSet(ref writer, "name", m.Name);
+        if (m.Data.Text is { } text)
+        {
+            writer.Write("data");
+            writer.Write(text);
+        }
+        else if (m.Data.Bytes is { } bytes)
+        {
+            writer.Write("data");
+            writer.Write(bytes);
+        }
+
+        WriteIfSet(ref writer, "encoding", m.Encoding);
+        WriteIfSet(ref writer, "clientId", m.ClientId);
+        WriteIfSet(ref writer, "connectionId", m.ConnectionId);
+        WriteIfSet(ref writer, "connectionKey", m.ConnectionKey);
+        if (m.Timestamp is { } timestamp)
+        {
+            writer.Write("timestamp");
+            writer.Write(timestamp);
+        }
+
+        if (m.Extras is { } extras)
+        {
+            writer.Write("extras");
+            PayloadTranscoder.JsonToMessagePack(extras.Utf8Json.Span, ref writer);
+        }
+
+        if (m.Action is { } action)
+        {
+            writer.Write("action");
+            writer.Write(action);
+        }
+
+        WriteIfSet(ref writer, "serial", m.Serial);
+        if (m.Version is { } version)
+        {
+            writer.Write("version");
+            PayloadTranscoder.JsonToMessagePack(version.Utf8Json.Span, ref writer);
+        }
+    }
+
+    public static void WriteError(ref MessagePackWriter writer, ErrorInfo error)
+    {
+        writer.WriteMapHeader(4);
+        writer.Write("code");
+        writer.Write(error.Code);
+        writer.Write("statusCode");
+        writer.Write(error.StatusCode);
+        writer.Write("message");
+        writer.Write(error.Message);
+        writer.Write("href");
+        writer.Write(error.Href);
+    }
+
+    private static void WriteConnectionDetails(ref MessagePackWriter writer, ConnectionDetails d)
+    {
+        writer.WriteMapHeader(7 + Has(d.ClientId) + Has(d.ServerId));
+        writer.Write("connectionKey");
+        writer.Write(d.ConnectionKey);
+        WriteIfSet(ref writer, "clientId", d.ClientId);
+        writer.Write("maxMessageSize");
+        writer.Write(d.MaxMessageSize);
+        writer.Write("maxInboundRate");
+        writer.Write(d.MaxInboundRate);
+        writer.Write("maxOutboundRate");
+        writer.Write(d.MaxOutboundRate);
+        writer.Write("maxFrameSize");
+        writer.Write(d.MaxFrameSize);
+        WriteIfSet(ref writer, "serverId", d.ServerId);
+        writer.Write("connectionStateTtl");
+        writer.Write(d.ConnectionStateTtl);
+        writer.Write("maxIdleInterval");
+        writer.Write(d.MaxIdleInterval);
+    }
+
+    private static void WriteIfSet(ref MessagePackWriter writer, string name, string? value)
+    {
+        if (value is not null)
+        {
+            writer.Write(name);
+            writer.Write(value);
+        }
+    }
+
+    private static int Has(bool condition) => condition ? 1 : 0;
+
+    private static int Has(object? value) => value is null ? 0 : 1;
+
+    // Separate overload so nullable numbers are not boxed on the per-message path.
+    private static int Has<T>(T? value)
+        where T : struct => value.HasValue ? 1 : 0;
+}

@@ -1,0 +1,227 @@
+using System.Buffers;
+using System.Text.Json;
+using MessagePackReader = global::MessagePack.MessagePackReader;
+using MessagePackType = global::MessagePack.MessagePackType;
+using MessagePackWriter = global::MessagePack.MessagePackWriter;
+
+namespace TokenWire.Protocol.MessagePack;
+
+/// <summary>
+/// Converts free-form values (extras, version, presence) between MessagePack and JSON, so a payload published in
+/// one format is relayed to subscribers of the other. Binary inside such values becomes a base64 string in JSON.
+/// </summary>
+public static class PayloadTranscoder
+{
+    /// <summary>Reads one MessagePack value and returns it as UTF-8 JSON. Depth is bounded against hostile input.</summary>
+    public static byte[] MessagePackToJson(ref MessagePackReader reader)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+        {
+            CopyValue(ref reader, writer, 0);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes a UTF-8 JSON value as MessagePack (integers as the smallest int type, like ably-js).</summary>
+    public static void JsonToMessagePack(ReadOnlySpan<byte> utf8Json, ref MessagePackWriter writer)
+    {
+        var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = Json.JsonProtocolCodec.MaxDepth });
+        reader.Read();
+        WriteJsonValue(ref reader, ref writer);
+    }
+
+    private static void WriteJsonValue(ref Utf8JsonReader reader, ref MessagePackWriter writer)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject:
+            {
+                // MessagePack needs the entry count up front; count on a copy of the reader.
+                var counter = reader;
+                var count = CountChildren(ref counter, JsonTokenType.EndObject);
+                writer.WriteMapHeader(count);
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    writer.Write(reader.GetString());
+                    reader.Read();
+                    WriteJsonValue(ref reader, ref writer);
+                }
+
+                break;
+            }
+
+            case JsonTokenType.StartArray:
+            {
+                var counter = reader;
+                var count = CountChildren(ref counter, JsonTokenType.EndArray);
+                writer.WriteArrayHeader(count);
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    WriteJsonValue(ref reader, ref writer);
+                }
+
+                break;
+            }
+
+            case JsonTokenType.String:
+                writer.Write(reader.GetString());
+                break;
+            case JsonTokenType.Number:
+                if (reader.TryGetInt64(out var l))
+                {
+                    writer.Write(l);
+                }
+                else if (reader.TryGetUInt64(out var ul))
+                {
+                    writer.Write(ul);
+                }
+                else
+                {
+                    writer.Write(reader.GetDouble());
+                }
+
+                break;
+            case JsonTokenType.True:
+                writer.Write(true);
+                break;
+            case JsonTokenType.False:
+                writer.Write(false);
+                break;
+            default:
+                writer.WriteNil();
+                break;
+        }
+    }
+
+    private static int CountChildren(ref Utf8JsonReader reader, JsonTokenType end)
+    {
+        var count = 0;
+        while (reader.Read() && reader.TokenType != end)
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName)
+            {
+                reader.Read();
+            }
+
+            reader.Skip();
+            count++;
+        }
+
+        return count;
+    }
+
+    private static void CopyValue(ref MessagePackReader reader, Utf8JsonWriter writer, int depth)
+    {
+        if (depth > Json.JsonProtocolCodec.MaxDepth)
+        {
+            throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack value nested too deeply");
+        }
+
+        switch (reader.NextMessagePackType)
+        {
+            case MessagePackType.Map:
+            {
+                var count = reader.ReadMapHeader();
+                writer.WriteStartObject();
+                for (var i = 0; i < count; i++)
+                {
+                    if (reader.NextMessagePackType != MessagePackType.String)
+                    {
+                        throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack map keys must be strings");
+                    }
+
+                    var key = reader.ReadString() ?? string.Empty;
+                    writer.WritePropertyName(key);
+                    CopyValue(ref reader, writer, depth + 1);
+                }
+
+                writer.WriteEndObject();
+                break;
+            }
+
+            case MessagePackType.Array:
+            {
+                var count = reader.ReadArrayHeader();
+                writer.WriteStartArray();
+                for (var i = 0; i < count; i++)
+                {
+                    CopyValue(ref reader, writer, depth + 1);
+                }
+
+                writer.WriteEndArray();
+                break;
+            }
+
+            case MessagePackType.String:
+                writer.WriteStringValue(reader.ReadString());
+                break;
+            case MessagePackType.Binary:
+                writer.WriteBase64StringValue(reader.ReadBytes()!.Value.ToArray());
+                break;
+            case MessagePackType.Integer:
+                if (reader.NextCode == global::MessagePack.MessagePackCode.UInt64)
+                {
+                    writer.WriteNumberValue(reader.ReadUInt64());
+                }
+                else
+                {
+                    writer.WriteNumberValue(reader.ReadInt64());
+                }
+
+                break;
+            case MessagePackType.Float:
+                writer.WriteNumberValue(reader.ReadDouble());
+                break;
+            case MessagePackType.Boolean:
+                writer.WriteBooleanValue(reader.ReadBoolean());
+                break;
+            case MessagePackType.Nil:
+                reader.ReadNil();
+                writer.WriteNullValue();
+                break;
+            default:
+                // Extension types have no JSON form.
+                throw new ProtocolException(ErrorCodes.BadRequest, "Unsupported MessagePack extension type");
+        }
+    }
+
+    /// <summary>Skips one value without recursion limits of the library's own Skip (which recurses per level).</summary>
+    public static void Skip(ref MessagePackReader reader, int depth = 0)
+    {
+        if (depth > Json.JsonProtocolCodec.MaxDepth)
+        {
+            throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack value nested too deeply");
+        }
+
+        switch (reader.NextMessagePackType)
+        {
+            case MessagePackType.Map:
+            {
+                var count = reader.ReadMapHeader();
+                for (var i = 0; i < count * 2; i++)
+                {
+                    Skip(ref reader, depth + 1);
+                }
+
+                break;
+            }
+
+            case MessagePackType.Array:
+            {
+                var count = reader.ReadArrayHeader();
+                for (var i = 0; i < count; i++)
+                {
+                    Skip(ref reader, depth + 1);
+                }
+
+                break;
+            }
+
+            default:
+                reader.Skip();
+                break;
+        }
+    }
+}

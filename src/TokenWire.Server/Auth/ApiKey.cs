@@ -1,0 +1,47 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace TokenWire.Server.Auth;
+
+/// <summary>A configured API key: <c>appId.keyId:secret</c> with its capability.</summary>
+public sealed class ApiKey(string appId, string keyId, string secret, Capability capability)
+{
+    private readonly byte[] _secret = Encoding.UTF8.GetBytes(secret);
+
+    public string AppId { get; } = appId;
+
+    /// <summary><c>appId.keyId</c>, the public half of the key.</summary>
+    public string Name { get; } = $"{appId}.{keyId}";
+
+    public Capability Capability { get; } = capability;
+
+    /// <summary>Constant-time comparison so the secret cannot be guessed byte by byte from timing.</summary>
+    public bool SecretMatches(ReadOnlySpan<char> candidate)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        var count = Encoding.UTF8.GetMaxByteCount(candidate.Length) <= buffer.Length
+            ? Encoding.UTF8.GetBytes(candidate, buffer)
+            : -1;
+        return count >= 0 && CryptographicOperations.FixedTimeEquals(buffer[..count], _secret);
+    }
+
+    /// <summary>Splits <c>appId.keyId:secret</c>; false when the shape is wrong (ably-js: <c>^[^:\s]+:[^:.\s]+$</c>).</summary>
+    public static bool TrySplit(string? key, out string keyName, out string secret)
+    {
+        keyName = secret = string.Empty;
+        if (string.IsNullOrEmpty(key))
+        {
+            return false;
+        }
+
+        var colon = key.IndexOf(':');
+        if (colon <= 0 || colon == key.Length - 1 || key.IndexOf(':', colon + 1) >= 0)
+        {
+            return false;
+        }
+
+        keyName = key[..colon];
+        secret = key[(colon + 1)..];
+        return keyName.Contains('.');
+    }
+}

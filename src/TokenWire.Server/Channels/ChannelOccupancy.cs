@@ -1,0 +1,35 @@
+using TokenWire.Protocol;
+
+namespace TokenWire.Server.Channels;
+
+/// <summary>This node's attachments to a channel by granted mode, for <c>channel.status()</c> occupancy metrics.</summary>
+public sealed class ChannelOccupancy
+{
+    private int _connections;
+    private int _publishers;
+    private int _subscribers;
+
+    public int Connections => Volatile.Read(ref _connections);
+
+    public int Publishers => Volatile.Read(ref _publishers);
+
+    public int Subscribers => Volatile.Read(ref _subscribers);
+
+    public void Add(ProtocolFlags modes) => Change(modes, 1);
+
+    public void Remove(ProtocolFlags modes) => Change(modes, -1);
+
+    private void Change(ProtocolFlags modes, int delta)
+    {
+        Interlocked.Add(ref _connections, delta);
+        if ((modes & ProtocolFlags.Publish) != 0)
+        {
+            Interlocked.Add(ref _publishers, delta);
+        }
+
+        if ((modes & ProtocolFlags.Subscribe) != 0)
+        {
+            Interlocked.Add(ref _subscribers, delta);
+        }
+    }
+}

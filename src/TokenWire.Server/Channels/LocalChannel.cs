@@ -1,0 +1,421 @@
+using Microsoft.Extensions.Logging;
+using TokenWire.Protocol;
+using TokenWire.Protocol.Serials;
+using TokenWire.Server.Bus;
+using TokenWire.Server.Fanout;
+using TokenWire.Server.Log;
+
+namespace TokenWire.Server.Channels;
+
+/// <summary>
+/// This node's view of one channel: its local subscribers and the delivery cursor — the offset of the last message
+/// handed to them. Envelopes from the bus are delivered strictly in offset order: duplicates are dropped and gaps are
+/// filled from the log before anything later goes out (centrifuge's PubSubSync idea). Because attach and delivery
+/// take the same lock, the cursor at attach time is an exact seam between history and live delivery.
+/// </summary>
+public sealed partial class LocalChannel
+{
+    /// <summary>Entries read per log call while replaying or filling, bounding one read's memory.</summary>
+    private const int ReadBatch = 1000;
+
+    private readonly Lock _gate = new();
+    private readonly List<BusEnvelope> _pending = [];
+    private readonly IMessageLog _log;
+    private readonly IMessageBus _bus;
+    private readonly ILogger _logger;
+    private ChannelSubscriber[] _subscribers = [];
+    private IAsyncDisposable? _busSubscription;
+    private string _epoch = string.Empty;
+    private long _cursor;
+    private bool _ready;
+    private bool _filling;
+    private int _references;
+    private bool _closed;
+
+    internal LocalChannel(string key, IMessageLog log, IMessageBus bus, ILogger logger)
+    {
+        Key = key;
+        Name = ChannelKeys.ChannelName(key);
+        _log = log;
+        _bus = bus;
+        _logger = logger;
+        Ready = StartAsync();
+    }
+
+    public string Key { get; }
+
+    public string Name { get; }
+
+    /// <summary>Completes once the channel follows the bus and knows its starting cursor.</summary>
+    public Task Ready { get; }
+
+    public ChannelOccupancy Occupancy { get; } = new();
+
+    public LogPosition Cursor
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new LogPosition(_epoch, _cursor);
+            }
+        }
+    }
+
+    private async Task StartAsync()
+    {
+        // Follow the bus first, then read the head: anything appended in between is either at or before the head
+        // (history) or arrives as an envelope after it (live); nothing falls between the two.
+        _busSubscription = await _bus.SubscribeAsync(Key, OnEnvelope).ConfigureAwait(false);
+        var head = await _log.GetHeadAsync(Key).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _epoch = head.Epoch;
+            _cursor = head.Offset;
+            _ready = true;
+            if (_pending.Count > 0 && !_filling)
+            {
+                _filling = true;
+                _ = FillAsync();
+            }
+        }
+    }
+
+    /// <summary>Registers a subscriber and replays what it asked for; see <see cref="AttachOutcome"/>.</summary>
+    /// <param name="sendAttached">Queues the ATTACHED frame without blocking; called once, before any message frame of this channel.</param>
+    public async Task<AttachOutcome> AttachAsync(ChannelSubscriber? subscriber, AttachRequest request, Action<AttachOutcome> sendAttached, CancellationToken cancellationToken)
+    {
+        await Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var wantsReplay = subscriber is not null && (request.ResumeFrom is not null || request.RewindCount is not null || request.RewindAge is not null);
+        LogPosition attachPosition;
+        lock (_gate)
+        {
+            attachPosition = new LogPosition(_epoch, _cursor);
+            if (subscriber is not null)
+            {
+                subscriber.Backlog = wantsReplay ? [] : null;
+                _subscribers = [.. _subscribers, subscriber];
+            }
+
+            if (!wantsReplay)
+            {
+                // Queued under the lock, so it precedes every live frame delivered after this registration.
+                // A transport that does not subscribe has nothing to replay, so its resume trivially succeeds.
+                var resumed = subscriber is null && request.ResumeFrom is not null;
+                var outcome = new AttachOutcome(
+                    resumed ? request.ResumeFrom!.Value : attachPosition,
+                    Resumed: resumed,
+                    HasBacklog: false,
+                    ContinuityLost: !resumed && request.ResumeFrom is not null);
+                sendAttached(outcome);
+                return outcome;
+            }
+        }
+
+        try
+        {
+            return await ReplayAsync(subscriber!, request, attachPosition, sendAttached, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Detach(subscriber!);
+            throw;
+        }
+    }
+
+    private async Task<AttachOutcome> ReplayAsync(ChannelSubscriber subscriber, AttachRequest request, LogPosition attachPosition, Action<AttachOutcome> sendAttached, CancellationToken cancellationToken)
+    {
+        var replay = new List<LogEntry>();
+        AttachOutcome outcome;
+        if (request.ResumeFrom is { } from)
+        {
+            var continuous = from.Epoch == attachPosition.Epoch && from.Offset <= attachPosition.Offset;
+            var position = from;
+            while (continuous && position.Offset < attachPosition.Offset)
+            {
+                var read = await _log.ReadAfterAsync(Key, position, (int)Math.Min(ReadBatch, attachPosition.Offset - position.Offset), cancellationToken).ConfigureAwait(false);
+                continuous = read.Continuous && read.Entries.Count > 0 && read.Entries[0].Offset == position.Offset + 1;
+                replay.AddRange(read.Entries);
+                position = position.WithOffset(read.Entries.Count > 0 ? read.Entries[^1].Offset : position.Offset);
+            }
+
+            if (!continuous)
+            {
+                replay.Clear();
+            }
+
+            outcome = new AttachOutcome(continuous ? from : attachPosition, Resumed: continuous, HasBacklog: false, ContinuityLost: !continuous);
+        }
+        else
+        {
+            var since = request.RewindAge is { } age ? DateTimeOffset.UtcNow.Add(-age).ToUnixTimeMilliseconds() : (long?)null;
+            replay.AddRange(await _log.ReadRecentAsync(Key, request.RewindCount, since, attachPosition, cancellationToken).ConfigureAwait(false));
+            outcome = new AttachOutcome(attachPosition, Resumed: false, HasBacklog: replay.Count > 0, ContinuityLost: false);
+        }
+
+        sendAttached(outcome);
+        foreach (var entry in replay)
+        {
+            if (subscriber.Sink.EchoMessages || entry.Message.ConnectionId != subscriber.Sink.ConnectionId)
+            {
+                subscriber.Sink.Enqueue(new EncodedFrame(MessageFrame([entry])));
+            }
+        }
+
+        lock (_gate)
+        {
+            foreach (var frame in subscriber.Backlog!)
+            {
+                subscriber.Sink.Enqueue(frame);
+            }
+
+            subscriber.Backlog = null;
+        }
+
+        return outcome;
+    }
+
+    public void Detach(ChannelSubscriber subscriber)
+    {
+        lock (_gate)
+        {
+            _subscribers = _subscribers.Where(s => s != subscriber).ToArray();
+        }
+    }
+
+    private void OnEnvelope(BusEnvelope envelope)
+    {
+        if (envelope.Entries.Count == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            if (!_ready || _filling || !TryDeliver(envelope))
+            {
+                _pending.Add(envelope);
+                if (_ready && !_filling)
+                {
+                    _filling = true;
+                    _ = FillAsync();
+                }
+            }
+        }
+    }
+
+    /// <summary>Delivers an envelope that continues the cursor; false when it would leave a gap. Caller holds the lock.</summary>
+    private bool TryDeliver(BusEnvelope envelope)
+    {
+        if (envelope.Epoch != _epoch)
+        {
+            if (string.CompareOrdinal(envelope.Epoch, _epoch) < 0)
+            {
+                return true; // From a log incarnation we have moved past: stale.
+            }
+
+            // The log was rebuilt: continue from the new epoch's start. Subscribers re-attaching will see continuity lost.
+            LogEpochChanged(_logger, Key, _epoch, envelope.Epoch);
+            _epoch = envelope.Epoch;
+            _cursor = 0;
+        }
+
+        if (envelope.LastOffset <= _cursor)
+        {
+            return true; // Already delivered (a gap fill got there first).
+        }
+
+        if (envelope.FirstOffset > _cursor + 1)
+        {
+            return false;
+        }
+
+        var entries = envelope.FirstOffset == _cursor + 1
+            ? envelope.Entries
+            : envelope.Entries.Where(e => e.Offset > _cursor).ToList();
+        DeliverToSubscribers(entries, envelope.PublisherConnectionId);
+        _cursor = envelope.LastOffset;
+        return true;
+    }
+
+    private void DeliverToSubscribers(IReadOnlyList<LogEntry> entries, string? publisherConnectionId)
+    {
+        var subscribers = _subscribers;
+        if (subscribers.Length == 0)
+        {
+            return;
+        }
+
+        // Encoded lazily, once per wire format, and shared by every subscriber.
+        var frame = new EncodedFrame(MessageFrame(entries));
+        foreach (var subscriber in subscribers)
+        {
+            if (!subscriber.Sink.EchoMessages && subscriber.Sink.ConnectionId == publisherConnectionId)
+            {
+                continue;
+            }
+
+            subscriber.Deliver(frame);
+        }
+    }
+
+    private ProtocolMessage MessageFrame(IReadOnlyList<LogEntry> entries)
+    {
+        var messages = new Message[entries.Count];
+        for (var i = 0; i < messages.Length; i++)
+        {
+            messages[i] = entries[i].Message;
+        }
+
+        return new ProtocolMessage(ProtocolAction.Message)
+        {
+            Channel = Name,
+            ChannelSerial = entries[^1].Message.Serial,
+            Messages = messages,
+        };
+    }
+
+    /// <summary>Reads the log to close a gap, then delivers pending envelopes; runs until nothing is pending.</summary>
+    private async Task FillAsync()
+    {
+        while (true)
+        {
+            LogPosition from;
+            long target;
+            lock (_gate)
+            {
+                DrainPending();
+                if (_pending.Count == 0 || _closed)
+                {
+                    _filling = false;
+                    return;
+                }
+
+                from = new LogPosition(_epoch, _cursor);
+                target = _pending.Max(e => e.Epoch == _epoch ? e.FirstOffset - 1 : 0);
+            }
+
+            ReadResult read;
+            try
+            {
+                read = await _log.ReadAfterAsync(Key, from, (int)Math.Clamp(target - from.Offset, 1, ReadBatch)).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                GapFillFailed(_logger, ex, Key);
+                await Task.Delay(TimeSpan.FromMilliseconds(100)).ConfigureAwait(false);
+                continue;
+            }
+
+            lock (_gate)
+            {
+                if (read.Epoch == _epoch && _cursor == from.Offset)
+                {
+                    foreach (var entry in read.Entries)
+                    {
+                        if (entry.Offset == _cursor + 1)
+                        {
+                            DeliverToSubscribers([entry], entry.Message.ConnectionId);
+                            _cursor = entry.Offset;
+                        }
+                    }
+
+                    if (read.Entries.Count == 0 || !read.Continuous)
+                    {
+                        // The log no longer has what the gap needs (expired or rebuilt): skip to what we can deliver.
+                        var next = _pending.Where(e => e.Epoch == _epoch).Select(e => e.FirstOffset).DefaultIfEmpty(_cursor + 1).Min();
+                        if (next > _cursor + 1)
+                        {
+                            MessagesSkipped(_logger, Key, _cursor + 1, next - 1);
+                            _cursor = next - 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Delivers every pending envelope that now continues the cursor. Caller holds the lock.</summary>
+    private void DrainPending()
+    {
+        bool progressed;
+        do
+        {
+            progressed = false;
+            _pending.Sort(static (a, b) => a.Epoch == b.Epoch ? a.FirstOffset.CompareTo(b.FirstOffset) : string.CompareOrdinal(a.Epoch, b.Epoch));
+            for (var i = 0; i < _pending.Count; i++)
+            {
+                if (TryDeliver(_pending[i]))
+                {
+                    _pending.RemoveAt(i);
+                    progressed = true;
+                    break;
+                }
+            }
+        }
+        while (progressed && _pending.Count > 0);
+    }
+
+    internal bool TryAddReference()
+    {
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return false;
+            }
+
+            _references++;
+            return true;
+        }
+    }
+
+    /// <summary>Drops a reference; true when it was the last one and the channel is now closed.</summary>
+    internal bool ReleaseReference()
+    {
+        lock (_gate)
+        {
+            _references--;
+            if (_references > 0)
+            {
+                return false;
+            }
+
+            _closed = true;
+        }
+
+        _ = CloseAsync();
+        return true;
+    }
+
+    private async Task CloseAsync()
+    {
+        try
+        {
+            await Ready.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // A channel that never started has nothing to unsubscribe.
+        }
+
+        if (_busSubscription is { } subscription)
+        {
+            await subscription.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: log epoch changed from {Old} to {New}")]
+    private static partial void LogEpochChanged(ILogger logger, string channel, string old, string @new);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: reading the log to fill a delivery gap failed; retrying")]
+    private static partial void GapFillFailed(ILogger logger, Exception exception, string channel);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: offsets {From}..{To} are no longer in the log and were not delivered")]
+    private static partial void MessagesSkipped(ILogger logger, string channel, long from, long to);
+}

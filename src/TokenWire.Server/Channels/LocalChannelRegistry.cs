@@ -1,0 +1,44 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using TokenWire.Server.Bus;
+using TokenWire.Server.Log;
+
+namespace TokenWire.Server.Channels;
+
+/// <summary>
+/// The node's active <see cref="LocalChannel"/>s, reference-counted by the transports attached to them. A channel
+/// follows the bus only while someone here is attached.
+/// </summary>
+public sealed class LocalChannelRegistry(IMessageLog log, IMessageBus bus, ILogger<LocalChannel> logger)
+{
+    private readonly ConcurrentDictionary<string, Lazy<LocalChannel>> _channels = new(StringComparer.Ordinal);
+
+    public int Count => _channels.Count;
+
+    public LocalChannel? Find(string channelKey) => _channels.GetValueOrDefault(channelKey)?.Value;
+
+    /// <summary>Returns the channel with a reference taken; pair with <see cref="Release"/>.</summary>
+    public LocalChannel Acquire(string channelKey)
+    {
+        while (true)
+        {
+            // Lazy so that racing first attaches start one channel (each start subscribes to the bus).
+            var lazy = _channels.GetOrAdd(channelKey, key => new Lazy<LocalChannel>(() => new LocalChannel(key, log, bus, logger)));
+            if (lazy.Value.TryAddReference())
+            {
+                return lazy.Value;
+            }
+
+            // Closed between lookup and reference: it is being removed; take a fresh one.
+            _channels.TryRemove(new KeyValuePair<string, Lazy<LocalChannel>>(channelKey, lazy));
+        }
+    }
+
+    public void Release(LocalChannel channel)
+    {
+        if (channel.ReleaseReference() && _channels.TryGetValue(channel.Key, out var lazy) && lazy.Value == channel)
+        {
+            _channels.TryRemove(new KeyValuePair<string, Lazy<LocalChannel>>(channel.Key, lazy));
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using TokenWire.Server.Hosting;
+
+namespace TokenWire.Server.Connections;
+
+/// <summary>
+/// Connections by key, for resume and recover. A disconnected connection is kept for <c>connectionStateTtl</c>, then
+/// replaced by a tombstone for as long again, so a late resume is told "expired" (80008) rather than "unknown" (80018).
+/// </summary>
+public sealed class ConnectionRegistry : IDisposable
+{
+    private readonly ConcurrentDictionary<string, RealtimeConnection> _byKey = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _expiredKeys = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _stateTtl;
+    private readonly ITimer _reaper;
+
+    public ConnectionRegistry(TimeProvider time, IOptions<TokenWireOptions> options)
+    {
+        _time = time;
+        _stateTtl = options.Value.Connection.StateTtl;
+        var period = TimeSpan.FromSeconds(Math.Clamp(_stateTtl.TotalSeconds / 4, 1, 15));
+        _reaper = time.CreateTimer(_ => Reap(), null, period, period);
+    }
+
+    public int Count => _byKey.Count;
+
+    public void Add(RealtimeConnection connection) => _byKey[connection.Key] = connection;
+
+    public RealtimeConnection? Find(string key) => _byKey.GetValueOrDefault(key);
+
+    public bool IsExpired(string key) => _expiredKeys.ContainsKey(key);
+
+    /// <summary>Forgets a connection at once (client CLOSE).</summary>
+    public void Remove(RealtimeConnection connection) =>
+        _byKey.TryRemove(new KeyValuePair<string, RealtimeConnection>(connection.Key, connection));
+
+    internal void Reap()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (key, connection) in _byKey)
+        {
+            if (connection.DisconnectedAt is { } at && now - at > _stateTtl
+                && _byKey.TryRemove(new KeyValuePair<string, RealtimeConnection>(key, connection)))
+            {
+                _expiredKeys[key] = now;
+            }
+        }
+
+        foreach (var (key, at) in _expiredKeys)
+        {
+            if (now - at > _stateTtl)
+            {
+                _expiredKeys.TryRemove(key, out _);
+            }
+        }
+    }
+
+    public void Dispose() => _reaper.Dispose();
+}

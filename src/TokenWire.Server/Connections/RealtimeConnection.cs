@@ -1,0 +1,51 @@
+using TokenWire.Server.Auth;
+
+namespace TokenWire.Server.Connections;
+
+/// <summary>
+/// The logical Ably connection: what survives a dropped transport for <c>connectionStateTtl</c> so the client can
+/// resume (same id, same key). Channel subscriptions are not kept here: a resuming client re-attaches each channel
+/// with its channelSerial and the channel replays what it missed.
+/// </summary>
+public sealed class RealtimeConnection(string id, string key, AuthContext auth)
+{
+    /// <summary>Serialises inbound processing across transports, so a resumed transport's retransmissions are
+    /// handled after anything the old transport was still doing.</summary>
+    public SemaphoreSlim InboundGate { get; } = new(1, 1);
+
+    public string Id { get; } = id;
+
+    public string Key { get; } = key;
+
+    public AuthContext Auth { get; } = auth;
+
+    public RealtimeTransport? Transport { get; private set; }
+
+    /// <summary>When the last transport went away; null while one is active.</summary>
+    public DateTimeOffset? DisconnectedAt { get; private set; }
+
+    /// <summary>Makes <paramref name="transport"/> current; returns the one it replaces, which the caller closes.</summary>
+    public RealtimeTransport? Bind(RealtimeTransport transport)
+    {
+        lock (this)
+        {
+            var previous = Transport;
+            Transport = transport;
+            DisconnectedAt = null;
+            return previous;
+        }
+    }
+
+    /// <summary>Marks the connection disconnected if <paramref name="transport"/> is still the current one.</summary>
+    public void Unbind(RealtimeTransport transport, DateTimeOffset now)
+    {
+        lock (this)
+        {
+            if (Transport == transport)
+            {
+                Transport = null;
+                DisconnectedAt = now;
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TokenWire.Server.Channels;
+using TokenWire.Server.Hosting;
+using TokenWire.Server.Publishing;
+
+namespace TokenWire.Server.Connections;
+
+/// <summary>The node-wide collaborators every transport uses, bundled so a transport has one dependency.</summary>
+public sealed class RealtimeServices(
+    ChannelPublisher publisher,
+    LocalChannelRegistry channels,
+    ConnectionRegistry connections,
+    IOptions<TokenWireOptions> options,
+    TimeProvider time,
+    ILogger<RealtimeTransport> logger)
+{
+    public ChannelPublisher Publisher { get; } = publisher;
+
+    public LocalChannelRegistry Channels { get; } = channels;
+
+    public ConnectionRegistry Connections { get; } = connections;
+
+    public TokenWireOptions Options { get; } = options.Value;
+
+    public TimeProvider Time { get; } = time;
+
+    public ILogger<RealtimeTransport> Logger { get; } = logger;
+}

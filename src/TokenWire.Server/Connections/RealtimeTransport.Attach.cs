@@ -1,0 +1,213 @@
+using System.Globalization;
+using TokenWire.Protocol;
+using TokenWire.Protocol.Serials;
+using TokenWire.Server.Auth;
+using TokenWire.Server.Channels;
+
+namespace TokenWire.Server.Connections;
+
+/// <summary>ATTACH / DETACH (reference §4.5-§4.7).</summary>
+public sealed partial class RealtimeTransport
+{
+    /// <summary>Modes granted when the client requests none: everything but annotations and objects, as Ably does.</summary>
+    private const ProtocolFlags DefaultModes =
+        ProtocolFlags.Publish | ProtocolFlags.Subscribe | ProtocolFlags.Presence | ProtocolFlags.PresenceSubscribe;
+
+    private readonly Dictionary<string, Attachment> _attachments = new(StringComparer.Ordinal);
+
+    private sealed record Attachment(LocalChannel Channel, ChannelSubscriber? Subscriber, ProtocolFlags Modes);
+
+    private async Task HandleAttachAsync(ProtocolMessage message, CancellationToken cancellationToken)
+    {
+        var name = message.Channel;
+        try
+        {
+            ChannelNames.Validate(name);
+        }
+        catch (ProtocolException ex)
+        {
+            ChannelError(name, ex.Error);
+            return;
+        }
+
+        var operations = Connection.Auth.Capability.OperationsFor(name!);
+        if (operations == ChannelOperation.None)
+        {
+            ChannelError(name, ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Permission denied: no capability for channel '{name}'"));
+            return;
+        }
+
+        if (!TryParseParams(message.Params, out var request, out var acceptedParams, out var paramError))
+        {
+            ChannelError(name, paramError!);
+            return;
+        }
+
+        var requested = message.Flags & ProtocolFlags.AllModes;
+        var modes = (requested == ProtocolFlags.None ? DefaultModes : requested) & PermittedModes(operations);
+
+        if (_attachments.TryGetValue(name!, out var existing))
+        {
+            // Re-attach on a live attachment (setOptions): keep delivering without a seam; continuity is unbroken.
+            Send(Attached(name!, existing.Channel.Cursor, existing.Modes | ProtocolFlags.Resumed, acceptedParams, null));
+            return;
+        }
+
+        if (message.ChannelSerial is { } serial)
+        {
+            request = request with { ResumeFrom = LogPosition.TryParse(serial, out var from) ? from : new LogPosition("0", -1) };
+        }
+
+        var channel = _services.Channels.Acquire(ChannelKeys.For(Connection.Auth.App.Id, name!));
+        var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? new ChannelSubscriber(this, modes) : null;
+        try
+        {
+            await channel.AttachAsync(
+                subscriber,
+                request,
+                outcome =>
+                {
+                    var flags = modes | (outcome.Resumed ? ProtocolFlags.Resumed : 0) | (outcome.HasBacklog ? ProtocolFlags.HasBacklog : 0);
+                    var error = outcome.ContinuityLost
+                        ? ErrorCodes.Create(ErrorCodes.ChannelContinuityLost, "Channel continuity not guaranteed: attached from the current position")
+                        : null;
+                    Send(Attached(name!, outcome.AttachPosition, flags, acceptedParams, error));
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _services.Channels.Release(channel);
+            throw;
+        }
+
+        channel.Occupancy.Add(modes);
+        _attachments[name!] = new Attachment(channel, subscriber, modes);
+    }
+
+    private void HandleDetach(ProtocolMessage message)
+    {
+        if (message.Channel is { } name && _attachments.Remove(name, out var attachment))
+        {
+            Release(attachment);
+        }
+
+        Send(new ProtocolMessage(ProtocolAction.Detached) { Channel = message.Channel });
+    }
+
+    private void DetachAll()
+    {
+        lock (_attachments)
+        {
+            foreach (var attachment in _attachments.Values)
+            {
+                Release(attachment);
+            }
+
+            _attachments.Clear();
+        }
+    }
+
+    private void Release(Attachment attachment)
+    {
+        if (attachment.Subscriber is { } subscriber)
+        {
+            attachment.Channel.Detach(subscriber);
+        }
+
+        attachment.Channel.Occupancy.Remove(attachment.Modes);
+        _services.Channels.Release(attachment.Channel);
+    }
+
+    private void ChannelError(string? channel, ErrorInfo error) =>
+        Send(new ProtocolMessage(ProtocolAction.Error) { Channel = channel ?? string.Empty, Error = error });
+
+    private static ProtocolMessage Attached(string channel, LogPosition position, ProtocolFlags flags, IReadOnlyDictionary<string, string>? acceptedParams, ErrorInfo? error) =>
+        new(ProtocolAction.Attached)
+        {
+            Channel = channel,
+            ChannelSerial = position.ToSerial(),
+            Flags = flags,
+            Params = acceptedParams,
+            Error = error,
+        };
+
+    private static ProtocolFlags PermittedModes(ChannelOperation operations)
+    {
+        var modes = ProtocolFlags.None;
+        if ((operations & ChannelOperation.Publish) != 0)
+        {
+            modes |= ProtocolFlags.Publish;
+        }
+
+        if ((operations & ChannelOperation.Subscribe) != 0)
+        {
+            modes |= ProtocolFlags.Subscribe | ProtocolFlags.PresenceSubscribe;
+        }
+
+        if ((operations & ChannelOperation.Presence) != 0)
+        {
+            modes |= ProtocolFlags.Presence;
+        }
+
+        if ((operations & ChannelOperation.AnnotationPublish) != 0)
+        {
+            modes |= ProtocolFlags.AnnotationPublish;
+        }
+
+        if ((operations & ChannelOperation.AnnotationSubscribe) != 0)
+        {
+            modes |= ProtocolFlags.AnnotationSubscribe;
+        }
+
+        if ((operations & ChannelOperation.ObjectPublish) != 0)
+        {
+            modes |= ProtocolFlags.ObjectPublish;
+        }
+
+        if ((operations & ChannelOperation.ObjectSubscribe) != 0)
+        {
+            modes |= ProtocolFlags.ObjectSubscribe;
+        }
+
+        return modes;
+    }
+
+    /// <summary>Channel params: <c>rewind</c> as a count (<c>10</c>) or an age (<c>30s</c>, <c>2m</c>, <c>1h</c>).</summary>
+    private static bool TryParseParams(IReadOnlyDictionary<string, string>? parameters, out AttachRequest request, out Dictionary<string, string>? accepted, out ErrorInfo? error)
+    {
+        request = AttachRequest.Fresh;
+        accepted = null;
+        error = null;
+        if (parameters is null || !parameters.TryGetValue("rewind", out var rewind))
+        {
+            return true;
+        }
+
+        accepted = new Dictionary<string, string>(StringComparer.Ordinal) { ["rewind"] = rewind };
+        if (int.TryParse(rewind, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count <= 100)
+        {
+            request = request with { RewindCount = count };
+            return true;
+        }
+
+        if (rewind.Length >= 2 && long.TryParse(rewind.AsSpan(0, rewind.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var amount))
+        {
+            TimeSpan? age = rewind[^1] switch
+            {
+                's' => TimeSpan.FromSeconds(amount),
+                'm' => TimeSpan.FromMinutes(amount),
+                'h' => TimeSpan.FromHours(amount),
+                _ => null,
+            };
+            if (age is { } value)
+            {
+                request = request with { RewindAge = value };
+                return true;
+            }
+        }
+
+        error = ErrorCodes.Create(ErrorCodes.InvalidParameterValue, $"Invalid rewind '{rewind}': use a count up to 100 or an age such as 30s, 2m, 1h");
+        return false;
+    }
+}

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace TokenWire.Server.Connections;
+
+public sealed partial class RealtimeTransport
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId}: outbound queue full ({Limit} frames); disconnecting slow consumer")]
+    private static partial void SlowConsumer(ILogger logger, string connectionId, int limit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: malformed frame: {Reason}")]
+    private static partial void MalformedFrame(ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Connection {ConnectionId}: publish to {Channel} failed")]
+    private static partial void PublishFailed(ILogger logger, Exception exception, string connectionId, string? channel);
+}

@@ -1,0 +1,253 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using TokenWire.Protocol;
+using TokenWire.Server.Fanout;
+
+namespace TokenWire.Server.Connections;
+
+/// <summary>
+/// One WebSocket carrying a <see cref="RealtimeConnection"/>: a read loop that handles inbound ProtocolMessages in
+/// order, a bounded outbound queue drained by one writer loop, heartbeats, and this transport's channel attachments.
+/// A full queue or a failed write ends this transport only; the client resumes and is replayed what it missed.
+/// </summary>
+public sealed partial class RealtimeTransport : IFrameSink
+{
+    private readonly WebSocket _socket;
+    private readonly RealtimeServices _services;
+    private readonly IProtocolCodec _codec;
+    private readonly Channel<EncodedFrame> _outbound;
+    private readonly CancellationTokenSource _stop = new();
+    private long _lastWriteTicks;
+
+    public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, RealtimeConnection connection, RealtimeServices services)
+    {
+        _socket = socket;
+        _services = services;
+        Format = format;
+        EchoMessages = echoMessages;
+        Connection = connection;
+        _codec = ProtocolCodecs.For(format);
+        _outbound = Channel.CreateBounded<EncodedFrame>(new BoundedChannelOptions(services.Options.Limits.OutboundQueueFrames)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public RealtimeConnection Connection { get; }
+
+    public WireFormat Format { get; }
+
+    public string ConnectionId => Connection.Id;
+
+    public bool EchoMessages { get; }
+
+    public void Enqueue(EncodedFrame frame)
+    {
+        if (!_outbound.Writer.TryWrite(frame) && !_stop.IsCancellationRequested)
+        {
+            SlowConsumer(_services.Logger, ConnectionId, _services.Options.Limits.OutboundQueueFrames);
+            Abort();
+        }
+    }
+
+    public void Send(ProtocolMessage message) => Enqueue(new EncodedFrame(message));
+
+    /// <summary>Ends the transport without a closing handshake (slow consumer, replaced by a resume).</summary>
+    public void Abort()
+    {
+        _outbound.Writer.TryComplete();
+        _stop.Cancel();
+        _socket.Abort();
+    }
+
+    /// <summary>Sends <paramref name="final"/> (DISCONNECTED, ERROR, CLOSED), then closes the socket.</summary>
+    public void SendAndClose(ProtocolMessage final)
+    {
+        Send(final);
+        _outbound.Writer.TryComplete();
+    }
+
+    /// <summary>Runs the transport until the socket closes; returns when both loops have ended.</summary>
+    public async Task RunAsync(CancellationToken hostStopping)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(hostStopping, _stop.Token);
+        var writer = WriteLoopAsync(linked.Token);
+        var heartbeat = HeartbeatLoopAsync(linked.Token);
+        try
+        {
+            await ReadLoopAsync(linked.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _outbound.Writer.TryComplete();
+            DetachAll();
+            await writer.ConfigureAwait(false);
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await heartbeat.ConfigureAwait(false);
+            Connection.Unbind(this, _services.Time.GetUtcNow());
+        }
+    }
+
+    private async Task ReadLoopAsync(CancellationToken cancellationToken)
+    {
+        var maxFrame = _services.Options.Limits.MaxFrameSize;
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                buffer.ResetWrittenCount();
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    result = await _socket.ReceiveAsync(buffer.GetMemory(4096), cancellationToken).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        return;
+                    }
+
+                    buffer.Advance(result.Count);
+                    if (buffer.WrittenCount > maxFrame)
+                    {
+                        Fail(ErrorCodes.Create(ErrorCodes.MessageTooLarge, $"Frame larger than the maximum of {maxFrame} bytes"));
+                        return;
+                    }
+                }
+                while (!result.EndOfMessage);
+
+                ProtocolMessage message;
+                try
+                {
+                    message = _codec.Decode(buffer.WrittenMemory);
+                }
+                catch (ProtocolException ex)
+                {
+                    MalformedFrame(_services.Logger, ConnectionId, ex.Error.Message);
+                    Fail(ex.Error);
+                    return;
+                }
+
+                if (!await HandleAsync(message, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (WebSocketException)
+        {
+            // Abrupt disconnect: the connection stays resumable.
+        }
+    }
+
+    /// <summary>Handles one inbound message; false when the transport should stop reading.</summary>
+    private async ValueTask<bool> HandleAsync(ProtocolMessage message, CancellationToken cancellationToken)
+    {
+        await Connection.InboundGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            switch (message.Action)
+            {
+                case ProtocolAction.Heartbeat:
+                    // connection.ping(): echo the id back.
+                    Send(new ProtocolMessage(ProtocolAction.Heartbeat) { Id = message.Id });
+                    return true;
+                case ProtocolAction.Attach:
+                    await HandleAttachAsync(message, cancellationToken).ConfigureAwait(false);
+                    return true;
+                case ProtocolAction.Detach:
+                    HandleDetach(message);
+                    return true;
+                case ProtocolAction.Message:
+                    await HandlePublishAsync(message, cancellationToken).ConfigureAwait(false);
+                    return true;
+                case ProtocolAction.Presence or ProtocolAction.Annotation or ProtocolAction.Object:
+                    Nack(message, ErrorCodes.Create(ErrorCodes.BadRequest, $"{message.Action} is not supported by this server yet"));
+                    return true;
+                case ProtocolAction.Close:
+                    _services.Connections.Remove(Connection);
+                    SendAndClose(new ProtocolMessage(ProtocolAction.Closed));
+                    return false;
+                case ProtocolAction.Disconnect:
+                    SendAndClose(new ProtocolMessage(ProtocolAction.Disconnected));
+                    return false;
+                case ProtocolAction.Activate or ProtocolAction.Sync:
+                    return true;
+                default:
+                    Fail(ErrorCodes.Create(ErrorCodes.ProtocolError, $"Unexpected protocol action {(int)message.Action} from client"));
+                    return false;
+            }
+        }
+        finally
+        {
+            Connection.InboundGate.Release();
+        }
+    }
+
+    /// <summary>A fatal connection error: ERROR without a channel, then close (the SDK moves to FAILED).</summary>
+    private void Fail(ErrorInfo error) => SendAndClose(new ProtocolMessage(ProtocolAction.Error) { Error = error });
+
+    private void Nack(ProtocolMessage message, ErrorInfo error)
+    {
+        if (message.MsgSerial is { } serial)
+        {
+            Send(new ProtocolMessage(ProtocolAction.Nack) { MsgSerial = serial, Count = 1, Error = error });
+        }
+    }
+
+    private async Task WriteLoopAsync(CancellationToken cancellationToken)
+    {
+        var type = Format == WireFormat.MessagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
+        try
+        {
+            var reader = _outbound.Reader;
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var frame))
+                {
+                    await _socket.SendAsync(frame.GetBytes(Format), type, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+                    Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
+                }
+            }
+
+            // Queue completed: a final frame was sent, or the read side ended. Close politely if still open.
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            _socket.Abort();
+        }
+        finally
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>HEARTBEATs when nothing else was sent for half the announced maxIdleInterval.</summary>
+    private async Task HeartbeatLoopAsync(CancellationToken cancellationToken)
+    {
+        var half = _services.Options.Connection.MaxIdleInterval / 2;
+        using var timer = new PeriodicTimer(half, _services.Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (Environment.TickCount64 - Volatile.Read(ref _lastWriteTicks) >= half.TotalMilliseconds)
+                {
+                    Send(new ProtocolMessage(ProtocolAction.Heartbeat));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

@@ -1,0 +1,23 @@
+namespace TokenWire.Server.Hosting;
+
+/// <summary>
+/// DEVELOPMENT KEYS — public, for local use only. Installed when the server runs in the Development environment
+/// with no apps configured, so <c>dotnet run</c> works out of the box. Never used in any other environment.
+/// </summary>
+public static class DevelopmentApp
+{
+    public const string AppId = "dev";
+    public const string RootKey = "dev.root:dev-root-secret";
+    public const string SubscribeKey = "dev.sub:dev-sub-secret";
+
+    public static AppOptions Create() => new()
+    {
+        Id = AppId,
+        Keys =
+        [
+            new KeyOptions { Id = "root", Secret = "dev-root-secret", Capability = """{"*":["*"]}""" },
+            new KeyOptions { Id = "sub", Secret = "dev-sub-secret", Capability = """{"*":["subscribe","history"]}""" },
+        ],
+        Namespaces = [new NamespaceOptions { Name = "persisted", Persisted = true }],
+    };
+}

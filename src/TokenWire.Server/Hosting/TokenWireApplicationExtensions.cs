@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TokenWire.Server.Connections;
+using TokenWire.Server.Rest;
+
+namespace TokenWire.Server.Hosting;
+
+public static class TokenWireApplicationExtensions
+{
+    /// <summary>Maps the realtime endpoint at <c>/</c>, the REST API and health checks.</summary>
+    public static WebApplication MapTokenWire(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<TokenWireOptions>>().Value;
+        if (options.Apps.Any(a => a.Id == DevelopmentApp.AppId && a.Keys.Any(k => k.Secret == "dev-root-secret")))
+        {
+            app.Logger.LogWarning("Development keys are active ({RootKey}, {SubscribeKey}). Configure TokenWire:Apps for anything but local development.", DevelopmentApp.RootKey, DevelopmentApp.SubscribeKey);
+        }
+
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
+        app.UseMiddleware<RestErrorMiddleware>();
+        app.Use(async (context, next) =>
+        {
+            if (context.WebSockets.IsWebSocketRequest && context.Request.Path == "/")
+            {
+                await context.RequestServices.GetRequiredService<RealtimeEndpoint>().HandleAsync(context);
+                return;
+            }
+
+            await next(context);
+        });
+        app.MapHealthChecks("/health");
+        app.MapAblyRest();
+        return app;
+    }
+}

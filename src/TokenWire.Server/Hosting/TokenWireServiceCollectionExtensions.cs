@@ -1,0 +1,56 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using TokenWire.Server.Auth;
+using TokenWire.Server.Bus;
+using TokenWire.Server.Channels;
+using TokenWire.Server.Connections;
+using TokenWire.Server.Log;
+using TokenWire.Server.Publishing;
+using TokenWire.Server.Rest;
+
+namespace TokenWire.Server.Hosting;
+
+public static class TokenWireServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the server with the embedded in-memory engine. A scale-out engine replaces the
+    /// <see cref="IMessageLog"/> and <see cref="IMessageBus"/> registrations after this call.
+    /// </summary>
+    public static IServiceCollection AddTokenWire(this IServiceCollection services, IHostEnvironment environment)
+    {
+        services.AddOptions<TokenWireOptions>()
+            .BindConfiguration(TokenWireOptions.SectionName)
+            .PostConfigure(options =>
+            {
+                if (options.Apps.Count == 0 && environment.IsDevelopment())
+                {
+                    options.Apps.Add(DevelopmentApp.Create());
+                }
+            })
+            .Validate(options => options.Apps.Count > 0, "No apps are configured. Configure TokenWire:Apps (appsettings.json, TokenWire__Apps__0__... environment variables or --TokenWire:Apps:0:... arguments); development keys are only installed in the Development environment.")
+            .ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IMessageLog>(sp => new InMemoryMessageLog(
+            sp.GetRequiredService<TimeProvider>(),
+            ForgetIdleAfter(sp.GetRequiredService<IOptions<TokenWireOptions>>().Value)));
+        services.TryAddSingleton<IMessageBus, InMemoryMessageBus>();
+        services.AddSingleton<AppRegistry>();
+        services.AddSingleton<Authenticator>();
+        services.AddSingleton<RestAuthentication>();
+        services.AddSingleton<ChannelRules>();
+        services.AddSingleton<ChannelPublisher>();
+        services.AddSingleton<LocalChannelRegistry>();
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<RealtimeServices>();
+        services.AddSingleton<RealtimeEndpoint>();
+        services.AddHealthChecks();
+        return services;
+    }
+
+    /// <summary>Channel epochs outlive resumable connections, so a client's channelSerial stays meaningful.</summary>
+    private static TimeSpan ForgetIdleAfter(TokenWireOptions options) =>
+        options.Connection.StateTtl * 2 > options.History.DefaultRetention ? options.Connection.StateTtl * 2 : options.History.DefaultRetention;
+}

@@ -1,0 +1,266 @@
+using TokenWire.Protocol;
+using TokenWire.Protocol.Serials;
+
+namespace TokenWire.Server.Log;
+
+/// <summary>
+/// One channel's log in memory. Entries are contiguous by offset (entry i has offset FirstOffset + i), so a
+/// position lookup is arithmetic, and timestamps never decrease, so time bounds are binary searches.
+/// Every member takes the instance lock; it is held only for memory operations.
+/// </summary>
+internal sealed class InMemoryChannelLog(string epoch)
+{
+    private readonly Lock _gate = new();
+    private readonly List<LogEntry> _entries = [];
+    private readonly Dictionary<string, string> _serialsById = new(StringComparer.Ordinal);
+    private readonly Queue<(long ExpiresAtMs, string Id)> _idExpiry = new();
+    private int _start;
+    private long _lastOffset;
+    private long _lastTimestamp;
+    private ChannelRetention _retention;
+    private DateTimeOffset _lastActivity = DateTimeOffset.MinValue;
+
+    public LogPosition Head
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new LogPosition(epoch, _lastOffset);
+            }
+        }
+    }
+
+    private int Count => _entries.Count - _start;
+
+    private long FirstOffset => _lastOffset - Count + 1;
+
+    public AppendResult Append(IReadOnlyList<Message> messages, ChannelRetention retention, DateTimeOffset now)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var serials = new string[messages.Count];
+        var appended = new List<LogEntry>(messages.Count);
+        lock (_gate)
+        {
+            _retention = retention;
+            _lastActivity = now;
+            ExpireIds(nowMs);
+            // Timestamps never go backwards within a channel, so history time bounds can binary-search.
+            var timestamp = Math.Max(nowMs, _lastTimestamp);
+            for (var i = 0; i < messages.Count; i++)
+            {
+                var message = messages[i];
+                if (message.Id is { } id && _serialsById.TryGetValue(id, out var existing))
+                {
+                    serials[i] = existing;
+                    continue;
+                }
+
+                var offset = ++_lastOffset;
+                var serial = new LogPosition(epoch, offset).ToSerial();
+                message.Serial = serial;
+                message.Timestamp = timestamp;
+                message.Action ??= 0;
+                var entry = new LogEntry(offset, message);
+                _entries.Add(entry);
+                appended.Add(entry);
+                serials[i] = serial;
+                if (message.Id is { } newId)
+                {
+                    _serialsById[newId] = serial;
+                    _idExpiry.Enqueue((nowMs + (long)retention.IdempotencyWindow.TotalMilliseconds, newId));
+                }
+            }
+
+            _lastTimestamp = timestamp;
+            Trim(nowMs);
+        }
+
+        return new AppendResult(serials, appended, epoch);
+    }
+
+    public ReadResult ReadAfter(LogPosition after, int max)
+    {
+        lock (_gate)
+        {
+            if (after.Epoch != epoch || after.Offset > _lastOffset)
+            {
+                return new ReadResult([], false, epoch, _lastOffset);
+            }
+
+            // Continuous only if nothing after the position has been trimmed away.
+            var continuous = after.Offset + 1 >= FirstOffset;
+            var from = Math.Max(after.Offset + 1, FirstOffset);
+            var count = (int)Math.Min(max, _lastOffset - from + 1);
+            return new ReadResult(Slice(from, count), continuous, epoch, _lastOffset);
+        }
+    }
+
+    public IReadOnlyList<LogEntry> ReadRecent(int? count, long? sinceMs, LogPosition upTo)
+    {
+        lock (_gate)
+        {
+            if (upTo.Epoch != epoch || Count == 0)
+            {
+                return [];
+            }
+
+            var last = Math.Min(upTo.Offset, _lastOffset);
+            var from = FirstOffset;
+            if (count is { } n)
+            {
+                from = Math.Max(from, last - n + 1);
+            }
+
+            if (sinceMs is { } since)
+            {
+                from = Math.Max(from, OffsetAtOrAfter(since));
+            }
+
+            return from > last ? [] : Slice(from, (int)(last - from + 1));
+        }
+    }
+
+    public HistoryPage ReadHistory(HistoryQuery query)
+    {
+        lock (_gate)
+        {
+            if (Count == 0 || (query.Cursor is { } c && c.Epoch != epoch))
+            {
+                return new HistoryPage([], null);
+            }
+
+            // The window of offsets the query may return, before paging.
+            var low = FirstOffset;
+            var high = _lastOffset;
+            if (query.StartMs is { } start)
+            {
+                low = Math.Max(low, OffsetAtOrAfter(start));
+            }
+
+            if (query.EndMs is { } end)
+            {
+                high = Math.Min(high, OffsetAtOrAfter(end + 1) - 1);
+            }
+
+            if (query.Until is { } until)
+            {
+                var cmp = string.CompareOrdinal(until.Epoch, epoch);
+                if (cmp < 0)
+                {
+                    return new HistoryPage([], null);
+                }
+
+                if (cmp == 0)
+                {
+                    high = Math.Min(high, until.Offset);
+                }
+            }
+
+            if (query.Cursor is { } cursor)
+            {
+                if (query.Forwards)
+                {
+                    low = Math.Max(low, cursor.Offset);
+                }
+                else
+                {
+                    high = Math.Min(high, cursor.Offset);
+                }
+            }
+
+            if (low > high)
+            {
+                return new HistoryPage([], null);
+            }
+
+            var available = high - low + 1;
+            var take = (int)Math.Min(query.Limit, available);
+            List<LogEntry> page;
+            LogPosition? next = null;
+            if (query.Forwards)
+            {
+                page = Slice(low, take);
+                if (available > take)
+                {
+                    next = new LogPosition(epoch, low + take);
+                }
+            }
+            else
+            {
+                page = Slice(high - take + 1, take);
+                page.Reverse();
+                if (available > take)
+                {
+                    next = new LogPosition(epoch, high - take);
+                }
+            }
+
+            return new HistoryPage(page, next);
+        }
+    }
+
+    /// <summary>Drops expired entries and ids; true when the channel is empty and idle long enough to forget.</summary>
+    public bool TrimAndCheckIdle(DateTimeOffset now, TimeSpan forgetIdleAfter)
+    {
+        lock (_gate)
+        {
+            var nowMs = now.ToUnixTimeMilliseconds();
+            ExpireIds(nowMs);
+            Trim(nowMs);
+            return Count == 0 && _serialsById.Count == 0 && now - _lastActivity > forgetIdleAfter;
+        }
+    }
+
+    private List<LogEntry> Slice(long fromOffset, int count)
+    {
+        var index = _start + (int)(fromOffset - FirstOffset);
+        return _entries.GetRange(index, count);
+    }
+
+    /// <summary>The first offset whose timestamp is at or after <paramref name="ms"/> (last+1 if none).</summary>
+    private long OffsetAtOrAfter(long ms)
+    {
+        int lo = _start, hi = _entries.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (_entries[mid].Message.Timestamp < ms)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return FirstOffset + (lo - _start);
+    }
+
+    private void Trim(long nowMs)
+    {
+        var oldest = nowMs - (long)_retention.MaxAge.TotalMilliseconds;
+        while (Count > 0 && (Count > _retention.MaxMessages || _entries[_start].Message.Timestamp < oldest))
+        {
+            _entries[_start] = null!;
+            _start++;
+        }
+
+        // Compact occasionally so trimming stays amortised O(1) per entry.
+        if (_start > 1024 && _start > _entries.Count / 2)
+        {
+            _entries.RemoveRange(0, _start);
+            _start = 0;
+        }
+    }
+
+    private void ExpireIds(long nowMs)
+    {
+        while (_idExpiry.TryPeek(out var item) && item.ExpiresAtMs <= nowMs)
+        {
+            _idExpiry.Dequeue();
+            _serialsById.Remove(item.Id);
+        }
+    }
+}

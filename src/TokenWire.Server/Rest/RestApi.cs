@@ -1,0 +1,151 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using TokenWire.Protocol;
+using TokenWire.Server.Auth;
+using TokenWire.Server.Channels;
+using TokenWire.Server.Connections;
+using TokenWire.Server.Hosting;
+using TokenWire.Server.Log;
+using TokenWire.Server.Publishing;
+
+namespace TokenWire.Server.Rest;
+
+/// <summary>The Ably REST endpoints (reference §5.2) that the SDK's realtime and REST clients use.</summary>
+public static class RestApi
+{
+    public static IEndpointRouteBuilder MapAblyRest(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/time", (HttpContext context) =>
+            RestResponses.WriteJsonAsync(context, 200, w =>
+            {
+                w.WriteStartArray();
+                w.WriteNumberValue(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                w.WriteEndArray();
+            }));
+
+        routes.MapGet("/is-the-internet-up.txt", () => Results.Text("yes\n", "text/plain"));
+        routes.MapGet("/channels/{channel}/messages", HistoryAsync);
+        routes.MapPost("/channels/{channel}/messages", PublishAsync);
+        routes.MapGet("/channels/{channel}", StatusAsync);
+        return routes;
+    }
+
+    private static async Task HistoryAsync(HttpContext context, string channel, RestAuthentication authentication, IMessageLog log, IOptions<TokenWireOptions> options)
+    {
+        var auth = authentication.Authenticate(context.Request);
+        ChannelNames.Validate(channel);
+        Require(auth, channel, ChannelOperation.History, "history");
+        var query = HistoryRequest.Parse(context.Request.Query, options.Value.Limits.HistoryMaxLimit);
+        var page = await log.ReadHistoryAsync(ChannelKeys.For(auth.App.Id, channel), query, context.RequestAborted);
+        context.Response.Headers.Link = HistoryRequest.Link("messages", query, page.Next);
+        await RestResponses.WriteMessagesAsync(context, page.Entries.Select(e => e.Message).ToList());
+    }
+
+    private static async Task PublishAsync(HttpContext context, string channel, RestAuthentication authentication, ChannelPublisher publisher, IOptions<TokenWireOptions> options)
+    {
+        var auth = authentication.Authenticate(context.Request);
+        var body = await ReadBodyAsync(context.Request.BodyReader, options.Value.Limits.MaxFrameSize, context.RequestAborted);
+        if (body.Length == 0)
+        {
+            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Publish body is empty: send a message or an array of messages");
+        }
+
+        var messages = ProtocolCodecs.For(RestFormat.ForBody(context.Request)).ReadMessages(new ReadOnlySequence<byte>(body));
+        if (messages.Count == 0)
+        {
+            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Publish body has no messages");
+        }
+
+        // Like ably-js's idempotent REST publishing: without client ids, give the batch one base id.
+        if (messages.All(m => m.Id is null))
+        {
+            var idBase = ConnectionIds.NewMessageIdBase();
+            for (var i = 0; i < messages.Count; i++)
+            {
+                messages[i].Id = $"{idBase}:{i}";
+            }
+        }
+
+        var result = await publisher.PublishAsync(auth, channel, messages, connectionId: null, context.RequestAborted);
+        var messageId = messages[0].Id is { } id && id.LastIndexOf(':') is var colon and > 0 ? id[..colon] : messages[0].Id;
+        await RestResponses.WriteJsonAsync(context, StatusCodes.Status201Created, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("channel", channel);
+            w.WriteString("messageId", messageId);
+            w.WriteStartArray("serials");
+            foreach (var serial in result.Serials)
+            {
+                w.WriteStringValue(serial);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private static async Task StatusAsync(HttpContext context, string channel, RestAuthentication authentication, LocalChannelRegistry channels, IMessageLog log)
+    {
+        var auth = authentication.Authenticate(context.Request);
+        ChannelNames.Validate(channel);
+        Require(auth, channel, ChannelOperation.ChannelMetadata, "channel-metadata");
+        var key = ChannelKeys.For(auth.App.Id, channel);
+        var occupancy = channels.Find(key)?.Occupancy ?? new ChannelOccupancy();
+        var head = await log.GetHeadAsync(key, context.RequestAborted);
+        await RestResponses.WriteJsonAsync(context, 200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("channelId", channel);
+            w.WriteString("name", channel);
+            w.WriteStartObject("status");
+            w.WriteBoolean("isActive", occupancy.Connections > 0 || head.Offset > 0);
+            w.WriteStartObject("occupancy");
+            w.WriteStartObject("metrics");
+            w.WriteNumber("connections", occupancy.Connections);
+            w.WriteNumber("presenceConnections", 0);
+            w.WriteNumber("presenceMembers", 0);
+            w.WriteNumber("presenceSubscribers", 0);
+            w.WriteNumber("publishers", occupancy.Publishers);
+            w.WriteNumber("subscribers", occupancy.Subscribers);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+    }
+
+    private static void Require(AuthContext auth, string channel, ChannelOperation operation, string name)
+    {
+        if (!auth.Capability.Allows(channel, operation))
+        {
+            throw new ProtocolException(ErrorCodes.OperationNotPermitted, $"Permission denied: no {name} capability on channel '{channel}'");
+        }
+    }
+
+    /// <summary>Reads the whole body, refusing more than <paramref name="max"/> bytes (40009) without buffering it.</summary>
+    private static async Task<byte[]> ReadBodyAsync(PipeReader reader, int max, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken);
+            if (result.Buffer.Length > max)
+            {
+                reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                throw new ProtocolException(ErrorCodes.MessageTooLarge, $"Request body larger than {max} bytes");
+            }
+
+            if (result.IsCompleted)
+            {
+                var bytes = result.Buffer.ToArray();
+                reader.AdvanceTo(result.Buffer.End);
+                return bytes;
+            }
+
+            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what the tests need, runs every suite, and ends with one line: "N passed, N failed".
+# Suites: xunit (dotnet test), interop (node:test + the real ably SDK against a real server process).
+set -uo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+logs="$root/artifacts/test-logs"
+mkdir -p "$logs"
+passed=0
+failed=0
+
+note() { printf '\n=== %s\n' "$*"; }
+
+# --- prerequisites -------------------------------------------------------------------------------------------
+note "restore and build (Release)"
+if ! dotnet build TokenWire.sln -c Release -warnaserror 2>&1 | tee "$logs/build.log" | tail -n 3; then
+  echo "build failed"; echo "0 passed, 1 failed"; exit 1
+fi
+if grep -q "Build FAILED" "$logs/build.log"; then echo "0 passed, 1 failed"; exit 1; fi
+
+note "npm ci (tests/interop)"
+(cd tests/interop && npm ci --no-audit --no-fund --loglevel=error) || { echo "0 passed, 1 failed"; exit 1; }
+
+# --- xunit ---------------------------------------------------------------------------------------------------
+for project in tests/*.Tests/*.csproj; do
+  name=$(basename "$project" .csproj)
+  note "xunit: $name"
+  dotnet test "$project" -c Release --no-build --logger "console;verbosity=minimal" 2>&1 | tee "$logs/$name.log" | tail -n 5
+  summary=$(grep -E "^(Passed|Failed)! +- " "$logs/$name.log" | tail -n 1)
+  p=$(sed -nE 's/.*Passed: +([0-9]+).*/\1/p' <<<"$summary")
+  f=$(sed -nE 's/.*Failed: +([0-9]+).*/\1/p' <<<"$summary")
+  if [ -z "$p" ]; then echo "no test summary from $name"; failed=$((failed + 1)); continue; fi
+  passed=$((passed + p)); failed=$((failed + ${f:-0}))
+done
+
+# --- interop: the real ably SDK against a real server ----------------------------------------------------------
+note "interop (node:test, ably@2.28.0)"
+(cd tests/interop && timeout 900 node --test --test-concurrency=1 --test-timeout=180000 --test-reporter=tap *.test.mjs) \
+  > "$logs/interop.tap" 2>&1
+grep -E "^(not )?ok |^# (pass|fail)" "$logs/interop.tap" | grep -vE "^    " | tail -n 60
+p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$logs/interop.tap" | tail -n 1)
+f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$logs/interop.tap" | tail -n 1)
+if [ -z "$p" ]; then echo "interop produced no summary"; failed=$((failed + 1)); else passed=$((passed + p)); failed=$((failed + f)); fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
