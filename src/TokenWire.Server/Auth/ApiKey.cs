@@ -25,6 +25,12 @@ public sealed class ApiKey(string appId, string keyId, string secret, Capability
         return count >= 0 && CryptographicOperations.FixedTimeEquals(buffer[..count], _secret);
     }
 
+    /// <summary>HMAC-SHA256 keyed with the secret: signs TokenRequests, TokenWire tokens and Ably JWTs.</summary>
+    public byte[] Sign(ReadOnlySpan<byte> data) => HMACSHA256.HashData(_secret, data);
+
+    public bool SignatureMatches(ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature) =>
+        CryptographicOperations.FixedTimeEquals(Sign(data), signature);
+
     /// <summary>Splits <c>appId.keyId:secret</c>; false when the shape is wrong (ably-js: <c>^[^:\s]+:[^:.\s]+$</c>).</summary>
     public static bool TrySplit(string? key, out string keyName, out string secret)
     {

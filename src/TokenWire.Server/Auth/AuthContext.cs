@@ -1,8 +1,13 @@
 namespace TokenWire.Server.Auth;
 
-/// <summary>Who a connection or REST request is: the app, the key it authenticated with, its rights and identity.</summary>
-public sealed record AuthContext(AppDefinition App, ApiKey Key, Capability Capability, string? ClientId)
+/// <summary>
+/// Who a connection or REST request is: the app, the key it authenticated with (directly or through a token issued
+/// by that key), its rights and identity. <see cref="ExpiresAt"/> is set for token auth.
+/// </summary>
+public sealed record AuthContext(AppDefinition App, ApiKey Key, Capability Capability, string? ClientId, DateTimeOffset? ExpiresAt = null)
 {
     /// <summary>Wildcard identity: may act as any clientId, but must name it per message.</summary>
     public bool IsWildcardClient => ClientId == "*";
+
+    public bool IsToken => ExpiresAt is not null;
 }

@@ -100,6 +100,37 @@ public sealed class Capability
         }
     }
 
+    /// <summary>
+    /// Ably's token capability rule: what is both requested and held by the key. A requested resource survives where a
+    /// key resource contains it (and the other way round for wildcards the key narrows), with the operations of both.
+    /// </summary>
+    public Capability Intersect(Capability requested)
+    {
+        var result = new Dictionary<string, ChannelOperation>(StringComparer.Ordinal);
+        foreach (var (wanted, wantedOps) in requested._grants)
+        {
+            foreach (var (held, heldOps) in _grants)
+            {
+                var ops = wantedOps & heldOps;
+                if (ops == ChannelOperation.None)
+                {
+                    continue;
+                }
+
+                string? resource = Matches(held, wanted) ? wanted : Matches(wanted, held) ? held : null;
+                if (resource is not null)
+                {
+                    result[resource] = result.GetValueOrDefault(resource) | ops;
+                }
+            }
+        }
+
+        var array = result.ToArray();
+        return new Capability(array, Canonical(array));
+    }
+
+    public bool IsEmpty => _grants.Length == 0;
+
     /// <summary>The operations granted on a channel: the union over every matching resource.</summary>
     public ChannelOperation OperationsFor(string channelName)
     {

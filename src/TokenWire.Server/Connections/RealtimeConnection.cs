@@ -17,7 +17,8 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
 
     public string Key { get; } = key;
 
-    public AuthContext Auth { get; } = auth;
+    /// <summary>Current credentials; replaced by in-band AUTH or a resume with a renewed token.</summary>
+    public AuthContext Auth { get; set; } = auth;
 
     public RealtimeTransport? Transport { get; private set; }
 

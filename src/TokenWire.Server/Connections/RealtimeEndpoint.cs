@@ -26,12 +26,11 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
         AuthContext auth;
         try
         {
-            if (!string.IsNullOrEmpty(query["access_token"]) || !string.IsNullOrEmpty(query["accessToken"]))
-            {
-                throw new ProtocolException(ErrorCodes.InvalidCredentials, "Token authentication is not enabled on this server; use a key");
-            }
-
-            auth = authenticator.Authenticate(query["key"], NullIfEmpty(query["clientId"]));
+            // The SDK sends access_token; the spec text says accessToken. Accept both.
+            var token = NullIfEmpty(query["access_token"]) ?? NullIfEmpty(query["accessToken"]);
+            auth = token is not null
+                ? authenticator.AuthenticateToken(token, NullIfEmpty(query["clientId"]))
+                : authenticator.Authenticate(query["key"], NullIfEmpty(query["clientId"]));
         }
         catch (ProtocolException ex)
         {
@@ -47,23 +46,7 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
 
         // Taking over from a transport the server still thinks is alive: end it, so one socket carries the connection.
         connection.Bind(transport)?.Abort();
-        transport.Send(new ProtocolMessage(ProtocolAction.Connected)
-        {
-            ConnectionId = connection.Id,
-            Error = resumeError,
-            ConnectionDetails = new ConnectionDetails
-            {
-                ConnectionKey = connection.Key,
-                ClientId = auth.ClientId,
-                MaxMessageSize = services.Options.Limits.MaxMessageSize,
-                MaxInboundRate = services.Options.Limits.MaxInboundRate,
-                MaxOutboundRate = services.Options.Limits.MaxOutboundRate,
-                MaxFrameSize = services.Options.Limits.MaxFrameSize,
-                ServerId = services.Options.ServerId,
-                ConnectionStateTtl = (long)services.Options.Connection.StateTtl.TotalMilliseconds,
-                MaxIdleInterval = (long)services.Options.Connection.MaxIdleInterval.TotalMilliseconds,
-            },
-        });
+        transport.SendConnected(resumeError);
         Connected(logger, connection.Id, resumeKey is not null && resumeError is null, format);
         await transport.RunAsync(lifetime.ApplicationStopping).ConfigureAwait(false);
     }
@@ -76,6 +59,8 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
             var existing = services.Connections.Find(resumeKey);
             if (existing is not null && existing.Auth.App == auth.App && existing.Auth.ClientId == auth.ClientId)
             {
+                // A resume may bring a renewed token (after 40142): the connection continues with the new rights.
+                existing.Auth = auth;
                 return (existing, null);
             }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Hosting;
 using TokenWire.Server.Publishing;
@@ -9,6 +10,7 @@ namespace TokenWire.Server.Connections;
 /// <summary>The node-wide collaborators every transport uses, bundled so a transport has one dependency.</summary>
 public sealed class RealtimeServices(
     ChannelPublisher publisher,
+    Authenticator authenticator,
     LocalChannelRegistry channels,
     ConnectionRegistry connections,
     IOptions<TokenWireOptions> options,
@@ -16,6 +18,8 @@ public sealed class RealtimeServices(
     ILogger<RealtimeTransport> logger)
 {
     public ChannelPublisher Publisher { get; } = publisher;
+
+    public Authenticator Authenticator { get; } = authenticator;
 
     public LocalChannelRegistry Channels { get; } = channels;
 

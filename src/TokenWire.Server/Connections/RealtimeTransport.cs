@@ -86,6 +86,7 @@ public sealed partial class RealtimeTransport : IFrameSink
             await writer.ConfigureAwait(false);
             await _stop.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
+            _expiryTimer?.Dispose();
             Connection.Unbind(this, _services.Time.GetUtcNow());
         }
     }
@@ -175,6 +176,9 @@ public sealed partial class RealtimeTransport : IFrameSink
                 case ProtocolAction.Disconnect:
                     SendAndClose(new ProtocolMessage(ProtocolAction.Disconnected));
                     return false;
+                case ProtocolAction.Auth:
+                    HandleAuth(message, _services.Authenticator);
+                    return true;
                 case ProtocolAction.Activate or ProtocolAction.Sync:
                     return true;
                 default:

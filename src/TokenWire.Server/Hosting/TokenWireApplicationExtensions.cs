@@ -33,6 +33,7 @@ public static class TokenWireApplicationExtensions
         });
         app.MapHealthChecks("/health");
         app.MapAblyRest();
+        app.MapTokenApi();
         return app;
     }
 }

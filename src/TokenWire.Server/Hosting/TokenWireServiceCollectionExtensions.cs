@@ -38,6 +38,7 @@ public static class TokenWireServiceCollectionExtensions
             ForgetIdleAfter(sp.GetRequiredService<IOptions<TokenWireOptions>>().Value)));
         services.TryAddSingleton<IMessageBus, InMemoryMessageBus>();
         services.AddSingleton<AppRegistry>();
+        services.AddSingleton<TokenService>();
         services.AddSingleton<Authenticator>();
         services.AddSingleton<RestAuthentication>();
         services.AddSingleton<ChannelRules>();

@@ -28,8 +28,19 @@ public sealed class RestAuthentication(Authenticator authenticator)
 
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            // Not a 4014x: that code makes the SDK request a new token and retry forever (reference §4.9).
-            throw new ProtocolException(ErrorCodes.InvalidCredentials, "Token authentication is not enabled on this server; use a key");
+            // ably-js base64-encodes the token in the Bearer header (reference §5.1); accept a raw token too.
+            var value = header["Bearer ".Length..].Trim();
+            string token;
+            try
+            {
+                token = Encoding.UTF8.GetString(Convert.FromBase64String(value));
+            }
+            catch (FormatException)
+            {
+                token = value;
+            }
+
+            return authenticator.AuthenticateToken(token, ClientIdHeader(request));
         }
 
         throw new ProtocolException(ErrorCodes.NoAuthMethod, "No authentication information provided: use Basic auth with an API key");

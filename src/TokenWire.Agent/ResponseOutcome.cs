@@ -1,0 +1,4 @@
+namespace TokenWire.Agent;
+
+/// <summary>How one streamed response ended: <c>complete</c>, <c>cancelled</c> or <c>error</c>, and what was sent.</summary>
+public sealed record ResponseOutcome(string ResponseId, string Reason, int TokenCount, string Text, string? Error);
