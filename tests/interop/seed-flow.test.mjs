@@ -14,6 +14,7 @@ import {
   waitFor,
   within,
   sleep,
+  rawSocket,
 } from './helpers.mjs';
 
 let server;
@@ -83,6 +84,28 @@ for (const format of FORMATS) {
       await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 15000, 'own stop echoed', () => `${rec.messages.length} received`);
       await sleep(100);
       checkSeedSequence(assert, rec.messages, stream, { clientId: 'ai-agent', connectionId: agent.connection.id });
+    });
+
+    test('CONNECTED carries full connectionDetails; connection.ping() is answered', async () => {
+      const raw = await rawSocket(server.port, { format: format.name, params: { clientId: 'ai-agent' } });
+      try {
+        const connected = await raw.waitFrame((f) => f.action === 4, 10000, 'CONNECTED');
+        assert.ok(connected, `closed before CONNECTED: ${JSON.stringify(raw.closeInfo)}`);
+        assert.equal(typeof connected.connectionId, 'string');
+        const d = connected.connectionDetails;
+        assert.ok(d, 'connectionDetails');
+        assert.equal(typeof d.connectionKey, 'string');
+        assert.ok(d.connectionKey.length > 0);
+        assert.equal(d.clientId, 'ai-agent');
+        assert.equal(d.maxMessageSize, 65536);
+        assert.equal(d.connectionStateTtl, 120000);
+        assert.equal(d.maxIdleInterval, 15000);
+      } finally {
+        await raw.close();
+      }
+      const c = clients.realtime(server, format);
+      await connectionState(c, 'connected');
+      await within(c.connection.ping(), 10000, 'ping');
     });
 
     test('echoMessages:false — the publisher does not get its own messages, another client does', async () => {

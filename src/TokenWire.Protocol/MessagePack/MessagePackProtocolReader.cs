@@ -33,63 +33,63 @@ internal static class MessagePackProtocolReader
                 case "msgSerial": pm.MsgSerial = ReadLong(ref reader); break;
                 case "timestamp": pm.Timestamp = ReadLong(ref reader); break;
                 case "messages":
-                {
-                    var n = ReadArrayHeader(ref reader, "messages");
-                    var messages = new List<Message>(n);
-                    for (var j = 0; j < n; j++)
                     {
-                        messages.Add(ReadMessage(ref reader));
-                    }
+                        var n = ReadArrayHeader(ref reader, "messages");
+                        var messages = new List<Message>(n);
+                        for (var j = 0; j < n; j++)
+                        {
+                            messages.Add(ReadMessage(ref reader));
+                        }
 
-                    pm.Messages = messages;
-                    break;
-                }
+                        pm.Messages = messages;
+                        break;
+                    }
 
                 case "presence":
-                {
-                    var n = ReadArrayHeader(ref reader, "presence");
-                    var items = new List<JsonPayload>(n);
-                    for (var j = 0; j < n; j++)
                     {
-                        items.Add(new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader)));
-                    }
+                        var n = ReadArrayHeader(ref reader, "presence");
+                        var items = new List<JsonPayload>(n);
+                        for (var j = 0; j < n; j++)
+                        {
+                            items.Add(new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader)));
+                        }
 
-                    pm.Presence = items;
-                    break;
-                }
+                        pm.Presence = items;
+                        break;
+                    }
 
                 case "auth":
-                {
-                    var n = ReadMapHeader(ref reader, "auth");
-                    for (var j = 0; j < n; j++)
                     {
-                        if (ReadKey(ref reader) == "accessToken" && !TryReadNil(ref reader))
+                        var n = ReadMapHeader(ref reader, "auth");
+                        for (var j = 0; j < n; j++)
                         {
-                            pm.AuthAccessToken = ReadString(ref reader);
+                            if (ReadKey(ref reader) == "accessToken" && !TryReadNil(ref reader))
+                            {
+                                pm.AuthAccessToken = ReadString(ref reader);
+                            }
+                            else
+                            {
+                                PayloadTranscoder.Skip(ref reader);
+                            }
                         }
-                        else
-                        {
-                            PayloadTranscoder.Skip(ref reader);
-                        }
-                    }
 
-                    break;
-                }
+                        break;
+                    }
 
                 case "connectionDetails": pm.ConnectionDetails = ReadConnectionDetails(ref reader); break;
                 case "params":
-                {
-                    var n = ReadMapHeader(ref reader, "params");
-                    var map = new Dictionary<string, string>(n, StringComparer.Ordinal);
-                    for (var j = 0; j < n; j++)
                     {
-                        var name = ReadKey(ref reader);
-                        map[name] = ReadScalarAsString(ref reader);
-                    }
+                        var n = ReadMapHeader(ref reader, "params");
+                        var map = new Dictionary<string, string>(n, StringComparer.Ordinal);
+                        for (var j = 0; j < n; j++)
+                        {
+                            var name = ReadKey(ref reader);
+                            map[name] = ReadScalarAsString(ref reader);
+                        }
 
-                    pm.Params = map;
-                    break;
-                }
+                        pm.Params = map;
+                        break;
+                    }
 
                 case "res": pm.Res = ReadRes(ref reader); break;
                 default: PayloadTranscoder.Skip(ref reader); break;

@@ -37,33 +37,33 @@ public static class PayloadTranscoder
         switch (reader.TokenType)
         {
             case JsonTokenType.StartObject:
-            {
-                // MessagePack needs the entry count up front; count on a copy of the reader.
-                var counter = reader;
-                var count = CountChildren(ref counter, JsonTokenType.EndObject);
-                writer.WriteMapHeader(count);
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    writer.Write(reader.GetString());
-                    reader.Read();
-                    WriteJsonValue(ref reader, ref writer);
-                }
+                    // MessagePack needs the entry count up front; count on a copy of the reader.
+                    var counter = reader;
+                    var count = CountChildren(ref counter, JsonTokenType.EndObject);
+                    writer.WriteMapHeader(count);
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        writer.Write(reader.GetString());
+                        reader.Read();
+                        WriteJsonValue(ref reader, ref writer);
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case JsonTokenType.StartArray:
-            {
-                var counter = reader;
-                var count = CountChildren(ref counter, JsonTokenType.EndArray);
-                writer.WriteArrayHeader(count);
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    WriteJsonValue(ref reader, ref writer);
-                }
+                    var counter = reader;
+                    var count = CountChildren(ref counter, JsonTokenType.EndArray);
+                    writer.WriteArrayHeader(count);
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        WriteJsonValue(ref reader, ref writer);
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case JsonTokenType.String:
                 writer.Write(reader.GetString());
@@ -114,7 +114,8 @@ public static class PayloadTranscoder
 
     private static void CopyValue(ref MessagePackReader reader, Utf8JsonWriter writer, int depth)
     {
-        if (depth > Json.JsonProtocolCodec.MaxDepth)
+        // Same limit as the JSON reader (MaxDepth levels), so whatever is accepted here can be re-encoded.
+        if (depth >= Json.JsonProtocolCodec.MaxDepth)
         {
             throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack value nested too deeply");
         }
@@ -122,37 +123,37 @@ public static class PayloadTranscoder
         switch (reader.NextMessagePackType)
         {
             case MessagePackType.Map:
-            {
-                var count = reader.ReadMapHeader();
-                writer.WriteStartObject();
-                for (var i = 0; i < count; i++)
                 {
-                    if (reader.NextMessagePackType != MessagePackType.String)
+                    var count = reader.ReadMapHeader();
+                    writer.WriteStartObject();
+                    for (var i = 0; i < count; i++)
                     {
-                        throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack map keys must be strings");
+                        if (reader.NextMessagePackType != MessagePackType.String)
+                        {
+                            throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack map keys must be strings");
+                        }
+
+                        var key = reader.ReadString() ?? string.Empty;
+                        writer.WritePropertyName(key);
+                        CopyValue(ref reader, writer, depth + 1);
                     }
 
-                    var key = reader.ReadString() ?? string.Empty;
-                    writer.WritePropertyName(key);
-                    CopyValue(ref reader, writer, depth + 1);
+                    writer.WriteEndObject();
+                    break;
                 }
-
-                writer.WriteEndObject();
-                break;
-            }
 
             case MessagePackType.Array:
-            {
-                var count = reader.ReadArrayHeader();
-                writer.WriteStartArray();
-                for (var i = 0; i < count; i++)
                 {
-                    CopyValue(ref reader, writer, depth + 1);
-                }
+                    var count = reader.ReadArrayHeader();
+                    writer.WriteStartArray();
+                    for (var i = 0; i < count; i++)
+                    {
+                        CopyValue(ref reader, writer, depth + 1);
+                    }
 
-                writer.WriteEndArray();
-                break;
-            }
+                    writer.WriteEndArray();
+                    break;
+                }
 
             case MessagePackType.String:
                 writer.WriteStringValue(reader.ReadString());
@@ -198,26 +199,26 @@ public static class PayloadTranscoder
         switch (reader.NextMessagePackType)
         {
             case MessagePackType.Map:
-            {
-                var count = reader.ReadMapHeader();
-                for (var i = 0; i < count * 2; i++)
                 {
-                    Skip(ref reader, depth + 1);
-                }
+                    var count = reader.ReadMapHeader();
+                    for (var i = 0; i < count * 2; i++)
+                    {
+                        Skip(ref reader, depth + 1);
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case MessagePackType.Array:
-            {
-                var count = reader.ReadArrayHeader();
-                for (var i = 0; i < count; i++)
                 {
-                    Skip(ref reader, depth + 1);
-                }
+                    var count = reader.ReadArrayHeader();
+                    for (var i = 0; i < count; i++)
+                    {
+                        Skip(ref reader, depth + 1);
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             default:
                 reader.Skip();

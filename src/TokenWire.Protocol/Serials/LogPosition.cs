@@ -20,7 +20,17 @@ public readonly record struct LogPosition(string Epoch, long Offset)
         now.ToUnixTimeMilliseconds().ToString("D" + EpochDigits, CultureInfo.InvariantCulture);
 
     /// <summary>The Ably <c>serial</c>/<c>channelSerial</c> form: <c>epoch-offset</c>, both zero-padded.</summary>
-    public string ToSerial() => string.Create(
+    public string ToSerial()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(Offset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Offset, MaxOffset);
+        return Format();
+    }
+
+    /// <summary>The largest offset that fits the fixed-width serial.</summary>
+    public const long MaxOffset = 999_999_999_999;
+
+    private string Format() => string.Create(
         Epoch.Length + 1 + OffsetDigits,
         this,
         static (span, position) =>

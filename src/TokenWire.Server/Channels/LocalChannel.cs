@@ -23,6 +23,7 @@ public sealed partial class LocalChannel
     private readonly IMessageLog _log;
     private readonly IMessageBus _bus;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private ChannelSubscriber[] _subscribers = [];
     private IAsyncDisposable? _busSubscription;
     private string _epoch = string.Empty;
@@ -32,8 +33,9 @@ public sealed partial class LocalChannel
     private int _references;
     private bool _closed;
 
-    internal LocalChannel(string key, IMessageLog log, IMessageBus bus, ILogger logger)
+    internal LocalChannel(string key, IMessageLog log, IMessageBus bus, ILogger logger, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         Key = key;
         Name = ChannelKeys.ChannelName(key);
         _log = log;
@@ -101,7 +103,8 @@ public sealed partial class LocalChannel
             {
                 // Queued under the lock, so it precedes every live frame delivered after this registration.
                 // A transport that does not subscribe has nothing to replay, so its resume trivially succeeds.
-                var resumed = subscriber is null && request.ResumeFrom is not null;
+                var resumed = subscriber is null && request.ResumeFrom is { } from
+                    && from.Epoch == attachPosition.Epoch && from.Offset >= 0 && from.Offset <= attachPosition.Offset;
                 var outcome = new AttachOutcome(
                     resumed ? request.ResumeFrom!.Value : attachPosition,
                     Resumed: resumed,
@@ -148,7 +151,7 @@ public sealed partial class LocalChannel
         }
         else
         {
-            var since = request.RewindAge is { } age ? DateTimeOffset.UtcNow.Add(-age).ToUnixTimeMilliseconds() : (long?)null;
+            var since = request.RewindAge is { } age ? _time.GetUtcNow().Add(-age).ToUnixTimeMilliseconds() : (long?)null;
             replay.AddRange(await _log.ReadRecentAsync(Key, request.RewindCount, since, attachPosition, cancellationToken).ConfigureAwait(false));
             outcome = new AttachOutcome(attachPosition, Resumed: false, HasBacklog: replay.Count > 0, ContinuityLost: false);
         }
@@ -318,14 +321,23 @@ public sealed partial class LocalChannel
                 {
                     foreach (var entry in read.Entries)
                     {
-                        if (entry.Offset == _cursor + 1)
+                        if (entry.Offset <= _cursor)
                         {
-                            DeliverToSubscribers([entry], entry.Message.ConnectionId);
-                            _cursor = entry.Offset;
+                            continue;
                         }
+
+                        if (entry.Offset > _cursor + 1)
+                        {
+                            // The start of the gap has expired from the log: deliver what it still has.
+                            MessagesSkipped(_logger, Key, _cursor + 1, entry.Offset - 1);
+                            _cursor = entry.Offset - 1;
+                        }
+
+                        DeliverToSubscribers([entry], entry.Message.ConnectionId);
+                        _cursor = entry.Offset;
                     }
 
-                    if (read.Entries.Count == 0 || !read.Continuous)
+                    if (read.Entries.Count == 0)
                     {
                         // The log no longer has what the gap needs (expired or rebuilt): skip to what we can deliver.
                         var next = _pending.Where(e => e.Epoch == _epoch).Select(e => e.FirstOffset).DefaultIfEmpty(_cursor + 1).Min();

@@ -9,7 +9,7 @@ namespace TokenWire.Server.Channels;
 /// The node's active <see cref="LocalChannel"/>s, reference-counted by the transports attached to them. A channel
 /// follows the bus only while someone here is attached.
 /// </summary>
-public sealed class LocalChannelRegistry(IMessageLog log, IMessageBus bus, ILogger<LocalChannel> logger)
+public sealed class LocalChannelRegistry(IMessageLog log, IMessageBus bus, ILogger<LocalChannel> logger, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, Lazy<LocalChannel>> _channels = new(StringComparer.Ordinal);
 
@@ -23,7 +23,7 @@ public sealed class LocalChannelRegistry(IMessageLog log, IMessageBus bus, ILogg
         while (true)
         {
             // Lazy so that racing first attaches start one channel (each start subscribes to the bus).
-            var lazy = _channels.GetOrAdd(channelKey, key => new Lazy<LocalChannel>(() => new LocalChannel(key, log, bus, logger)));
+            var lazy = _channels.GetOrAdd(channelKey, key => new Lazy<LocalChannel>(() => new LocalChannel(key, log, bus, logger, time)));
             if (lazy.Value.TryAddReference())
             {
                 return lazy.Value;

@@ -23,6 +23,8 @@ public static class ConnectionIds
         }
 
         var bang = key.IndexOf('!');
-        return bang == 12 && key.Length == 33 && key.AsSpan().IndexOfAnyExcept((Alphabet + "!").AsSpan()) < 0;
+        return bang == 12 && key.Length == 33
+            && key.AsSpan(0, 12).IndexOfAnyExcept(Alphabet) < 0
+            && key.AsSpan(13).IndexOfAnyExcept(Alphabet) < 0;
     }
 }

@@ -55,7 +55,8 @@ public sealed partial class RealtimeTransport
 
         if (message.ChannelSerial is { } serial)
         {
-            request = request with { ResumeFrom = LogPosition.TryParse(serial, out var from) ? from : new LogPosition("0", -1) };
+            // An unparsable serial can never match a live epoch, so it is reported as continuity lost.
+            request = request with { ResumeFrom = LogPosition.TryParse(serial, out var from) ? from : new LogPosition(string.Empty, 0) };
         }
 
         var channel = _services.Channels.Acquire(ChannelKeys.For(Connection.Auth.App.Id, name!));

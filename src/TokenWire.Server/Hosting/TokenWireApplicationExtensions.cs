@@ -34,6 +34,7 @@ public static class TokenWireApplicationExtensions
         app.MapHealthChecks("/health");
         app.MapAblyRest();
         app.MapTokenApi();
+        app.MapAgentApi();
         return app;
     }
 }

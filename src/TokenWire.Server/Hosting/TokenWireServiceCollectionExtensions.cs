@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using TokenWire.Agent;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Bus;
 using TokenWire.Server.Channels;
@@ -32,6 +33,7 @@ public static class TokenWireServiceCollectionExtensions
             .Validate(options => options.Apps.Count > 0, "No apps are configured. Configure TokenWire:Apps (appsettings.json, TokenWire__Apps__0__... environment variables or --TokenWire:Apps:0:... arguments); development keys are only installed in the Development environment.")
             .ValidateOnStart();
 
+        services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.SectionName);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IMessageLog>(sp => new InMemoryMessageLog(
             sp.GetRequiredService<TimeProvider>(),

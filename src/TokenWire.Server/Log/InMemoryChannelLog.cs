@@ -140,7 +140,7 @@ internal sealed class InMemoryChannelLog(string epoch)
 
             if (query.EndMs is { } end)
             {
-                high = Math.Min(high, OffsetAtOrAfter(end + 1) - 1);
+                high = Math.Min(high, end == long.MaxValue ? _lastOffset : OffsetAtOrAfter(end + 1) - 1);
             }
 
             if (query.Until is { } until)

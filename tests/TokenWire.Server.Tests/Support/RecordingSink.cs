@@ -1,0 +1,54 @@
+using TokenWire.Protocol;
+using TokenWire.Server.Fanout;
+
+namespace TokenWire.Server.Tests.Support;
+
+/// <summary>An <see cref="IFrameSink"/> that records every frame, in order, for assertions.</summary>
+internal sealed class RecordingSink(string connectionId, bool echoMessages = true) : IFrameSink
+{
+    private readonly Lock _gate = new();
+    private readonly List<ProtocolMessage> _frames = [];
+    private int _messageCount;
+
+    public string ConnectionId { get; } = connectionId;
+
+    public bool EchoMessages { get; } = echoMessages;
+
+    public IReadOnlyList<ProtocolMessage> Frames
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _frames];
+            }
+        }
+    }
+
+    /// <summary>Every delivered message, flattened across frames.</summary>
+    public IReadOnlyList<Message> Messages => [.. Frames.Where(f => f.Action == ProtocolAction.Message).SelectMany(f => f.Messages ?? [])];
+
+    /// <summary>Messages delivered so far; cheap enough to poll.</summary>
+    public int MessageCount => Volatile.Read(ref _messageCount);
+
+    public void Enqueue(EncodedFrame frame)
+    {
+        lock (_gate)
+        {
+            _frames.Add(frame.Message);
+            if (frame.Message.Action == ProtocolAction.Message)
+            {
+                _messageCount += frame.Message.Messages?.Count ?? 0;
+            }
+        }
+    }
+
+    /// <summary>Records a non-message frame (the ATTACHED a transport would queue), to check frame order.</summary>
+    public void Record(ProtocolMessage frame)
+    {
+        lock (_gate)
+        {
+            _frames.Add(frame);
+        }
+    }
+}
