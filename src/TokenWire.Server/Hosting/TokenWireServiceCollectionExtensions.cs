@@ -49,6 +49,7 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<RealtimeServices>();
         services.AddSingleton<RealtimeEndpoint>();
+        services.AddHostedService<Agent.InProcessAgentService>();
         services.AddHealthChecks();
         return services;
     }

@@ -1,0 +1,194 @@
+using TokenWire.Client.Internal;
+using TokenWire.Protocol;
+
+namespace TokenWire.Client;
+
+/// <summary>
+/// Subscriptions and inbound messages (spec RTL7, RTL17). Messages arriving while the channel is not ATTACHED are
+/// dropped; every MESSAGE's channelSerial is recorded for the next re-attach. Handlers run on the client's event
+/// loop, in order; <see cref="SubscribeAsync"/> buffers per subscription.
+/// </summary>
+public sealed partial class RealtimeChannel
+{
+    /// <summary>Copy-on-write under <see cref="Gate"/>, read without it on the delivery path.</summary>
+    private Subscriber[] _subscribers = [];
+
+    /// <summary>Calls <paramref name="handler"/> for every message; dispose the result to unsubscribe.</summary>
+    public IDisposable Subscribe(Action<Message> handler) => AddHandler(null, handler);
+
+    /// <summary>Calls <paramref name="handler"/> for every message called <paramref name="name"/>.</summary>
+    public IDisposable Subscribe(string name, Action<Message> handler)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return AddHandler(name, handler);
+    }
+
+    /// <summary>
+    /// Subscribes (to messages called <paramref name="name"/>, or all) and returns the subscription to read with
+    /// <c>await foreach</c>. Registration happens now, not at the first <c>MoveNextAsync</c>. Cancelling
+    /// <paramref name="cancellationToken"/> ends the subscription.
+    /// </summary>
+    public MessageSubscription SubscribeAsync(string? name = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var subscription = new MessageSubscription(this, name, _clientOptions.SubscriptionCapacity, cancellationToken);
+        Add(new Subscriber(name, null, subscription));
+        return subscription;
+    }
+
+    internal void Unsubscribe(object owner)
+    {
+        lock (Gate)
+        {
+            _subscribers = Array.FindAll(_subscribers, s => s.Owner != owner);
+        }
+    }
+
+    internal void CompleteSubscriptions()
+    {
+        Subscriber[] subscribers;
+        lock (Gate)
+        {
+            subscribers = _subscribers;
+            _subscribers = [];
+        }
+
+        foreach (var subscriber in subscribers)
+        {
+            subscriber.Stream?.Complete();
+        }
+    }
+
+    private IDisposable AddHandler(string? name, Action<Message> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        var registration = new HandlerRegistration(this);
+        Add(new Subscriber(name, handler, registration));
+        return registration;
+    }
+
+    private void Add(Subscriber subscriber)
+    {
+        bool attach;
+        lock (Gate)
+        {
+            _subscribers = [.. _subscribers, subscriber];
+            attach = _options.AttachOnSubscribe && _state is ChannelState.Initialized or ChannelState.Detached or ChannelState.Detaching;
+        }
+
+        if (attach)
+        {
+            // Implicit attach (RTL7g): failures surface as channel state changes, and are logged here.
+            _ = AttachAsync().ContinueWith(
+                static (task, state) =>
+                {
+                    var channel = (RealtimeChannel)state!;
+                    ImplicitAttachFailed(channel._logger, channel.Name, task.Exception!.GetBaseException().Message);
+                },
+                this,
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+    }
+
+    private void OnMessage(ProtocolMessage frame)
+    {
+        Subscriber[] subscribers;
+        lock (Gate)
+        {
+            if (_state != ChannelState.Attached)
+            {
+                DroppedNotAttached(_logger, Name, _state);
+                return;
+            }
+
+            if (frame.ChannelSerial is { } serial)
+            {
+                _channelSerial = serial;
+            }
+
+            subscribers = _subscribers;
+        }
+
+        var messages = frame.Messages;
+        if (messages is null || messages.Count == 0)
+        {
+            return;
+        }
+
+        // Children inherit id, connectionId and timestamp from the ProtocolMessage (TM2a, TM2c, TM2f).
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            if (message.Id is null && frame.Id is not null)
+            {
+                message.Id = string.Concat(frame.Id, ":", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            message.ConnectionId ??= frame.ConnectionId;
+            message.Timestamp ??= frame.Timestamp;
+            PayloadCodec.Decode(message);
+        }
+
+        List<Subscriber>? handlers = null;
+        foreach (var subscriber in subscribers)
+        {
+            if (subscriber.Stream is { } stream)
+            {
+                foreach (var message in messages)
+                {
+                    if (subscriber.Matches(message) && !stream.TryWrite(message))
+                    {
+                        SubscriptionFull(_logger, Name, _clientOptions.SubscriptionCapacity);
+                        if (MessageDropped is { } dropped)
+                        {
+                            var args = new MessageDroppedEventArgs(message, stream);
+                            _events.Post(() => dropped(this, args));
+                        }
+                    }
+                }
+            }
+            else
+            {
+                (handlers ??= []).Add(subscriber);
+            }
+        }
+
+        if (handlers is not null)
+        {
+            _events.Post(() =>
+            {
+                foreach (var message in messages)
+                {
+                    foreach (var handler in handlers)
+                    {
+                        if (handler.Matches(message))
+                        {
+                            try
+                            {
+                                handler.Handler!(message);
+                            }
+                            catch (Exception ex)
+                            {
+                                HandlerFailed(_logger, ex, Name);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    private sealed record Subscriber(string? Name, Action<Message>? Handler, object Owner)
+    {
+        public MessageSubscription? Stream => Owner as MessageSubscription;
+
+        public bool Matches(Message message) => Name is null || Name == message.Name;
+    }
+
+    private sealed class HandlerRegistration(RealtimeChannel channel) : IDisposable
+    {
+        public void Dispose() => channel.Unsubscribe(this);
+    }
+}

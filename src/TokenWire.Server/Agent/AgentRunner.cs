@@ -1,0 +1,37 @@
+using Microsoft.Extensions.AI;
+using TokenWire.Agent;
+using TokenWire.Client;
+
+namespace TokenWire.Server.Agent;
+
+/// <summary>Runs an <see cref="AgentWorker"/> until stopped, reconnecting after failures with a short backoff.</summary>
+public static partial class AgentRunner
+{
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
+
+    public static async Task RunAsync(RealtimeClientOptions clientOptions, IChatClient model, AgentOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var logger = loggers.CreateLogger(typeof(AgentRunner).FullName!);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var client = new RealtimeClient(clientOptions);
+                await client.ConnectAsync(cancellationToken);
+                await new AgentWorker(client, model, options, loggers).RunAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                AgentFailed(logger, ex);
+                await Task.Delay(RetryDelay, cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The agent stopped unexpectedly; restarting")]
+    private static partial void AgentFailed(ILogger logger, Exception exception);
+}
