@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Connections;
@@ -31,6 +33,15 @@ public static class TokenWireApplicationExtensions
 
             await next(context);
         });
+        var demo = app.Configuration.GetSection(DemoOptions.SectionName).Get<DemoOptions>()?.Enabled ?? app.Environment.IsDevelopment();
+        if (demo)
+        {
+            // The built demo page (web/dist copied to wwwroot); "/" serves index.html once the WebSocket check passed.
+            app.UseDefaultFiles();
+            app.UseStaticFiles();
+            app.MapDemoApi();
+        }
+
         app.MapHealthChecks("/health");
         app.MapAblyRest();
         app.MapTokenApi();

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TokenWire.Client.Tests.Support;
+using TokenWire.Protocol;
+
+namespace TokenWire.Client.Tests;
+
+/// <summary>
+/// The .NET client and the real ably JS SDK (tests/interop/tools/cross-sdk-peer.mjs, run with node) exchange the
+/// same messages in both directions and both formats: name, string / JSON object / binary data, and extras.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class CrossSdkTests(ServerFixture server)
+{
+    private static readonly string PeerScript = Path.Combine(RepoRoot(), "tests", "interop", "tools", "cross-sdk-peer.mjs");
+
+    [Theory]
+    [InlineData(true, "msgpack")]
+    [InlineData(true, "json")]
+    [InlineData(false, "msgpack")]
+    [InlineData(false, "json")]
+    public async Task Messages_published_from_dotnet_arrive_identically_in_ably_js(bool binary, string jsFormat)
+    {
+        var channelName = Wait.UniqueChannel("cross-to-js");
+        using var peer = StartPeer("receive", channelName, "3", jsFormat);
+        Assert.Equal("READY", await ReadLineAsync(peer));
+
+        await using var client = new RealtimeClient(server.Options(binary) with { ClientId = "dotnet-peer" });
+        var channel = client.Channels.Get(channelName);
+        var json = new JsonObject { ["token"] = "Hel", ["n"] = 3, ["nested"] = new JsonArray(1, "two", null) };
+        await Task.WhenAll(
+            channel.PublishAsync("text", "héllo from .net ✓", Extras(0)),
+            channel.PublishAsync("json", json, Extras(1)),
+            channel.PublishAsync("binary", new byte[] { 0, 1, 2, 254, 255 }, Extras(2))).Within();
+
+        var received = new List<JsonElement>();
+        for (var i = 0; i < 3; i++)
+        {
+            received.Add(JsonDocument.Parse(await ReadLineAsync(peer)).RootElement);
+        }
+
+        Assert.Equal(["text", "json", "binary"], received.Select(m => m.GetProperty("name").GetString()));
+        Assert.Equal("héllo from .net ✓", received[0].GetProperty("data").GetString());
+        Assert.True(JsonNode.DeepEquals(json, JsonNode.Parse(received[1].GetProperty("data").GetRawText())));
+        Assert.Equal(Convert.ToBase64String([0, 1, 2, 254, 255]), received[2].GetProperty("data").GetProperty("$binary").GetString());
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(JsonSerializer.Serialize(Extras(i))), JsonNode.Parse(received[i].GetProperty("extras").GetRawText())));
+            Assert.Equal("dotnet-peer", received[i].GetProperty("clientId").GetString());
+        }
+    }
+
+    [Theory]
+    [InlineData(true, "msgpack")]
+    [InlineData(true, "json")]
+    [InlineData(false, "msgpack")]
+    [InlineData(false, "json")]
+    public async Task Messages_published_from_ably_js_arrive_identically_in_dotnet(bool binary, string jsFormat)
+    {
+        var channelName = Wait.UniqueChannel("cross-from-js");
+        await using var client = new RealtimeClient(server.Options(binary));
+        var channel = client.Channels.Get(channelName);
+        var subscription = channel.SubscribeAsync();
+        await channel.AttachAsync().Within();
+
+        using var peer = StartPeer("publish", channelName, jsFormat);
+        var received = await subscription.ReadAsync(3);
+        await peer.WaitForExitAsync().Within();
+        Assert.Equal(0, peer.ExitCode);
+
+        Assert.Equal(["text", "json", "binary"], received.Select(m => m.Name));
+        Assert.Equal("héllo from js ✓", received[0].GetText());
+        Assert.True(JsonNode.DeepEquals(
+            new JsonObject { ["token"] = "Hel", ["n"] = 3, ["nested"] = new JsonArray(1, "two", null) },
+            JsonNode.Parse(received[1].GetJson()!.Value.GetRawText())));
+        Assert.Equal(new byte[] { 0, 1, 2, 254, 255 }, received[2].GetBytes());
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("js-1", received[i].GetHeader("responseId"));
+            Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), received[i].GetHeader("index"));
+            Assert.Equal("js-peer", received[i].ClientId);
+        }
+    }
+
+    private static object Extras(int index) => new { headers = new { responseId = "net-1", index } };
+
+    private Process StartPeer(params string[] args)
+    {
+        var info = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(PeerScript)!,
+        };
+        info.ArgumentList.Add(PeerScript);
+        info.ArgumentList.Add(args[0]);
+        info.ArgumentList.Add(server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var arg in args[1..])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException("could not start node");
+    }
+
+    private static async Task<string> ReadLineAsync(Process peer)
+    {
+        var line = await peer.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        if (line is null)
+        {
+            var error = await peer.StandardError.ReadToEndAsync();
+            throw new InvalidOperationException("The ably JS peer ended early: " + error);
+        }
+
+        return line;
+    }
+
+    private static string RepoRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "TokenWire.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("TokenWire.sln not found above the test output");
+    }
+}
