@@ -7,7 +7,15 @@ if (args.Length > 0 && args[0] == "agent")
 }
 
 // Content root = the build output, so appsettings.json and the demo are found whatever the working directory.
+// --sandbox is a bare switch; the configuration command line wants key/value pairs, so it is taken out first.
+var sandbox = args.Contains("--sandbox");
+args = args.Where(a => a != "--sandbox").ToArray();
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+if (sandbox)
+{
+    builder.Configuration["TokenWire:Sandbox:Enabled"] = "true";
+}
+
 builder.Services.AddTokenWire(builder.Environment);
 
 var app = builder.Build();

@@ -12,7 +12,12 @@ public sealed class JsonProtocolCodec : IProtocolCodec
     /// <summary>Extras and client payloads nest; 64 is ample for real data and bounds recursion on hostile input.</summary>
     internal const int MaxDepth = 64;
 
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+    /// <summary>Relaxed escaping: frames are not HTML, so non-ASCII text goes out as UTF-8, not \uXXXX (smaller frames).</summary>
+    internal static readonly JsonWriterOptions WriterOptions = new()
+    {
+        SkipValidation = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth };
 
     public WireFormat Format => WireFormat.Json;

@@ -16,7 +16,7 @@ public static class PayloadTranscoder
     public static byte[] MessagePackToJson(ref MessagePackReader reader)
     {
         var buffer = new ArrayBufferWriter<byte>(128);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+        using (var writer = new Utf8JsonWriter(buffer, Json.JsonProtocolCodec.WriterOptions))
         {
             CopyValue(ref reader, writer, 0);
         }

@@ -213,7 +213,7 @@ public sealed class Capability
     private static string Canonical(KeyValuePair<string, ChannelOperation>[] grants)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
             foreach (var (resource, ops) in grants.OrderBy(g => g.Key, StringComparer.Ordinal))

@@ -21,7 +21,13 @@ public static class TokenWireApplicationExtensions
             app.Logger.LogWarning("Development keys are active ({RootKey}, {SubscribeKey}). Configure TokenWire:Apps for anything but local development.", DevelopmentApp.RootKey, DevelopmentApp.SubscribeKey);
         }
 
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
+        // Ping frames well inside maxIdleInterval: clients that asked for heartbeats=false (Node) count them as
+        // activity, and a peer that stops answering them is dropped (its connection stays resumable).
+        app.UseWebSockets(new WebSocketOptions
+        {
+            KeepAliveInterval = options.Connection.MaxIdleInterval / 2,
+            KeepAliveTimeout = options.Connection.MaxIdleInterval * 2,
+        });
         app.UseMiddleware<RestErrorMiddleware>();
         app.Use(async (context, next) =>
         {
@@ -40,6 +46,12 @@ public static class TokenWireApplicationExtensions
             app.UseDefaultFiles();
             app.UseStaticFiles();
             app.MapDemoApi();
+        }
+
+        if (app.Configuration.GetSection(SandboxOptions.SectionName).Get<SandboxOptions>()?.Enabled == true)
+        {
+            app.Logger.LogWarning("SANDBOX MODE: POST /apps creates apps with full-capability keys for anyone who can reach this server. Use it only for test suites.");
+            app.MapSandboxApi();
         }
 
         app.MapHealthChecks("/health");

@@ -15,6 +15,8 @@ namespace TokenWire.Server.Rest;
 /// </summary>
 public static class RestResponses
 {
+    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static Task WriteErrorAsync(HttpContext context, ErrorInfo error)
     {
         var response = context.Response;
@@ -22,7 +24,7 @@ public static class RestResponses
         response.Headers["X-Ably-ErrorCode"] = error.Code.ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.Headers["X-Ably-ErrorMessage"] = Uri.EscapeDataString(error.Message);
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, JsonOptions))
         {
             writer.WriteStartObject();
             writer.WritePropertyName("error");
@@ -72,7 +74,7 @@ public static class RestResponses
         }
         else
         {
-            using var writer = new Utf8JsonWriter(buffer);
+            using var writer = new Utf8JsonWriter(buffer, JsonOptions);
             body(writer);
             writer.Flush();
             response.StatusCode = status;
@@ -100,7 +102,7 @@ public static class RestResponses
 
     private static void WriteEnvelopeJson(ArrayBufferWriter<byte> buffer, int status, string link, Action<Utf8JsonWriter> body)
     {
-        using var writer = new Utf8JsonWriter(buffer);
+        using var writer = new Utf8JsonWriter(buffer, JsonOptions);
         writer.WriteStartObject();
         writer.WriteNumber("statusCode", status);
         writer.WritePropertyName("response");
