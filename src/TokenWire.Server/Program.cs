@@ -11,15 +11,27 @@ if (args.Length > 0 && args[0] == "agent")
 var sandbox = args.Contains("--sandbox");
 args = args.Where(a => a != "--sandbox").ToArray();
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Configuration.AddCommandLine(args, ScaleOutEngine.SwitchMappings); // --redis host:port = TokenWire:Redis
 if (sandbox)
 {
     builder.Configuration["TokenWire:Sandbox:Enabled"] = "true";
 }
 
 builder.Services.AddTokenWire(builder.Environment);
+builder.Services.AddConfiguredScaleOutEngine(builder.Configuration);
 
 var app = builder.Build();
-app.MapTokenWire();
+try
+{
+    app.MapTokenWire();
+}
+catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+{
+    // A configuration mistake, not a crash: say what to fix and exit.
+    await Console.Error.WriteLineAsync("TokenWire cannot start: " + string.Join(" ", ex.Failures));
+    return 1;
+}
+
 app.MapGet("/", () => Results.Text("TokenWire is running. Connect an Ably SDK with { endpoint: 'localhost', port: 8080, tls: false }.\n"));
 await app.RunAsync();
 return 0;
