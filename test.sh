@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need, runs every suite, and ends with one line: "N passed, N failed".
-# Suites: xunit (dotnet test), interop (node:test + the real ably SDK against a real server process).
+# Suites: xunit (dotnet test), interop (node:test + the real ably SDK against a real server process),
+# e2e (the demo page in Debian chromium via playwright-core against a real server process).
 set -uo pipefail
 cd "$(dirname "$0")"
 root=$(pwd)
@@ -12,6 +13,13 @@ failed=0
 note() { printf '\n=== %s\n' "$*"; }
 
 # --- prerequisites -------------------------------------------------------------------------------------------
+# redis-server: the Redis engine's xunit tests and tests/interop/cluster.test.mjs start their own on free ports.
+if ! command -v redis-server >/dev/null 2>&1; then
+  note "install redis-server (apt)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) > "$logs/apt-redis.log" 2>&1 \
+    || { echo "installing redis-server failed (see $logs/apt-redis.log)"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
 note "restore and build (Release)"
 if ! dotnet build TokenWire.sln -c Release -warnaserror 2>&1 | tee "$logs/build.log" | tail -n 3; then
   echo "build failed"; echo "0 passed, 1 failed"; exit 1
@@ -41,6 +49,23 @@ grep -E "^(not )?ok |^# (pass|fail)" "$logs/interop.tap" | grep -vE "^    " | ta
 p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$logs/interop.tap" | tail -n 1)
 f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$logs/interop.tap" | tail -n 1)
 if [ -z "$p" ]; then echo "interop produced no summary"; failed=$((failed + 1)); else passed=$((passed + p)); failed=$((failed + f)); fi
+
+# --- e2e: the demo page in chromium against a real server ---------------------------------------------------------
+note "e2e (node:test, playwright-core, Debian chromium)"
+if [ ! -x /usr/bin/chromium ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) > "$logs/apt-chromium.log" 2>&1 \
+    || echo "apt-get install chromium failed (see $logs/apt-chromium.log)"
+fi
+if (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error); then
+  (cd tests/e2e && timeout 420 node --test --test-concurrency=1 --test-timeout=240000 --test-reporter=tap *.test.mjs) \
+    > "$logs/e2e.tap" 2>&1
+  grep -E "^(not )?ok |^# (pass|fail)" "$logs/e2e.tap" | grep -vE "^    " | tail -n 20
+  p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$logs/e2e.tap" | tail -n 1)
+  f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$logs/e2e.tap" | tail -n 1)
+  if [ -z "$p" ]; then echo "e2e produced no summary"; failed=$((failed + 1)); else passed=$((passed + p)); failed=$((failed + f)); fi
+else
+  echo "npm ci (tests/e2e) failed"; failed=$((failed + 1))
+fi
 
 echo
 echo "$passed passed, $failed failed"

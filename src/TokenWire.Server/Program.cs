@@ -32,7 +32,6 @@ catch (Microsoft.Extensions.Options.OptionsValidationException ex)
     return 1;
 }
 
-app.MapGet("/", () => Results.Text("TokenWire is running. Connect an Ably SDK with { endpoint: 'localhost', port: 8080, tls: false }.\n"));
 await app.RunAsync();
 return 0;
 

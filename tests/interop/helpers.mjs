@@ -290,10 +290,12 @@ export function checkSerialsAndIds(assert, received) {
  * - blackholeDownstream(): from now on, drop server→client bytes on current connections
  *   (ACKs are lost while the client keeps sending); use right before killAll().
  * - block(true): new connections are destroyed immediately.
+ * - setTarget(port): new connections go to another port (a load balancer moving clients to another node).
  */
 export async function startProxy(targetPort) {
   const pairs = new Set();
   let blocked = false;
+  let target = targetPort;
   let accepted = 0;
   const server = net.createServer((client) => {
     accepted += 1;
@@ -301,7 +303,7 @@ export async function startProxy(targetPort) {
       client.destroy();
       return;
     }
-    const upstream = net.connect(targetPort, '127.0.0.1');
+    const upstream = net.connect(target, '127.0.0.1');
     const pair = { client, upstream, blackhole: false };
     pairs.add(pair);
     client.setNoDelay(true);
@@ -347,6 +349,9 @@ export async function startProxy(targetPort) {
     },
     block(value = true) {
       blocked = value;
+    },
+    setTarget(port) {
+      target = port;
     },
     async close() {
       this.killAll();

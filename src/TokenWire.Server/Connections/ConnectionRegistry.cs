@@ -5,10 +5,11 @@ using TokenWire.Server.Hosting;
 namespace TokenWire.Server.Connections;
 
 /// <summary>
-/// Connections by key, for resume and recover. A disconnected connection is kept for <c>connectionStateTtl</c>, then
-/// replaced by a tombstone for as long again, so a late resume is told "expired" (80008) rather than "unknown" (80018).
+/// The embedded engine's <see cref="IConnectionStore"/>: connections by key, in this node's memory, for resume and
+/// recover. A disconnected connection is kept for <c>connectionStateTtl</c>, then replaced by a tombstone for as long
+/// again, so a late resume is told "expired" (80008) rather than "unknown" (80018).
 /// </summary>
-public sealed class ConnectionRegistry : IDisposable
+public sealed class ConnectionRegistry : IConnectionStore, IDisposable
 {
     private readonly ConcurrentDictionary<string, RealtimeConnection> _byKey = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _expiredKeys = new(StringComparer.Ordinal);
@@ -35,6 +36,25 @@ public sealed class ConnectionRegistry : IDisposable
     /// <summary>Forgets a connection at once (client CLOSE).</summary>
     public void Remove(RealtimeConnection connection) =>
         _byKey.TryRemove(new KeyValuePair<string, RealtimeConnection>(connection.Key, connection));
+
+    ValueTask<RealtimeConnection?> IConnectionStore.FindAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult(Find(key));
+
+    ValueTask<bool> IConnectionStore.IsExpiredAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult(IsExpired(key));
+
+    ValueTask IConnectionStore.AddAsync(RealtimeConnection connection, CancellationToken cancellationToken)
+    {
+        Add(connection);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Nothing to do: the reaper reads <see cref="RealtimeConnection.DisconnectedAt"/> itself.</summary>
+    ValueTask IConnectionStore.MarkDisconnectedAsync(RealtimeConnection connection, DateTimeOffset at, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    ValueTask IConnectionStore.RemoveAsync(RealtimeConnection connection, CancellationToken cancellationToken)
+    {
+        Remove(connection);
+        return ValueTask.CompletedTask;
+    }
 
     internal void Reap()
     {

@@ -37,16 +37,19 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
         }
     }
 
-    /// <summary>Marks the connection disconnected if <paramref name="transport"/> is still the current one.</summary>
-    public void Unbind(RealtimeTransport transport, DateTimeOffset now)
+    /// <summary>Marks the connection disconnected if <paramref name="transport"/> is still the current one; true if it was.</summary>
+    public bool Unbind(RealtimeTransport transport, DateTimeOffset now)
     {
         lock (this)
         {
-            if (Transport == transport)
+            if (Transport != transport)
             {
-                Transport = null;
-                DisconnectedAt = now;
+                return false;
             }
+
+            Transport = null;
+            DisconnectedAt = now;
+            return true;
         }
     }
 }

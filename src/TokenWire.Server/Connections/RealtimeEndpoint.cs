@@ -41,22 +41,49 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
 
         var echo = !string.Equals(query["echo"], "false", StringComparison.OrdinalIgnoreCase);
         var resumeKey = NullIfEmpty(query["resume"]) ?? NullIfEmpty(query["recover"]);
-        var (connection, resumeError) = ResumeOrCreate(resumeKey, auth);
-        var transport = new RealtimeTransport(socket, format, echo, connection, services);
+        RealtimeConnection connection;
+        ErrorInfo? resumeError;
+        try
+        {
+            (connection, resumeError) = await ResumeOrCreateAsync(resumeKey, auth, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The shared connection store (scale-out engine) is unreachable: neither resume nor a new connection can
+            // be recorded. DISCONNECTED with a 5xxxx error makes the SDK retry later, keeping its resume key.
+            ConnectionStoreFailed(logger, ex);
+            await RefuseAsync(socket, format, ErrorCodes.Create(ErrorCodes.ServiceUnavailable, "Connection state store unavailable; retry"), ProtocolAction.Disconnected).ConfigureAwait(false);
+            return;
+        }
+
+        var heartbeats = string.Equals(query["heartbeats"], "true", StringComparison.OrdinalIgnoreCase);
+        var transport = new RealtimeTransport(socket, format, echo, heartbeats, connection, services);
 
         // Taking over from a transport the server still thinks is alive: end it, so one socket carries the connection.
         connection.Bind(transport)?.Abort();
+        try
+        {
+            await services.Connections.AddAsync(connection, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            connection.Unbind(transport, services.Time.GetUtcNow());
+            ConnectionStoreFailed(logger, ex);
+            await RefuseAsync(socket, format, ErrorCodes.Create(ErrorCodes.ServiceUnavailable, "Connection state store unavailable; retry"), ProtocolAction.Disconnected).ConfigureAwait(false);
+            return;
+        }
+
         transport.SendConnected(resumeError);
         Connected(logger, connection.Id, resumeKey is not null && resumeError is null, format);
         await transport.RunAsync(lifetime.ApplicationStopping).ConfigureAwait(false);
     }
 
-    private (RealtimeConnection Connection, ErrorInfo? ResumeError) ResumeOrCreate(string? resumeKey, AuthContext auth)
+    private async Task<(RealtimeConnection Connection, ErrorInfo? ResumeError)> ResumeOrCreateAsync(string? resumeKey, AuthContext auth, CancellationToken cancellationToken)
     {
         ErrorInfo? error = null;
         if (resumeKey is not null)
         {
-            var existing = services.Connections.Find(resumeKey);
+            var existing = await services.Connections.FindAsync(resumeKey, cancellationToken).ConfigureAwait(false);
             if (existing is not null && existing.Auth.App == auth.App && existing.Auth.ClientId == auth.ClientId)
             {
                 // A resume may bring a renewed token (after 40142): the connection continues with the new rights.
@@ -64,21 +91,22 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
                 return (existing, null);
             }
 
-            error = existing is null && services.Connections.IsExpired(resumeKey)
+            error = existing is null && await services.Connections.IsExpiredAsync(resumeKey, cancellationToken).ConfigureAwait(false)
                 ? ErrorCodes.Create(ErrorCodes.ConnectionExpired, "Unable to recover connection: connection expired")
                 : ErrorCodes.Create(ErrorCodes.InvalidConnectionKey, $"Unable to recover connection: invalid or unknown connection key");
         }
 
         var id = ConnectionIds.NewConnectionId();
-        var connection = new RealtimeConnection(id, ConnectionIds.NewConnectionKey(id), auth);
-        services.Connections.Add(connection);
-        return (connection, error);
+        return (new RealtimeConnection(id, ConnectionIds.NewConnectionKey(id), auth), error);
     }
 
-    /// <summary>ERROR then close: the SDK treats a connection-level ERROR as fatal (or renews a token for 4014x).</summary>
-    private static async Task RefuseAsync(WebSocket socket, WireFormat format, ErrorInfo error)
+    /// <summary>
+    /// ERROR then close: the SDK treats a connection-level ERROR as fatal (or renews a token for 4014x). With
+    /// DISCONNECTED and a 5xxxx error it retries instead.
+    /// </summary>
+    private static async Task RefuseAsync(WebSocket socket, WireFormat format, ErrorInfo error, ProtocolAction action = ProtocolAction.Error)
     {
-        var bytes = ProtocolCodecs.For(format).Encode(new ProtocolMessage(ProtocolAction.Error) { Error = error });
+        var bytes = ProtocolCodecs.For(format).Encode(new ProtocolMessage(action) { Error = error });
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
@@ -95,6 +123,9 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} connected (resumed: {Resumed}, format: {Format})")]
     private static partial void Connected(ILogger logger, string connectionId, bool resumed, WireFormat format);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection refused: the connection state store is unavailable")]
+    private static partial void ConnectionStoreFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection refused: {Code} {Reason}")]
     private static partial void ConnectRefused(ILogger logger, int code, string reason);

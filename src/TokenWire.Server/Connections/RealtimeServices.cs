@@ -12,7 +12,7 @@ public sealed class RealtimeServices(
     ChannelPublisher publisher,
     Authenticator authenticator,
     LocalChannelRegistry channels,
-    ConnectionRegistry connections,
+    IConnectionStore connections,
     IOptions<TokenWireOptions> options,
     TimeProvider time,
     ILogger<RealtimeTransport> logger)
@@ -23,7 +23,7 @@ public sealed class RealtimeServices(
 
     public LocalChannelRegistry Channels { get; } = channels;
 
-    public ConnectionRegistry Connections { get; } = connections;
+    public IConnectionStore Connections { get; } = connections;
 
     public TokenWireOptions Options { get; } = options.Value;
 

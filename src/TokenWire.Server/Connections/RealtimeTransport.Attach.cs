@@ -76,6 +76,19 @@ public sealed partial class RealtimeTransport
                 },
                 cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException and not ProtocolException)
+        {
+            // The log is unreachable (a scale-out engine's store is down). DETACHED with a 5xxxx error, not ERROR:
+            // the SDK moves the channel to SUSPENDED and re-attaches by itself, where ERROR would fail it for good.
+            _services.Channels.Release(channel);
+            AttachFailed(_services.Logger, ex, ConnectionId, name!);
+            Send(new ProtocolMessage(ProtocolAction.Detached)
+            {
+                Channel = name,
+                Error = ErrorCodes.Create(ErrorCodes.InternalChannelError, "Attach failed: the message store is unavailable; retrying"),
+            });
+            return;
+        }
         catch
         {
             _services.Channels.Release(channel);

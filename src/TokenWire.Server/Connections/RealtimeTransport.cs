@@ -18,14 +18,16 @@ public sealed partial class RealtimeTransport : IFrameSink
     private readonly IProtocolCodec _codec;
     private readonly Channel<EncodedFrame> _outbound;
     private readonly CancellationTokenSource _stop = new();
+    private readonly bool _heartbeats;
     private long _lastWriteTicks;
 
-    public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, RealtimeConnection connection, RealtimeServices services)
+    public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, bool heartbeats, RealtimeConnection connection, RealtimeServices services)
     {
         _socket = socket;
         _services = services;
         Format = format;
         EchoMessages = echoMessages;
+        _heartbeats = heartbeats;
         Connection = connection;
         _codec = ProtocolCodecs.For(format);
         _outbound = Channel.CreateBounded<EncodedFrame>(new BoundedChannelOptions(services.Options.Limits.OutboundQueueFrames)
@@ -74,7 +76,7 @@ public sealed partial class RealtimeTransport : IFrameSink
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(hostStopping, _stop.Token);
         var writer = WriteLoopAsync(linked.Token);
-        var heartbeat = HeartbeatLoopAsync(linked.Token);
+        var heartbeat = _heartbeats ? HeartbeatLoopAsync(linked.Token) : Task.CompletedTask;
         try
         {
             await ReadLoopAsync(linked.Token).ConfigureAwait(false);
@@ -87,7 +89,11 @@ public sealed partial class RealtimeTransport : IFrameSink
             await _stop.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
             _expiryTimer?.Dispose();
-            Connection.Unbind(this, _services.Time.GetUtcNow());
+            var now = _services.Time.GetUtcNow();
+            if (Connection.Unbind(this, now))
+            {
+                await MarkDisconnectedAsync(now).ConfigureAwait(false);
+            }
         }
     }
 
@@ -170,7 +176,7 @@ public sealed partial class RealtimeTransport : IFrameSink
                     Nack(message, ErrorCodes.Create(ErrorCodes.BadRequest, $"{message.Action} is not supported by this server yet"));
                     return true;
                 case ProtocolAction.Close:
-                    _services.Connections.Remove(Connection);
+                    await RemoveConnectionAsync().ConfigureAwait(false);
                     SendAndClose(new ProtocolMessage(ProtocolAction.Closed));
                     return false;
                 case ProtocolAction.Disconnect:
@@ -235,7 +241,10 @@ public sealed partial class RealtimeTransport : IFrameSink
         }
     }
 
-    /// <summary>HEARTBEATs when nothing else was sent for half the announced maxIdleInterval.</summary>
+    /// <summary>
+    /// For <c>heartbeats=true</c> clients (browsers cannot see ping frames): a HEARTBEAT when nothing else was sent
+    /// for half the announced maxIdleInterval. Other clients get WebSocket pings (see UseWebSockets).
+    /// </summary>
     private async Task HeartbeatLoopAsync(CancellationToken cancellationToken)
     {
         var half = _services.Options.Connection.MaxIdleInterval / 2;

@@ -40,11 +40,20 @@ public static class TokenWireApplicationExtensions
             await next(context);
         });
         var demo = app.Configuration.GetSection(DemoOptions.SectionName).Get<DemoOptions>()?.Enabled ?? app.Environment.IsDevelopment();
-        if (demo)
+        var demoPage = demo && File.Exists(Path.Combine(app.Environment.WebRootPath ?? string.Empty, "index.html"));
+        if (demoPage)
         {
             // The built demo page (web/dist copied to wwwroot); "/" serves index.html once the WebSocket check passed.
             app.UseDefaultFiles();
             app.UseStaticFiles();
+        }
+        else
+        {
+            app.MapGet("/", () => Results.Text("TokenWire is running. Connect an Ably SDK with { endpoint: 'localhost', port: 8080, tls: false }.\n"));
+        }
+
+        if (demo)
+        {
             app.MapDemoApi();
         }
 

@@ -46,7 +46,7 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<ChannelRules>();
         services.AddSingleton<ChannelPublisher>();
         services.AddSingleton<LocalChannelRegistry>();
-        services.AddSingleton<ConnectionRegistry>();
+        services.TryAddSingleton<IConnectionStore, ConnectionRegistry>();
         services.AddSingleton<RealtimeServices>();
         services.AddSingleton<RealtimeEndpoint>();
         services.AddHostedService<Agent.InProcessAgentService>();

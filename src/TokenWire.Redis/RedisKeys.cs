@@ -1,0 +1,42 @@
+using StackExchange.Redis;
+
+namespace TokenWire.Redis;
+
+/// <summary>
+/// Every Redis key and pub/sub channel name the engine uses, under one configurable prefix (so several clusters or
+/// test runs can share a Redis). A channel's keys share the hash tag <c>{appId:channelName}</c>, so its append script
+/// touches one slot and the layout would also work on Redis Cluster.
+/// <code>
+/// {prefix}ch:{appId:channel}:s     stream: the channel's messages, entry id "offset-0"
+/// {prefix}ch:{appId:channel}:m     hash: epoch, last offset, last timestamp, last append, max age
+/// {prefix}ch:{appId:channel}:i     hash: message id -> serial (idempotent publishing)
+/// {prefix}ch:{appId:channel}:x     sorted set: message id -> expiry ms
+/// {prefix}bus:appId:channel        pub/sub: the channel's appended messages, in log order
+/// {prefix}conn:connectionKey       hash: resumable connection state (id, app, key name, clientId, owner)
+/// {prefix}conn-expired:connectionKey   tombstone: the state expired (80008)
+/// {prefix}conn-takeover            pub/sub: "owner connectionKey" when a node takes a connection over
+/// </code>
+/// </summary>
+public sealed class RedisKeys(string prefix)
+{
+    public const string DefaultPrefix = "tokenwire:";
+
+    public string Prefix { get; } = prefix;
+
+    /// <summary>The four keys of a channel, in the order the channel scripts expect (see Scripts/channel.lua).</summary>
+    public RedisKey[] Channel(string channelKey)
+    {
+        var tag = string.Concat(Prefix, "ch:{", channelKey, "}:");
+        return [tag + "s", tag + "m", tag + "i", tag + "x"];
+    }
+
+    public string BusChannelName(string channelKey) => string.Concat(Prefix, "bus:", channelKey);
+
+    public RedisChannel BusChannel(string channelKey) => RedisChannel.Literal(BusChannelName(channelKey));
+
+    public RedisKey Connection(string connectionKey) => string.Concat(Prefix, "conn:", connectionKey);
+
+    public RedisKey ExpiredConnection(string connectionKey) => string.Concat(Prefix, "conn-expired:", connectionKey);
+
+    public RedisChannel ConnectionTakeover => RedisChannel.Literal(Prefix + "conn-takeover");
+}

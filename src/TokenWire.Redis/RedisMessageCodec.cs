@@ -1,0 +1,102 @@
+using System.Buffers;
+using MessagePack;
+using StackExchange.Redis;
+using TokenWire.Protocol;
+using TokenWire.Protocol.MessagePack;
+using TokenWire.Protocol.Serials;
+using TokenWire.Server.Bus;
+using TokenWire.Server.Log;
+
+namespace TokenWire.Redis;
+
+/// <summary>
+/// How messages are stored in a channel's stream and carried on the bus. A message is stored once, as the Ably
+/// msgpack map the protocol codec writes, without <c>serial</c> and <c>timestamp</c>: the append script assigns
+/// those, and they come back from the entry id (<c>offset-0</c>) and its <c>t</c> field. The bus carries the
+/// very bytes that were stored, so a node decodes exactly what a history read would return.
+/// </summary>
+internal static class RedisMessageCodec
+{
+    /// <summary>Envelope format version; the first item of every envelope.</summary>
+    private const int EnvelopeVersion = 1;
+
+    public static byte[] EncodeStored(Message message)
+    {
+        var stored = message.Clone();
+        stored.Serial = null;
+        stored.Timestamp = null;
+        stored.Action ??= 0;
+        var buffer = new ArrayBufferWriter<byte>(256);
+        var writer = new MessagePackWriter(buffer);
+        MessagePackProtocolWriter.WriteMessage(ref writer, stored);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static LogEntry DecodeStored(ReadOnlySequence<byte> stored, string epoch, long offset, long timestamp)
+    {
+        var message = ProtocolCodecs.MessagePack.ReadMessages(stored)[0];
+        message.Serial = new LogPosition(epoch, offset).ToSerial();
+        message.Timestamp = timestamp;
+        return new LogEntry(offset, message);
+    }
+
+    /// <summary>Entries in XRANGE form: <c>[[id, [field, value, …]], …]</c> with fields <c>t</c> and <c>m</c>.</summary>
+    public static List<LogEntry> DecodeEntries(RedisResult entries, string epoch)
+    {
+        var items = (RedisResult[])entries!;
+        var decoded = new List<LogEntry>(items.Length);
+        foreach (var item in items)
+        {
+            var pair = (RedisResult[])item!;
+            var id = (string)pair[0]!;
+            var offset = long.Parse(id.AsSpan(0, id.IndexOf('-')), System.Globalization.CultureInfo.InvariantCulture);
+            var fields = (RedisResult[])pair[1]!;
+            long timestamp = 0;
+            byte[]? stored = null;
+            for (var i = 0; i + 1 < fields.Length; i += 2)
+            {
+                switch ((string)fields[i]!)
+                {
+                    case "t": timestamp = (long)fields[i + 1]; break;
+                    case "m": stored = (byte[])fields[i + 1]!; break;
+                }
+            }
+
+            decoded.Add(DecodeStored(new ReadOnlySequence<byte>(stored ?? []), epoch, offset, timestamp));
+        }
+
+        return decoded;
+    }
+
+    /// <summary>
+    /// Reads an envelope published by <c>append.lua</c>. Items in order: version, epoch, publisher connection id
+    /// ('' for REST), timestamp, first offset, count, then count stored messages (offsets first, first+1, …).
+    /// Any additional items are ignored, so a newer node may append some.
+    /// </summary>
+    public static BusEnvelope DecodeEnvelope(string channelKey, ReadOnlyMemory<byte> payload)
+    {
+        var sequence = new ReadOnlySequence<byte>(payload);
+        var reader = new MessagePackReader(sequence);
+        var version = reader.ReadInt32();
+        if (version < EnvelopeVersion)
+        {
+            throw new InvalidDataException($"Unsupported bus envelope version {version}");
+        }
+
+        var epoch = reader.ReadString() ?? string.Empty;
+        var connectionId = reader.ReadString();
+        var timestamp = reader.ReadInt64();
+        var first = reader.ReadInt64();
+        var count = reader.ReadInt32();
+        var entries = new LogEntry[count];
+        for (var i = 0; i < count; i++)
+        {
+            var start = reader.Position;
+            reader.Skip();
+            entries[i] = DecodeStored(sequence.Slice(start, reader.Position), epoch, first + i, timestamp);
+        }
+
+        return new BusEnvelope(channelKey, epoch, entries, string.IsNullOrEmpty(connectionId) ? null : connectionId);
+    }
+}

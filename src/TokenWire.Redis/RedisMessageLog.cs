@@ -1,0 +1,169 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+using TokenWire.Protocol;
+using TokenWire.Protocol.Serials;
+using TokenWire.Server.Log;
+
+namespace TokenWire.Redis;
+
+/// <summary>
+/// The shared message log: one Redis Stream per channel plus a small meta hash and an id window (see
+/// <see cref="RedisKeys"/>). Every operation is one Lua script, so it sees and leaves the channel consistent:
+/// <c>append.lua</c> deduplicates ids, assigns offsets and timestamps, XADDs, trims and publishes the envelope for
+/// the bus in one atomic step. Redis runs scripts one at a time, so every node's appends to a channel get one order,
+/// and the bus carries them in that same order. Time comes from <see cref="TimeProvider"/> (passed to the scripts),
+/// so timestamps stay monotonic per channel even when node clocks differ.
+/// </summary>
+public sealed partial class RedisMessageLog : IMessageLog
+{
+    /// <summary>Lua numbers are doubles: time bounds beyond 2^53 ms (year 287,396) mean "unbounded".</summary>
+    private const long MaxExactMs = 1L << 53;
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisKeys _keys;
+    private readonly TimeProvider _time;
+    private readonly long _forgetIdleMs;
+    private readonly ILogger _logger;
+
+    /// <param name="forgetIdleAfter">How long an empty, idle channel keeps its epoch, so recent serials stay resumable.</param>
+    public RedisMessageLog(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time, TimeSpan forgetIdleAfter, ILogger<RedisMessageLog>? logger = null)
+    {
+        _redis = redis;
+        _keys = keys;
+        _time = time;
+        _forgetIdleMs = Ms(forgetIdleAfter);
+        _logger = logger ?? NullLogger<RedisMessageLog>.Instance;
+    }
+
+    private IDatabase Database => _redis.GetDatabase();
+
+    private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// Appends through <c>append.lua</c>. A Redis that cannot be reached fails the append with 50003 (retriable): the
+    /// publish is never acknowledged. A timeout is ambiguous (the script may have run): a retry with the same message
+    /// ids is deduplicated, so the outcome is at-least-once, never acknowledged-and-lost.
+    /// </summary>
+    public async ValueTask<AppendResult> AppendAsync(string channelKey, IReadOnlyList<Message> messages, ChannelRetention retention, CancellationToken cancellationToken = default)
+    {
+        var window = Ms(retention.IdempotencyWindow);
+        var maxAge = Ms(retention.MaxAge);
+
+        // Physical expiry of the channel's keys: past everything the scripts might still need logically.
+        var expiry = Math.Max(Math.Max(maxAge, window), _forgetIdleMs) + 60_000;
+        var values = new RedisValue[9 + (2 * messages.Count)];
+        values[0] = Now;
+        values[1] = maxAge;
+        values[2] = Math.Max(retention.MaxMessages, 1);
+        values[3] = window;
+        values[4] = _forgetIdleMs;
+        values[5] = expiry;
+        values[6] = _keys.BusChannelName(channelKey);
+        values[7] = messages.Count > 0 ? messages[0].ConnectionId ?? string.Empty : string.Empty;
+        values[8] = messages.Count;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            values[9 + (2 * i)] = messages[i].Id ?? string.Empty;
+            values[10 + (2 * i)] = RedisMessageCodec.EncodeStored(messages[i]);
+        }
+
+        RedisResult[] result;
+        try
+        {
+            result = (RedisResult[])(await Database.ScriptEvaluateAsync(RedisScripts.Append, _keys.Channel(channelKey), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException)
+        {
+            AppendFailed(_logger, ex, channelKey);
+            throw new ProtocolException(ErrorCodes.ServiceUnavailable, "Publish not accepted: the message store (Redis) is unavailable; retry", ex);
+        }
+
+        var epoch = (string)result[0]!;
+        var timestamp = (long)result[1];
+        var serials = new string[messages.Count];
+        var appended = new List<LogEntry>(messages.Count);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var outcome = result[2 + i];
+            if (outcome.Resp2Type == ResultType.Integer)
+            {
+                var offset = (long)outcome;
+                var message = messages[i];
+                message.Serial = new LogPosition(epoch, offset).ToSerial();
+                message.Timestamp = timestamp;
+                message.Action ??= 0;
+                appended.Add(new LogEntry(offset, message));
+                serials[i] = message.Serial;
+            }
+            else
+            {
+                serials[i] = (string)outcome!;
+            }
+        }
+
+        return new AppendResult(serials, appended, epoch);
+    }
+
+    public async ValueTask<LogPosition> GetHeadAsync(string channelKey, CancellationToken cancellationToken = default)
+    {
+        var result = await EvaluateAsync(RedisScripts.Head, channelKey, [Now, _forgetIdleMs, ExpiryOfEmpty], cancellationToken).ConfigureAwait(false);
+        return new LogPosition((string)result[0]!, (long)result[1]);
+    }
+
+    public async ValueTask<ReadResult> ReadAfterAsync(string channelKey, LogPosition after, int max, CancellationToken cancellationToken = default)
+    {
+        var result = await EvaluateAsync(
+            RedisScripts.ReadAfter,
+            channelKey,
+            [Now, _forgetIdleMs, ExpiryOfEmpty, after.Epoch, after.Offset, max],
+            cancellationToken).ConfigureAwait(false);
+        var epoch = (string)result[0]!;
+        return new ReadResult(RedisMessageCodec.DecodeEntries(result[3], epoch), (long)result[2] == 1, epoch, (long)result[1]);
+    }
+
+    public async ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(string channelKey, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default)
+    {
+        var result = await Database.ScriptEvaluateAsync(
+            RedisScripts.ReadRecent,
+            _keys.Channel(channelKey),
+            [Now, _forgetIdleMs, ExpiryOfEmpty, upTo.Epoch, upTo.Offset, count ?? -1, sinceMs is { } since ? Math.Clamp(since, 0, MaxExactMs) : -1])
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
+        return RedisMessageCodec.DecodeEntries(result, upTo.Epoch);
+    }
+
+    public async ValueTask<HistoryPage> ReadHistoryAsync(string channelKey, HistoryQuery query, CancellationToken cancellationToken = default)
+    {
+        var result = await EvaluateAsync(
+            RedisScripts.History,
+            channelKey,
+            [
+                Now,
+                _forgetIdleMs,
+                query.StartMs is { } start ? Math.Clamp(start, 0, MaxExactMs) : string.Empty,
+                query.EndMs is { } end && end < MaxExactMs ? Math.Max(end, -1) : string.Empty,
+                query.Forwards ? 1 : 0,
+                query.Limit,
+                query.Until?.Epoch ?? string.Empty,
+                query.Until?.Offset ?? 0,
+                query.Cursor?.Epoch ?? string.Empty,
+                query.Cursor?.Offset ?? 0,
+            ],
+            cancellationToken).ConfigureAwait(false);
+        var epoch = (string)result[0]!;
+        var next = (long)result[1];
+        return new HistoryPage(RedisMessageCodec.DecodeEntries(result[2], epoch), next > 0 ? new LogPosition(epoch, next) : null);
+    }
+
+    /// <summary>An epoch created by a read (no append yet) is kept this long: the same as a forgotten channel's.</summary>
+    private long ExpiryOfEmpty => _forgetIdleMs + 60_000;
+
+    private async Task<RedisResult[]> EvaluateAsync(string script, string channelKey, RedisValue[] values, CancellationToken cancellationToken) =>
+        (RedisResult[])(await Database.ScriptEvaluateAsync(script, _keys.Channel(channelKey), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+
+    private static long Ms(TimeSpan span) => (long)Math.Clamp(span.TotalMilliseconds, 0, MaxExactMs / 4);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Append to {Channel} failed: Redis is unavailable; the publish is rejected (retriable)")]
+    private static partial void AppendFailed(ILogger logger, Exception exception, string channel);
+}

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TokenWire.Server.Bus;
+using TokenWire.Server.Connections;
+using TokenWire.Server.Hosting;
+using TokenWire.Server.Log;
+
+namespace TokenWire.Redis;
+
+public static class RedisServiceCollectionExtensions
+{
+    /// <summary>
+    /// Switches the node to the Redis engine: the message log, the bus and the connection store all live in the Redis
+    /// at <paramref name="configuration"/> (<c>host:port[,option=value…]</c>), shared by every node with the same
+    /// <paramref name="keyPrefix"/>. Replaces the embedded engine's registrations whether called before or after
+    /// <c>AddTokenWire</c>, and adds a <c>redis</c> health check.
+    /// </summary>
+    public static IServiceCollection AddTokenWireRedis(this IServiceCollection services, string configuration, string keyPrefix = RedisKeys.DefaultPrefix)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
+        services.AddSingleton(new RedisEngineOptions(configuration, keyPrefix));
+        services.AddSingleton(new RedisKeys(keyPrefix));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<RedisConnection>();
+        services.AddSingleton(sp => new RedisMessageLog(
+            sp.GetRequiredService<RedisConnection>().Multiplexer,
+            sp.GetRequiredService<RedisKeys>(),
+            sp.GetRequiredService<TimeProvider>(),
+            ForgetIdleAfter(sp.GetRequiredService<IOptions<TokenWireOptions>>().Value),
+            sp.GetRequiredService<ILogger<RedisMessageLog>>()));
+
+        services.RemoveAll<IMessageLog>();
+        services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<RedisMessageLog>());
+        services.RemoveAll<IMessageBus>();
+        services.AddSingleton<IMessageBus>(sp => new RedisMessageBus(
+            sp.GetRequiredService<RedisConnection>().Multiplexer,
+            sp.GetRequiredService<RedisKeys>(),
+            sp.GetRequiredService<RedisMessageLog>(),
+            sp.GetRequiredService<ILogger<RedisMessageBus>>()));
+        services.RemoveAll<IConnectionStore>();
+        services.AddSingleton<IConnectionStore>(sp => ActivatorUtilities.CreateInstance<RedisConnectionStore>(sp, sp.GetRequiredService<RedisConnection>().Multiplexer));
+        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
+        return services;
+    }
+
+    /// <summary>As the embedded engine: channel epochs outlive resumable connections, so a client's channelSerial stays meaningful.</summary>
+    private static TimeSpan ForgetIdleAfter(TokenWireOptions options) =>
+        options.Connection.StateTtl * 2 > options.History.DefaultRetention ? options.Connection.StateTtl * 2 : options.History.DefaultRetention;
+}

@@ -1,0 +1,316 @@
+// Scale-out on Redis: three TokenWire processes on 127.0.0.1 sharing one real redis-server.
+// - clients on different nodes get the same messages in the same order, with concurrent publishers on every node;
+// - history({ untilAttach }) read on another node than the one attached to is exact at the seam;
+// - a node killed with SIGKILL mid-stream: its clients move (TCP proxy = load balancer) to another node, resume
+//   with the same connectionId and get the exact stream; their unacknowledged publishes are retransmitted there and
+//   deduplicated;
+// - redis-server restarted mid-stream: no acknowledged message is lost and clients carry on.
+// This file starts its own redis-server (AOF with appendfsync always, so a restart keeps what was acknowledged) on a
+// free port and stops it at the end; ./test.sh installs redis-server when it is missing.
+import { describe, test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, freePort, logDir } from './server.mjs';
+import {
+  FORMATS,
+  Clients,
+  connectionState,
+  record,
+  streamResponse,
+  settleAll,
+  checkSeedSequence,
+  checkSerialsAndIds,
+  allPages,
+  startProxy,
+  uniqueName,
+  randomInt,
+  waitFor,
+  within,
+  sleep,
+  errText,
+} from './helpers.mjs';
+
+const clients = new Clients('cluster');
+const keyPrefix = `cluster-${process.pid}-${Date.now().toString(36)}:`;
+let redis;
+let nodes = [];
+let proxy;
+
+// ---------------------------------------------------------------------------------------------
+/** A redis-server child process (not daemonized, so it can be stopped and restarted on the same port and data). */
+async function startRedis({ port, dir }) {
+  const binary = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => fs.existsSync(p));
+  if (!binary) throw new Error('redis-server is not installed (apt-get install -y redis-server; ./test.sh does it)');
+  fs.mkdirSync(logDir, { recursive: true });
+  const log = fs.openSync(path.join(logDir, `redis-${port}.log`), 'a');
+  const child = spawn(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'],
+    { stdio: ['ignore', log, log] },
+  );
+  fs.closeSync(log);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await waitForRedis(port, true);
+  return {
+    port,
+    async stop() {
+      child.kill('SIGTERM');
+      await within(exited, 10000, 'redis-server exits');
+    },
+  };
+}
+
+/** Polls until redis answers PING (up) or refuses connections (down). */
+async function waitForRedis(port, up) {
+  const net = await import('node:net');
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const answered = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.setTimeout(500);
+      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.once('data', (d) => {
+        socket.destroy();
+        resolve(d.toString().startsWith('+PONG'));
+      });
+      socket.once('error', () => resolve(false));
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(false);
+      });
+    });
+    if (answered === up) return;
+    if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not come ${up ? 'up' : 'down'}`);
+    await sleep(50);
+  }
+}
+
+function startNode(name) {
+  return startServer({ logName: `cluster-${name}`, args: ['--redis', `127.0.0.1:${redis.port}`, `--TokenWire:RedisKeyPrefix=${keyPrefix}`] });
+}
+
+let redisDir;
+before(async () => {
+  redisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenwire-cluster-redis-'));
+  redis = await startRedis({ port: await freePort(), dir: redisDir });
+  nodes = await Promise.all(['a', 'b', 'c'].map((n) => startNode(n)));
+});
+afterEach(async () => {
+  await clients.closeAll();
+  if (proxy) {
+    await proxy.close();
+    proxy = null;
+  }
+});
+after(async () => {
+  await clients.closeAll();
+  await Promise.all(nodes.map((n) => n.stop()));
+  if (redis) await redis.stop();
+  fs.rmSync(redisDir, { recursive: true, force: true });
+});
+
+const tokensOf = (msgs) => msgs.filter((m) => m.name === 'token').map((m) => m.data && m.data.token);
+
+// ---------------------------------------------------------------------------------------------
+for (const format of FORMATS) {
+  describe(`cluster of three nodes on one redis-server [${format.name}]`, () => {
+    test('subscribers on every node get the same messages in the same order from concurrent publishers on every node', async () => {
+      const name = uniqueName('cluster-order');
+      const subscribers = nodes.map((node) => clients.realtime(node, format));
+      const publishers = nodes.map((node, i) => clients.realtime(node, format, { clientId: `publisher-${i}` }));
+      const recordings = subscribers.map((s) => record(s.channels.get(name)));
+      await within(Promise.all(recordings.map((r) => r.subscribed)), 10000, 'subscribers attach');
+
+      const PER_PUBLISHER = 150;
+      const sent = publishers.map((publisher, p) => {
+        const channel = publisher.channels.get(name);
+        return Array.from({ length: PER_PUBLISHER }, (_, i) => {
+          const promise = channel.publish('m', { p, i });
+          promise.catch(() => {});
+          return promise;
+        });
+      });
+      await Promise.all(sent.map((promises, p) => settleAll(promises, 30000, `publisher ${p}`)));
+      const total = PER_PUBLISHER * publishers.length;
+      for (const [i, r] of recordings.entries()) {
+        await waitFor(() => r.messages.length >= total, 30000, `node ${i} subscriber receives ${total}`, () => `${r.messages.length}`);
+      }
+      await sleep(200);
+
+      const ids = recordings.map((r) => r.messages.map((m) => m.id));
+      assert.equal(ids[0].length, total, 'no duplicates or extra messages');
+      assert.deepEqual(ids[1], ids[0], 'node b delivers the order node a delivers');
+      assert.deepEqual(ids[2], ids[0], 'node c delivers the order node a delivers');
+      for (const r of recordings) checkSerialsAndIds(assert, r.messages);
+      for (let p = 0; p < publishers.length; p++) {
+        const mine = recordings[0].messages.filter((m) => m.clientId === `publisher-${p}`).map((m) => m.data.i);
+        assert.deepEqual(mine, Array.from({ length: PER_PUBLISHER }, (_, i) => i), `publisher ${p}'s messages in its publish order`);
+      }
+    });
+
+    test('history untilAttach read on another node than the one attached to is exact at the seam', async () => {
+      const pub = clients.realtime(nodes[0], format, { clientId: 'ai-agent' });
+      const sub = clients.realtime(nodes[1], format);
+      const rest = clients.rest(nodes[2], format);
+      await connectionState(pub, 'connected');
+      await connectionState(sub, 'connected');
+      for (let iteration = 0; iteration < 5; iteration++) {
+        const name = uniqueName(`cluster-seam-${iteration}`);
+        const TOKENS = 150;
+        const attachAfter = randomInt(5, TOKENS - 20);
+        let issued = 0;
+        const stream = streamResponse(pub.channels.get(name), {
+          count: TOKENS,
+          onToken: (i) => {
+            issued = i + 1;
+          },
+          pace: () => sleep(1),
+        });
+        await waitFor(() => issued >= attachAfter, 15000, 'publishing under way');
+
+        // Attach on node b (buffering live messages), then read history up to the attach point on node c.
+        const channel = sub.channels.get(name);
+        const live = record(channel);
+        await within(live.subscribed, 10000, 'attach');
+        const attachSerial = channel.properties.attachSerial;
+        assert.ok(attachSerial, 'ATTACHED carries a channelSerial');
+        const { items } = await allPages(rest.channels.get(name).history({ from_serial: attachSerial, limit: randomInt(7, 40) }), {
+          label: 'history on node c',
+        });
+        await stream.issued;
+        await settleAll(stream.promises, 30000, 'publishes');
+        await waitFor(() => live.messages.some((m) => m.name === 'stop'), 15000, 'stop received live');
+
+        const history = items.reverse();
+        assert.ok(history.every((m) => m.serial <= attachSerial), 'history is at or before the attach point');
+        assert.ok(live.messages.every((m) => m.serial > attachSerial), 'live is after the attach point');
+        const all = [...history, ...live.messages];
+        checkSeedSequence(assert, all, stream, { clientId: 'ai-agent' });
+        live.stop();
+      }
+    });
+
+    test('a node killed with SIGKILL mid-stream: its clients resume on another node with the same connection id and the exact stream', async () => {
+      const victim = await startNode(`victim-${format.name}`);
+      try {
+        proxy = await startProxy(victim.port);
+        const sub = clients.realtime(proxy, format);
+        const pub = clients.realtime(proxy, format, { clientId: 'ai-agent' });
+        const observer = clients.realtime(nodes[2], format);
+        await connectionState(sub, 'connected');
+        await connectionState(pub, 'connected');
+        const ids = { sub: sub.connection.id, pub: pub.connection.id };
+        const name = uniqueName('cluster-kill');
+        const rec = record(sub.channels.get(name));
+        const watched = record(observer.channels.get(name));
+        await within(Promise.all([rec.subscribed, watched.subscribed]), 10000, 'attach');
+        const attached = [];
+        sub.channels.get(name).on('attached', (change) => attached.push(change));
+
+        const killAt = randomInt(80, 200);
+        const stream = streamResponse(pub.channels.get(name), { count: 400, pace: () => sleep(2) });
+        await waitFor(() => tokensOf(rec.messages).length >= killAt, 20000, `subscriber receives ${killAt} tokens`);
+
+        // The node dies; the load balancer sends new connections to node a.
+        proxy.setTarget(nodes[0].port);
+        victim.process.kill('SIGKILL');
+        proxy.killAll();
+
+        await stream.issued;
+        await settleAll(stream.promises, 60000, 'every publish is acknowledged (retransmitted ones deduplicated)');
+        await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 30000, 'subscriber receives stop', () => `${rec.messages.length} received`);
+        await waitFor(() => watched.messages.some((m) => m.name === 'stop'), 30000, 'observer receives stop');
+        await sleep(200);
+
+        assert.equal(sub.connection.id, ids.sub, `subscriber resumed with its connection id (errorReason ${errText(sub.connection.errorReason)})`);
+        assert.equal(pub.connection.id, ids.pub, `publisher resumed with its connection id (errorReason ${errText(pub.connection.errorReason)})`);
+        assert.ok(attached.length >= 1 && attached.every((c) => c.resumed === true), `re-attach on node a is RESUMED: ${JSON.stringify(attached.map((c) => c.resumed))}`);
+        checkSeedSequence(assert, rec.messages, stream, { clientId: 'ai-agent', connectionId: ids.pub });
+        checkSeedSequence(assert, watched.messages, stream, { clientId: 'ai-agent', connectionId: ids.pub });
+      } finally {
+        await victim.stop();
+      }
+    });
+  });
+}
+
+describe('redis-server restarted mid-stream', () => {
+  test('publishes during the outage are rejected with a retriable error, none acknowledged is lost, clients carry on', async (t) => {
+    const format = FORMATS[0];
+    const pub = clients.realtime(nodes[1], format, { clientId: 'ai-agent' });
+    const subs = [clients.realtime(nodes[0], format), clients.realtime(nodes[2], FORMATS[1])];
+    await connectionState(pub, 'connected');
+    const name = uniqueName('cluster-redis-restart');
+    const recordings = subs.map((s) => record(s.channels.get(name)));
+    await within(Promise.all(recordings.map((r) => r.subscribed)), 10000, 'attach');
+    const channel = pub.channels.get(name);
+
+    // Tokens are numbered; each publish's outcome is kept (a publish during the outage may be rejected).
+    const outcomes = [];
+    let n = 0;
+    const publishSome = async (count, paceMs) => {
+      for (let i = 0; i < count; i++) {
+        const index = n++;
+        const entry = { index, acked: false, error: null };
+        outcomes.push(entry);
+        channel.publish('token', { index }).then(
+          () => (entry.acked = true),
+          (err) => (entry.error = err),
+        );
+        await sleep(paceMs);
+      }
+    };
+
+    await publishSome(40, 5);
+    const restarting = (async () => {
+      await redis.stop();
+      await waitForRedis(redis.port, false);
+      // Longer than a command may wait for a reconnection (5 s), so publishes in between are rejected.
+      await sleep(6500);
+      redis = await startRedis({ port: redis.port, dir: redisDir });
+    })();
+    await publishSome(80, 100); // spans the outage
+    await within(restarting, 30000, 'redis-server restarts');
+
+    // Clients recover: publishes are acknowledged again.
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      try {
+        await within(channel.publish('probe', {}), 10000, 'probe publish');
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`publishing did not recover after the restart: ${errText(err)}`);
+        await sleep(250);
+      }
+    }
+    await publishSome(40, 5);
+    await within(channel.publish('stop', {}), 15000, 'stop is acknowledged');
+    await waitFor(() => outcomes.every((o) => o.acked || o.error), 30000, 'every publish settled');
+    const rejected = outcomes.filter((o) => o.error);
+    t.diagnostic(`${outcomes.length} tokens published, ${rejected.length} rejected during the outage`);
+    assert.ok(rejected.length > 0, 'the outage was visible to the publisher');
+    for (const o of rejected) {
+      assert.ok(o.error.statusCode >= 500 && o.error.code >= 50000 && o.error.code < 60000, `retriable 5xxxx rejection: ${errText(o.error)}`);
+    }
+
+    for (const [i, r] of recordings.entries()) {
+      await waitFor(() => r.messages.some((m) => m.name === 'stop'), 30000, `subscriber ${i} receives stop`, () => `${r.messages.length}`);
+      const received = r.messages.filter((m) => m.name === 'token').map((m) => m.data.index);
+      const acked = outcomes.filter((o) => o.acked).map((o) => o.index);
+      const missing = acked.filter((index) => !received.includes(index));
+      assert.deepEqual(missing, [], `subscriber ${i}: acknowledged tokens never delivered`);
+      assert.deepEqual(received, [...new Set(received)], `subscriber ${i}: no duplicates`);
+      assert.deepEqual(received, [...received].sort((a, b) => a - b), `subscriber ${i}: publish order kept`);
+      checkSerialsAndIds(assert, r.messages);
+    }
+
+    // And the shared history still has every acknowledged token.
+    const { items } = await allPages(clients.rest(nodes[0], format).channels.get(name).history({ direction: 'forwards', limit: 100 }));
+    const inHistory = new Set(items.filter((m) => m.name === 'token').map((m) => m.data.index));
+    const lost = outcomes.filter((o) => o.acked && !inHistory.has(o.index)).map((o) => o.index);
+    assert.deepEqual(lost, [], 'acknowledged tokens missing from history');
+  });
+});
