@@ -1,3 +1,4 @@
+using TokenWire.Redis;
 using TokenWire.Server.Agent;
 using TokenWire.Server.Hosting;
 
@@ -11,14 +12,18 @@ if (args.Length > 0 && args[0] == "agent")
 var sandbox = args.Contains("--sandbox");
 args = args.Where(a => a != "--sandbox").ToArray();
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.Configuration.AddCommandLine(args, ScaleOutEngine.SwitchMappings); // --redis host:port = TokenWire:Redis
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--redis"] = "TokenWire:Redis" });
 if (sandbox)
 {
     builder.Configuration["TokenWire:Sandbox:Enabled"] = "true";
 }
 
 builder.Services.AddTokenWire(builder.Environment);
-builder.Services.AddConfiguredScaleOutEngine(builder.Configuration);
+// The embedded engine unless a Redis server is configured (--redis host:port, TokenWire:Redis, TokenWire__Redis).
+if (builder.Configuration["TokenWire:Redis"] is { Length: > 0 } redis)
+{
+    builder.Services.AddTokenWireRedis(redis, builder.Configuration["TokenWire:RedisKeyPrefix"] is { Length: > 0 } prefix ? prefix : RedisKeys.DefaultPrefix);
+}
 
 var app = builder.Build();
 try
