@@ -26,6 +26,13 @@ if ! dotnet build TokenWire.sln -c Release -warnaserror 2>&1 | tee "$logs/build.
 fi
 if grep -q "Build FAILED" "$logs/build.log"; then echo "0 passed, 1 failed"; exit 1; fi
 
+note "dotnet format --verify-no-changes"
+if timeout 600 dotnet format TokenWire.sln --verify-no-changes > "$logs/format.log" 2>&1; then
+  echo "format: clean"; passed=$((passed + 1))
+else
+  echo "format: not clean (run 'dotnet format TokenWire.sln'):"; head -n 20 "$logs/format.log"; failed=$((failed + 1))
+fi
+
 note "npm ci (tests/interop)"
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error) || { echo "0 passed, 1 failed"; exit 1; }
 
