@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using TokenWire.AgentBench;
+using TokenWire.Client;
+
+// dotnet run -c Release --project bench/TokenWire.AgentBench [-- --seconds 8]
+// Starts a server process on a free loopback port (inbound rate limit lifted: this measures the transport), then, for each wire format:
+//   1. throughput: one TokenWire.Client publishes N tokens pipelined (no await per token) and waits for every ACK;
+//   2. latency: at fixed offered rates, publish→deliver time seen by a second TokenWire.Client subscribed to the channel,
+//      measured from each token's scheduled send time (no coordinated omission).
+var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(8);
+var port = FreePort();
+var serverDll = Path.Combine(RepoRoot(), "src", "TokenWire.Server", "bin", "Release", "net10.0", "TokenWire.Server.dll");
+using var server = Process.Start(new ProcessStartInfo("dotnet", [serverDll, "--urls", $"http://127.0.0.1:{port}", "--TokenWire:Agent:Enabled=false", "--Logging:LogLevel:Default=Warning", "--TokenWire:Limits:MaxInboundRate=1000000"])
+{
+    Environment = { ["ASPNETCORE_ENVIRONMENT"] = "Development" },
+    RedirectStandardOutput = true,
+    RedirectStandardError = true,
+}) ?? throw new InvalidOperationException("could not start the server");
+server.OutputDataReceived += (_, _) => { };
+server.ErrorDataReceived += (_, _) => { };
+server.BeginOutputReadLine();
+server.BeginErrorReadLine();
+try
+{
+    await WaitForServerAsync(port);
+    Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; server on 127.0.0.1:{port}");
+    Console.WriteLine("| format | scenario | tokens | achieved tokens/s | p50 ms | p99 ms | max ms | order violations |");
+    Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    foreach (var binary in new[] { true, false })
+    {
+        var format = binary ? "msgpack" : "json";
+        var options = RealtimeClientOptions.Default with { Key = "dev.root:dev-root-secret", Endpoint = "127.0.0.1", Port = port, Tls = false, UseBinaryProtocol = binary };
+        var throughput = await Scenarios.ThroughputAsync(options, tokens: 20_000);
+        Console.WriteLine($"| {format} | pipelined, as fast as ACKs come | {throughput.Tokens} | {throughput.TokensPerSecond:N0} | – | – | – | – |");
+        foreach (var rate in new[] { 200, 1_000, 5_000 })
+        {
+            var result = await Scenarios.LatencyAsync(options, rate, TimeSpan.FromSeconds(seconds));
+            Console.WriteLine($"| {format} | fixed {rate:N0} tokens/s | {result.Tokens} | {result.TokensPerSecond:N0} | {result.P50Ms:0.0} | {result.P99Ms:0.0} | {result.MaxMs:0.0} | {result.OrderViolations} |");
+        }
+    }
+}
+finally
+{
+    server.Kill(entireProcessTree: true);
+    await server.WaitForExitAsync();
+}
+
+static int FreePort()
+{
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
+
+static async Task WaitForServerAsync(int port)
+{
+    using var http = new HttpClient();
+    for (var i = 0; i < 300; i++)
+    {
+        try
+        {
+            if ((await http.GetAsync(new Uri($"http://127.0.0.1:{port}/time"))).IsSuccessStatusCode)
+            {
+                return;
+            }
+        }
+        catch (HttpRequestException)
+        {
+        }
+
+        await Task.Delay(100);
+    }
+
+    throw new TimeoutException("the server did not start");
+}
+
+static string RepoRoot()
+{
+    var directory = new DirectoryInfo(AppContext.BaseDirectory);
+    while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "TokenWire.sln")))
+    {
+        directory = directory.Parent;
+    }
+
+    return directory?.FullName ?? throw new InvalidOperationException("TokenWire.sln not found");
+}
