@@ -17,6 +17,7 @@ public sealed record ScenarioResult(
     int EndedEarly,
     long Nacks,
     double? ServerCores,
+    double? ServerKernelCores,
     double ClientCores,
     double? OtherCores,
     double? ServerMemoryMb,
@@ -31,7 +32,7 @@ public sealed record ScenarioResult(
         $"subscribers={Scenario.Subscribers,-5} format={Scenario.FormatName,-7} offered={Scenario.Rate,6:0}/s published={PublishedPerSecond,8:0.0}/s " +
         $"deliveries={DeliveriesPerSecond,9:0}/s p50={P50Ms:0.00}ms p99={P99Ms:0.00}ms max={MaxMs:0.00}ms ack-p99={AckP99Ms:0.00}ms " +
         $"send-lag-p99={SendLagP99Ms:0.00}ms order-violations={OrderViolations} missing={Missing} dropped-sockets={EndedEarly} nacks={Nacks} " +
-        $"cpu-server={Cores(ServerCores)} cpu-client={ClientCores:0.00} cpu-other={Cores(OtherCores)} server-mem={(ServerMemoryMb is { } mb ? mb.ToString("0", CultureInfo.InvariantCulture) + "MB" : "n/a")} connect={ConnectSeconds:0.0}s");
+        $"cpu-server={Cores(ServerCores)} cpu-server-kernel={Cores(ServerKernelCores)} cpu-client={ClientCores:0.00} cpu-other={Cores(OtherCores)} server-mem={(ServerMemoryMb is { } mb ? mb.ToString("0", CultureInfo.InvariantCulture) + "MB" : "n/a")} connect={ConnectSeconds:0.0}s");
 
     public string ToMarkdownRow() => string.Create(
         CultureInfo.InvariantCulture,

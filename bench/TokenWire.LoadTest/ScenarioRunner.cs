@@ -141,6 +141,7 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
             EndedEarly: subscribers.Count(s => s.EndedEarly is not null) + (publisher.Failure is null ? 0 : 1),
             Nacks: publisher.Nacked,
             ServerCores: cpu.Server,
+            ServerKernelCores: cpu.ServerKernel,
             ClientCores: cpu.Client,
             OtherCores: cpu.Other,
             ServerMemoryMb: serverMemoryMb,
@@ -167,10 +168,11 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
         var machine1 = MachineCpu.Read();
         var seconds = wall.Elapsed.TotalSeconds;
         var clientCores = (client1 - client0).TotalSeconds / seconds;
-        double? serverCores = server0 is { } s0 && server1 is { } s1 ? (s1 - s0).TotalSeconds / seconds : null;
+        double? serverCores = server0 is { } s0 && server1 is { } s1 ? (s1.Total - s0.Total).TotalSeconds / seconds : null;
+        double? serverKernelCores = server0 is { } k0 && server1 is { } k1 ? (k1.Kernel - k0.Kernel).TotalSeconds / seconds : null;
         double? busyCores = machine0 is { } m0 && machine1 is { } m1 ? MachineCpu.BusyCores(m0, m1) : null;
         double? otherCores = busyCores is { } busy && serverCores is { } sc ? Math.Max(0, busy - sc - clientCores) : null;
-        return new CpuUse(serverCores, clientCores, otherCores);
+        return new CpuUse(serverCores, serverKernelCores, clientCores, otherCores);
     }
 
     private static async Task DelayUntilAsync(long timestamp, CancellationToken cancellationToken)
@@ -206,5 +208,5 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
         });
     }
 
-    private readonly record struct CpuUse(double? Server, double Client, double? Other);
+    private readonly record struct CpuUse(double? Server, double? ServerKernel, double Client, double? Other);
 }

@@ -14,6 +14,7 @@ public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _problems = new();
+    private readonly ConcurrentQueue<string> _tail = new();
     private string? _pendingLevel;
 
     private ServerProcess(Process process, Uri baseUri)
@@ -38,12 +39,13 @@ public sealed class ServerProcess : IAsyncDisposable
         return lines;
     }
 
-    public TimeSpan CpuTime
+    /// <summary>Total and kernel-mode CPU time used so far.</summary>
+    public (TimeSpan Total, TimeSpan Kernel) CpuTime
     {
         get
         {
             _process.Refresh();
-            return _process.TotalProcessorTime;
+            return (_process.TotalProcessorTime, _process.PrivilegedProcessorTime);
         }
     }
 
@@ -143,7 +145,8 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"the server exited with code {_process.ExitCode}: {string.Join(" | ", DrainProblems())}");
+                await _process.WaitForExitAsync(cancellationToken); // Flushes the output readers.
+                throw new InvalidOperationException($"the server exited with code {_process.ExitCode}: {string.Join(" | ", _tail)}");
             }
 
             try
@@ -173,6 +176,11 @@ public sealed class ServerProcess : IAsyncDisposable
         if (line is null)
         {
             return;
+        }
+
+        _tail.Enqueue(line);
+        while (_tail.Count > 10 && _tail.TryDequeue(out _))
+        {
         }
 
         if (_pendingLevel is { } level)
