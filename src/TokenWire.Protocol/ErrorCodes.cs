@@ -21,12 +21,19 @@ public static class ErrorCodes
     public const int InvalidCredentials = 40101;
     public const int IncompatibleCredentials = 40102;
     public const int NoAuthMethod = 40106;
+    public const int TokenRevoked = 40141;
     public const int TokenExpired = 40142;
+    public const int TokenUnrecognised = 40143;
+    public const int InvalidJwt = 40144;
+    public const int AppConnectionLimit = 40150;
     public const int OperationNotPermitted = 40160;
+    public const int RequiresBasicAuth = 40162;
+    public const int TokenRevocationNotEnabled = 40164;
     public const int Forbidden = 40300;
     public const int NotFound = 40400;
     public const int MethodNotAllowed = 40500;
     public const int RateLimited = 42910;
+    public const int InboundRateLimited = 42911;
     public const int InternalError = 50000;
     public const int InternalChannelError = 50001;
     public const int InternalConnectionError = 50002;
@@ -39,13 +46,18 @@ public static class ErrorCodes
     public const int InvalidConnectionKey = 80018;
     public const int ChannelOperationFailed = 90000;
     public const int ChannelContinuityLost = 90003;
+    public const int TooManyChannels = 90010;
 
     public static ErrorInfo Create(int code, string message) => new(code, StatusFor(code), message);
 
-    /// <summary>The HTTP status Ably documents for a code: its first three digits, with the 8xxxx/9xxxx ranges mapped.</summary>
+    /// <summary>
+    /// The HTTP status Ably documents for a code: its first three digits, with the 8xxxx/9xxxx ranges mapped. Ably
+    /// reports connection-limit refusals as 403 although the code is in the 401 range (as for 40111).
+    /// </summary>
     public static int StatusFor(int code) => code switch
     {
         ChannelContinuityLost => 404,
+        AppConnectionLimit => 403,
         >= 80000 and < 100000 => 400,
         >= 10000 and < 60000 => code / 100,
         _ => 500,

@@ -20,8 +20,10 @@ public sealed partial class RedisConnection : IDisposable
     public RedisConnection(RedisEngineOptions engine, IOptions<TokenWireOptions> options, ILogger<RedisConnection> logger)
     {
         _logger = logger;
-        Description = engine.Configuration;
         var configuration = Configure(engine.Configuration, options.Value.ServerId);
+
+        // Never the string as given: it may carry password=… (logs and /health show this description).
+        Description = configuration.ToString(includePassword: false);
         Multiplexer = ConnectionMultiplexer.Connect(configuration);
         Multiplexer.ConnectionFailed += (_, e) => ConnectionLost(_logger, e.Exception, Description, e.FailureType.ToString());
         Multiplexer.ConnectionRestored += (_, _) => ConnectionBack(_logger, Description);
@@ -37,7 +39,7 @@ public sealed partial class RedisConnection : IDisposable
 
     public IConnectionMultiplexer Multiplexer { get; }
 
-    /// <summary>The configuration string (<c>host:port[,option=value…]</c>) as given, for messages.</summary>
+    /// <summary>The configuration (<c>host:port[,option=value…]</c>) without its password, for messages.</summary>
     public string Description { get; }
 
     /// <summary>The engine's settings on top of the operator's configuration string.</summary>
@@ -50,7 +52,8 @@ public sealed partial class RedisConnection : IDisposable
         }
         catch (ArgumentException ex)
         {
-            throw new InvalidOperationException($"TokenWire:Redis '{configuration}' is not a valid Redis configuration (expected host:port[,option=value…]): {ex.Message}", ex);
+            // Not echoing the string: it may hold a password.
+            throw new InvalidOperationException($"TokenWire:Redis is not a valid Redis configuration (expected host:port[,option=value…]): {ex.Message}", ex);
         }
 
         options.AbortOnConnectFail = false;

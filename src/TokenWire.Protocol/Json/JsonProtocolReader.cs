@@ -268,13 +268,20 @@ internal static class JsonProtocolReader
     private static JsonPayload? ReadPayload(ref Utf8JsonReader reader, ReadOnlySequence<byte> input) =>
         reader.TokenType == JsonTokenType.Null ? null : new JsonPayload(RawValue(ref reader, input));
 
-    /// <summary>Copies the raw bytes of the value the reader is positioned on, leaving it at the value's end.</summary>
+    /// <summary>
+    /// Copies the raw bytes of the value the reader is positioned on, leaving it at the value's end, after checking
+    /// that they can be relayed: Utf8JsonReader skips a value without looking inside its strings, but the msgpack
+    /// writer decodes them for every msgpack subscriber, so invalid UTF-8 or half a surrogate pair is refused here,
+    /// at the publisher, and never reaches a fan-out (found by DecoderFuzzTests).
+    /// </summary>
     private static byte[] RawValue(ref Utf8JsonReader reader, ReadOnlySequence<byte> input)
     {
         var start = reader.TokenStartIndex;
         reader.Skip();
         var end = reader.BytesConsumed;
-        return input.Slice(start, end - start).ToArray();
+        var bytes = input.Slice(start, end - start).ToArray();
+        JsonStrings.EnsureDecodable(bytes);
+        return bytes;
     }
 
     private static string? ReadAuth(ref Utf8JsonReader reader)

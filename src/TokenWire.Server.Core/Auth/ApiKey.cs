@@ -4,7 +4,7 @@ using System.Text;
 namespace TokenWire.Server.Auth;
 
 /// <summary>A configured API key: <c>appId.keyId:secret</c> with its capability.</summary>
-public sealed class ApiKey(string appId, string keyId, string secret, Capability capability)
+public sealed class ApiKey(string appId, string keyId, string secret, Capability capability, bool revocableTokens = false)
 {
     private readonly byte[] _secret = Encoding.UTF8.GetBytes(secret);
 
@@ -14,6 +14,9 @@ public sealed class ApiKey(string appId, string keyId, string secret, Capability
     public string Name { get; } = $"{appId}.{keyId}";
 
     public Capability Capability { get; } = capability;
+
+    /// <summary>Ably's <c>revocableTokens</c>: tokens this key issues can be revoked (<see cref="TokenRevocations"/>).</summary>
+    public bool RevocableTokens { get; } = revocableTokens;
 
     /// <summary>Constant-time comparison so the secret cannot be guessed byte by byte from timing.</summary>
     public bool SecretMatches(ReadOnlySpan<char> candidate)

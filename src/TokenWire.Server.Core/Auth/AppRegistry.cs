@@ -13,8 +13,11 @@ public sealed class AppRegistry
     private readonly ConcurrentDictionary<string, ApiKey> _keys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, AppDefinition> _apps = new(StringComparer.Ordinal);
 
+    private readonly int _maxFrameSize;
+
     public AppRegistry(IOptions<TokenWireOptions> options)
     {
+        _maxFrameSize = options.Value.Limits.MaxFrameSize;
         foreach (var app in options.Value.Apps)
         {
             Add(app);
@@ -33,6 +36,11 @@ public sealed class AppRegistry
         if (string.IsNullOrWhiteSpace(app.Id) || app.Id.Contains('.') || app.Id.Contains(':'))
         {
             throw new InvalidOperationException($"TokenWire:Apps: app id '{app.Id}' must be non-empty without '.' or ':'");
+        }
+
+        if (app.MaxMessageSize is { } size && (size <= 0 || size > _maxFrameSize))
+        {
+            throw new InvalidOperationException($"TokenWire:Apps:{app.Id}: MaxMessageSize {size} must be positive and at most Limits:MaxFrameSize ({_maxFrameSize})");
         }
 
         var keys = new Dictionary<string, ApiKey>(StringComparer.Ordinal);
@@ -55,14 +63,15 @@ public sealed class AppRegistry
                 throw new InvalidOperationException($"TokenWire:Apps:{app.Id}: key '{key.Id}': {ex.Message}", ex);
             }
 
-            var apiKey = new ApiKey(app.Id, key.Id, key.Secret, capability);
+            var apiKey = new ApiKey(app.Id, key.Id, key.Secret, capability, key.RevocableTokens);
             keys[apiKey.Name] = apiKey;
         }
 
         var definition = new AppDefinition(
             app.Id,
             keys,
-            app.Namespaces.Where(n => n.Persisted).Select(n => n.Name).ToHashSet(StringComparer.Ordinal));
+            app.Namespaces.Where(n => n.Persisted).Select(n => n.Name).ToHashSet(StringComparer.Ordinal),
+            app.MaxMessageSize);
         if (!_apps.TryAdd(app.Id, definition))
         {
             throw new InvalidOperationException($"TokenWire:Apps: app id '{app.Id}' is configured twice");

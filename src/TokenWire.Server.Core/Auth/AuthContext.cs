@@ -10,4 +10,11 @@ public sealed record AuthContext(AppDefinition App, ApiKey Key, Capability Capab
     public bool IsWildcardClient => ClientId == "*";
 
     public bool IsToken => ExpiresAt is not null;
+
+    /// <summary>When the token was issued (token auth only): revocation applies to tokens issued before a point in time.</summary>
+    public DateTimeOffset? IssuedAt { get; init; }
+
+    /// <summary>The clientId written in the token itself (token auth only), which revocation targets; for a wildcard
+    /// token this stays <c>*</c> while <see cref="ClientId"/> is the identity the client chose.</summary>
+    public string? TokenClientId { get; init; }
 }

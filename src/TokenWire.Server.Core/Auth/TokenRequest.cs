@@ -22,6 +22,12 @@ public sealed record TokenRequest(string KeyName, long? Ttl, string? Capability,
         string? Str(string name) => body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
         long? Num(string name) => body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n : null;
 
+        // A present but non-integer ttl is a bad parameter (400), not a signature mismatch.
+        if (body.TryGetProperty("ttl", out var ttl) && ttl.ValueKind != JsonValueKind.Null && (ttl.ValueKind != JsonValueKind.Number || !ttl.TryGetInt64(out _)))
+        {
+            throw new ProtocolException(ErrorCodes.InvalidParameterValue, "TokenRequest ttl must be an integer number of milliseconds");
+        }
+
         var keyName = Str("keyName") ?? throw new ProtocolException(ErrorCodes.InvalidRequestBody, "TokenRequest has no keyName");
         var timestamp = Num("timestamp") ?? throw new ProtocolException(ErrorCodes.InvalidRequestBody, "TokenRequest has no timestamp");
         var nonce = Str("nonce") ?? throw new ProtocolException(ErrorCodes.InvalidRequestBody, "TokenRequest has no nonce");

@@ -11,7 +11,7 @@ namespace TokenWire.Server.Auth;
 /// issuing key's secret (<c>tw1.payload.signature</c>), so every node that knows the key can verify them with no
 /// shared token store. Ably JWTs (HS256, <c>kid</c> = key name) are accepted wherever a token is.
 /// </summary>
-public sealed class TokenService(AppRegistry apps, TimeProvider time)
+public sealed class TokenService(AppRegistry apps, TokenRevocations revocations, TimeProvider time)
 {
     public static readonly TimeSpan DefaultTtl = TimeSpan.FromHours(1);
     public static readonly TimeSpan MaxTtl = TimeSpan.FromHours(24);
@@ -44,7 +44,8 @@ public sealed class TokenService(AppRegistry apps, TimeProvider time)
         }
 
         var now = time.GetUtcNow();
-        if (Math.Abs(now.ToUnixTimeMilliseconds() - request.Timestamp) > TimestampWindow.TotalMilliseconds)
+        var window = (long)TimestampWindow.TotalMilliseconds;
+        if (request.Timestamp < now.ToUnixTimeMilliseconds() - window || request.Timestamp > now.ToUnixTimeMilliseconds() + window)
         {
             throw new ProtocolException(ErrorCodes.Create(40104, "TokenRequest timestamp is outside the allowed window; check the clock or use queryTime"));
         }
@@ -81,11 +82,12 @@ public sealed class TokenService(AppRegistry apps, TimeProvider time)
             }
         }
 
-        var ttl = ttlMs is { } t ? TimeSpan.FromMilliseconds(t) : DefaultTtl;
-        if (ttl <= TimeSpan.Zero || ttl > MaxTtl)
+        if (ttlMs is { } t && (t <= 0 || t > MaxTtl.TotalMilliseconds))
         {
             throw new ProtocolException(ErrorCodes.InvalidParameterValue, $"Token ttl must be positive and at most {MaxTtl.TotalHours} hours");
         }
+
+        var ttl = ttlMs is { } ms ? TimeSpan.FromMilliseconds(ms) : DefaultTtl;
 
         var issued = time.GetUtcNow().ToUnixTimeMilliseconds();
         var expires = issued + (long)ttl.TotalMilliseconds;
@@ -95,13 +97,21 @@ public sealed class TokenService(AppRegistry apps, TimeProvider time)
         return new TokenDetails(token, key.Name, issued, expires, capability.Json, clientId);
     }
 
-    /// <summary>Verifies a TokenWire token or an Ably JWT; throws the Ably token error the SDK acts on.</summary>
+    /// <summary>
+    /// Verifies a TokenWire token or an Ably JWT; throws the Ably token error the SDK acts on (40142 expired,
+    /// 40141 revoked, 40143/40144 not ours), which makes it fetch a new token.
+    /// </summary>
     public AuthContext Validate(string token)
     {
         var context = token.StartsWith(TokenPrefix, StringComparison.Ordinal) ? ValidateTokenWire(token) : ValidateJwt(token);
         if (context.ExpiresAt <= time.GetUtcNow())
         {
             throw new ProtocolException(ErrorCodes.TokenExpired, "Token expired");
+        }
+
+        if (revocations.IsRevoked(context))
+        {
+            throw new ProtocolException(ErrorCodes.TokenRevoked, "Token revoked");
         }
 
         return context;
@@ -123,19 +133,25 @@ public sealed class TokenService(AppRegistry apps, TimeProvider time)
                 ?? throw Unrecognised();
             signature = WebEncoders.Base64UrlDecode(token[(dot + 1)..]);
         }
-        catch (Exception ex) when (ex is FormatException or JsonException)
+        catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException)
         {
             throw Unrecognised();
         }
 
-        var key = apps.FindKey(payload.KeyName);
+        // The payload is not trusted until its signature is checked, and JSON may leave any field out (found by
+        // TokenServiceTests' fuzzing: a payload without "k" reached FindKey(null)).
+        var key = payload.KeyName is null ? null : apps.FindKey(payload.KeyName);
         if (key is null || !key.SignatureMatches(Encoding.UTF8.GetBytes(token[..dot]), signature))
         {
             throw Unrecognised();
         }
 
         return new AuthContext(apps.FindApp(key.AppId)!, key, Capability.Parse(payload.Capability), payload.ClientId,
-            DateTimeOffset.FromUnixTimeMilliseconds(payload.Expires));
+            DateTimeOffset.FromUnixTimeMilliseconds(payload.Expires))
+        {
+            IssuedAt = DateTimeOffset.FromUnixTimeMilliseconds(payload.Issued),
+            TokenClientId = payload.ClientId,
+        };
     }
 
     /// <summary>Ably JWT (reference §6): HS256, <c>kid</c> = key name, <c>x-ably-capability</c>, <c>x-ably-clientId</c>.</summary>
@@ -151,11 +167,11 @@ public sealed class TokenService(AppRegistry apps, TimeProvider time)
         byte[] signature;
         try
         {
-            header = JsonSerializer.Deserialize(WebEncoders.Base64UrlDecode(parts[0]), TokenJsonContext.Default.JsonElement);
-            claims = JsonSerializer.Deserialize(WebEncoders.Base64UrlDecode(parts[1]), TokenJsonContext.Default.JsonElement);
+            header = ParseSegment(parts[0]);
+            claims = ParseSegment(parts[1]);
             signature = WebEncoders.Base64UrlDecode(parts[2]);
         }
-        catch (Exception ex) when (ex is FormatException or JsonException)
+        catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException)
         {
             throw InvalidJwt("JWT is not well formed");
         }
@@ -173,7 +189,8 @@ public sealed class TokenService(AppRegistry apps, TimeProvider time)
 
         if (!header.TryGetProperty("kid", out var kid) || kid.ValueKind != JsonValueKind.String || apps.FindKey(kid.GetString()!) is not { } key)
         {
-            throw new ProtocolException(ErrorCodes.InvalidCredentials, "JWT kid does not name a known key");
+            // Ably answers 40400 when the JWT's app does not exist (ably-js test/rest/auth.test.js expects it).
+            throw new ProtocolException(ErrorCodes.NotFound, "JWT kid does not name a known key");
         }
 
         if (!key.SignatureMatches(Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), signature))
@@ -181,10 +198,13 @@ public sealed class TokenService(AppRegistry apps, TimeProvider time)
             throw InvalidJwt("JWT signature does not match");
         }
 
-        if (!claims.TryGetProperty("exp", out var exp) || !exp.TryGetInt64(out var expSeconds))
+        if (!TryGetSeconds(claims, "exp", out var expires))
         {
-            throw InvalidJwt("JWT has no exp claim");
+            throw InvalidJwt("JWT has no valid exp claim");
         }
+
+        // iat is required by Ably; a JWT without it counts as issued at the epoch, so any revocation covers it.
+        var issued = TryGetSeconds(claims, "iat", out var iat) ? iat : DateTimeOffset.UnixEpoch;
 
         var capability = key.Capability;
         if (claims.TryGetProperty("x-ably-capability", out var cap) && cap.ValueKind == JsonValueKind.String)
@@ -200,7 +220,29 @@ public sealed class TokenService(AppRegistry apps, TimeProvider time)
         }
 
         var clientId = claims.TryGetProperty("x-ably-clientId", out var cid) && cid.ValueKind == JsonValueKind.String ? cid.GetString() : null;
-        return new AuthContext(apps.FindApp(key.AppId)!, key, capability, clientId, DateTimeOffset.FromUnixTimeSeconds(expSeconds));
+        return new AuthContext(apps.FindApp(key.AppId)!, key, capability, clientId, expires) { IssuedAt = issued, TokenClientId = clientId };
+    }
+
+    /// <summary>A base64url JSON segment whose strings can all be read (so GetString() below cannot throw).</summary>
+    private static JsonElement ParseSegment(string segment)
+    {
+        var json = WebEncoders.Base64UrlDecode(segment);
+        Protocol.Json.JsonStrings.EnsureDecodable(json);
+        return JsonSerializer.Deserialize(json, TokenJsonContext.Default.JsonElement);
+    }
+
+    /// <summary>A NumericDate claim (seconds since the epoch) within the range a DateTimeOffset can hold.</summary>
+    private static bool TryGetSeconds(JsonElement claims, string name, out DateTimeOffset value)
+    {
+        value = default;
+        if (!claims.TryGetProperty(name, out var claim) || claim.ValueKind != JsonValueKind.Number || !claim.TryGetInt64(out var seconds)
+            || seconds < 0 || seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds())
+        {
+            return false;
+        }
+
+        value = DateTimeOffset.FromUnixTimeSeconds(seconds);
+        return true;
     }
 
     private void ForgetOldNonces(DateTimeOffset now)
@@ -220,7 +262,7 @@ public sealed class TokenService(AppRegistry apps, TimeProvider time)
         }
     }
 
-    private static ProtocolException Unrecognised() => new(ErrorCodes.Create(40143, "Token not recognised"));
+    private static ProtocolException Unrecognised() => new(ErrorCodes.Create(ErrorCodes.TokenUnrecognised, "Token not recognised"));
 
-    private static ProtocolException InvalidJwt(string message) => new(ErrorCodes.Create(40144, message));
+    private static ProtocolException InvalidJwt(string message) => new(ErrorCodes.Create(ErrorCodes.InvalidJwt, message));
 }

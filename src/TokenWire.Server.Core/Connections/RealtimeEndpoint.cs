@@ -61,13 +61,27 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
 
         // Taking over from a transport the server still thinks is alive: end it, so one socket carries the connection.
         connection.Bind(transport)?.Abort();
+        if (!services.Live.TryAdd(connection))
+        {
+            // DISCONNECTED, not ERROR: the limit clears as other connections leave, and the SDK retries by itself.
+            connection.Unbind(transport, services.Time.GetUtcNow());
+            var limit = services.Options.Limits.MaxConnectionsPerApp;
+            ConnectionLimitReached(logger, auth.App.Id, limit);
+            await RefuseAsync(socket, format, ErrorCodes.Create(ErrorCodes.AppConnectionLimit, $"Application connection limit exceeded ({limit} connections); retry later"), ProtocolAction.Disconnected).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
             await services.Connections.AddAsync(connection, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            connection.Unbind(transport, services.Time.GetUtcNow());
+            if (connection.Unbind(transport, services.Time.GetUtcNow()))
+            {
+                services.Live.Remove(connection);
+            }
+
             ConnectionStoreFailed(logger, ex);
             await RefuseAsync(socket, format, ErrorCodes.Create(ErrorCodes.ServiceUnavailable, "Connection state store unavailable; retry"), ProtocolAction.Disconnected).ConfigureAwait(false);
             return;
@@ -126,6 +140,9 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connection refused: the connection state store is unavailable")]
     private static partial void ConnectionStoreFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection refused: app {AppId} is at its limit of {Limit} connections on this node")]
+    private static partial void ConnectionLimitReached(ILogger logger, string appId, int limit);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection refused: {Code} {Reason}")]
     private static partial void ConnectRefused(ILogger logger, int code, string reason);

@@ -13,6 +13,7 @@ public sealed class RealtimeServices(
     Authenticator authenticator,
     LocalChannelRegistry channels,
     IConnectionStore connections,
+    LiveConnections live,
     IOptions<TokenWireOptions> options,
     TimeProvider time,
     ILogger<RealtimeTransport> logger)
@@ -24,6 +25,9 @@ public sealed class RealtimeServices(
     public LocalChannelRegistry Channels { get; } = channels;
 
     public IConnectionStore Connections { get; } = connections;
+
+    /// <summary>Connections with a transport on this node, by app (connection limits, revocation).</summary>
+    public LiveConnections Live { get; } = live;
 
     public TokenWireOptions Options { get; } = options.Value;
 

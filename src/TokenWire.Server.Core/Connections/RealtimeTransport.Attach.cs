@@ -10,8 +10,24 @@ namespace TokenWire.Server.Connections;
 public sealed partial class RealtimeTransport
 {
     /// <summary>Modes granted when the client requests none: everything but annotations and objects, as Ably does.</summary>
+    /// <remarks>ANNOTATION_PUBLISH is in the default set as in Ably (the ably-js suite expects it), still subject to capability.</remarks>
     private const ProtocolFlags DefaultModes =
-        ProtocolFlags.Publish | ProtocolFlags.Subscribe | ProtocolFlags.Presence | ProtocolFlags.PresenceSubscribe;
+        ProtocolFlags.Publish | ProtocolFlags.Subscribe | ProtocolFlags.Presence | ProtocolFlags.PresenceSubscribe | ProtocolFlags.AnnotationPublish;
+
+    /// <summary>Channel params the server understands and echoes in ATTACHED (<c>channel.params</c>).</summary>
+    private static readonly string[] RecognisedParams = ["delta", "modes", "occupancy", "rewind"];
+
+    private static readonly Dictionary<string, ProtocolFlags> ModeNames = new(StringComparer.Ordinal)
+    {
+        ["publish"] = ProtocolFlags.Publish,
+        ["subscribe"] = ProtocolFlags.Subscribe,
+        ["presence"] = ProtocolFlags.Presence,
+        ["presence_subscribe"] = ProtocolFlags.PresenceSubscribe,
+        ["annotation_publish"] = ProtocolFlags.AnnotationPublish,
+        ["annotation_subscribe"] = ProtocolFlags.AnnotationSubscribe,
+        ["object_publish"] = ProtocolFlags.ObjectPublish,
+        ["object_subscribe"] = ProtocolFlags.ObjectSubscribe,
+    };
 
     private readonly Dictionary<string, Attachment> _attachments = new(StringComparer.Ordinal);
 
@@ -43,13 +59,25 @@ public sealed partial class RealtimeTransport
             return;
         }
 
-        var requested = message.Flags & ProtocolFlags.AllModes;
+        // params.modes (a comma-separated list) overrides the mode flags, as in Ably.
+        var requested = message.Params is { } p && p.TryGetValue("modes", out var modeList) ? ParseModes(modeList) : message.Flags & ProtocolFlags.AllModes;
         var modes = (requested == ProtocolFlags.None ? DefaultModes : requested) & PermittedModes(operations);
+        if (message.HasFlag(ProtocolFlags.AttachResume))
+        {
+            // A re-attach that continues an attachment replays the gap, never the rewind again.
+            request = request with { RewindCount = null, RewindAge = null };
+        }
 
         if (_attachments.TryGetValue(name!, out var existing))
         {
-            // Re-attach on a live attachment (setOptions): keep delivering without a seam; continuity is unbroken.
-            Send(Attached(name!, existing.Channel.Cursor, existing.Modes | ProtocolFlags.Resumed, acceptedParams, null));
+            await ReattachAsync(name!, existing, modes, acceptedParams, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var maxChannels = _services.Options.Limits.MaxChannelsPerConnection;
+        if (maxChannels > 0 && _attachments.Count >= maxChannels)
+        {
+            ChannelError(name, ErrorCodes.Create(ErrorCodes.TooManyChannels, $"Maximum number of channels per connection ({maxChannels}) exceeded"));
             return;
         }
 
@@ -97,6 +125,46 @@ public sealed partial class RealtimeTransport
 
         channel.Occupancy.Add(modes);
         _attachments[name!] = new Attachment(channel, subscriber, modes);
+    }
+
+    /// <summary>
+    /// ATTACH on a live attachment (<c>setOptions</c>): keep delivering without a seam, continuity unbroken, and apply
+    /// new modes — a subscriber is added or removed when SUBSCRIBE was granted or dropped.
+    /// </summary>
+    private async Task ReattachAsync(string name, Attachment existing, ProtocolFlags modes, IReadOnlyDictionary<string, string>? acceptedParams, CancellationToken cancellationToken)
+    {
+        var subscriber = existing.Subscriber;
+        var flags = modes | ProtocolFlags.Resumed;
+        if ((modes & ProtocolFlags.Subscribe) != 0 && subscriber is null)
+        {
+            subscriber = new ChannelSubscriber(this, modes);
+            await existing.Channel.AttachAsync(subscriber, AttachRequest.Fresh, outcome => Send(Attached(name, outcome.AttachPosition, flags, acceptedParams, null)), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            if ((modes & ProtocolFlags.Subscribe) == 0 && subscriber is not null)
+            {
+                existing.Channel.Detach(subscriber);
+                subscriber = null;
+            }
+
+            Send(Attached(name, existing.Channel.Cursor, flags, acceptedParams, null));
+        }
+
+        existing.Channel.Occupancy.Remove(existing.Modes);
+        existing.Channel.Occupancy.Add(modes);
+        _attachments[name] = existing with { Subscriber = subscriber, Modes = modes };
+    }
+
+    private static ProtocolFlags ParseModes(string list)
+    {
+        var modes = ProtocolFlags.None;
+        foreach (var mode in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            modes |= ModeNames.GetValueOrDefault(mode.ToLowerInvariant());
+        }
+
+        return modes;
     }
 
     private void HandleDetach(ProtocolMessage message)
@@ -193,12 +261,24 @@ public sealed partial class RealtimeTransport
         request = AttachRequest.Fresh;
         accepted = null;
         error = null;
-        if (parameters is null || !parameters.TryGetValue("rewind", out var rewind))
+        if (parameters is null)
         {
             return true;
         }
 
-        accepted = new Dictionary<string, string>(StringComparer.Ordinal) { ["rewind"] = rewind };
+        foreach (var name in RecognisedParams)
+        {
+            if (parameters.TryGetValue(name, out var value))
+            {
+                (accepted ??= new Dictionary<string, string>(StringComparer.Ordinal))[name] = value;
+            }
+        }
+
+        if (!parameters.TryGetValue("rewind", out var rewind))
+        {
+            return true;
+        }
+
         if (int.TryParse(rewind, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count <= 100)
         {
             request = request with { RewindCount = count };

@@ -21,7 +21,7 @@ public sealed partial class RealtimeTransport
             {
                 ConnectionKey = Connection.Key,
                 ClientId = auth.ClientId,
-                MaxMessageSize = options.Limits.MaxMessageSize,
+                MaxMessageSize = auth.App.MaxMessageSize ?? options.Limits.MaxMessageSize,
                 MaxInboundRate = options.Limits.MaxInboundRate,
                 MaxOutboundRate = options.Limits.MaxOutboundRate,
                 MaxFrameSize = options.Limits.MaxFrameSize,

@@ -3,7 +3,7 @@ using TokenWire.Protocol;
 
 namespace TokenWire.Server.Connections;
 
-/// <summary>MESSAGE from the client: publish, then ACK or NACK in msgSerial order (reference §4.4).</summary>
+/// <summary>MESSAGE from the client: rate limit, publish, then ACK or NACK in msgSerial order (reference §4.4).</summary>
 public sealed partial class RealtimeTransport
 {
     private async Task HandlePublishAsync(ProtocolMessage message, CancellationToken cancellationToken)
@@ -15,11 +15,25 @@ public sealed partial class RealtimeTransport
         }
 
         var messages = message.Messages ?? [];
+        if (!_inboundRate.TryTake(messages.Count))
+        {
+            // Nonfatal, as in Ably: this publish is rejected, the connection and later publishes carry on.
+            Nack(message, ErrorCodes.Create(
+                ErrorCodes.InboundRateLimited,
+                $"Rate limit exceeded; request rejected (nonfatal); metric = connection.inboundRate; permitted rate = {_services.Options.Limits.MaxInboundRate}/s"));
+            return;
+        }
+
         try
         {
             if (message.Channel is null)
             {
                 throw new ProtocolException(ErrorCodes.InvalidChannelName, "MESSAGE without a channel");
+            }
+
+            if (_attachments.TryGetValue(message.Channel, out var attachment) && (attachment.Modes & ProtocolFlags.Publish) == 0)
+            {
+                throw new ProtocolException(ErrorCodes.OperationNotPermitted, $"Channel '{message.Channel}' was attached without publish mode");
             }
 
             // Ids are connectionId:msgSerial:index, so a retransmission after a resume carries the same ids and the

@@ -18,7 +18,11 @@ public sealed partial class RealtimeTransport : IFrameSink
     private readonly IProtocolCodec _codec;
     private readonly Channel<EncodedFrame> _outbound;
     private readonly CancellationTokenSource _stop = new();
+    /// <summary>How long a closing transport waits for the client's half of the close handshake.</summary>
+    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
+
     private readonly bool _heartbeats;
+    private readonly InboundRateLimiter _inboundRate;
     private long _lastWriteTicks;
 
     public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, bool heartbeats, RealtimeConnection connection, RealtimeServices services)
@@ -30,6 +34,7 @@ public sealed partial class RealtimeTransport : IFrameSink
         _heartbeats = heartbeats;
         Connection = connection;
         _codec = ProtocolCodecs.For(format);
+        _inboundRate = new InboundRateLimiter(services.Options.Limits.MaxInboundRate, services.Options.Limits.InboundBurst, services.Time);
         _outbound = Channel.CreateBounded<EncodedFrame>(new BoundedChannelOptions(services.Options.Limits.OutboundQueueFrames)
         {
             SingleReader = true,
@@ -86,12 +91,14 @@ public sealed partial class RealtimeTransport : IFrameSink
             _outbound.Writer.TryComplete();
             DetachAll();
             await writer.ConfigureAwait(false);
+            await DrainUntilClosedAsync().ConfigureAwait(false);
             await _stop.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
             _expiryTimer?.Dispose();
             var now = _services.Time.GetUtcNow();
             if (Connection.Unbind(this, now))
             {
+                _services.Live.Remove(Connection);
                 await MarkDisconnectedAsync(now).ConfigureAwait(false);
             }
         }
@@ -230,14 +237,37 @@ public sealed partial class RealtimeTransport : IFrameSink
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token).ConfigureAwait(false);
             }
+
+            // Let the read side see the client's Close. Cancelling a pending receive aborts the socket, and a reset
+            // can make the client drop the final frame (DISCONNECTED 40142, ERROR, CLOSED) before it reads it.
+            _stop.CancelAfter(CloseHandshakeTimeout);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
             _socket.Abort();
-        }
-        finally
-        {
             await _stop.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads and discards until the client's Close arrives (or a timeout), so closing never resets unread data.</summary>
+    private async Task DrainUntilClosedAsync()
+    {
+        var scratch = new byte[1024];
+        using var timeout = new CancellationTokenSource(CloseHandshakeTimeout);
+        try
+        {
+            while (_socket.State == WebSocketState.CloseSent)
+            {
+                var result = await _socket.ReceiveAsync(scratch.AsMemory(), timeout.Token).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The client went away without a Close: nothing left to protect.
         }
     }
 

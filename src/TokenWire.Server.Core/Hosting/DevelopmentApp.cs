@@ -9,6 +9,8 @@ public static class DevelopmentApp
     public const string AppId = "dev";
     public const string RootKey = "dev.root:dev-root-secret";
     public const string SubscribeKey = "dev.sub:dev-sub-secret";
+    public const string RootKeyName = "dev.root";
+    public const string SubscribeKeyName = "dev.sub";
 
     public static AppOptions Create() => new()
     {

@@ -18,7 +18,8 @@ public static class TokenWireApplicationExtensions
         var options = app.Services.GetRequiredService<IOptions<TokenWireOptions>>().Value;
         if (options.Apps.Any(a => a.Id == DevelopmentApp.AppId && a.Keys.Any(k => k.Secret == "dev-root-secret")))
         {
-            app.Logger.LogWarning("Development keys are active ({RootKey}, {SubscribeKey}). Configure TokenWire:Apps for anything but local development.", DevelopmentApp.RootKey, DevelopmentApp.SubscribeKey);
+            // Key names only: secrets never go to the logs, not even these public ones (README lists them).
+            app.Logger.LogWarning("Development keys are active ({RootKeyName}, {SubscribeKeyName}; secrets in README.md). Configure TokenWire:Apps for anything but local development.", DevelopmentApp.RootKeyName, DevelopmentApp.SubscribeKeyName);
         }
 
         // Ping frames well inside maxIdleInterval: clients that asked for heartbeats=false (Node) count them as
@@ -66,6 +67,7 @@ public static class TokenWireApplicationExtensions
         app.MapHealthChecks("/health");
         app.MapAblyRest();
         app.MapTokenApi();
+        app.MapRevocationApi();
         app.MapAgentApi();
         return app;
     }

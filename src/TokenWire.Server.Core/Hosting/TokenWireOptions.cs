@@ -25,6 +25,10 @@ public sealed class AppOptions
 
     /// <summary>Channel rules by namespace (the part of a channel name before the first <c>:</c>).</summary>
     public List<NamespaceOptions> Namespaces { get; set; } = [];
+
+    /// <summary>This app's <c>maxMessageSize</c> (bytes), instead of <see cref="LimitOptions.MaxMessageSize"/>; at most
+    /// <see cref="LimitOptions.MaxFrameSize"/>, since a message must fit in a frame.</summary>
+    public int? MaxMessageSize { get; set; }
 }
 
 public sealed class KeyOptions
@@ -36,6 +40,12 @@ public sealed class KeyOptions
 
     /// <summary>Ably capability JSON, e.g. <c>{"*":["*"]}</c>.</summary>
     public string Capability { get; set; } = """{"*":["*"]}""";
+
+    /// <summary>
+    /// Ably's <c>revocableTokens</c>: tokens issued by this key can be revoked with <c>POST /keys/{keyName}/revokeTokens</c>.
+    /// Off by default, as in Ably, because every token check then also consults the revocation list.
+    /// </summary>
+    public bool RevocableTokens { get; set; }
 }
 
 public sealed class NamespaceOptions
@@ -54,10 +64,33 @@ public sealed class LimitOptions
     /// <summary>Largest inbound WebSocket message; a publish batch of max-size messages fits eight times over.</summary>
     public int MaxFrameSize { get; set; } = 524288;
 
-    /// <summary>Announced in connectionDetails (messages/s); informative until rate limiting lands.</summary>
-    public int MaxInboundRate { get; set; } = 250;
+    /// <summary>
+    /// Messages per second one connection may publish (a token bucket refilled at this rate, see
+    /// <see cref="InboundBurst"/>); excess publishes are NACKed with 42911 and the connection stays up. Announced as
+    /// <c>maxInboundRate</c> in connectionDetails, so what the client is told is what is enforced. 0 = unlimited.
+    /// 1000/s is far above one streamed LLM response (tens of tokens a second) and leaves room for an agent
+    /// streaming dozens of responses over one connection, while a runaway publisher cannot monopolise a node.
+    /// </summary>
+    public int MaxInboundRate { get; set; } = 1000;
+
+    /// <summary>
+    /// Messages a connection may publish at once before the rate applies (the bucket's size). 10,000 lets a
+    /// client fire a whole buffered backlog after a reconnect (or a test its 10,000 pipelined publishes) without a
+    /// rejection; sustained publishing is still held to <see cref="MaxInboundRate"/>.
+    /// </summary>
+    public int InboundBurst { get; set; } = 10_000;
 
     public int MaxOutboundRate { get; set; } = 100;
+
+    /// <summary>Channels one connection may have attached at once; one more ATTACH fails that channel with 90010.</summary>
+    public int MaxChannelsPerConnection { get; set; } = 1000;
+
+    /// <summary>
+    /// Concurrent connections per app on this node; a further connection is refused (DISCONNECTED 40150, so the SDK
+    /// retries later). 0 = unlimited: the node's own capacity (file descriptors, memory) is the bound. Node-local:
+    /// with N nodes behind a load balancer an app may hold up to N times this many.
+    /// </summary>
+    public int MaxConnectionsPerApp { get; set; }
 
     /// <summary>
     /// Frames queued for one connection before it is treated as a slow consumer and disconnected (it then resumes

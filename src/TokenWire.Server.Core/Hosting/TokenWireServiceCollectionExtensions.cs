@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Agent;
 using TokenWire.Server.Auth;
@@ -40,6 +41,7 @@ public static class TokenWireServiceCollectionExtensions
             ForgetIdleAfter(sp.GetRequiredService<IOptions<TokenWireOptions>>().Value)));
         services.TryAddSingleton<IMessageBus, InMemoryMessageBus>();
         services.AddSingleton<AppRegistry>();
+        services.AddSingleton<TokenRevocations>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<Authenticator>();
         services.AddSingleton<RestAuthentication>();
@@ -47,10 +49,17 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<ChannelPublisher>();
         services.AddSingleton<LocalChannelRegistry>();
         services.TryAddSingleton<IConnectionStore, ConnectionRegistry>();
+        services.AddSingleton<LiveConnections>();
         services.AddSingleton<RealtimeServices>();
         services.AddSingleton<RealtimeEndpoint>();
         services.AddHostedService<Agent.InProcessAgentService>();
         services.AddHealthChecks();
+
+        // The request line of a realtime connection carries its credentials (?key=… or ?access_token=…, as the Ably
+        // protocol defines), and ASP.NET Core's request logging writes the full URL at Information. That category is
+        // held at Warning whatever the configured levels (this rule is registered after the configuration's, so it
+        // wins), so keys and tokens never reach the logs.
+        services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning));
         return services;
     }
 

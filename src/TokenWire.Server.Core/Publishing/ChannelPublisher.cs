@@ -35,9 +35,10 @@ public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRu
             message.ConnectionKey = null;
         }
 
-        if (total > _maxMessageSize)
+        var maxMessageSize = auth.App.MaxMessageSize ?? _maxMessageSize;
+        if (total > maxMessageSize)
         {
-            throw new ProtocolException(ErrorCodes.MessageTooLarge, $"Message size {total} exceeds the maximum of {_maxMessageSize} bytes");
+            throw new ProtocolException(ErrorCodes.MessageTooLarge, $"Message size {total} exceeds the maximum of {maxMessageSize} bytes");
         }
 
         var channelKey = ChannelKeys.For(auth.App.Id, channelName);

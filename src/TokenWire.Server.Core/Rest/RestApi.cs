@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -48,7 +47,7 @@ public static class RestApi
     private static async Task PublishAsync(HttpContext context, string channel, RestAuthentication authentication, ChannelPublisher publisher, IOptions<TokenWireOptions> options)
     {
         var auth = authentication.Authenticate(context.Request);
-        var body = await ReadBodyAsync(context.Request.BodyReader, options.Value.Limits.MaxFrameSize, context.RequestAborted);
+        var body = await RestBody.ReadAsync(context.Request, options.Value.Limits.MaxFrameSize, context.RequestAborted);
         if (body.Length == 0)
         {
             throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Publish body is empty: send a message or an array of messages");
@@ -123,29 +122,6 @@ public static class RestApi
         if (!auth.Capability.Allows(channel, operation))
         {
             throw new ProtocolException(ErrorCodes.OperationNotPermitted, $"Permission denied: no {name} capability on channel '{channel}'");
-        }
-    }
-
-    /// <summary>Reads the whole body, refusing more than <paramref name="max"/> bytes (40009) without buffering it.</summary>
-    private static async Task<byte[]> ReadBodyAsync(PipeReader reader, int max, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var result = await reader.ReadAsync(cancellationToken);
-            if (result.Buffer.Length > max)
-            {
-                reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                throw new ProtocolException(ErrorCodes.MessageTooLarge, $"Request body larger than {max} bytes");
-            }
-
-            if (result.IsCompleted)
-            {
-                var bytes = result.Buffer.ToArray();
-                reader.AdvanceTo(result.Buffer.End);
-                return bytes;
-            }
-
-            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
         }
     }
 }

@@ -40,7 +40,8 @@ public sealed partial class RestErrorMiddleware(RequestDelegate next, ILogger<Re
             }
             else if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed && !context.Response.HasStarted)
             {
-                await RestResponses.WriteErrorAsync(context, ErrorCodes.Create(ErrorCodes.MethodNotAllowed, $"Method {context.Request.Method} not allowed on {context.Request.Path}"));
+                // Ably answers a known path with the wrong method as not found (ably-js request_404 expects 40400).
+                await RestResponses.WriteErrorAsync(context, ErrorCodes.Create(ErrorCodes.NotFound, $"Not found: {context.Request.Method} {context.Request.Path}"));
             }
         }
         catch (ProtocolException ex) when (!context.Response.HasStarted)

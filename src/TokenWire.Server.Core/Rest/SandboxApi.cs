@@ -3,8 +3,10 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
+using TokenWire.Server.Connections;
 using TokenWire.Server.Hosting;
 
 namespace TokenWire.Server.Rest;
@@ -26,18 +28,12 @@ public static class SandboxApi
         return routes;
     }
 
-    private static async Task CreateAppAsync(HttpContext context, AppRegistry apps)
+    private static async Task CreateAppAsync(HttpContext context, AppRegistry apps, IOptions<TokenWireOptions> options)
     {
-        JsonElement body;
-        try
+        var body = await RestBody.ReadJsonAsync(context.Request, options.Value.Limits.MaxFrameSize, context.RequestAborted);
+        if (body.ValueKind is not (JsonValueKind.Object or JsonValueKind.Undefined))
         {
-            body = context.Request.ContentLength == 0
-                ? default
-                : await JsonSerializer.DeserializeAsync(context.Request.Body, TokenJsonContext.Default.JsonElement, context.RequestAborted);
-        }
-        catch (JsonException ex)
-        {
-            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "App body must be JSON: " + ex.Message, ex);
+            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "App body must be a JSON object");
         }
 
         var appId = "sbx" + RandomNumberGenerator.GetString(Alphabet, 9);
@@ -47,10 +43,18 @@ public static class SandboxApi
             : [default];
         for (var i = 0; i < keysIn.Count; i++)
         {
-            var capability = keysIn[i].ValueKind == JsonValueKind.Object && keysIn[i].TryGetProperty("capability", out var c)
+            var key = keysIn[i];
+            var capability = key.ValueKind == JsonValueKind.Object && key.TryGetProperty("capability", out var c)
                 ? c.ValueKind == JsonValueKind.String ? c.GetString()! : c.GetRawText()
                 : """{"*":["*"]}""";
-            app.Keys.Add(new KeyOptions { Id = "k" + i + RandomNumberGenerator.GetString(Alphabet, 5), Secret = RandomNumberGenerator.GetString(Alphabet, 32), Capability = capability });
+            var revocable = key.ValueKind == JsonValueKind.Object && key.TryGetProperty("revocableTokens", out var r) && r.ValueKind == JsonValueKind.True;
+            app.Keys.Add(new KeyOptions
+            {
+                Id = "k" + i + RandomNumberGenerator.GetString(Alphabet, 5),
+                Secret = RandomNumberGenerator.GetString(Alphabet, 32),
+                Capability = capability,
+                RevocableTokens = revocable,
+            });
         }
 
         var namespaces = new List<(string Id, JsonElement Raw)>();
@@ -94,6 +98,7 @@ public static class SandboxApi
                 w.WriteString("keySecret", key.Secret);
                 w.WriteString("keyStr", $"{keyName}:{key.Secret}");
                 w.WriteString("capability", Capability.Parse(key.Capability).Json);
+                w.WriteBoolean("revocableTokens", key.RevocableTokens);
                 w.WriteEndObject();
             }
 
@@ -111,7 +116,7 @@ public static class SandboxApi
         });
     }
 
-    private static IResult DeleteApp(HttpContext context, string appId, RestAuthentication authentication, AppRegistry apps)
+    private static IResult DeleteApp(HttpContext context, string appId, RestAuthentication authentication, AppRegistry apps, LiveConnections live)
     {
         var auth = authentication.Authenticate(context.Request);
         if (auth.App.Id != appId)
@@ -120,6 +125,13 @@ public static class SandboxApi
         }
 
         apps.Remove(appId);
+
+        // Its keys and tokens are gone, so its connections end too (ERROR: the SDK must not retry with them).
+        foreach (var connection in live.ForApp(appId))
+        {
+            connection.Transport?.SendAndClose(new ProtocolMessage(ProtocolAction.Error) { Error = ErrorCodes.Create(ErrorCodes.InvalidCredentials, "The app was deleted") });
+        }
+
         return Results.NoContent();
     }
 }

@@ -2,8 +2,10 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
+using TokenWire.Server.Hosting;
 
 namespace TokenWire.Server.Rest;
 
@@ -16,19 +18,9 @@ public static class TokenApi
         return routes;
     }
 
-    private static async Task RequestTokenAsync(HttpContext context, string keyName, TokenService tokens, RestAuthentication authentication, AppRegistry apps)
+    private static async Task RequestTokenAsync(HttpContext context, string keyName, TokenService tokens, RestAuthentication authentication, AppRegistry apps, IOptions<TokenWireOptions> options)
     {
-        JsonElement body;
-        try
-        {
-            body = context.Request.ContentLength == 0
-                ? default
-                : await JsonSerializer.DeserializeAsync(context.Request.Body, TokenJsonContext.Default.JsonElement, context.RequestAborted);
-        }
-        catch (JsonException ex)
-        {
-            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Token request body is not valid JSON: " + ex.Message, ex);
-        }
+        var body = await RestBody.ReadJsonAsync(context.Request, options.Value.Limits.MaxFrameSize, context.RequestAborted);
 
         TokenDetails details;
         if (context.Request.Headers.Authorization.Count > 0)
@@ -40,8 +32,13 @@ public static class TokenApi
                 throw new ProtocolException(ErrorCodes.InvalidCredentials, "requestToken with Basic auth needs the same key as in the path");
             }
 
+            if (body.ValueKind is not (JsonValueKind.Object or JsonValueKind.Undefined))
+            {
+                throw new ProtocolException(ErrorCodes.InvalidRequestBody, "TokenParams must be a JSON object");
+            }
+
             string? Str(string name) => body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-            long? ttl = body.ValueKind == JsonValueKind.Object && body.TryGetProperty("ttl", out var t) && t.TryGetInt64(out var n) ? n : null;
+            long? ttl = body.ValueKind == JsonValueKind.Object && body.TryGetProperty("ttl", out var t) && t.ValueKind == JsonValueKind.Number && t.TryGetInt64(out var n) ? n : null;
             details = tokens.Issue(auth.Key, ttl, Str("capability"), Str("clientId"));
         }
         else

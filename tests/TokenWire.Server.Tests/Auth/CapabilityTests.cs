@@ -3,7 +3,7 @@ using TokenWire.Server.Auth;
 
 namespace TokenWire.Server.Tests.Auth;
 
-public sealed class CapabilityTests
+public sealed partial class CapabilityTests
 {
     [Theory]
     // '*' alone: every normal channel, however many segments, but no qualified name.

@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using TokenWire.Server.Hosting;
+
+namespace TokenWire.Server.Connections;
+
+/// <summary>
+/// The connections that have a transport on this node, by app: what <see cref="LimitOptions.MaxConnectionsPerApp"/>
+/// counts, and where token revocation and app deletion find the sockets to close. A connection counts from the
+/// moment a transport binds it until its last transport ends; a resume (a new transport for a counted connection)
+/// takes no second slot. Disconnected connections waiting to be resumed do not count, as in Ably.
+/// </summary>
+public sealed class LiveConnections(IOptions<TokenWireOptions> options)
+{
+    private readonly int _maxPerApp = options.Value.Limits.MaxConnectionsPerApp;
+    private readonly ConcurrentDictionary<string, Dictionary<string, RealtimeConnection>> _byApp = new(StringComparer.Ordinal);
+
+    /// <summary>Counts <paramref name="connection"/> for its app; false when the app is at its limit.</summary>
+    public bool TryAdd(RealtimeConnection connection)
+    {
+        var connections = _byApp.GetOrAdd(connection.Auth.App.Id, _ => new Dictionary<string, RealtimeConnection>(StringComparer.Ordinal));
+        lock (connections)
+        {
+            if (connections.ContainsKey(connection.Id))
+            {
+                return true;
+            }
+
+            if (_maxPerApp > 0 && connections.Count >= _maxPerApp)
+            {
+                return false;
+            }
+
+            connections[connection.Id] = connection;
+            return true;
+        }
+    }
+
+    public void Remove(RealtimeConnection connection)
+    {
+        if (_byApp.TryGetValue(connection.Auth.App.Id, out var connections))
+        {
+            lock (connections)
+            {
+                connections.Remove(connection.Id);
+            }
+        }
+    }
+
+    /// <summary>A snapshot of the app's live connections.</summary>
+    public IReadOnlyList<RealtimeConnection> ForApp(string appId)
+    {
+        if (!_byApp.TryGetValue(appId, out var connections))
+        {
+            return [];
+        }
+
+        lock (connections)
+        {
+            return [.. connections.Values];
+        }
+    }
+
+    public int CountFor(string appId) => ForApp(appId).Count;
+}

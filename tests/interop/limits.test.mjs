@@ -1,0 +1,166 @@
+// Limits with Ably error codes, each on a server started with a small configured value (--TokenWire:Limits:…):
+// inbound message rate (NACK 42911/429, announced as maxInboundRate), channels per connection (90010), connections
+// per app (DISCONNECTED 40150, the SDK retries).
+import { describe, test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from './server.mjs';
+import { FORMATS, Clients, connectionState, record, uniqueName, waitFor, within, errText, sleep } from './helpers.mjs';
+
+const clients = new Clients('limits');
+afterEach(() => clients.closeAll());
+after(() => clients.closeAll());
+
+/** Starts a server for one describe block and stops it afterwards; no in-process agent, whose connection would count. */
+function serverWith(logName, args) {
+  const holder = {};
+  before(async () => {
+    holder.server = await startServer({ logName, args: ['--TokenWire:Agent:Enabled=false', ...args] });
+  });
+  after(async () => {
+    await clients.closeAll();
+    if (holder.server) await holder.server.stop();
+  });
+  return holder;
+}
+
+describe('inbound message rate', () => {
+  const RATE = 20;
+  const BURST = 30;
+  const s = serverWith('limits-rate', [`--TokenWire:Limits:MaxInboundRate=${RATE}`, `--TokenWire:Limits:InboundBurst=${BURST}`]);
+
+  for (const format of FORMATS) {
+    test(`publishes beyond the burst are NACKed with 42911/429, the connection stays up, the rest is delivered [${format.name}]`, async () => {
+      const publisher = clients.realtime(s.server, format);
+      const viewer = clients.realtime(s.server, format);
+      await connectionState(publisher, 'connected');
+      assert.equal(publisher.connection.connectionManager.connectionDetails.maxInboundRate, RATE, 'the announced rate is the enforced one');
+      const name = uniqueName('rate');
+      const rec = record(viewer.channels.get(name));
+      await within(rec.subscribed, 10000, 'viewer attach');
+      const channel = publisher.channels.get(name);
+      await within(channel.attach(), 10000, 'publisher attach');
+
+      // 100 publishes at once, not awaited: the bucket holds BURST; a few more may refill meanwhile.
+      const results = await within(
+        Promise.allSettled(Array.from({ length: 100 }, (_, i) => channel.publish('m', String(i)))),
+        20000,
+        'publishes settle',
+      );
+      const accepted = results.flatMap((r, i) => (r.status === 'fulfilled' ? [String(i)] : []));
+      const rejected = results.filter((r) => r.status === 'rejected').map((r) => r.reason);
+      assert.ok(accepted.length >= BURST, `at least the burst is accepted (${accepted.length})`);
+      assert.ok(rejected.length > 0, 'the excess is rejected');
+      for (const err of rejected) {
+        assert.equal(err.code, 42911, errText(err));
+        assert.equal(err.statusCode, 429, errText(err));
+      }
+      assert.equal(publisher.connection.state, 'connected', 'a rate NACK is not fatal');
+
+      // Exactly the accepted publishes are delivered, in order.
+      await waitFor(() => rec.messages.length >= accepted.length, 10000, 'accepted messages delivered', () => `${rec.messages.length}/${accepted.length}`);
+      await sleep(200);
+      assert.deepEqual(rec.messages.map((m) => m.data), accepted);
+
+      // The bucket refills at RATE/s: publishing succeeds again shortly after.
+      const deadline = Date.now() + 5000;
+      let lastError;
+      for (;;) {
+        try {
+          await within(channel.publish('later', 'refilled'), 10000, 'publish after refill');
+          break;
+        } catch (err) {
+          lastError = err;
+          assert.equal(err.code, 42911, errText(err));
+          if (Date.now() > deadline) throw new Error(`still rate limited after 5 s: ${errText(lastError)}`);
+          await sleep(100);
+        }
+      }
+      await waitFor(() => rec.messages.some((m) => m.name === 'later'), 10000, 'refilled publish delivered');
+    });
+  }
+});
+
+describe('channels per connection', () => {
+  const s = serverWith('limits-channels', ['--TokenWire:Limits:MaxChannelsPerConnection=3']);
+
+  for (const format of FORMATS) {
+    test(`one ATTACH over the limit fails that channel with 90010; the others stay attached; a DETACH frees a slot [${format.name}]`, async () => {
+      const client = clients.realtime(s.server, format);
+      await connectionState(client, 'connected');
+      const channels = Array.from({ length: 3 }, () => client.channels.get(uniqueName('slot')));
+      for (const c of channels) await within(c.attach(), 10000, `attach ${c.name}`);
+      const extra = client.channels.get(uniqueName('extra'));
+      await assert.rejects(within(extra.attach(), 10000, 'attach a fourth channel'), (err) => err.code === 90010 && err.statusCode === 400);
+      assert.equal(extra.state, 'failed');
+      assert.deepEqual(channels.map((c) => c.state), ['attached', 'attached', 'attached']);
+      assert.equal(client.connection.state, 'connected');
+
+      await within(channels[0].detach(), 10000, 'detach one');
+      await within(extra.attach(), 10000, 'attach again after a detach');
+      assert.equal(extra.state, 'attached');
+
+      // Re-attaching a channel that is already attached takes no new slot.
+      await within(channels[1].attach(), 10000, 're-attach');
+    });
+  }
+});
+
+describe('connections per app', () => {
+  const s = serverWith('limits-connections', ['--TokenWire:Limits:MaxConnectionsPerApp=2']);
+
+  for (const format of FORMATS) {
+    test(`a connection over the limit is refused with DISCONNECTED 40150 and connects once a slot frees [${format.name}]`, async () => {
+      const first = clients.realtime(s.server, format);
+      const second = clients.realtime(s.server, format);
+      await connectionState(first, 'connected');
+      await connectionState(second, 'connected');
+
+      const third = clients.realtime(s.server, format, { disconnectedRetryTimeout: 500 });
+      await connectionState(third, 'disconnected');
+      assert.equal(third.connection.errorReason?.code, 40150, `reason ${errText(third.connection.errorReason)}`);
+      assert.equal(third.connection.errorReason?.statusCode, 403);
+
+      await clients.close(first);
+      await connectionState(third, 'connected', 15000);
+      assert.equal(second.connection.state, 'connected');
+    });
+  }
+});
+
+describe('message size per app', () => {
+  const s = serverWith('limits-message-size', [
+    '--TokenWire:Apps:0:Id=roomy',
+    '--TokenWire:Apps:0:Keys:0:Id=k',
+    '--TokenWire:Apps:0:Keys:0:Secret=roomy-secret',
+    '--TokenWire:Apps:1:Id=tight',
+    '--TokenWire:Apps:1:Keys:0:Id=k',
+    '--TokenWire:Apps:1:Keys:0:Secret=tight-secret',
+    '--TokenWire:Apps:1:MaxMessageSize=1024',
+  ]);
+  const payload = 'x'.repeat(2000);
+
+  for (const format of FORMATS) {
+    test(`an app's MaxMessageSize is announced and enforced; other apps keep the server default [${format.name}]`, async () => {
+      const tight = clients.realtime(s.server, format, { key: 'tight.k:tight-secret' });
+      const roomy = clients.realtime(s.server, format, { key: 'roomy.k:roomy-secret' });
+      await connectionState(tight, 'connected');
+      await connectionState(roomy, 'connected');
+      assert.equal(tight.connection.connectionManager.connectionDetails.maxMessageSize, 1024);
+      assert.equal(roomy.connection.connectionManager.connectionDetails.maxMessageSize, 65536);
+
+      const name = uniqueName('size');
+      await assert.rejects(within(tight.channels.get(name).publish('big', payload), 10000, 'SDK-side check'), (err) => err.code === 40009);
+      await within(tight.channels.get(name).publish('small', 'x'.repeat(500)), 10000, 'a message under the app limit');
+      await within(roomy.channels.get(name).publish('big', payload), 10000, 'the same message in the other app');
+
+      // The server enforces it too, whatever the client believes (REST has no connectionDetails).
+      const response = await fetch(`${s.server.url}/channels/${name}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('tight.k:tight-secret').toString('base64')}` },
+        body: JSON.stringify({ name: 'big', data: payload }),
+      });
+      assert.equal(response.status, 400);
+      assert.equal((await response.json()).error.code, 40009);
+    });
+  }
+});

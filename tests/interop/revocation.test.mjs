@@ -1,0 +1,144 @@
+// Token revocation (POST /keys/{keyName}/revokeTokens, spec RSA17) through the real SDK's auth.revokeTokens(), on a
+// sandbox app whose key has revocableTokens (as the ably-js harness's keys[4]).
+import { describe, test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from './server.mjs';
+import { FORMATS, Clients, connectionState, record, uniqueName, waitFor, within, errText } from './helpers.mjs';
+
+let server;
+let app;
+const clients = new Clients('revocation');
+
+before(async () => {
+  server = await startServer({ logName: 'revocation', args: ['--sandbox'] });
+  const response = await fetch(`${server.url}/apps`, {
+    method: 'POST',
+    headers: { accept: 'application/json', 'content-type': 'application/json' },
+    body: JSON.stringify({ keys: [{}, { revocableTokens: true }] }),
+  });
+  assert.equal(response.status, 201);
+  app = await response.json();
+});
+afterEach(() => clients.closeAll());
+after(async () => {
+  await clients.closeAll();
+  if (server) await server.stop();
+});
+
+const bearer = (token) => ({ authorization: `Bearer ${Buffer.from(token).toString('base64')}` });
+
+for (const format of FORMATS) {
+  describe(`revokeTokens [${format.name}]`, () => {
+    test('revoking a clientId disconnects its live connections with 40141, refuses its old tokens, and the SDK renews', async () => {
+      const keyRest = clients.rest(server, format, { key: app.keys[1].keyStr });
+      const victim = uniqueName('victim');
+      const bystander = uniqueName('bystander');
+      const issued = [];
+      const tokenClient = (clientId) =>
+        clients.realtime(server, format, {
+          key: undefined,
+          authCallback: async (_params, callback) => {
+            try {
+              const details = await keyRest.auth.requestToken({ clientId });
+              issued.push({ clientId, token: details.token });
+              callback(null, details);
+            } catch (err) {
+              callback(err);
+            }
+          },
+        });
+      const v = tokenClient(victim);
+      const b = tokenClient(bystander);
+      await connectionState(v, 'connected');
+      await connectionState(b, 'connected');
+      const victimId = v.connection.id;
+      const oldToken = issued.find((i) => i.clientId === victim).token;
+      const name = uniqueName('revoked');
+      const rec = record(b.channels.get(name));
+      await within(rec.subscribed, 10000, 'bystander attach');
+      const vChannel = v.channels.get(name);
+      await within(vChannel.attach(), 10000, 'victim attach');
+
+      const bStates = [];
+      b.connection.on((change) => bStates.push(change.current));
+      const disconnected = v.connection.once('disconnected');
+      const result = await within(
+        keyRest.auth.revokeTokens([
+          { type: 'clientId', value: victim },
+          { type: 'invalidType', value: 'abc' },
+        ]),
+        10000,
+        'revokeTokens',
+      );
+      assert.equal(result.successCount, 1);
+      assert.equal(result.failureCount, 1);
+      assert.equal(result.results[0].target, `clientId:${victim}`);
+      assert.equal(typeof result.results[0].issuedBefore, 'number');
+      assert.equal(typeof result.results[0].appliesAt, 'number');
+      assert.equal(result.results[1].target, 'invalidType:abc');
+      assert.equal(result.results[1].error.statusCode, 400);
+
+      const change = await within(disconnected, 10000, 'victim DISCONNECTED');
+      assert.equal(change.reason?.code, 40141, `reason ${errText(change.reason)}`);
+
+      // The old token is refused everywhere: REST and a new realtime connection.
+      const response = await fetch(`${server.url}/channels/${name}/messages`, { headers: bearer(oldToken) });
+      assert.equal(response.status, 401);
+      assert.equal((await response.json()).error.code, 40141);
+      const literal = clients.realtime(server, format, { key: undefined, token: oldToken });
+      await connectionState(literal, 'failed');
+      assert.equal(literal.connection.errorReason?.code, 40171, 'a token literal cannot be renewed');
+
+      // The SDK renewed through its authCallback and resumed; tokens issued after the revocation work.
+      await connectionState(v, 'connected');
+      assert.equal(v.connection.id, victimId, 'resumed with a new token');
+      assert.ok(issued.filter((i) => i.clientId === victim).length >= 2, 'the victim fetched a new token');
+      await within(vChannel.publish('after', 'renewed'), 10000, 'publish with the renewed token');
+      await waitFor(() => rec.messages.some((m) => m.name === 'after'), 10000, 'bystander receives it');
+      assert.equal(rec.messages.find((m) => m.name === 'after').clientId, victim);
+
+      assert.equal(b.connection.state, 'connected');
+      assert.deepEqual(bStates, [], 'the bystander was not disturbed');
+    });
+  });
+}
+
+describe('revokeTokens refusals', () => {
+  test('with token auth: 40162; with a key without revocableTokens: 40164; issuedBefore in the past only revokes older tokens', async () => {
+    const keyRest = clients.rest(server, FORMATS[1], { key: app.keys[1].keyStr });
+    const details = await within(keyRest.auth.requestToken({ clientId: 'holder' }), 10000, 'requestToken');
+    const viaToken = await fetch(`${server.url}/keys/${app.keys[1].keyName}/revokeTokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(details.token) },
+      body: JSON.stringify({ targets: ['clientId:holder'] }),
+    });
+    assert.equal(viaToken.status, 401);
+    assert.equal((await viaToken.json()).error.code, 40162);
+
+    const notRevocable = clients.rest(server, FORMATS[1], { key: app.keys[0].keyStr });
+    await assert.rejects(
+      within(notRevocable.auth.revokeTokens([{ type: 'clientId', value: 'holder' }]), 10000, 'revoke with a plain key'),
+      (err) => err.code === 40164,
+    );
+
+    // issuedBefore an hour ago: the token issued just now survives.
+    const result = await within(
+      keyRest.auth.revokeTokens([{ type: 'clientId', value: 'holder' }], { issuedBefore: Date.now() - 3600_000 }),
+      10000,
+      'revoke older tokens only',
+    );
+    assert.equal(result.successCount, 1);
+    const ok = await fetch(`${server.url}/channels/x/messages`, { headers: bearer(details.token) });
+    assert.equal(ok.status, 200);
+
+    // allowReauthMargin postpones enforcement by 30 s (appliesAt), as Ably does.
+    const margin = await within(
+      keyRest.auth.revokeTokens([{ type: 'clientId', value: 'holder' }], { allowReauthMargin: true }),
+      10000,
+      'revoke with a reauth margin',
+    );
+    assert.ok(margin.results[0].appliesAt >= margin.results[0].issuedBefore + 29_000, JSON.stringify(margin.results[0]));
+    const stillOk = await fetch(`${server.url}/channels/x/messages`, { headers: bearer(details.token) });
+    assert.equal(stillOk.status, 200, 'not yet enforced during the margin');
+  });
+});
