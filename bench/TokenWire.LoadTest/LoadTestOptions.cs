@@ -14,6 +14,7 @@ public sealed class LoadTestOptions
 {
     public const int MaxSubscribers = 5000;
     public const double MaxRate = 50_000;
+    public const int MaxNodes = 5;
     public const string Usage = """
         TokenWire.LoadTest — fixed-rate fan-out over real WebSockets speaking Ably protocol v6.
 
@@ -28,6 +29,9 @@ public sealed class LoadTestOptions
           --warmup <s>          unmeasured seconds published first                                  [2]
           --drain <s>           max seconds to wait for deliveries after the last publish           [10]
           --decode <mode>       fast (scan ids) | full (TokenWire.Protocol codecs + payload check)  [fast]
+          --nodes <n>           start n server nodes sharing a fresh redis-server; subscribers round-robin,
+                                publisher on node 0 (n > 1 implies --redis)                         [1]
+          --redis               run the started node(s) on a fresh loopback redis-server, not the embedded engine
           --url <url>           use a running server on 127.0.0.1/localhost instead of starting one
           --server-dll <path>   server to start                         [src/TokenWire.Server/bin/<config>/net10.0]
           --key <key>           API key                                                             [dev.root:dev-root-secret]
@@ -55,6 +59,12 @@ public sealed class LoadTestOptions
 
     public Uri? Url { get; private set; }
 
+    /// <summary>Server nodes to start; more than one share a Redis (the cluster engine).</summary>
+    public int Nodes { get; private set; } = 1;
+
+    /// <summary>Run the started nodes on the Redis engine; always so with more than one node.</summary>
+    public bool Redis => _redis || Nodes > 1;
+
     public string? ServerDll { get; private set; }
 
     public string Key { get; private set; } = "dev.root:dev-root-secret";
@@ -72,6 +82,8 @@ public sealed class LoadTestOptions
 
     private readonly Dictionary<string, string> _serverEnvironment = new(StringComparer.Ordinal);
 
+    private bool _redis;
+
     public static LoadTestOptions Parse(string[] args)
     {
         var options = new LoadTestOptions();
@@ -85,6 +97,12 @@ public sealed class LoadTestOptions
             if (name is "--help" or "-h")
             {
                 options.Help = true;
+                continue;
+            }
+
+            if (name == "--redis")
+            {
+                options._redis = true;
                 continue;
             }
 
@@ -128,6 +146,9 @@ public sealed class LoadTestOptions
                 case "--url":
                     options.Url = LoopbackUrl(value);
                     break;
+                case "--nodes":
+                    options.Nodes = Bounded(Number(value, name), name, 1, MaxNodes);
+                    break;
                 case "--server-dll":
                     options.ServerDll = Path.GetFullPath(value);
                     break;
@@ -152,6 +173,11 @@ public sealed class LoadTestOptions
                 default:
                     throw new ArgumentException($"unknown option {name}");
             }
+        }
+
+        if (options.Url is not null && (options.Nodes > 1 || options._redis))
+        {
+            throw new ArgumentException("--nodes and --redis start servers; they cannot be combined with --url");
         }
 
         var pairs = subscribers is not null || rates is not null

@@ -39,6 +39,7 @@ ThreadPool.SetMinThreads(Math.Max(workers, 8), io);
 
 Console.WriteLine($"# TokenWire.LoadTest: {Environment.ProcessorCount} cores, {RuntimeInformation.FrameworkDescription}, decode={options.Decode.ToString().ToLowerInvariant()}, " +
     $"warmup={options.Warmup.TotalSeconds:0.#}s duration={options.Duration.TotalSeconds:0.#}s, server={options.Url?.ToString() ?? serverDll}" +
+    (options.Url is null ? $", nodes={options.Nodes} engine={(options.Redis ? "redis" : "embedded")}" : "") +
     string.Concat(options.ServerEnvironment.Select(e => $" {e.Key}={e.Value}")));
 
 var runner = new ScenarioRunner(options, Console.Error);
@@ -104,12 +105,12 @@ return failures == 0 ? 0 : 1;
 
 async Task<ScenarioResult?> RunOneAsync(Scenario scenario)
 {
-    ServerProcess? server = null;
+    ServerCluster? server = null;
     try
     {
-        // A fresh server per scenario: no channel history or GC debt carried from the previous one.
-        server = serverDll is null ? null : await ServerProcess.StartAsync(serverDll, options.ServerEnvironment, stop.Token);
-        return await runner.RunAsync(scenario, options.Url ?? server!.BaseUri, server, stop.Token);
+        // Fresh servers (and Redis) per scenario: no channel history or GC debt carried from the previous one.
+        server = serverDll is null ? null : await ServerCluster.StartAsync(serverDll, options.Nodes, options.Redis, options.ServerEnvironment, stop.Token);
+        return await runner.RunAsync(scenario, server?.Nodes ?? [options.Url!], server, stop.Token);
     }
     catch (Exception ex) when (ex is not OutOfMemoryException)
     {

@@ -2,7 +2,10 @@ using System.Globalization;
 
 namespace TokenWire.LoadTest;
 
-/// <summary>What one scenario measured. Rates are per second of the measured window; latencies in milliseconds.</summary>
+/// <summary>
+/// What one scenario measured. Rates are per second of the measured window; latencies in milliseconds. Server CPU and
+/// memory are summed over all nodes; Redis CPU (when the nodes use Redis) is reported on its own.
+/// </summary>
 public sealed record ScenarioResult(
     Scenario Scenario,
     double PublishedPerSecond,
@@ -18,13 +21,14 @@ public sealed record ScenarioResult(
     long Nacks,
     double? ServerCores,
     double? ServerKernelCores,
+    double? RedisCores,
     double ClientCores,
     double? OtherCores,
     double? ServerMemoryMb,
     double ConnectSeconds)
 {
     public const string MarkdownHeader =
-        "| subscribers | format | offered msg/s | published msg/s | deliveries/s | p50 ms | p99 ms | max ms | ack p99 ms | order violations | missing | dropped sockets | CPU server / client / other (cores) |\n" +
+        "| subscribers | format | offered msg/s | published msg/s | deliveries/s | p50 ms | p99 ms | max ms | ack p99 ms | order violations | missing | dropped sockets | CPU server / redis / client / other (cores) |\n" +
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|";
 
     public string ToLine() => string.Create(
@@ -32,11 +36,11 @@ public sealed record ScenarioResult(
         $"subscribers={Scenario.Subscribers,-5} format={Scenario.FormatName,-7} offered={Scenario.Rate,6:0}/s published={PublishedPerSecond,8:0.0}/s " +
         $"deliveries={DeliveriesPerSecond,9:0}/s p50={P50Ms:0.00}ms p99={P99Ms:0.00}ms max={MaxMs:0.00}ms ack-p99={AckP99Ms:0.00}ms " +
         $"send-lag-p99={SendLagP99Ms:0.00}ms order-violations={OrderViolations} missing={Missing} dropped-sockets={EndedEarly} nacks={Nacks} " +
-        $"cpu-server={Cores(ServerCores)} cpu-server-kernel={Cores(ServerKernelCores)} cpu-client={ClientCores:0.00} cpu-other={Cores(OtherCores)} server-mem={(ServerMemoryMb is { } mb ? mb.ToString("0", CultureInfo.InvariantCulture) + "MB" : "n/a")} connect={ConnectSeconds:0.0}s");
+        $"cpu-server={Cores(ServerCores)} cpu-server-kernel={Cores(ServerKernelCores)} cpu-redis={Cores(RedisCores)} cpu-client={ClientCores:0.00} cpu-other={Cores(OtherCores)} server-mem={(ServerMemoryMb is { } mb ? mb.ToString("0", CultureInfo.InvariantCulture) + "MB" : "n/a")} connect={ConnectSeconds:0.0}s");
 
     public string ToMarkdownRow() => string.Create(
         CultureInfo.InvariantCulture,
-        $"| {Scenario.Subscribers} | {Scenario.FormatName} | {Scenario.Rate:0} | {PublishedPerSecond:0} | {DeliveriesPerSecond:0} | {P50Ms:0.00} | {P99Ms:0.00} | {MaxMs:0.00} | {AckP99Ms:0.00} | {OrderViolations} | {Missing} | {EndedEarly} | {Cores(ServerCores)} / {ClientCores:0.00} / {Cores(OtherCores)} |");
+        $"| {Scenario.Subscribers} | {Scenario.FormatName} | {Scenario.Rate:0} | {PublishedPerSecond:0} | {DeliveriesPerSecond:0} | {P50Ms:0.00} | {P99Ms:0.00} | {MaxMs:0.00} | {AckP99Ms:0.00} | {OrderViolations} | {Missing} | {EndedEarly} | {Cores(ServerCores)} / {Cores(RedisCores)} / {ClientCores:0.00} / {Cores(OtherCores)} |");
 
     /// <summary>Something else used a noticeable share of the two cores while this scenario was measured.</summary>
     public bool MachineWasBusy => OtherCores > 0.25;

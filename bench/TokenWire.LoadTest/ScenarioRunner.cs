@@ -12,7 +12,9 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
     /// <summary>Concurrent WebSocket handshakes while connecting subscribers.</summary>
     private const int ConnectConcurrency = 32;
 
-    public async Task<ScenarioResult> RunAsync(Scenario scenario, Uri server, ServerProcess? serverProcess, CancellationToken cancellationToken)
+    /// <param name="nodes">Where subscribers connect, round-robin; the publisher connects to the first.</param>
+    /// <param name="cluster">The started servers, for CPU and memory; null against an external server.</param>
+    public async Task<ScenarioResult> RunAsync(Scenario scenario, IReadOnlyList<Uri> nodes, ServerCluster? cluster, CancellationToken cancellationToken)
     {
         // Connecting, publishing and draining each have their own bound; this one catches anything that hangs.
         var budget = TimeSpan.FromSeconds(60) + options.Warmup + options.Duration + options.Drain + TimeSpan.FromSeconds(30);
@@ -41,7 +43,8 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
                     new ParallelOptions { MaxDegreeOfParallelism = ConnectConcurrency, CancellationToken = connectCts.Token },
                     async (i, token) =>
                     {
-                        var socket = await AblySocket.ConnectAsync(server, options.Key, scenario.Format, token);
+                        // Spread over the nodes, so with a cluster every delivery but 1/n crosses Redis.
+                        var socket = await AblySocket.ConnectAsync(nodes[i % nodes.Count], options.Key, scenario.Format, token);
                         subscribers[i] = new Subscriber(socket, schedule, latency, options.Decode);
                         await socket.AttachAsync(channel, token);
                     });
@@ -51,7 +54,7 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
             progress.WriteLine($"  {scenario.Subscribers} subscribers connected and attached in {connectSeconds:0.0} s");
 
             // 2. Publisher; subscriber and ACK loops start before the first publish.
-            publisherSocket = await AblySocket.ConnectAsync(server, options.Key, scenario.Format, ct);
+            publisherSocket = await AblySocket.ConnectAsync(nodes[0], options.Key, scenario.Format, ct);
             var publisher = new Publisher(publisherSocket, channel, schedule, ackLatency, sendLag);
             foreach (var subscriber in subscribers)
             {
@@ -62,7 +65,7 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
 
             // 3. Publish on schedule, sampling CPU over exactly the measured window.
             schedule.StartAt(Stopwatch.GetTimestamp() + Stopwatch.Frequency / 20);
-            var cpu = SampleCpuAsync(schedule, serverProcess, ct);
+            var cpu = SampleCpuAsync(schedule, cluster, ct);
             var publishing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var thread = new Thread(() =>
             {
@@ -89,13 +92,13 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
                 progress.WriteLine($"  drain timed out after {options.Drain.TotalSeconds:0} s");
             }
 
-            var serverMemory = serverProcess is null ? (double?)null : serverProcess.WorkingSetBytes / (1024.0 * 1024.0);
+            var serverMemory = cluster is null ? (double?)null : cluster.WorkingSetBytes / (1024.0 * 1024.0);
             return Summarise(scenario, schedule, subscribers, publisher, latency, ackLatency, sendLag, cpuUse, serverMemory, connectSeconds);
         }
         finally
         {
             await loopCts.CancelAsync();
-            await CloseAllAsync(subscribers.Where(s => s is not null).Select(s => s.Socket).Append(publisherSocket).OfType<AblySocket>(), polite: serverProcess is null);
+            await CloseAllAsync(subscribers.Where(s => s is not null).Select(s => s.Socket).Append(publisherSocket).OfType<AblySocket>(), polite: cluster is null);
             try
             {
                 await Task.WhenAll(loops).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
@@ -142,6 +145,7 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
             Nacks: publisher.Nacked,
             ServerCores: cpu.Server,
             ServerKernelCores: cpu.ServerKernel,
+            RedisCores: cpu.Redis,
             ClientCores: cpu.Client,
             OtherCores: cpu.Other,
             ServerMemoryMb: serverMemoryMb,
@@ -149,10 +153,11 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
     }
 
     /// <summary>
-    /// CPU used during the measured window, in cores: by the server, by this process, and by everything else on the
-    /// machine (from /proc/stat) — the last must be near zero for the numbers to mean anything on a shared box.
+    /// CPU used during the measured window, in cores: by the server nodes, by their Redis, by this process, and by
+    /// everything else on the machine (from /proc/stat) — the last must be near zero for the numbers to mean anything
+    /// on a shared box.
     /// </summary>
-    private static async Task<CpuUse> SampleCpuAsync(PublishSchedule schedule, ServerProcess? server, CancellationToken cancellationToken)
+    private static async Task<CpuUse> SampleCpuAsync(PublishSchedule schedule, ServerCluster? server, CancellationToken cancellationToken)
     {
         var self = Process.GetCurrentProcess();
         await DelayUntilAsync(schedule.WindowStart, cancellationToken);
@@ -171,8 +176,9 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
         double? serverCores = server0 is { } s0 && server1 is { } s1 ? (s1.Total - s0.Total).TotalSeconds / seconds : null;
         double? serverKernelCores = server0 is { } k0 && server1 is { } k1 ? (k1.Kernel - k0.Kernel).TotalSeconds / seconds : null;
         double? busyCores = machine0 is { } m0 && machine1 is { } m1 ? MachineCpu.BusyCores(m0, m1) : null;
-        double? otherCores = busyCores is { } busy && serverCores is { } sc ? Math.Max(0, busy - sc - clientCores) : null;
-        return new CpuUse(serverCores, serverKernelCores, clientCores, otherCores);
+        double? redisCores = server0?.Redis is { } r0 && server1?.Redis is { } r1 ? (r1 - r0).TotalSeconds / seconds : null;
+        double? otherCores = busyCores is { } busy && serverCores is { } sc ? Math.Max(0, busy - sc - (redisCores ?? 0) - clientCores) : null;
+        return new CpuUse(serverCores, serverKernelCores, redisCores, clientCores, otherCores);
     }
 
     private static async Task DelayUntilAsync(long timestamp, CancellationToken cancellationToken)
@@ -208,5 +214,5 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
         });
     }
 
-    private readonly record struct CpuUse(double? Server, double? ServerKernel, double Client, double? Other);
+    private readonly record struct CpuUse(double? Server, double? ServerKernel, double? Redis, double Client, double? Other);
 }

@@ -75,7 +75,9 @@ public sealed class ServerProcess : IAsyncDisposable
         return null;
     }
 
-    public static async Task<ServerProcess> StartAsync(string serverDll, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    /// <param name="serverId">Distinguishes the nodes of a cluster in CONNECTED's connectionDetails and in Redis.</param>
+    /// <param name="redis">host:port of the Redis to share with other nodes; null for the embedded engine.</param>
+    public static async Task<ServerProcess> StartAsync(string serverDll, string serverId, string? redis, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
         var port = FreeLoopbackPort();
         var baseUri = new Uri($"http://127.0.0.1:{port}");
@@ -89,8 +91,18 @@ public sealed class ServerProcess : IAsyncDisposable
         start.ArgumentList.Add(serverDll);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(baseUri.ToString().TrimEnd('/'));
+        if (redis is not null)
+        {
+            start.ArgumentList.Add("--redis");
+            start.ArgumentList.Add(redis);
+        }
+
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        start.Environment["TokenWire__ServerId"] = serverId;
+
+        // The benchmark measures the transport: lift the per-connection inbound rate limit its publisher would exceed.
+        start.Environment["TokenWire__Limits__MaxInboundRate"] = "0";
         foreach (var (name, value) in environment)
         {
             start.Environment[name] = value;
@@ -200,7 +212,7 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static int FreeLoopbackPort()
+    internal static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
