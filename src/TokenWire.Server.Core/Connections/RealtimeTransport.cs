@@ -208,11 +208,12 @@ public sealed partial class RealtimeTransport : IFrameSink
     /// <summary>A fatal connection error: ERROR without a channel, then close (the SDK moves to FAILED).</summary>
     private void Fail(ErrorInfo error) => SendAndClose(new ProtocolMessage(ProtocolAction.Error) { Error = error });
 
+    /// <summary>NACKs in msgSerial order: queued behind any publish of this transport still awaiting its ACK.</summary>
     private void Nack(ProtocolMessage message, ErrorInfo error)
     {
         if (message.MsgSerial is { } serial)
         {
-            Send(new ProtocolMessage(ProtocolAction.Nack) { MsgSerial = serial, Count = 1, Error = error });
+            QueueAcknowledgement(serial, Task.FromException<PublishResult>(new ProtocolException(error)));
         }
     }
 
