@@ -1,3 +1,4 @@
+using TokenWire.Conformance;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using TokenWire.Protocol;

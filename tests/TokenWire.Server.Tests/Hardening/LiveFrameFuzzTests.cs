@@ -1,3 +1,4 @@
+using TokenWire.Conformance;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.WebSockets;
