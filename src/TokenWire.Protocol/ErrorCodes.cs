@@ -45,8 +45,11 @@ public static class ErrorCodes
     public const int ConnectionClosed = 80017;
     public const int InvalidConnectionKey = 80018;
     public const int ChannelOperationFailed = 90000;
+    public const int ChannelInvalidState = 90001;
     public const int ChannelContinuityLost = 90003;
     public const int TooManyChannels = 90010;
+    public const int PresenceNoClientId = 91000;
+    public const int TooManyPresenceMembers = 91003;
 
     public static ErrorInfo Create(int code, string message) => new(code, StatusFor(code), message);
 

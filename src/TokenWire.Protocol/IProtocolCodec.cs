@@ -17,6 +17,9 @@ public interface IProtocolCodec
     /// <summary>REST body: an array of messages (history pages, publish bodies).</summary>
     void WriteMessages(IReadOnlyList<Message> messages, IBufferWriter<byte> output);
 
+    /// <summary>REST body: an array of presence messages (presence get and presence history pages).</summary>
+    void WritePresenceMessages(IReadOnlyList<PresenceMessage> messages, IBufferWriter<byte> output);
+
     /// <summary>REST publish body: one message object or an array of them.</summary>
     IReadOnlyList<Message> ReadMessages(ReadOnlySequence<byte> input);
 }

@@ -31,8 +31,7 @@ public sealed class ProtocolMessage
 
     public IReadOnlyList<Message>? Messages { get; set; }
 
-    /// <summary>Presence messages are kept as opaque JSON until presence is implemented; their count matters for ACKs.</summary>
-    public IReadOnlyList<JsonPayload>? Presence { get; set; }
+    public IReadOnlyList<PresenceMessage>? Presence { get; set; }
 
     /// <summary>AUTH's <c>auth.accessToken</c>.</summary>
     public string? AuthAccessToken { get; set; }
@@ -45,5 +44,5 @@ public sealed class ProtocolMessage
 
     public bool HasFlag(ProtocolFlags flag) => (Flags & flag) == flag;
 
-    public override string ToString() => $"{Action} channel={Channel} msgSerial={MsgSerial} messages={Messages?.Count ?? 0}";
+    public override string ToString() => $"{Action} channel={Channel} msgSerial={MsgSerial} messages={Messages?.Count ?? 0} presence={Presence?.Count ?? 0}";
 }

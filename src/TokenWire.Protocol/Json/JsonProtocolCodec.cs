@@ -40,6 +40,18 @@ public sealed class JsonProtocolCodec : IProtocolCodec
         writer.WriteEndArray();
     }
 
+    public void WritePresenceMessages(IReadOnlyList<PresenceMessage> messages, IBufferWriter<byte> output)
+    {
+        using var writer = new Utf8JsonWriter(output, WriterOptions);
+        writer.WriteStartArray();
+        foreach (var message in messages)
+        {
+            JsonProtocolWriter.WriteMessage(writer, message.ToMessage());
+        }
+
+        writer.WriteEndArray();
+    }
+
     public ProtocolMessage Read(ReadOnlySequence<byte> input)
     {
         try

@@ -84,7 +84,7 @@ internal static class JsonProtocolReader
             }
             else if (reader.ValueTextEquals("presence"u8))
             {
-                pm.Presence = ReadRawArray(ref reader, input);
+                pm.Presence = ReadMessageArray(ref reader, input)?.ConvertAll(PresenceMessage.FromMessage);
             }
             else if (reader.ValueTextEquals("auth"u8))
             {
@@ -245,24 +245,6 @@ internal static class JsonProtocolReader
         }
 
         return messages;
-    }
-
-    private static List<JsonPayload>? ReadRawArray(ref Utf8JsonReader reader, ReadOnlySequence<byte> input)
-    {
-        ReadToken(ref reader);
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return null;
-        }
-
-        Expect(ref reader, JsonTokenType.StartArray, "array");
-        var items = new List<JsonPayload>();
-        while (ReadToken(ref reader) != JsonTokenType.EndArray)
-        {
-            items.Add(new JsonPayload(RawValue(ref reader, input)));
-        }
-
-        return items;
     }
 
     private static JsonPayload? ReadPayload(ref Utf8JsonReader reader, ReadOnlySequence<byte> input) =>

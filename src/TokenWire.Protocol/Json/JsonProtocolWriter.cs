@@ -86,7 +86,7 @@ public static class JsonProtocolWriter
             writer.WriteStartArray(Presence);
             foreach (var item in presence)
             {
-                writer.WriteRawValue(item.Utf8Json.Span, skipInputValidation: true);
+                WriteMessage(writer, item.ToMessage());
             }
 
             writer.WriteEndArray();

@@ -33,6 +33,18 @@ public sealed class MessagePackProtocolCodec : IProtocolCodec
         writer.Flush();
     }
 
+    public void WritePresenceMessages(IReadOnlyList<PresenceMessage> messages, IBufferWriter<byte> output)
+    {
+        var writer = new MessagePackWriter(output);
+        writer.WriteArrayHeader(messages.Count);
+        foreach (var message in messages)
+        {
+            MessagePackProtocolWriter.WriteMessage(ref writer, message.ToMessage());
+        }
+
+        writer.Flush();
+    }
+
     public ProtocolMessage Read(ReadOnlySequence<byte> input)
     {
         try

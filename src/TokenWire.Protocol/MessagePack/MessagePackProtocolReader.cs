@@ -48,10 +48,10 @@ internal static class MessagePackProtocolReader
                 case "presence":
                     {
                         var n = ReadArrayHeader(ref reader, "presence");
-                        var items = new List<JsonPayload>(n);
+                        var items = new List<PresenceMessage>(n);
                         for (var j = 0; j < n; j++)
                         {
-                            items.Add(new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader)));
+                            items.Add(PresenceMessage.FromMessage(ReadMessage(ref reader)));
                         }
 
                         pm.Presence = items;

@@ -64,7 +64,7 @@ public static class MessagePackProtocolWriter
             writer.WriteArrayHeader(presence.Count);
             foreach (var item in presence)
             {
-                PayloadTranscoder.JsonToMessagePack(item.Utf8Json.Span, ref writer);
+                WriteMessage(ref writer, item.ToMessage());
             }
         }
 

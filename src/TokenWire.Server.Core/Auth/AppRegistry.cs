@@ -71,7 +71,8 @@ public sealed class AppRegistry
             app.Id,
             keys,
             app.Namespaces.Where(n => n.Persisted).Select(n => n.Name).ToHashSet(StringComparer.Ordinal),
-            app.MaxMessageSize);
+            app.MaxMessageSize,
+            app.MaxPresenceMembers);
         if (!_apps.TryAdd(app.Id, definition))
         {
             throw new InvalidOperationException($"TokenWire:Apps: app id '{app.Id}' is configured twice");

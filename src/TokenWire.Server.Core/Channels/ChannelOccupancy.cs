@@ -8,12 +8,15 @@ public sealed class ChannelOccupancy
     private int _connections;
     private int _publishers;
     private int _subscribers;
+    private int _presenceSubscribers;
 
     public int Connections => Volatile.Read(ref _connections);
 
     public int Publishers => Volatile.Read(ref _publishers);
 
     public int Subscribers => Volatile.Read(ref _subscribers);
+
+    public int PresenceSubscribers => Volatile.Read(ref _presenceSubscribers);
 
     public void Add(ProtocolFlags modes) => Change(modes, 1);
 
@@ -30,6 +33,11 @@ public sealed class ChannelOccupancy
         if ((modes & ProtocolFlags.Subscribe) != 0)
         {
             Interlocked.Add(ref _subscribers, delta);
+        }
+
+        if ((modes & ProtocolFlags.PresenceSubscribe) != 0)
+        {
+            Interlocked.Add(ref _presenceSubscribers, delta);
         }
     }
 }

@@ -4,6 +4,7 @@ using TokenWire.Protocol.Serials;
 using TokenWire.Server.Bus;
 using TokenWire.Server.Fanout;
 using TokenWire.Server.Log;
+using TokenWire.Server.Presence;
 
 namespace TokenWire.Server.Channels;
 
@@ -22,6 +23,7 @@ public sealed partial class LocalChannel
     private readonly List<BusEnvelope> _pending = [];
     private readonly IMessageLog _log;
     private readonly IMessageBus _bus;
+    private readonly IPresenceStore _presence;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private ChannelSubscriber[] _subscribers = [];
@@ -33,8 +35,9 @@ public sealed partial class LocalChannel
     private int _references;
     private bool _closed;
 
-    internal LocalChannel(string key, IMessageLog log, IMessageBus bus, ILogger logger, TimeProvider? time = null)
+    internal LocalChannel(string key, IMessageLog log, IMessageBus bus, IPresenceStore presence, ILogger logger, TimeProvider? time = null)
     {
+        _presence = presence;
         _time = time ?? TimeProvider.System;
         Key = key;
         Name = ChannelKeys.ChannelName(key);
@@ -69,6 +72,7 @@ public sealed partial class LocalChannel
         // Follow the bus first, then read the head: anything appended in between is either at or before the head
         // (history) or arrives as an envelope after it (live); nothing falls between the two.
         _busSubscription = await _bus.SubscribeAsync(Key, OnEnvelope).ConfigureAwait(false);
+        _presenceSubscription = await _presence.SubscribeAsync(Key, OnPresence).ConfigureAwait(false);
         var head = await _log.GetHeadAsync(Key).ConfigureAwait(false);
         lock (_gate)
         {
@@ -419,6 +423,11 @@ public sealed partial class LocalChannel
         if (_busSubscription is { } subscription)
         {
             await subscription.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_presenceSubscription is { } presenceSubscription)
+        {
+            await presenceSubscription.DisposeAsync().ConfigureAwait(false);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using TokenWire.Server.Bus;
 using TokenWire.Server.Log;
+using TokenWire.Server.Presence;
 
 namespace TokenWire.Server.Channels;
 
@@ -9,7 +10,7 @@ namespace TokenWire.Server.Channels;
 /// The node's active <see cref="LocalChannel"/>s, reference-counted by the transports attached to them. A channel
 /// follows the bus only while someone here is attached.
 /// </summary>
-public sealed class LocalChannelRegistry(IMessageLog log, IMessageBus bus, ILogger<LocalChannel> logger, TimeProvider time)
+public sealed class LocalChannelRegistry(IMessageLog log, IMessageBus bus, IPresenceStore presence, ILogger<LocalChannel> logger, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, Lazy<LocalChannel>> _channels = new(StringComparer.Ordinal);
 
@@ -23,7 +24,7 @@ public sealed class LocalChannelRegistry(IMessageLog log, IMessageBus bus, ILogg
         while (true)
         {
             // Lazy so that racing first attaches start one channel (each start subscribes to the bus).
-            var lazy = _channels.GetOrAdd(channelKey, key => new Lazy<LocalChannel>(() => new LocalChannel(key, log, bus, logger, time)));
+            var lazy = _channels.GetOrAdd(channelKey, key => new Lazy<LocalChannel>(() => new LocalChannel(key, log, bus, presence, logger, time)));
             if (lazy.Value.TryAddReference())
             {
                 return lazy.Value;

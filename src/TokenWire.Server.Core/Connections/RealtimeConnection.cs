@@ -1,4 +1,5 @@
 using TokenWire.Server.Auth;
+using TokenWire.Server.Presence;
 
 namespace TokenWire.Server.Connections;
 
@@ -22,6 +23,9 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
 
     public RealtimeTransport? Transport { get; private set; }
 
+    /// <summary>The presence members this connection has entered (they leave with it).</summary>
+    public PresenceMemberships Presence { get; } = new();
+
     /// <summary>When the last transport went away; null while one is active.</summary>
     public DateTimeOffset? DisconnectedAt { get; private set; }
 
@@ -33,6 +37,7 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
             var previous = Transport;
             Transport = transport;
             DisconnectedAt = null;
+            Presence.SetPendingLeave(null);
             return previous;
         }
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Hosting;
+using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
 
 namespace TokenWire.Server.Connections;
@@ -14,6 +15,7 @@ public sealed class RealtimeServices(
     LocalChannelRegistry channels,
     IConnectionStore connections,
     LiveConnections live,
+    PresenceService presence,
     IOptions<TokenWireOptions> options,
     TimeProvider time,
     ILogger<RealtimeTransport> logger)
@@ -28,6 +30,8 @@ public sealed class RealtimeServices(
 
     /// <summary>Connections with a transport on this node, by app (connection limits, revocation).</summary>
     public LiveConnections Live { get; } = live;
+
+    public PresenceService Presence { get; } = presence;
 
     public TokenWireOptions Options { get; } = options.Value;
 

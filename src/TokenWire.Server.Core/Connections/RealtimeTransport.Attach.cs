@@ -31,7 +31,7 @@ public sealed partial class RealtimeTransport
 
     private readonly Dictionary<string, Attachment> _attachments = new(StringComparer.Ordinal);
 
-    private sealed record Attachment(LocalChannel Channel, ChannelSubscriber? Subscriber, ProtocolFlags Modes);
+    private sealed record Attachment(LocalChannel Channel, ChannelSubscriber? Subscriber, ChannelSubscriber PresenceSubscriber, ProtocolFlags Modes);
 
     private async Task HandleAttachAsync(ProtocolMessage message, CancellationToken cancellationToken)
     {
@@ -89,14 +89,27 @@ public sealed partial class RealtimeTransport
 
         var channel = _services.Channels.Acquire(ChannelKeys.For(Connection.Auth.App.Id, name!));
         var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? new ChannelSubscriber(this, modes) : null;
+        var presenceSubscriber = new ChannelSubscriber(this, modes);
+        IReadOnlyList<PresenceMessage> members = [];
         try
         {
+            // Presence seam: follow events (held back) before reading the member set, so none falls between the two;
+            // an event also reflected in the set is ignored by the SDK as not newer (RTP2b).
+            await channel.Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+            channel.AddPresenceSubscriber(presenceSubscriber);
+            if ((modes & ProtocolFlags.PresenceSubscribe) != 0)
+            {
+                members = await _services.Presence.Store.GetMembersAsync(channel.Key, cancellationToken).ConfigureAwait(false);
+            }
+
             await channel.AttachAsync(
                 subscriber,
                 request,
                 outcome =>
                 {
-                    var flags = modes | (outcome.Resumed ? ProtocolFlags.Resumed : 0) | (outcome.HasBacklog ? ProtocolFlags.HasBacklog : 0);
+                    // HAS_PRESENCE only with members: without it the SDK clears its set itself (reference §4.5).
+                    var flags = modes | (outcome.Resumed ? ProtocolFlags.Resumed : 0) | (outcome.HasBacklog ? ProtocolFlags.HasBacklog : 0)
+                        | (members.Count > 0 ? ProtocolFlags.HasPresence : 0);
                     var error = outcome.ContinuityLost
                         ? ErrorCodes.Create(ErrorCodes.ChannelContinuityLost, "Channel continuity not guaranteed: attached from the current position")
                         : null;
@@ -108,6 +121,7 @@ public sealed partial class RealtimeTransport
         {
             // The log is unreachable (a scale-out engine's store is down). DETACHED with a 5xxxx error, not ERROR:
             // the SDK moves the channel to SUSPENDED and re-attaches by itself, where ERROR would fail it for good.
+            channel.RemovePresenceSubscriber(presenceSubscriber);
             _services.Channels.Release(channel);
             AttachFailed(_services.Logger, ex, ConnectionId, name!);
             Send(new ProtocolMessage(ProtocolAction.Detached)
@@ -119,12 +133,19 @@ public sealed partial class RealtimeTransport
         }
         catch
         {
+            channel.RemovePresenceSubscriber(presenceSubscriber);
             _services.Channels.Release(channel);
             throw;
         }
 
+        if (members.Count > 0)
+        {
+            SendSync(name!, members);
+        }
+
+        channel.ReleasePresenceBacklog(presenceSubscriber);
         channel.Occupancy.Add(modes);
-        _attachments[name!] = new Attachment(channel, subscriber, modes);
+        _attachments[name!] = new Attachment(channel, subscriber, presenceSubscriber, modes);
     }
 
     /// <summary>
@@ -151,9 +172,19 @@ public sealed partial class RealtimeTransport
             Send(Attached(name, existing.Channel.Cursor, flags, acceptedParams, null));
         }
 
+        var presenceSubscriber = existing.PresenceSubscriber;
+        if (modes != existing.Modes)
+        {
+            // Same stream, new filter: swap the registration without a seam (nothing is held back).
+            presenceSubscriber = new ChannelSubscriber(this, modes);
+            existing.Channel.AddPresenceSubscriber(presenceSubscriber);
+            existing.Channel.ReleasePresenceBacklog(presenceSubscriber);
+            existing.Channel.RemovePresenceSubscriber(existing.PresenceSubscriber);
+        }
+
         existing.Channel.Occupancy.Remove(existing.Modes);
         existing.Channel.Occupancy.Add(modes);
-        _attachments[name] = existing with { Subscriber = subscriber, Modes = modes };
+        _attachments[name] = existing with { Subscriber = subscriber, PresenceSubscriber = presenceSubscriber, Modes = modes };
     }
 
     private static ProtocolFlags ParseModes(string list)
@@ -167,11 +198,14 @@ public sealed partial class RealtimeTransport
         return modes;
     }
 
-    private void HandleDetach(ProtocolMessage message)
+    private async Task HandleDetachAsync(ProtocolMessage message)
     {
         if (message.Channel is { } name && _attachments.Remove(name, out var attachment))
         {
             Release(attachment);
+
+            // Detaching takes the connection's members off the channel, as in Ably.
+            await _services.Presence.LeaveAsync(Connection, name).ConfigureAwait(false);
         }
 
         Send(new ProtocolMessage(ProtocolAction.Detached) { Channel = message.Channel });
@@ -196,6 +230,8 @@ public sealed partial class RealtimeTransport
         {
             attachment.Channel.Detach(subscriber);
         }
+
+        attachment.Channel.RemovePresenceSubscriber(attachment.PresenceSubscriber);
 
         attachment.Channel.Occupancy.Remove(attachment.Modes);
         _services.Channels.Release(attachment.Channel);

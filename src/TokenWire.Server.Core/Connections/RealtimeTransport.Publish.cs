@@ -63,25 +63,26 @@ public sealed partial class RealtimeTransport
         }
     }
 
-    private async Task<PublishResult> PublishCoreAsync(string channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken)
+    private async Task<PublishResult?> PublishCoreAsync(string channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken)
     {
         var result = await _services.Publisher.PublishAsync(Connection.Auth, channel, messages, Connection.Id, cancellationToken).ConfigureAwait(false);
         return new PublishResult(result.Serials);
     }
 
-    private void QueueAcknowledgement(long msgSerial, Task<PublishResult> outcome)
+    private void QueueAcknowledgement(long msgSerial, Task<PublishResult?> outcome)
     {
         Interlocked.Increment(ref _unacknowledged);
         _acknowledgements = AcknowledgeAfterAsync(_acknowledgements, msgSerial, outcome);
     }
 
-    private async Task AcknowledgeAfterAsync(Task previous, long msgSerial, Task<PublishResult> outcome)
+    private async Task AcknowledgeAfterAsync(Task previous, long msgSerial, Task<PublishResult?> outcome)
     {
         await previous.ConfigureAwait(false); // never faults: every acknowledgement handles its own outcome
         try
         {
             var result = await outcome.ConfigureAwait(false);
-            Send(new ProtocolMessage(ProtocolAction.Ack) { MsgSerial = msgSerial, Count = 1, Res = [result] });
+            // Presence ACKs carry no res (there are no serials to report).
+            Send(new ProtocolMessage(ProtocolAction.Ack) { MsgSerial = msgSerial, Count = 1, Res = result is null ? null : [result] });
         }
         catch (ProtocolException ex)
         {

@@ -99,6 +99,7 @@ public sealed partial class RealtimeTransport : IFrameSink
             if (Connection.Unbind(this, now))
             {
                 _services.Live.Remove(Connection);
+                _services.Presence.ScheduleLeave(Connection);
                 await MarkDisconnectedAsync(now).ConfigureAwait(false);
             }
         }
@@ -174,15 +175,23 @@ public sealed partial class RealtimeTransport : IFrameSink
                     await HandleAttachAsync(message, cancellationToken).ConfigureAwait(false);
                     return true;
                 case ProtocolAction.Detach:
-                    HandleDetach(message);
+                    await HandleDetachAsync(message).ConfigureAwait(false);
                     return true;
                 case ProtocolAction.Message:
                     await HandlePublishAsync(message, cancellationToken).ConfigureAwait(false);
                     return true;
-                case ProtocolAction.Presence or ProtocolAction.Annotation or ProtocolAction.Object:
+                case ProtocolAction.Presence:
+                    await HandlePresenceAsync(message, cancellationToken).ConfigureAwait(false);
+                    return true;
+                case ProtocolAction.Sync:
+                    await HandleSyncRequestAsync(message, cancellationToken).ConfigureAwait(false);
+                    return true;
+                case ProtocolAction.Annotation or ProtocolAction.Object:
                     Nack(message, ErrorCodes.Create(ErrorCodes.BadRequest, $"{message.Action} is not supported by this server yet"));
                     return true;
                 case ProtocolAction.Close:
+                    // A clean close ends the connection: its presence members leave now (reference §4.10).
+                    await _services.Presence.LeaveAsync(Connection, channel: null).ConfigureAwait(false);
                     await RemoveConnectionAsync().ConfigureAwait(false);
                     SendAndClose(new ProtocolMessage(ProtocolAction.Closed));
                     return false;
@@ -192,7 +201,7 @@ public sealed partial class RealtimeTransport : IFrameSink
                 case ProtocolAction.Auth:
                     HandleAuth(message, _services.Authenticator);
                     return true;
-                case ProtocolAction.Activate or ProtocolAction.Sync:
+                case ProtocolAction.Activate:
                     return true;
                 default:
                     Fail(ErrorCodes.Create(ErrorCodes.ProtocolError, $"Unexpected protocol action {(int)message.Action} from client"));
@@ -213,7 +222,7 @@ public sealed partial class RealtimeTransport : IFrameSink
     {
         if (message.MsgSerial is { } serial)
         {
-            QueueAcknowledgement(serial, Task.FromException<PublishResult>(new ProtocolException(error)));
+            QueueAcknowledgement(serial, Task.FromException<PublishResult?>(new ProtocolException(error)));
         }
     }
 

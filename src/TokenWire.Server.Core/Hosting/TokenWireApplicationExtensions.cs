@@ -66,6 +66,7 @@ public static class TokenWireApplicationExtensions
 
         app.MapHealthChecks("/health");
         app.MapAblyRest();
+        app.MapPresenceApi();
         app.MapTokenApi();
         app.MapRevocationApi();
         app.MapAgentApi();

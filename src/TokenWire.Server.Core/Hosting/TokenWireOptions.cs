@@ -15,6 +15,8 @@ public sealed class TokenWireOptions
     public ConnectionOptions Connection { get; set; } = new();
 
     public HistoryOptions History { get; set; } = new();
+
+    public PresenceOptions Presence { get; set; } = new();
 }
 
 public sealed class AppOptions
@@ -29,6 +31,9 @@ public sealed class AppOptions
     /// <summary>This app's <c>maxMessageSize</c> (bytes), instead of <see cref="LimitOptions.MaxMessageSize"/>; at most
     /// <see cref="LimitOptions.MaxFrameSize"/>, since a message must fit in a frame.</summary>
     public int? MaxMessageSize { get; set; }
+
+    /// <summary>This app's presence members per channel, instead of <see cref="LimitOptions.MaxPresenceMembers"/>.</summary>
+    public int? MaxPresenceMembers { get; set; }
 }
 
 public sealed class KeyOptions
@@ -99,6 +104,12 @@ public sealed class LimitOptions
     public int OutboundQueueFrames { get; set; } = 8192;
 
     public int HistoryMaxLimit { get; set; } = 1000;
+
+    /// <summary>
+    /// Presence members per channel; one more ENTER is refused with 91003. Bounds the member set every attach sends
+    /// in its SYNC. An app may set its own (<see cref="AppOptions.MaxPresenceMembers"/>). 0 = unlimited.
+    /// </summary>
+    public int MaxPresenceMembers { get; set; } = 20_000;
 }
 
 public sealed class ConnectionOptions
@@ -122,4 +133,16 @@ public sealed class HistoryOptions
 
     /// <summary>Window in which a repeated message id is treated as a retry and not delivered again.</summary>
     public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromMinutes(2);
+}
+
+public sealed class PresenceOptions
+{
+    /// <summary>
+    /// How long the members of an abruptly disconnected connection stay present, waiting for it to resume (Ably: about
+    /// 15 s). A clean close or a DETACH removes them at once.
+    /// </summary>
+    public TimeSpan LeaveDelay { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Members per SYNC frame sent after an ATTACHED with HAS_PRESENCE.</summary>
+    public int SyncPageSize { get; set; } = 100;
 }

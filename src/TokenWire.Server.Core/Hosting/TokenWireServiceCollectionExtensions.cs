@@ -9,6 +9,7 @@ using TokenWire.Server.Bus;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Connections;
 using TokenWire.Server.Log;
+using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
 using TokenWire.Server.Rest;
 
@@ -18,7 +19,7 @@ public static class TokenWireServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the server with the embedded in-memory engine. A scale-out engine replaces the
-    /// <see cref="IMessageLog"/> and <see cref="IMessageBus"/> registrations after this call.
+    /// <see cref="IMessageLog"/>, <see cref="IMessageBus"/> and <see cref="IPresenceStore"/> registrations after this call.
     /// </summary>
     public static IServiceCollection AddTokenWire(this IServiceCollection services, IHostEnvironment environment)
     {
@@ -40,6 +41,8 @@ public static class TokenWireServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             ForgetIdleAfter(sp.GetRequiredService<IOptions<TokenWireOptions>>().Value)));
         services.TryAddSingleton<IMessageBus, InMemoryMessageBus>();
+        services.TryAddSingleton<IPresenceStore, InMemoryPresenceStore>();
+        services.AddSingleton<PresenceService>();
         services.AddSingleton<AppRegistry>();
         services.AddSingleton<TokenRevocations>();
         services.AddSingleton<TokenService>();

@@ -9,6 +9,7 @@ using TokenWire.Server.Channels;
 using TokenWire.Server.Connections;
 using TokenWire.Server.Hosting;
 using TokenWire.Server.Log;
+using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
 
 namespace TokenWire.Server.Rest;
@@ -87,7 +88,7 @@ public static class RestApi
         });
     }
 
-    private static async Task StatusAsync(HttpContext context, string channel, RestAuthentication authentication, LocalChannelRegistry channels, IMessageLog log)
+    private static async Task StatusAsync(HttpContext context, string channel, RestAuthentication authentication, LocalChannelRegistry channels, IMessageLog log, PresenceService presence)
     {
         var auth = authentication.Authenticate(context.Request);
         ChannelNames.Validate(channel);
@@ -95,6 +96,7 @@ public static class RestApi
         var key = ChannelKeys.For(auth.App.Id, channel);
         var occupancy = channels.Find(key)?.Occupancy ?? new ChannelOccupancy();
         var head = await log.GetHeadAsync(key, context.RequestAborted);
+        var members = await presence.Store.GetMembersAsync(key, context.RequestAborted);
         await RestResponses.WriteJsonAsync(context, 200, w =>
         {
             w.WriteStartObject();
@@ -105,9 +107,9 @@ public static class RestApi
             w.WriteStartObject("occupancy");
             w.WriteStartObject("metrics");
             w.WriteNumber("connections", occupancy.Connections);
-            w.WriteNumber("presenceConnections", 0);
-            w.WriteNumber("presenceMembers", 0);
-            w.WriteNumber("presenceSubscribers", 0);
+            w.WriteNumber("presenceConnections", members.Select(m => m.ConnectionId).Distinct(StringComparer.Ordinal).Count());
+            w.WriteNumber("presenceMembers", members.Count);
+            w.WriteNumber("presenceSubscribers", occupancy.PresenceSubscribers);
             w.WriteNumber("publishers", occupancy.Publishers);
             w.WriteNumber("subscribers", occupancy.Subscribers);
             w.WriteEndObject();
@@ -117,7 +119,7 @@ public static class RestApi
         });
     }
 
-    private static void Require(AuthContext auth, string channel, ChannelOperation operation, string name)
+    internal static void Require(AuthContext auth, string channel, ChannelOperation operation, string name)
     {
         if (!auth.Capability.Allows(channel, operation))
         {

@@ -167,7 +167,7 @@ internal static class ClientFrameExpectations
         Assert.Null(pm.Messages);
         Assert.NotNull(pm.Presence);
         var item = Assert.Single(pm.Presence);
-        ProtocolAssert.JsonEquivalent(presenceJson, item.ToString());
+        ProtocolAssert.JsonEquivalent(presenceJson, ProtocolAssert.PresenceJson(item));
     }
 
     private static ExpectedMessage Text(string? name, string text, string? encoding = null, string? extras = null) =>

@@ -43,7 +43,7 @@ internal static class ProtocolAssert
         {
             for (var i = 0; i < presence.Count; i++)
             {
-                b.AppendLine($"presence[{i}]={CanonicalJson(presence[i].ToString())}");
+                b.AppendLine($"presence[{i}]={CanonicalJson(PresenceJson(presence[i]))}");
             }
         }
 
@@ -103,6 +103,15 @@ internal static class ProtocolAssert
     };
 
     /// <summary>Re-serialises JSON with object keys sorted, so key order does not matter.</summary>
+    /// <summary>One presence message as the JSON codec writes it, for comparisons that read like the wire.</summary>
+    public static string PresenceJson(PresenceMessage presence)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        ProtocolCodecs.For(WireFormat.Json).WritePresenceMessages([presence], buffer);
+        var array = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return array[1..^1];
+    }
+
     public static string CanonicalJson(string json)
     {
         var node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 256 });

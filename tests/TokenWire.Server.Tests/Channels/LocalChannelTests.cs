@@ -545,7 +545,7 @@ public sealed class LocalChannelTests : IDisposable
     /// <param name="asyncLog">Reads complete asynchronously, like a remote log's, instead of inline.</param>
     private async Task<LocalChannel> StartChannel(bool asyncLog = false)
     {
-        var channel = new LocalChannel(Key, asyncLog ? new YieldingMessageLog(_log) : _log, _bus, NullLogger.Instance);
+        var channel = new LocalChannel(Key, asyncLog ? new YieldingMessageLog(_log) : _log, _bus, new TokenWire.Server.Presence.InMemoryPresenceStore(), NullLogger.Instance);
         await channel.Ready.Within();
         return channel;
     }

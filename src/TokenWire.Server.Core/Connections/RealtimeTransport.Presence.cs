@@ -1,0 +1,170 @@
+using System.Globalization;
+using TokenWire.Protocol;
+using TokenWire.Server.Auth;
+using TokenWire.Server.Presence;
+
+namespace TokenWire.Server.Connections;
+
+/// <summary>PRESENCE from the client and the SYNC of the member set (reference §4.11, spec RTP).</summary>
+public sealed partial class RealtimeTransport
+{
+    private long _syncIds;
+
+    private async Task HandlePresenceAsync(ProtocolMessage message, CancellationToken cancellationToken)
+    {
+        if (message.MsgSerial is not { } msgSerial)
+        {
+            Fail(ErrorCodes.Create(ErrorCodes.ProtocolError, "PRESENCE without msgSerial"));
+            return;
+        }
+
+        var items = message.Presence ?? [];
+        if (!_inboundRate.TryTake(items.Count))
+        {
+            Nack(message, ErrorCodes.Create(
+                ErrorCodes.InboundRateLimited,
+                $"Rate limit exceeded; request rejected (nonfatal); metric = connection.inboundRate; permitted rate = {_services.Options.Limits.MaxInboundRate}/s"));
+            return;
+        }
+
+        if (message.Channel is not { } name || !_attachments.TryGetValue(name, out var attachment))
+        {
+            Nack(message, ErrorCodes.Create(ErrorCodes.ChannelInvalidState, $"Unable to change presence: channel '{message.Channel}' is not attached"));
+            return;
+        }
+
+        if (!Connection.Auth.Capability.Allows(name, ChannelOperation.Presence) || (attachment.Modes & ProtocolFlags.Presence) == 0)
+        {
+            Nack(message, ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Permission denied: no presence capability on channel '{name}'"));
+            return;
+        }
+
+        List<PresenceChange> changes;
+        try
+        {
+            changes = ToChanges(items, msgSerial);
+        }
+        catch (ProtocolException ex)
+        {
+            Nack(message, ex.Error);
+            return;
+        }
+
+        QueueAcknowledgement(msgSerial, ApplyPresenceAsync(name, changes, cancellationToken));
+        if (Volatile.Read(ref _unacknowledged) > MaxUnacknowledgedPublishes)
+        {
+            await _acknowledgements.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stamps each item with the verified clientId, this connection, an id and the time; refuses what Ably refuses.</summary>
+    private List<PresenceChange> ToChanges(IReadOnlyList<PresenceMessage> items, long msgSerial)
+    {
+        var auth = Connection.Auth;
+        var maxSize = auth.App.MaxMessageSize ?? _services.Options.Limits.MaxMessageSize;
+        var owner = _services.Presence.OwnerOf(Connection);
+        var now = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        var prefix = string.Concat(Connection.Id, ":", msgSerial.ToString(CultureInfo.InvariantCulture), ":");
+        var changes = new List<PresenceChange>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            if (item.Action is not (PresenceAction.Enter or PresenceAction.Update or PresenceAction.Leave))
+            {
+                throw new ProtocolException(ErrorCodes.BadRequest, $"Invalid presence action {(int)item.Action}: use enter (2), leave (3) or update (4)");
+            }
+
+            var clientId = item.ClientId;
+            if (clientId is not null)
+            {
+                if (clientId.Length == 0 || clientId == "*")
+                {
+                    throw new ProtocolException(ErrorCodes.InvalidClientId, "Invalid presence clientId");
+                }
+
+                if (auth.ClientId is { } identity && !auth.IsWildcardClient && identity != clientId)
+                {
+                    throw new ProtocolException(ErrorCodes.InvalidClientId, $"Presence clientId '{clientId}' does not match the connection's clientId '{identity}'");
+                }
+            }
+            else
+            {
+                clientId = auth.IsWildcardClient ? null : auth.ClientId;
+            }
+
+            if (clientId is null)
+            {
+                throw new ProtocolException(ErrorCodes.PresenceNoClientId, "Unable to enter presence without a clientId: connect with one, or use enterClient");
+            }
+
+            if (item.Size > maxSize)
+            {
+                throw new ProtocolException(ErrorCodes.MessageTooLarge, $"Presence message size {item.Size} exceeds the maximum of {maxSize} bytes");
+            }
+
+            var stamped = item.Clone();
+            stamped.ClientId = clientId;
+            stamped.ConnectionId = Connection.Id;
+            stamped.Timestamp = now;
+
+            // connectionId:msgSerial:index, which clients compare to order events (RTP2b2); an automatic re-enter
+            // brings the member's original id back (RTP17g) and keeps it.
+            stamped.Id ??= prefix + i.ToString(CultureInfo.InvariantCulture);
+            changes.Add(new PresenceChange(stamped, owner));
+        }
+
+        return changes;
+    }
+
+    private async Task<PublishResult?> ApplyPresenceAsync(string channel, List<PresenceChange> changes, CancellationToken cancellationToken)
+    {
+        await _services.Presence.ApplyAsync(Connection.Auth.App, channel, changes, cancellationToken).ConfigureAwait(false);
+        foreach (var change in changes)
+        {
+            if (change.Message.Action == PresenceAction.Leave)
+            {
+                Connection.Presence.Left(channel, change.Message.ClientId!);
+            }
+            else
+            {
+                Connection.Presence.Entered(channel, change.Message.ClientId!);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The client asks for the member set again (after a channel ERROR 80016 or a sync it lost track of).</summary>
+    private async Task HandleSyncRequestAsync(ProtocolMessage message, CancellationToken cancellationToken)
+    {
+        if (message.Channel is { } name && _attachments.TryGetValue(name, out var attachment) && (attachment.Modes & ProtocolFlags.PresenceSubscribe) != 0)
+        {
+            var members = await _services.Presence.Store.GetMembersAsync(attachment.Channel.Key, cancellationToken).ConfigureAwait(false);
+            SendSync(name, members);
+        }
+    }
+
+    /// <summary>
+    /// The member set as SYNC pages: <c>channelSerial</c> is <c>syncId:cursor</c>, the last page has an empty cursor and
+    /// always a <c>presence</c> array, even an empty one, or the SDK never completes the sync (reference §4.11).
+    /// </summary>
+    private void SendSync(string channel, IReadOnlyList<PresenceMessage> members)
+    {
+        var syncId = "s" + Interlocked.Increment(ref _syncIds).ToString(CultureInfo.InvariantCulture);
+        var pageSize = Math.Max(1, _services.Options.Presence.SyncPageSize);
+        var start = 0;
+        do
+        {
+            var count = Math.Min(pageSize, members.Count - start);
+            var last = start + count >= members.Count;
+            Send(new ProtocolMessage(ProtocolAction.Sync)
+            {
+                Channel = channel,
+                ChannelSerial = string.Concat(syncId, ":", last ? string.Empty : (start + count).ToString(CultureInfo.InvariantCulture)),
+                Presence = members.Skip(start).Take(count).ToArray(),
+            });
+            start += count;
+        }
+        while (start < members.Count);
+    }
+}

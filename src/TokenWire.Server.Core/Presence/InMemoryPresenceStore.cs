@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using TokenWire.Protocol;
+
+namespace TokenWire.Server.Presence;
+
+/// <summary>
+/// The embedded engine's <see cref="IPresenceStore"/>: one <see cref="PresenceSet"/> per channel in this node's memory.
+/// Applies and their event delivery happen under the channel's lock, so every subscriber sees one order. A channel
+/// with neither members nor subscribers is forgotten.
+/// </summary>
+public sealed class InMemoryPresenceStore : IPresenceStore
+{
+    private readonly ConcurrentDictionary<string, ChannelState> _channels = new(StringComparer.Ordinal);
+
+    public ValueTask<IReadOnlyList<PresenceMessage>> ApplyAsync(string channelKey, IReadOnlyList<PresenceChange> changes, int maxMembers, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var state = _channels.GetOrAdd(channelKey, static _ => new ChannelState());
+            lock (state)
+            {
+                if (state.Removed)
+                {
+                    continue; // Forgotten between lookup and lock: use its replacement.
+                }
+
+                var events = state.Members.Apply(changes, maxMembers);
+                if (events.Count > 0)
+                {
+                    var presenceEvent = new PresenceEvent(channelKey, events);
+                    foreach (var handler in state.Handlers)
+                    {
+                        handler(presenceEvent);
+                    }
+                }
+
+                ForgetIfUnused(channelKey, state);
+                return ValueTask.FromResult(events);
+            }
+        }
+    }
+
+    public ValueTask<IReadOnlyList<PresenceMessage>> GetMembersAsync(string channelKey, CancellationToken cancellationToken = default)
+    {
+        if (!_channels.TryGetValue(channelKey, out var state))
+        {
+            return ValueTask.FromResult<IReadOnlyList<PresenceMessage>>([]);
+        }
+
+        lock (state)
+        {
+            return ValueTask.FromResult(state.Members.Members());
+        }
+    }
+
+    public ValueTask<IAsyncDisposable> SubscribeAsync(string channelKey, Action<PresenceEvent> handler, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var state = _channels.GetOrAdd(channelKey, static _ => new ChannelState());
+            lock (state)
+            {
+                if (state.Removed)
+                {
+                    continue;
+                }
+
+                state.Handlers = [.. state.Handlers, handler];
+                return ValueTask.FromResult<IAsyncDisposable>(new Subscription(this, channelKey, state, handler));
+            }
+        }
+    }
+
+    private void Unsubscribe(string channelKey, ChannelState state, Action<PresenceEvent> handler)
+    {
+        lock (state)
+        {
+            state.Handlers = state.Handlers.Where(h => h != handler).ToArray();
+            ForgetIfUnused(channelKey, state);
+        }
+    }
+
+    /// <summary>Caller holds the state's lock.</summary>
+    private void ForgetIfUnused(string channelKey, ChannelState state)
+    {
+        if (state.Members.Count == 0 && state.Handlers.Length == 0)
+        {
+            state.Removed = true;
+            _channels.TryRemove(new KeyValuePair<string, ChannelState>(channelKey, state));
+        }
+    }
+
+    private sealed class ChannelState
+    {
+        public PresenceSet Members { get; } = new();
+
+        public Action<PresenceEvent>[] Handlers { get; set; } = [];
+
+        public bool Removed { get; set; }
+    }
+
+    private sealed class Subscription(InMemoryPresenceStore store, string channelKey, ChannelState state, Action<PresenceEvent> handler) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                store.Unsubscribe(channelKey, state, handler);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TokenWire.Protocol;
+using TokenWire.Server.Auth;
+using TokenWire.Server.Channels;
+using TokenWire.Server.Connections;
+using TokenWire.Server.Hosting;
+using TokenWire.Server.Log;
+using TokenWire.Server.Publishing;
+
+namespace TokenWire.Server.Presence;
+
+/// <summary>
+/// The one path for presence changes — a client's ENTER/UPDATE/LEAVE, the leaves a detach, close or lasting disconnect
+/// implies, sandbox fixtures: apply to the <see cref="IPresenceStore"/> (which broadcasts), then record the events in
+/// the channel's presence history, a log of its own next to the message log.
+/// </summary>
+public sealed partial class PresenceService(
+    IPresenceStore store,
+    IMessageLog log,
+    ChannelRules rules,
+    IOptions<TokenWireOptions> options,
+    TimeProvider time,
+    ILogger<PresenceService> logger)
+{
+    /// <summary>Names this process in member owners, so a node can tell its own members from those re-entered elsewhere.</summary>
+    private readonly string _nodeInstance = Guid.NewGuid().ToString("N")[..12];
+    private long _leaveIds;
+
+    public IPresenceStore Store { get; } = store;
+
+    /// <summary>The presence history log of a channel: its key plus a suffix no channel name can contain (control characters are refused).</summary>
+    public static string HistoryKey(string channelKey) => channelKey + "\u001Fpresence";
+
+    public int MaxMembers(AppDefinition app) => app.MaxPresenceMembers ?? options.Value.Limits.MaxPresenceMembers;
+
+    /// <summary>The owner recorded for members a connection enters through this node.</summary>
+    public string OwnerOf(RealtimeConnection connection) => string.Concat(_nodeInstance, "/", connection.Id);
+
+    public async ValueTask<IReadOnlyList<PresenceMessage>> ApplyAsync(AppDefinition app, string channelName, IReadOnlyList<PresenceChange> changes, CancellationToken cancellationToken)
+    {
+        var channelKey = ChannelKeys.For(app.Id, channelName);
+        var events = await Store.ApplyAsync(channelKey, changes, MaxMembers(app), cancellationToken).ConfigureAwait(false);
+        if (events.Count > 0)
+        {
+            var entries = new Message[events.Count];
+            for (var i = 0; i < entries.Length; i++)
+            {
+                entries[i] = events[i].ToMessage();
+            }
+
+            await log.AppendAsync(HistoryKey(channelKey), entries, rules.RetentionFor(app, channelName), cancellationToken).ConfigureAwait(false);
+        }
+
+        return events;
+    }
+
+    /// <summary>Leaves the connection's members on one channel (DETACH) or all channels (CLOSE), at once.</summary>
+    public Task LeaveAsync(RealtimeConnection connection, string? channel) =>
+        LeaveAsync(connection, connection.Presence.TakeAll(channel), onlyIfOwner: false);
+
+    /// <summary>
+    /// The connection lost its transport: its members leave after <see cref="PresenceOptions.LeaveDelay"/> unless a
+    /// transport binds it again first (Ably removes them about 15 s after an abrupt disconnect).
+    /// </summary>
+    public void ScheduleLeave(RealtimeConnection connection)
+    {
+        if (connection.Presence.IsEmpty)
+        {
+            return;
+        }
+
+        connection.Presence.SetPendingLeave(time.CreateTimer(
+            _ =>
+            {
+                if (connection.Transport is null)
+                {
+                    _ = LeaveAsync(connection, connection.Presence.TakeAll(), onlyIfOwner: true);
+                }
+            },
+            null,
+            options.Value.Presence.LeaveDelay,
+            Timeout.InfiniteTimeSpan));
+    }
+
+    private async Task LeaveAsync(RealtimeConnection connection, List<(string Channel, string ClientId)> members, bool onlyIfOwner)
+    {
+        var owner = OwnerOf(connection);
+        foreach (var group in members.GroupBy(m => m.Channel))
+        {
+            var changes = group.Select(m => new PresenceChange(
+                new PresenceMessage
+                {
+                    // A server-made id (not prefixed by the connectionId): clients compare it by timestamp (RTP2b1).
+                    Id = string.Concat("leave-", _nodeInstance, "-", Interlocked.Increment(ref _leaveIds).ToString(System.Globalization.CultureInfo.InvariantCulture), ":0:0"),
+                    Action = PresenceAction.Leave,
+                    ClientId = m.ClientId,
+                    ConnectionId = connection.Id,
+                    Timestamp = time.GetUtcNow().ToUnixTimeMilliseconds(),
+                },
+                owner,
+                onlyIfOwner)).ToList();
+            try
+            {
+                await ApplyAsync(connection.Auth.App, group.Key, changes, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                LeaveFailed(logger, ex, connection.Id, group.Key);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId}: removing its presence members from {Channel} failed")]
+    private static partial void LeaveFailed(ILogger logger, Exception exception, string connectionId, string channel);
+}
