@@ -135,6 +135,59 @@ describe('POST /apps', () => {
     });
   }
 
+  test('the answer says where to connect (endpoint, port, tls) and echoes the channels', async () => {
+    const { body } = await createApp(server);
+    assert.equal(body.endpoint, '127.0.0.1');
+    assert.equal(body.port, server.port);
+    assert.equal(body.tls, false);
+    assert.deepEqual(body.channels.map((c) => c.name), ['persisted:presence_fixtures']);
+  });
+
+  for (const format of FORMATS) {
+    test(`presence fixtures are members from the start, payloads exactly as given, and in presence history [${format.name}]`, async () => {
+      const { body: app } = await createApp(server);
+      const rest = clients.rest(server, format, { key: app.keys[0].keyStr });
+      const channel = rest.channels.get('persisted:presence_fixtures');
+      const members = (await within(channel.presence.get(), 10000, 'presence.get() of fixtures')).items;
+      const byClient = Object.fromEntries(members.map((m) => [m.clientId, m]));
+      assert.deepEqual(Object.keys(byClient).sort(), ['client_bool', 'client_decoded', 'client_encoded', 'client_int', 'client_json', 'client_string']);
+      assert.ok(members.every((m) => m.action === 'present'));
+      assert.equal(byClient.client_bool.data, 'true', 'no encoding: the string stays a string');
+      assert.equal(byClient.client_int.data, '24');
+      assert.deepEqual(byClient.client_decoded.data, { example: { json: 'Object' } }, 'encoding json is decoded by the SDK');
+      // Without the cipher the SDK cannot decrypt: it leaves the remaining transforms in place.
+      assert.match(byClient.client_encoded.encoding, /cipher\+aes-128-cbc/);
+      assert.equal(new Set(members.map((m) => m.connectionId)).size, 1, 'all on one fixture connection');
+
+      const history = (await within(channel.presence.history(), 10000, 'presence history of fixtures')).items;
+      assert.equal(history.length, 6);
+      assert.ok(history.every((m) => m.action === 'enter'));
+
+      // A realtime client attaching sees them through SYNC.
+      const realtime = clients.realtime(server, format, { key: app.keys[0].keyStr });
+      const got = await within(realtime.channels.get('persisted:presence_fixtures').presence.get(), 10000, 'realtime presence.get()');
+      assert.equal(got.length, 6);
+    });
+  }
+
+  test('limits.presence.maxMembers caps members per channel with 91003', async () => {
+    const body = { ...POST_APPS, limits: { presence: { maxMembers: 3 } }, channels: [] };
+    const response = await fetch(`${server.url}/apps`, {
+      method: 'POST',
+      headers: { accept: 'application/json', 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const app = await response.json();
+    const client = clients.realtime(server, FORMATS[0], { key: app.keys[0].keyStr });
+    const channel = client.channels.get(uniqueName('capped'));
+    for (const id of ['a', 'b', 'c']) await within(channel.presence.enterClient(id), 10000, `enter ${id}`);
+    await assert.rejects(within(channel.presence.enterClient('d'), 10000, 'enter d'), (err) => {
+      assert.equal(err.code, 91003, errText(err));
+      return true;
+    });
+    await within(channel.presence.updateClient('a', 'still allowed'), 10000, 'update of an existing member');
+  });
+
   test('DELETE /apps/{appId} with Basic auth of keys[0] removes the app: its keys then fail with 40101', async () => {
     const { body: app } = await createApp(server);
     const format = FORMATS[0];

@@ -34,6 +34,9 @@ public sealed partial class PresenceService(
 
     public int MaxMembers(AppDefinition app) => app.MaxPresenceMembers ?? options.Value.Limits.MaxPresenceMembers;
 
+    /// <summary>The owner of sandbox fixture members: this node, on no connection (they never leave by themselves).</summary>
+    public string FixtureOwner => string.Concat(_nodeInstance, "/sandbox-fixtures");
+
     /// <summary>The owner recorded for members a connection enters through this node.</summary>
     public string OwnerOf(RealtimeConnection connection) => string.Concat(_nodeInstance, "/", connection.Id);
 

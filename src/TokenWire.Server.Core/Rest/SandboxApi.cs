@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -6,16 +8,19 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
+using TokenWire.Server.Channels;
 using TokenWire.Server.Connections;
 using TokenWire.Server.Hosting;
+using TokenWire.Server.Presence;
 
 namespace TokenWire.Server.Rest;
 
 /// <summary>
 /// Sandbox provisioning in the shape Ably's sandbox takes (reference §8): <c>POST /apps</c> with <c>keys</c>
-/// (capability JSON strings), <c>namespaces</c> (<c>persisted</c>) and <c>channels</c>; the answer lists
-/// <c>appId</c>, <c>accountId</c>, <c>keys</c> (<c>keyName</c>, <c>keySecret</c>, <c>keyStr</c>, <c>capability</c>) and
-/// <c>namespaces</c>. <c>DELETE /apps/{appId}</c> (Basic auth with one of its keys) removes it.
+/// (capability JSON strings), <c>namespaces</c> (<c>persisted</c>), <c>channels</c> (presence fixtures) and
+/// <c>limits</c>; the answer lists <c>appId</c>, <c>accountId</c>, <c>keys</c> (<c>keyName</c>, <c>keySecret</c>,
+/// <c>keyStr</c>, <c>capability</c>), <c>namespaces</c>, <c>channels</c> and where to connect (<c>endpoint</c>,
+/// <c>port</c>, <c>tls</c>). <c>DELETE /apps/{appId}</c> (Basic auth with one of its keys) removes it.
 /// </summary>
 public static class SandboxApi
 {
@@ -28,7 +33,7 @@ public static class SandboxApi
         return routes;
     }
 
-    private static async Task CreateAppAsync(HttpContext context, AppRegistry apps, IOptions<TokenWireOptions> options)
+    private static async Task CreateAppAsync(HttpContext context, AppRegistry apps, PresenceService presence, IOptions<TokenWireOptions> options)
     {
         var body = await RestBody.ReadJsonAsync(context.Request, options.Value.Limits.MaxFrameSize, context.RequestAborted);
         if (body.ValueKind is not (JsonValueKind.Object or JsonValueKind.Undefined))
@@ -38,6 +43,7 @@ public static class SandboxApi
 
         var appId = "sbx" + RandomNumberGenerator.GetString(Alphabet, 9);
         var app = new AppOptions { Id = appId };
+        ApplyLimits(body, app);
         var keysIn = body.ValueKind == JsonValueKind.Object && body.TryGetProperty("keys", out var k) && k.ValueKind == JsonValueKind.Array
             ? k.EnumerateArray().ToList()
             : [default];
@@ -71,13 +77,27 @@ public static class SandboxApi
             }
         }
 
+        var channels = body.ValueKind == JsonValueKind.Object && body.TryGetProperty("channels", out var ch) && ch.ValueKind == JsonValueKind.Array
+            ? ch.EnumerateArray().Select(c => c.Clone()).ToList()
+            : [];
+        AppDefinition definition;
         try
         {
-            apps.Add(app);
+            definition = apps.Add(app);
         }
         catch (InvalidOperationException ex)
         {
             throw new ProtocolException(ErrorCodes.BadRequest, ex.Message, ex);
+        }
+
+        try
+        {
+            await EnterFixturesAsync(definition, channels, presence, context.RequestAborted);
+        }
+        catch
+        {
+            apps.Remove(appId);
+            throw;
         }
 
         await RestResponses.WriteJsonAsync(context, StatusCodes.Status201Created, w =>
@@ -111,9 +131,86 @@ public static class SandboxApi
 
             w.WriteEndArray();
             w.WriteStartArray("channels");
+            foreach (var channel in channels)
+            {
+                channel.WriteTo(w);
+            }
+
             w.WriteEndArray();
+
+            // Where clients of this app connect (the Ably suite's ABLY_LOCAL_SANDBOX_URL mode reads these): here.
+            w.WriteString("endpoint", context.Request.Host.Host);
+            w.WriteNumber("port", context.Request.Host.Port ?? (context.Request.IsHttps ? 443 : 80));
+            w.WriteBoolean("tls", context.Request.IsHttps);
             w.WriteEndObject();
         });
+    }
+
+    /// <summary>Ably's app limits this server honours: <c>limits.presence.maxMembers</c> and <c>limits.message.maxSize</c>.</summary>
+    private static void ApplyLimits(JsonElement body, AppOptions app)
+    {
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("limits", out var limits) || limits.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        if (limits.TryGetProperty("presence", out var presence) && presence.ValueKind == JsonValueKind.Object
+            && presence.TryGetProperty("maxMembers", out var maxMembers))
+        {
+            app.MaxPresenceMembers = PositiveInt(maxMembers, "limits.presence.maxMembers");
+        }
+
+        if (limits.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object
+            && message.TryGetProperty("maxSize", out var maxSize))
+        {
+            app.MaxMessageSize = PositiveInt(maxSize, "limits.message.maxSize");
+        }
+    }
+
+    private static int PositiveInt(JsonElement value, string name) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n > 0
+            ? n
+            : throw new ProtocolException(ErrorCodes.InvalidRequestBody, $"{name} must be a positive integer");
+
+    /// <summary>
+    /// <c>channels[].presence</c>: members entered at creation (the Ably suite's <c>persisted:presence_fixtures</c>),
+    /// with data and encoding kept exactly as given, all on one synthetic connection that never leaves.
+    /// </summary>
+    private static async Task EnterFixturesAsync(AppDefinition app, List<JsonElement> channels, PresenceService presence, CancellationToken cancellationToken)
+    {
+        var connectionId = "fixtures" + RandomNumberGenerator.GetString(Alphabet, 6);
+        foreach (var channel in channels)
+        {
+            if (channel.ValueKind != JsonValueKind.Object || !channel.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String
+                || !channel.TryGetProperty("presence", out var members) || members.ValueKind != JsonValueKind.Array)
+            {
+                continue;
+            }
+
+            var name = nameElement.GetString()!;
+            ChannelNames.Validate(name);
+
+            // The JSON codec's message reader gives the canonical payload (an outer base64 layer becomes bytes).
+            var messages = ProtocolCodecs.For(WireFormat.Json).ReadMessages(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(members.GetRawText())));
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var changes = new List<PresenceChange>(messages.Count);
+            for (var i = 0; i < messages.Count; i++)
+            {
+                var member = PresenceMessage.FromMessage(messages[i]);
+                if (string.IsNullOrEmpty(member.ClientId))
+                {
+                    throw new ProtocolException(ErrorCodes.PresenceNoClientId, $"Presence fixture {i} of channel '{name}' has no clientId");
+                }
+
+                member.Action = PresenceAction.Enter;
+                member.ConnectionId = connectionId;
+                member.Id = $"{connectionId}:0:{i}";
+                member.Timestamp = now;
+                changes.Add(new PresenceChange(member, presence.FixtureOwner));
+            }
+
+            await presence.ApplyAsync(app, name, changes, cancellationToken);
+        }
     }
 
     private static IResult DeleteApp(HttpContext context, string appId, RestAuthentication authentication, AppRegistry apps, LiveConnections live)
