@@ -31,7 +31,16 @@ public sealed partial class RealtimeTransport
 
     private readonly Dictionary<string, Attachment> _attachments = new(StringComparer.Ordinal);
 
-    private sealed record Attachment(LocalChannel Channel, ChannelSubscriber? Subscriber, ChannelSubscriber PresenceSubscriber, ProtocolFlags Modes);
+    /// <param name="Requested">The modes the client asked for, or none when it took the default set.</param>
+    private sealed record Attachment(LocalChannel Channel, ChannelSubscriber? Subscriber, ChannelSubscriber PresenceSubscriber, ProtocolFlags Modes, ProtocolFlags Requested)
+    {
+        /// <summary>
+        /// Whether the client's choice of modes allows an operation. Rights are checked separately against the
+        /// current capability: a client that took the default set may publish once an in-band AUTH grants it, as in
+        /// Ably (ably-js reauthCapabilityUpgradeAddPublish), while one that asked for other modes may not.
+        /// </summary>
+        public bool ModesAllow(ProtocolFlags mode) => Requested == ProtocolFlags.None ? (DefaultModes & mode) != 0 : (Requested & mode) != 0;
+    }
 
     private async Task HandleAttachAsync(ProtocolMessage message, CancellationToken cancellationToken)
     {
@@ -70,7 +79,7 @@ public sealed partial class RealtimeTransport
 
         if (_attachments.TryGetValue(name!, out var existing))
         {
-            await ReattachAsync(name!, existing, modes, acceptedParams, cancellationToken).ConfigureAwait(false);
+            await ReattachAsync(name!, existing, modes, requested, acceptedParams, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -145,14 +154,14 @@ public sealed partial class RealtimeTransport
 
         channel.ReleasePresenceBacklog(presenceSubscriber);
         channel.Occupancy.Add(modes);
-        _attachments[name!] = new Attachment(channel, subscriber, presenceSubscriber, modes);
+        _attachments[name!] = new Attachment(channel, subscriber, presenceSubscriber, modes, requested);
     }
 
     /// <summary>
     /// ATTACH on a live attachment (<c>setOptions</c>): keep delivering without a seam, continuity unbroken, and apply
     /// new modes — a subscriber is added or removed when SUBSCRIBE was granted or dropped.
     /// </summary>
-    private async Task ReattachAsync(string name, Attachment existing, ProtocolFlags modes, IReadOnlyDictionary<string, string>? acceptedParams, CancellationToken cancellationToken)
+    private async Task ReattachAsync(string name, Attachment existing, ProtocolFlags modes, ProtocolFlags requested, IReadOnlyDictionary<string, string>? acceptedParams, CancellationToken cancellationToken)
     {
         var subscriber = existing.Subscriber;
         var flags = modes | ProtocolFlags.Resumed;
@@ -184,7 +193,7 @@ public sealed partial class RealtimeTransport
 
         existing.Channel.Occupancy.Remove(existing.Modes);
         existing.Channel.Occupancy.Add(modes);
-        _attachments[name] = existing with { Subscriber = subscriber, PresenceSubscriber = presenceSubscriber, Modes = modes };
+        _attachments[name] = existing with { Subscriber = subscriber, PresenceSubscriber = presenceSubscriber, Modes = modes, Requested = requested };
     }
 
     private static ProtocolFlags ParseModes(string list)

@@ -33,7 +33,7 @@ public sealed partial class RealtimeTransport
             return;
         }
 
-        if (!Connection.Auth.Capability.Allows(name, ChannelOperation.Presence) || (attachment.Modes & ProtocolFlags.Presence) == 0)
+        if (!Connection.Auth.Capability.Allows(name, ChannelOperation.Presence) || !attachment.ModesAllow(ProtocolFlags.Presence))
         {
             Nack(message, ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Permission denied: no presence capability on channel '{name}'"));
             return;

@@ -41,7 +41,7 @@ public sealed partial class RealtimeTransport
             return;
         }
 
-        if (_attachments.TryGetValue(message.Channel, out var attachment) && (attachment.Modes & ProtocolFlags.Publish) == 0)
+        if (_attachments.TryGetValue(message.Channel, out var attachment) && !attachment.ModesAllow(ProtocolFlags.Publish))
         {
             Nack(message, ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Channel '{message.Channel}' was attached without publish mode"));
             return;
