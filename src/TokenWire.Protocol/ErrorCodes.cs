@@ -21,6 +21,8 @@ public static class ErrorCodes
     public const int InvalidCredentials = 40101;
     public const int IncompatibleCredentials = 40102;
     public const int NoAuthMethod = 40106;
+    public const int TokenRevocationNotEnabledForApp = 40121;
+    public const int WrongKeyForRevocation = 40133;
     public const int TokenRevoked = 40141;
     public const int TokenExpired = 40142;
     public const int TokenUnrecognised = 40143;

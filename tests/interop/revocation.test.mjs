@@ -2,6 +2,7 @@
 // sandbox app whose key has revocableTokens (as the ably-js harness's keys[4]).
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { startServer } from './server.mjs';
 import { FORMATS, Clients, connectionState, record, uniqueName, waitFor, within, errText } from './helpers.mjs';
 
@@ -26,6 +27,15 @@ after(async () => {
 });
 
 const bearer = (token) => ({ authorization: `Bearer ${Buffer.from(token).toString('base64')}` });
+
+/** An Ably JWT (HS256, kid = key name) signed with the revocable key, as an app's auth server would issue. */
+function ablyJwt(keyStr, claims) {
+  const [keyName, secret] = keyStr.split(':');
+  const segment = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${segment({ typ: 'JWT', alg: 'HS256', kid: keyName })}.${segment({ iat: now, exp: now + 600, ...claims })}`;
+  return `${body}.${crypto.createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
 
 for (const format of FORMATS) {
   describe(`revokeTokens [${format.name}]`, () => {
@@ -99,6 +109,62 @@ for (const format of FORMATS) {
 
       assert.equal(b.connection.state, 'connected');
       assert.deepEqual(bStates, [], 'the bystander was not disturbed');
+    });
+  });
+}
+
+for (const format of FORMATS) {
+  describe(`revokeTokens by revocationKey [${format.name}]`, () => {
+    test('revoking a revocation key disconnects every client whose JWT carries it with 40141, and only those', async () => {
+      const keyRest = clients.rest(server, format, { key: app.keys[1].keyStr });
+      const group = uniqueName('group');
+      // iat has a resolution of seconds: the first JWT is a minute old and the revocation covers tokens issued more
+      // than 30 s ago, so the JWT fetched on renewal (iat = now) is newer and accepted.
+      const minuteAgo = Math.floor(Date.now() / 1000) - 60;
+      const jwtClient = (clientId, revocationKey) => {
+        let calls = 0;
+        return clients.realtime(server, format, {
+          key: undefined,
+          authCallback: (_params, callback) => {
+            calls += 1;
+            const claims = { 'x-ably-clientId': clientId, 'x-ably-revocation-key': revocationKey };
+            callback(null, ablyJwt(app.keys[1].keyStr, calls === 1 ? { ...claims, iat: minuteAgo } : claims));
+          },
+        });
+      };
+      const first = jwtClient(uniqueName('a'), group);
+      const second = jwtClient(uniqueName('b'), group);
+      const other = jwtClient(uniqueName('c'), `${group}-other`);
+      await Promise.all([first, second, other].map((c) => connectionState(c, 'connected')));
+      const oldJwt = ablyJwt(app.keys[1].keyStr, { 'x-ably-clientId': 'literal', 'x-ably-revocation-key': group, iat: minuteAgo });
+      const otherStates = [];
+      other.connection.on((change) => otherStates.push(change.current));
+      const disconnected = [first, second].map((c) => c.connection.once('disconnected'));
+
+      const result = await within(
+        keyRest.auth.revokeTokens([
+          { type: 'revocationKey', value: group },
+          { type: 'channel', value: 'some-channel' },
+        ], { issuedBefore: Date.now() - 30_000 }),
+        10000,
+        'revokeTokens',
+      );
+      assert.equal(result.successCount, 1, JSON.stringify(result));
+      assert.equal(result.results[0].target, `revocationKey:${group}`);
+      assert.equal(result.results[1].target, 'channel:some-channel');
+      assert.equal(result.results[1].error.code, 40121, 'revocation by channel is not enabled');
+
+      for (const change of await within(Promise.all(disconnected), 10000, 'both group clients DISCONNECTED')) {
+        assert.equal(change.reason?.code, 40141, `reason ${errText(change.reason)}`);
+      }
+      const refused = await fetch(`${server.url}/channels/x/messages`, { headers: bearer(oldJwt) });
+      assert.equal(refused.status, 401);
+      assert.equal((await refused.json()).error.code, 40141);
+
+      // They renew (a JWT issued after the revocation) and come back; the client with another key was untouched.
+      await Promise.all([first, second].map((c) => connectionState(c, 'connected')));
+      assert.equal(other.connection.state, 'connected');
+      assert.deepEqual(otherStates, [], 'a JWT with another revocation key is not disturbed');
     });
   });
 }

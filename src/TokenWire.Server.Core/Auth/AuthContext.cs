@@ -17,4 +17,8 @@ public sealed record AuthContext(AppDefinition App, ApiKey Key, Capability Capab
     /// <summary>The clientId written in the token itself (token auth only), which revocation targets; for a wildcard
     /// token this stays <c>*</c> while <see cref="ClientId"/> is the identity the client chose.</summary>
     public string? TokenClientId { get; init; }
+
+    /// <summary>An Ably JWT's <c>x-ably-revocation-key</c> claim: tokens sharing it are revoked together
+    /// (<c>revocationKey:</c> targets). Ably documents it for JWTs only, so TokenWire's own tokens never carry one.</summary>
+    public string? RevocationKey { get; init; }
 }

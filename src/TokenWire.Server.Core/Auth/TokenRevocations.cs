@@ -1,49 +1,48 @@
-using System.Collections.Concurrent;
-
 namespace TokenWire.Server.Auth;
 
 /// <summary>
-/// Token revocation (Ably <c>revokeTokens</c>, spec RSA17): per key and clientId, the point in time before which issued
-/// tokens are refused with 40141. Tokens are self-contained (<see cref="TokenService"/>), so there is nothing to delete;
-/// instead every token check asks this list. Entries are kept for the life of the process: one per revoked clientId
-/// and key, written only by Basic-auth requests with that key (JWTs may live longer than TokenWire's own tokens,
-/// so there is no age after which an entry is safe to forget).
-/// <para>
-/// The list is node-local: a revocation reaches the node that received <c>POST /keys/{keyName}/revokeTokens</c>.
-/// With several nodes behind a load balancer (the Redis engine), a revoked token is still accepted by the other nodes
-/// until it expires, unless the revocation is sent to every node. A shared list would live next to the Redis
-/// connection store.
-/// </para>
+/// Token revocation (Ably <c>revokeTokens</c>, spec RSA17) as every token check sees it: whether a token is revoked
+/// by its clientId or (Ably JWTs) its revocation key. Tokens are self-contained (<see cref="TokenService"/>), so
+/// there is nothing to delete; instead every token check asks the <see cref="ITokenRevocationStore"/>, which is
+/// node-local with the embedded engine and shared by every node with the Redis engine.
 /// </summary>
-public sealed class TokenRevocations(TimeProvider time)
+public sealed class TokenRevocations(ITokenRevocationStore store, TimeProvider time)
 {
     /// <summary>Ably's <c>allowReauthMargin</c>: revocation is postponed this long so clients can fetch a new token first.</summary>
     public static readonly TimeSpan ReauthMargin = TimeSpan.FromSeconds(30);
 
-    private readonly ConcurrentDictionary<(string KeyName, string ClientId), Revocation> _byTarget = new();
+    public ITokenRevocationStore Store => store;
 
-    /// <summary>Tokens of <c>keyName</c> for <c>clientId</c> issued before <see cref="IssuedBefore"/> are refused from <see cref="AppliesAt"/> on (Unix ms).</summary>
-    public sealed record Revocation(long IssuedBefore, long AppliesAt);
-
-    /// <summary>Records a revocation; a later <paramref name="issuedBefore"/> for the same target widens the existing one.</summary>
-    public Revocation Revoke(ApiKey key, string clientId, long issuedBefore, long appliesAt)
-    {
-        var revocation = new Revocation(issuedBefore, appliesAt);
-        return _byTarget.AddOrUpdate(
-            (key.Name, clientId),
-            revocation,
-            (_, existing) => existing.IssuedBefore > issuedBefore ? existing : revocation);
-    }
+    public ValueTask<TokenRevocation> RevokeAsync(TokenRevocation revocation, CancellationToken cancellationToken = default) =>
+        store.RevokeAsync(revocation, cancellationToken);
 
     /// <summary>Whether the token behind <paramref name="auth"/> is revoked now (always false for key auth).</summary>
-    public bool IsRevoked(AuthContext auth) => Find(auth) is { } revocation && time.GetUtcNow().ToUnixTimeMilliseconds() >= revocation.AppliesAt;
+    public bool IsRevoked(AuthContext auth)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return Matching(auth, RevocationTarget.ClientId, auth.TokenClientId) is { } byClient && now >= byClient.AppliesAt
+            || Matching(auth, RevocationTarget.RevocationKey, auth.RevocationKey) is { } byKey && now >= byKey.AppliesAt;
+    }
 
     /// <summary>Whether the token behind <paramref name="auth"/> is revoked, or will be once a reauth margin ends.</summary>
-    public bool Covers(AuthContext auth) => Find(auth) is not null;
+    public bool Covers(AuthContext auth) =>
+        Matching(auth, RevocationTarget.ClientId, auth.TokenClientId) is not null
+        || Matching(auth, RevocationTarget.RevocationKey, auth.RevocationKey) is not null;
 
-    private Revocation? Find(AuthContext auth) =>
-        auth.IsToken && auth.Key.RevocableTokens && auth.TokenClientId is { } clientId && !_byTarget.IsEmpty
-        && _byTarget.TryGetValue((auth.Key.Name, clientId), out var revocation)
+    /// <summary>Whether <paramref name="revocation"/> itself applies to the token behind <paramref name="auth"/> (in force or not).</summary>
+    public static bool Matches(TokenRevocation revocation, AuthContext auth) =>
+        auth.IsToken && auth.Key.RevocableTokens && auth.Key.Name == revocation.Target.KeyName
+        && (auth.IssuedAt?.ToUnixTimeMilliseconds() ?? 0) < revocation.IssuedBefore
+        && revocation.Target.Type switch
+        {
+            RevocationTarget.ClientId => auth.TokenClientId == revocation.Target.Value,
+            RevocationTarget.RevocationKey => auth.RevocationKey == revocation.Target.Value,
+            _ => false,
+        };
+
+    private TokenRevocation? Matching(AuthContext auth, string type, string? value) =>
+        auth.IsToken && auth.Key.RevocableTokens && value is not null && !store.IsEmpty
+        && store.TryGet(new RevocationTarget(auth.Key.Name, type, value), out var revocation)
         && (auth.IssuedAt?.ToUnixTimeMilliseconds() ?? 0) < revocation.IssuedBefore
             ? revocation
             : null;

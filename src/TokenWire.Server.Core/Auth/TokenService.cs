@@ -99,7 +99,7 @@ public sealed class TokenService(AppRegistry apps, TokenRevocations revocations,
 
     /// <summary>
     /// Verifies a TokenWire token or an Ably JWT; throws the Ably token error the SDK acts on (40142 expired,
-    /// 40141 revoked, 40143/40144 not ours), which makes it fetch a new token.
+    /// 40141 revoked (by clientId or, for JWTs, revocation key), 40143/40144 not ours), which makes it fetch a new token.
     /// </summary>
     public AuthContext Validate(string token)
     {
@@ -220,7 +220,13 @@ public sealed class TokenService(AppRegistry apps, TokenRevocations revocations,
         }
 
         var clientId = claims.TryGetProperty("x-ably-clientId", out var cid) && cid.ValueKind == JsonValueKind.String ? cid.GetString() : null;
-        return new AuthContext(apps.FindApp(key.AppId)!, key, capability, clientId, expires) { IssuedAt = issued, TokenClientId = clientId };
+        var revocationKey = claims.TryGetProperty("x-ably-revocation-key", out var rk) && rk.ValueKind == JsonValueKind.String ? rk.GetString() : null;
+        return new AuthContext(apps.FindApp(key.AppId)!, key, capability, clientId, expires)
+        {
+            IssuedAt = issued,
+            TokenClientId = clientId,
+            RevocationKey = revocationKey,
+        };
     }
 
     /// <summary>A base64url JSON segment whose strings can all be read (so GetString() below cannot throw).</summary>

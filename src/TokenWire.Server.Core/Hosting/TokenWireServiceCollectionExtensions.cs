@@ -19,7 +19,8 @@ public static class TokenWireServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the server with the embedded in-memory engine. A scale-out engine replaces the
-    /// <see cref="IMessageLog"/>, <see cref="IMessageBus"/> and <see cref="IPresenceStore"/> registrations after this call.
+    /// <see cref="IMessageLog"/>, <see cref="IMessageBus"/>, <see cref="IConnectionStore"/>, <see cref="IPresenceStore"/>
+    /// and <see cref="ITokenRevocationStore"/> registrations after this call.
     /// </summary>
     public static IServiceCollection AddTokenWire(this IServiceCollection services, IHostEnvironment environment)
     {
@@ -44,6 +45,7 @@ public static class TokenWireServiceCollectionExtensions
         services.TryAddSingleton<IPresenceStore, InMemoryPresenceStore>();
         services.AddSingleton<PresenceService>();
         services.AddSingleton<AppRegistry>();
+        services.TryAddSingleton<ITokenRevocationStore, InMemoryTokenRevocationStore>();
         services.AddSingleton<TokenRevocations>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<Authenticator>();
@@ -55,6 +57,7 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<LiveConnections>();
         services.AddSingleton<RealtimeServices>();
         services.AddSingleton<RealtimeEndpoint>();
+        services.AddHostedService<RevocationEnforcer>();
         services.AddHostedService<Agent.InProcessAgentService>();
         services.AddHealthChecks();
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
@@ -13,13 +13,13 @@ namespace TokenWire.Server.Rest;
 
 /// <summary>
 /// <c>POST /keys/{keyName}/revokeTokens</c> (reference §5.2, spec RSA17): Basic auth with that key only (40162
-/// otherwise), the key must have <c>revocableTokens</c> (40164). Body <c>{targets:["clientId:x",…], issuedBefore?,
-/// allowReauthMargin?}</c>; the answer is a BatchResult with one entry per target. Live connections on this node using
-/// a revoked token get DISCONNECTED 40141 (the SDK then fetches a new token); with <c>allowReauthMargin</c> they are
-/// first asked to reauthorize (AUTH) and only disconnected when the margin ends. See <see cref="TokenRevocations"/>
-/// for what "node-local" means here.
+/// otherwise; another key: 40133), the key must have <c>revocableTokens</c> (40164). Body <c>{targets:["clientId:x",
+/// "revocationKey:k",…], issuedBefore?, allowReauthMargin?}</c>; the answer is a BatchResult with one entry per
+/// target. Recording is all this does: <see cref="RevocationEnforcer"/> on every node (the store tells each of them)
+/// disconnects the live connections using a revoked token, with DISCONNECTED 40141 or, within
+/// <c>allowReauthMargin</c>, first an AUTH request.
 /// </summary>
-public static class RevocationApi
+public static partial class RevocationApi
 {
     public static IEndpointRouteBuilder MapRevocationApi(this IEndpointRouteBuilder routes)
     {
@@ -32,10 +32,9 @@ public static class RevocationApi
         string keyName,
         RestAuthentication authentication,
         TokenRevocations revocations,
-        LiveConnections live,
         TimeProvider time,
-        IHostApplicationLifetime lifetime,
-        IOptions<TokenWireOptions> options)
+        IOptions<TokenWireOptions> options,
+        ILogger<TokenRevocations> logger)
     {
         var auth = authentication.Authenticate(context.Request);
         if (auth.IsToken)
@@ -45,7 +44,7 @@ public static class RevocationApi
 
         if (auth.Key.Name != keyName)
         {
-            throw new ProtocolException(ErrorCodes.InvalidCredentials, "Tokens can only be revoked with the key that issued them (the key named in the path)");
+            throw new ProtocolException(ErrorCodes.WrongKeyForRevocation, "Can only revoke tokens using the same key that issued them (the key named in the path)");
         }
 
         if (!auth.Key.RevocableTokens)
@@ -62,38 +61,33 @@ public static class RevocationApi
         {
             var colon = target.IndexOf(':');
             var (type, value) = colon > 0 ? (target[..colon], target[(colon + 1)..]) : (target, string.Empty);
-            if (type != "clientId")
+            if (type == "channel")
             {
-                results.Add((target, ErrorCodes.Create(ErrorCodes.BadRequest, $"Unsupported revocation target type '{type}': TokenWire revokes by clientId")));
+                // Ably answers this when revocation by channel is not enabled for the account; TokenWire has no such option.
+                results.Add((target, ErrorCodes.Create(ErrorCodes.TokenRevocationNotEnabledForApp, "Revocation by channel is not enabled: TokenWire revokes by clientId or revocationKey")));
+            }
+            else if (type is not (RevocationTarget.ClientId or RevocationTarget.RevocationKey))
+            {
+                results.Add((target, ErrorCodes.Create(ErrorCodes.BadRequest, $"Unsupported revocation target type '{type}': use clientId:<id> or revocationKey:<key>")));
             }
             else if (value.Length == 0)
             {
-                results.Add((target, ErrorCodes.Create(ErrorCodes.InvalidParameterValue, "A clientId target needs a clientId: clientId:<id>")));
+                results.Add((target, ErrorCodes.Create(ErrorCodes.InvalidParameterValue, $"A {type} target needs a value: {type}:<value>")));
             }
             else
             {
-                revocations.Revoke(auth.Key, value, request.IssuedBefore, appliesAt);
-                results.Add((target, null));
-            }
-        }
-
-        if (request.AllowReauthMargin)
-        {
-            // Ask the affected connections to reauthorize now; whoever is still on a revoked token when the margin
-            // ends is disconnected then.
-            foreach (var connection in live.ForApp(auth.App.Id))
-            {
-                if (revocations.Covers(connection.Auth) && connection.Transport is { } transport)
+                try
                 {
-                    transport.Send(new ProtocolMessage(ProtocolAction.Auth));
+                    await revocations.RevokeAsync(new TokenRevocation(new RevocationTarget(auth.Key.Name, type, value), request.IssuedBefore, appliesAt), context.RequestAborted);
+                    results.Add((target, null));
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The shared store (scale-out engine) is unreachable: this target is not revoked; the caller may retry it.
+                    RevokeFailed(logger, ex, keyName);
+                    results.Add((target, ErrorCodes.Create(ErrorCodes.ServiceUnavailable, "Revocation store unavailable; retry")));
                 }
             }
-
-            _ = EnforceLaterAsync(auth.App.Id, live, revocations, time, TokenRevocations.ReauthMargin, lifetime.ApplicationStopping);
-        }
-        else
-        {
-            Disconnect(auth.App.Id, live, revocations);
         }
 
         await RestResponses.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
@@ -132,7 +126,7 @@ public static class RevocationApi
         if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("targets", out var targets) || targets.ValueKind != JsonValueKind.Array
             || targets.GetArrayLength() == 0 || targets.EnumerateArray().Any(t => t.ValueKind != JsonValueKind.String))
         {
-            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "revokeTokens needs {\"targets\": [\"clientId:<id>\", …]}");
+            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "revokeTokens needs {\"targets\": [\"clientId:<id>\" or \"revocationKey:<key>\", …]}");
         }
 
         var issuedBefore = now;
@@ -148,28 +142,6 @@ public static class RevocationApi
         return new RevokeRequest([.. targets.EnumerateArray().Select(t => t.GetString()!)], issuedBefore, margin);
     }
 
-    /// <summary>DISCONNECTED 40141 to every live connection of the app whose token is revoked now.</summary>
-    private static void Disconnect(string appId, LiveConnections live, TokenRevocations revocations)
-    {
-        foreach (var connection in live.ForApp(appId))
-        {
-            if (revocations.IsRevoked(connection.Auth) && connection.Transport is { } transport)
-            {
-                transport.SendAndClose(new ProtocolMessage(ProtocolAction.Disconnected) { Error = ErrorCodes.Create(ErrorCodes.TokenRevoked, "Token revoked") });
-            }
-        }
-    }
-
-    private static async Task EnforceLaterAsync(string appId, LiveConnections live, TokenRevocations revocations, TimeProvider time, TimeSpan delay, CancellationToken stopping)
-    {
-        try
-        {
-            // A little past appliesAt, so the check below sees the revocation in force.
-            await Task.Delay(delay + TimeSpan.FromMilliseconds(50), time, stopping).ConfigureAwait(false);
-            Disconnect(appId, live, revocations);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    [LoggerMessage(Level = LogLevel.Error, Message = "revokeTokens for key {KeyName}: recording the revocation failed")]
+    private static partial void RevokeFailed(ILogger logger, Exception exception, string keyName);
 }

@@ -40,7 +40,7 @@ public sealed class TokenServiceTests
             ],
         };
         _apps = new AppRegistry(Options.Create(options));
-        _revocations = new TokenRevocations(_time);
+        _revocations = new TokenRevocations(new InMemoryTokenRevocationStore(), _time);
         _tokens = new TokenService(_apps, _revocations, _time);
     }
 
@@ -221,7 +221,7 @@ public sealed class TokenServiceTests
         var jwt = Jwt(new { iat = Start.ToUnixTimeSeconds() - 1, exp = Start.ToUnixTimeSeconds() + 600, x_ably_clientId = "victim" }, kid: "app.rev", secret: "rev-secret");
         _time.Advance(TimeSpan.FromSeconds(1));
 
-        _revocations.Revoke(key, "victim", _time.GetUtcNow().ToUnixTimeMilliseconds(), _time.GetUtcNow().ToUnixTimeMilliseconds());
+        Revoke(key, RevocationTarget.ClientId, "victim", _time.GetUtcNow().ToUnixTimeMilliseconds(), _time.GetUtcNow().ToUnixTimeMilliseconds());
         var renewed = _tokens.Issue(key, null, null, "victim").Token;
 
         Assert.Equal(ErrorCodes.TokenRevoked, Refusal(victim).Code);
@@ -238,7 +238,7 @@ public sealed class TokenServiceTests
         _time.Advance(TimeSpan.FromMilliseconds(1));
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-        _revocations.Revoke(key, "slow", now, now + (long)TokenRevocations.ReauthMargin.TotalMilliseconds);
+        Revoke(key, RevocationTarget.ClientId, "slow", now, now + (long)TokenRevocations.ReauthMargin.TotalMilliseconds);
 
         Assert.True(_revocations.Covers(_tokens.Validate(token)));
         _time.Advance(TokenRevocations.ReauthMargin);
@@ -252,10 +252,53 @@ public sealed class TokenServiceTests
         var token = _tokens.Issue(key, null, null, "someone").Token;
         _time.Advance(TimeSpan.FromSeconds(1));
 
-        _revocations.Revoke(key, "someone", _time.GetUtcNow().ToUnixTimeMilliseconds(), 0);
+        Revoke(key, RevocationTarget.ClientId, "someone", _time.GetUtcNow().ToUnixTimeMilliseconds(), 0);
 
         Assert.Equal("someone", _tokens.Validate(token).ClientId);
         Assert.False(_revocations.IsRevoked(new AuthContext(_apps.FindApp("app")!, Key("app.rev"), Capability.All, "someone")));
+    }
+
+    [Fact]
+    public void Revoking_a_revocation_key_refuses_the_older_jwts_carrying_it_whatever_their_clientId()
+    {
+        var key = Key("app.rev");
+        var now = Start.ToUnixTimeSeconds();
+        string RevocableJwt(string? revocationKey, string clientId) => Jwt(
+            new Dictionary<string, object?> { ["iat"] = now, ["exp"] = now + 600, ["x-ably-clientId"] = clientId, ["x-ably-revocation-key"] = revocationKey },
+            kid: "app.rev",
+            secret: "rev-secret");
+        var groupA = RevocableJwt("group-a", "ann");
+        var groupA2 = RevocableJwt("group-a", "bob");
+        var groupB = RevocableJwt("group-b", "ann");
+        var none = RevocableJwt(null, "ann");
+        var ownToken = _tokens.Issue(key, null, null, "ann").Token;
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        Revoke(key, RevocationTarget.RevocationKey, "group-a", _time.GetUtcNow().ToUnixTimeMilliseconds(), _time.GetUtcNow().ToUnixTimeMilliseconds());
+
+        Assert.Equal(ErrorCodes.TokenRevoked, Refusal(groupA).Code);
+        Assert.Equal(ErrorCodes.TokenRevoked, Refusal(groupA2).Code);
+        Assert.Equal("group-b", _tokens.Validate(groupB).RevocationKey);
+        Assert.Null(_tokens.Validate(none).RevocationKey);
+        Assert.Null(_tokens.Validate(ownToken).RevocationKey);
+    }
+
+    [Fact]
+    public async Task A_narrower_revocation_does_not_undo_a_wider_one_and_the_store_reports_each_change_once()
+    {
+        var store = new InMemoryTokenRevocationStore();
+        var changes = new List<TokenRevocation>();
+        store.Revoked += changes.Add;
+        var target = new RevocationTarget("app.rev", RevocationTarget.ClientId, "x");
+
+        var wide = await store.RevokeAsync(new TokenRevocation(target, 2000, 2000));
+        var narrower = await store.RevokeAsync(new TokenRevocation(target, 1000, 1000));
+        var again = await store.RevokeAsync(new TokenRevocation(target, 2000, 2000));
+
+        Assert.Equal(new TokenRevocation(target, 2000, 2000), wide);
+        Assert.Equal(wide, narrower);
+        Assert.Equal(wide, again);
+        Assert.Equal([wide], changes);
     }
 
     [Fact]
@@ -307,6 +350,9 @@ public sealed class TokenServiceTests
         new(keyName, null, null, clientId, timestamp, nonce, TokenRequest.ComputeMac(secret, keyName, null, null, clientId, timestamp, nonce));
 
     /// <summary>An Ably JWT; claim names use '_' for '-' (x_ably_capability → x-ably-capability).</summary>
+    private void Revoke(ApiKey key, string type, string value, long issuedBefore, long appliesAt) =>
+        _revocations.RevokeAsync(new TokenRevocation(new RevocationTarget(key.Name, type, value), issuedBefore, appliesAt)).AsTask().GetAwaiter().GetResult();
+
     private static string Jwt(object claims, string kid = "app.root", string secret = Secret, string alg = "HS256")
     {
         var body = Segment(new { typ = "JWT", alg, kid }) + "." + Segment(claims);
