@@ -15,6 +15,8 @@ namespace TokenWire.Redis;
 /// {prefix}conn:connectionKey       hash: resumable connection state (id, app, key name, clientId, owner)
 /// {prefix}conn-expired:connectionKey   tombstone: the state expired (80008)
 /// {prefix}conn-takeover            pub/sub: "owner connectionKey" when a node takes a connection over
+/// {prefix}revocations              hash: "keyName\ntype\nvalue" -> "issuedBefore appliesAt" (token revocations)
+/// {prefix}revocations-changed      pub/sub: "issuedBefore appliesAt keyName\ntype\nvalue" for each new or widened one
 /// </code>
 /// </summary>
 public sealed class RedisKeys(string prefix)
@@ -39,4 +41,8 @@ public sealed class RedisKeys(string prefix)
     public RedisKey ExpiredConnection(string connectionKey) => string.Concat(Prefix, "conn-expired:", connectionKey);
 
     public RedisChannel ConnectionTakeover => RedisChannel.Literal(Prefix + "conn-takeover");
+
+    public RedisKey Revocations => Prefix + "revocations";
+
+    public RedisChannel RevocationsChanged => RedisChannel.Literal(Prefix + "revocations-changed");
 }

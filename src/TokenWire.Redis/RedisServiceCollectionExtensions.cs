@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using TokenWire.Server.Auth;
 using TokenWire.Server.Bus;
 using TokenWire.Server.Connections;
 using TokenWire.Server.Hosting;
@@ -12,9 +13,9 @@ namespace TokenWire.Redis;
 public static class RedisServiceCollectionExtensions
 {
     /// <summary>
-    /// Switches the node to the Redis engine: the message log, the bus and the connection store all live in the Redis
-    /// at <paramref name="configuration"/> (<c>host:port[,option=value…]</c>), shared by every node with the same
-    /// <paramref name="keyPrefix"/>. Replaces the embedded engine's registrations whether called before or after
+    /// Switches the node to the Redis engine: the message log, the bus, the connection store and the token revocation
+    /// list all live in the Redis at <paramref name="configuration"/> (<c>host:port[,option=value…]</c>), shared by
+    /// every node with the same <paramref name="keyPrefix"/>. Replaces the embedded engine's registrations whether called before or after
     /// <c>AddTokenWire</c>, and adds a <c>redis</c> health check.
     /// </summary>
     public static IServiceCollection AddTokenWireRedis(this IServiceCollection services, string configuration, string keyPrefix = RedisKeys.DefaultPrefix)
@@ -41,6 +42,14 @@ public static class RedisServiceCollectionExtensions
             sp.GetRequiredService<ILogger<RedisMessageBus>>()));
         services.RemoveAll<IConnectionStore>();
         services.AddSingleton<IConnectionStore>(sp => ActivatorUtilities.CreateInstance<RedisConnectionStore>(sp, sp.GetRequiredService<RedisConnection>().Multiplexer));
+        services.RemoveAll<ITokenRevocationStore>();
+        services.AddSingleton(sp => new RedisTokenRevocationStore(
+            sp.GetRequiredService<RedisConnection>().Multiplexer,
+            sp.GetRequiredService<RedisKeys>(),
+            sp.GetRequiredService<TimeProvider>(),
+            logger: sp.GetRequiredService<ILogger<RedisTokenRevocationStore>>()));
+        services.AddSingleton<ITokenRevocationStore>(sp => sp.GetRequiredService<RedisTokenRevocationStore>());
+        services.AddHostedService(sp => sp.GetRequiredService<RedisTokenRevocationStore>());
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         return services;
     }
