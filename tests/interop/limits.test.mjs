@@ -1,6 +1,6 @@
 // Limits with Ably error codes, each on a server started with a small configured value (--TokenWire:Limits:…):
-// inbound message rate (NACK 42911/429, announced as maxInboundRate), channels per connection (90010), connections
-// per app (DISCONNECTED 40150, the SDK retries).
+// inbound message rate (NACK 42911/429, announced as maxInboundRate), outbound message rate (paced, then a slow
+// consumer that resumes without loss), channels per connection (90010), connections per app (DISCONNECTED 40150).
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './server.mjs';
@@ -101,6 +101,40 @@ describe('channels per connection', () => {
 
       // Re-attaching a channel that is already attached takes no new slot.
       await within(channels[1].attach(), 10000, 're-attach');
+    });
+  }
+});
+
+describe('outbound message rate', () => {
+  const RATE = 100;
+  const QUEUE = 32;
+  const s = serverWith('limits-outbound', [`--TokenWire:Limits:MaxOutboundRate=${RATE}`, `--TokenWire:Limits:OutboundQueueFrames=${QUEUE}`]);
+
+  for (const format of FORMATS) {
+    test(`a subscriber above maxOutboundRate is disconnected as a slow consumer, resumes, and gets every message once, in order [${format.name}]`, async () => {
+      const COUNT = 400; // four seconds' worth at the rate, far more than the queue holds
+      // REST, one message a request: a realtime publisher's own queue (of ACKs) would overflow a 32-frame queue.
+      const publisher = clients.rest(s.server, format);
+      const viewer = clients.realtime(s.server, format);
+      await connectionState(viewer, 'connected');
+      assert.equal(viewer.connection.connectionManager.connectionDetails.maxOutboundRate, RATE, 'the announced rate is the enforced one');
+      const viewerId = viewer.connection.id;
+      const states = [];
+      viewer.connection.on((change) => states.push(change.current));
+      const name = uniqueName('outbound');
+      const rec = record(viewer.channels.get(name));
+      await within(rec.subscribed, 10000, 'viewer attach');
+
+      const channel = publisher.channels.get(name);
+      for (let i = 0; i < COUNT; i += 1) {
+        await within(channel.publish('m', { i }), 10000, `publish ${i} (the publisher is not held back)`);
+      }
+
+      await waitFor(() => rec.messages.length >= COUNT, 60000, `viewer receives ${COUNT}`, () => `${rec.messages.length}, states ${states.join(',')}`);
+      assert.deepEqual(rec.messages.map((m) => m.data.i), Array.from({ length: COUNT }, (_, i) => i), 'every message once, in order');
+      assert.ok(states.includes('disconnected'), `the viewer was disconnected at least once (states ${states.join(',')})`);
+      await connectionState(viewer, 'connected');
+      assert.equal(viewer.connection.id, viewerId, 'it resumed the same connection');
     });
   }
 });

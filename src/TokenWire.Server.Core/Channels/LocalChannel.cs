@@ -19,6 +19,9 @@ public sealed partial class LocalChannel
     /// <summary>Entries read per log call while replaying or filling, bounding one read's memory.</summary>
     private const int ReadBatch = 1000;
 
+    /// <summary>Messages per frame when replaying: small frames still, even for large messages (at most 2 MiB).</summary>
+    private const int ReplayFrameMessages = 32;
+
     private readonly Lock _gate = new();
     private readonly List<BusEnvelope> _pending = [];
     private readonly IMessageLog _log;
@@ -161,12 +164,27 @@ public sealed partial class LocalChannel
         }
 
         sendAttached(outcome);
+
+        // Batched, so a replay longer than the outbound queue (in frames) still fits in it: one frame per entry made
+        // a long gap overflow the queue at once and the resume fail again and again, most of all when
+        // maxOutboundRate paces the writer.
+        var batch = new List<LogEntry>(ReplayFrameMessages);
         foreach (var entry in replay)
         {
             if (subscriber.Sink.EchoMessages || entry.Message.ConnectionId != subscriber.Sink.ConnectionId)
             {
-                subscriber.Sink.Enqueue(new EncodedFrame(MessageFrame([entry])));
+                batch.Add(entry);
+                if (batch.Count == ReplayFrameMessages)
+                {
+                    subscriber.Sink.Enqueue(new EncodedFrame(MessageFrame([.. batch])));
+                    batch.Clear();
+                }
             }
+        }
+
+        if (batch.Count > 0)
+        {
+            subscriber.Sink.Enqueue(new EncodedFrame(MessageFrame([.. batch])));
         }
 
         lock (_gate)

@@ -229,6 +229,7 @@ public sealed partial class RealtimeTransport : IFrameSink
     private async Task WriteLoopAsync(CancellationToken cancellationToken)
     {
         var type = Format == WireFormat.MessagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
+        var pacing = new OutboundRateLimiter(_services.Options.Limits.MaxOutboundRate, _services.Time);
         try
         {
             var reader = _outbound.Reader;
@@ -236,6 +237,13 @@ public sealed partial class RealtimeTransport : IFrameSink
             {
                 while (reader.TryRead(out var frame))
                 {
+                    // maxOutboundRate: waiting here lets the queue fill behind a connection above the rate, so the
+                    // slow-consumer policy (Enqueue) ends it; the abort cancels this wait.
+                    if (pacing.Take(OutboundRateLimiter.MessagesIn(frame.Message)) is { } wait && wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, _services.Time, cancellationToken).ConfigureAwait(false);
+                    }
+
                     await _socket.SendAsync(frame.GetBytes(Format), type, endOfMessage: true, cancellationToken).ConfigureAwait(false);
                     Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
                 }

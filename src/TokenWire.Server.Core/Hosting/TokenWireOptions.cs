@@ -85,7 +85,15 @@ public sealed class LimitOptions
     /// </summary>
     public int InboundBurst { get; set; } = 10_000;
 
-    public int MaxOutboundRate { get; set; } = 100;
+    /// <summary>
+    /// Messages per second delivered to one connection (Ably's <c>maxOutboundRate</c>, announced in connectionDetails
+    /// and enforced by pacing the connection's writer; a token bucket of one second's worth). A connection above it
+    /// falls behind, its outbound queue fills, and it is disconnected as a slow consumer and resumes without loss; no
+    /// other connection waits. 0 = unlimited. 100,000/s is above anything a token stream reaches (hundreds to a few
+    /// thousand tokens a second) and above the 50k msg/s the load tests offer, so it only stops a runaway fan-in to
+    /// one connection; Ably's own default (100/s) would throttle one fast streamed response.
+    /// </summary>
+    public int MaxOutboundRate { get; set; } = 100_000;
 
     /// <summary>Channels one connection may have attached at once; one more ATTACH fails that channel with 90010.</summary>
     public int MaxChannelsPerConnection { get; set; } = 1000;
