@@ -16,6 +16,7 @@ namespace TokenWire.Redis;
 /// {prefix}conn-expired:connectionKey   tombstone: the state expired (80008)
 /// {prefix}conn-takeover            pub/sub: "owner connectionKey" when a node takes a connection over
 /// {prefix}revocations              hash: "keyName\ntype\nvalue" -> "issuedBefore appliesAt" (token revocations)
+/// {prefix}app-conns:appId          hash: node -> "liveConnections writtenAtMs" (MaxConnectionsPerApp across nodes)
 /// {prefix}revocations-changed      pub/sub: "issuedBefore appliesAt keyName\ntype\nvalue" for each new or widened one
 /// </code>
 /// </summary>
@@ -43,6 +44,8 @@ public sealed class RedisKeys(string prefix)
     public RedisChannel ConnectionTakeover => RedisChannel.Literal(Prefix + "conn-takeover");
 
     public RedisKey Revocations => Prefix + "revocations";
+
+    public RedisKey AppConnections(string appId) => string.Concat(Prefix, "app-conns:", appId);
 
     public RedisChannel RevocationsChanged => RedisChannel.Literal(Prefix + "revocations-changed");
 }

@@ -13,9 +13,10 @@ namespace TokenWire.Redis;
 public static class RedisServiceCollectionExtensions
 {
     /// <summary>
-    /// Switches the node to the Redis engine: the message log, the bus, the connection store and the token revocation
-    /// list all live in the Redis at <paramref name="configuration"/> (<c>host:port[,option=value…]</c>), shared by
-    /// every node with the same <paramref name="keyPrefix"/>. Replaces the embedded engine's registrations whether called before or after
+    /// Switches the node to the Redis engine: the message log, the bus, the connection store, the token revocation
+    /// list and the per-app connection counts all live in the Redis at <paramref name="configuration"/>
+    /// (<c>host:port[,option=value…]</c>), shared by every node with the same <paramref name="keyPrefix"/>. Replaces
+    /// the embedded engine's registrations whether called before or after
     /// <c>AddTokenWire</c>, and adds a <c>redis</c> health check.
     /// </summary>
     public static IServiceCollection AddTokenWireRedis(this IServiceCollection services, string configuration, string keyPrefix = RedisKeys.DefaultPrefix)
@@ -50,6 +51,10 @@ public static class RedisServiceCollectionExtensions
             logger: sp.GetRequiredService<ILogger<RedisTokenRevocationStore>>()));
         services.AddSingleton<ITokenRevocationStore>(sp => sp.GetRequiredService<RedisTokenRevocationStore>());
         services.AddHostedService(sp => sp.GetRequiredService<RedisTokenRevocationStore>());
+        services.RemoveAll<IClusterConnectionCounts>();
+        services.AddSingleton(RedisConnectionCounts.Create);
+        services.AddSingleton<IClusterConnectionCounts>(sp => sp.GetRequiredService<RedisConnectionCounts>());
+        services.AddHostedService(sp => sp.GetRequiredService<RedisConnectionCounts>());
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         return services;
     }

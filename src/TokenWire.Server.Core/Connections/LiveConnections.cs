@@ -8,9 +8,11 @@ namespace TokenWire.Server.Connections;
 /// The connections that have a transport on this node, by app: what <see cref="LimitOptions.MaxConnectionsPerApp"/>
 /// counts, and where token revocation and app deletion find the sockets to close. A connection counts from the
 /// moment a transport binds it until its last transport ends; a resume (a new transport for a counted connection)
-/// takes no second slot. Disconnected connections waiting to be resumed do not count, as in Ably.
+/// takes no second slot. Disconnected connections waiting to be resumed do not count, as in Ably. With several nodes
+/// the limit also counts the other nodes' connections (<see cref="IClusterConnectionCounts"/>, refreshed in the
+/// background, so it may be overshot briefly by connections arriving on several nodes at once).
 /// </summary>
-public sealed class LiveConnections(IOptions<TokenWireOptions> options)
+public sealed class LiveConnections(IOptions<TokenWireOptions> options, IClusterConnectionCounts cluster)
 {
     private readonly int _maxPerApp = options.Value.Limits.MaxConnectionsPerApp;
     private readonly ConcurrentDictionary<string, Dictionary<string, RealtimeConnection>> _byApp = new(StringComparer.Ordinal);
@@ -26,7 +28,7 @@ public sealed class LiveConnections(IOptions<TokenWireOptions> options)
                 return true;
             }
 
-            if (_maxPerApp > 0 && connections.Count >= _maxPerApp)
+            if (_maxPerApp > 0 && connections.Count + cluster.OnOtherNodes(connection.Auth.App.Id) >= _maxPerApp)
             {
                 return false;
             }
@@ -61,5 +63,16 @@ public sealed class LiveConnections(IOptions<TokenWireOptions> options)
         }
     }
 
-    public int CountFor(string appId) => ForApp(appId).Count;
+    public int CountFor(string appId)
+    {
+        if (!_byApp.TryGetValue(appId, out var connections))
+        {
+            return 0;
+        }
+
+        lock (connections)
+        {
+            return connections.Count;
+        }
+    }
 }

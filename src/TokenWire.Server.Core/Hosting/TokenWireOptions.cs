@@ -99,9 +99,11 @@ public sealed class LimitOptions
     public int MaxChannelsPerConnection { get; set; } = 1000;
 
     /// <summary>
-    /// Concurrent connections per app on this node; a further connection is refused (DISCONNECTED 40150, so the SDK
-    /// retries later). 0 = unlimited: the node's own capacity (file descriptors, memory) is the bound. Node-local:
-    /// with N nodes behind a load balancer an app may hold up to N times this many.
+    /// Concurrent connections per app; a further connection is refused (DISCONNECTED 40150, so the SDK retries
+    /// later). 0 = unlimited: the nodes' own capacity (file descriptors, memory) is the bound. Cluster-wide with the
+    /// Redis engine: each node publishes its count every second and checks against its own plus the others' last
+    /// counts (no Redis round trip on connect), so simultaneous connects on several nodes may overshoot it for about
+    /// a second; a node that dies stops counting within a few seconds.
     /// </summary>
     public int MaxConnectionsPerApp { get; set; }
 

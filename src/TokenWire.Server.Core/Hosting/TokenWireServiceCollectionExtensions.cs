@@ -54,6 +54,7 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<ChannelPublisher>();
         services.AddSingleton<LocalChannelRegistry>();
         services.TryAddSingleton<IConnectionStore, ConnectionRegistry>();
+        services.TryAddSingleton<IClusterConnectionCounts, NoOtherNodes>();
         services.AddSingleton<LiveConnections>();
         services.AddSingleton<RealtimeServices>();
         services.AddSingleton<RealtimeEndpoint>();

@@ -48,8 +48,28 @@ public sealed class LiveConnectionsTests
         Assert.Empty(live.ForApp("nobody"));
     }
 
-    private static LiveConnections Live(int maxPerApp) =>
-        new(Options.Create(new TokenWireOptions { Limits = new LimitOptions { MaxConnectionsPerApp = maxPerApp } }));
+    [Fact]
+    public void The_limit_counts_the_connections_other_nodes_hold()
+    {
+        var cluster = new OtherNodes { ["a"] = 2 };
+        var live = Live(maxPerApp: 3, cluster);
+
+        Assert.True(live.TryAdd(Connection(AppA)));
+        Assert.False(live.TryAdd(Connection(AppA)), "1 here + 2 elsewhere = the limit");
+        Assert.True(live.TryAdd(Connection(AppB)));
+
+        cluster["a"] = 0;
+        Assert.True(live.TryAdd(Connection(AppA)));
+        Assert.Equal(2, live.CountFor("a"));
+    }
+
+    private static LiveConnections Live(int maxPerApp, IClusterConnectionCounts? cluster = null) =>
+        new(Options.Create(new TokenWireOptions { Limits = new LimitOptions { MaxConnectionsPerApp = maxPerApp } }), cluster ?? new NoOtherNodes());
+
+    private sealed class OtherNodes : Dictionary<string, int>, IClusterConnectionCounts
+    {
+        public int OnOtherNodes(string appId) => TryGetValue(appId, out var count) ? count : 0;
+    }
 
     private static RealtimeConnection Connection(AppDefinition app)
     {

@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+using TokenWire.Conformance;
+using TokenWire.Redis.Tests.Support;
+using TokenWire.Server.Auth;
+using TokenWire.Server.Hosting;
+
+namespace TokenWire.Redis.Tests.Connections;
+
+/// <summary>MaxConnectionsPerApp across nodes: each node sees the others' counts; a node that stops refreshing stops counting.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class RedisConnectionCountsTests(RedisServerFixture redis) : IAsyncLifetime
+{
+    private static readonly TimeSpan Period = TimeSpan.FromSeconds(1);
+
+    private readonly RedisKeys _keys = new(RedisServerFixture.UniquePrefix());
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+    private readonly IOptions<TokenWireOptions> _options = Options.Create(new TokenWireOptions
+    {
+        Apps = [DevelopmentApp.Create()],
+        Limits = new LimitOptions { MaxConnectionsPerApp = 10 },
+    });
+
+    private readonly List<ConnectionMultiplexer> _multiplexers = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var multiplexer in _multiplexers)
+        {
+            await multiplexer.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Each_node_counts_the_others_connections_and_a_silent_node_drops_out_after_three_periods()
+    {
+        var counts = new Dictionary<string, int> { ["a"] = 3, ["b"] = 4, ["c"] = 5 };
+        var a = await Node(() => counts["a"]);
+        var b = await Node(() => counts["b"]);
+        var c = await Node(() => counts["c"]);
+
+        await a.RefreshAsync().Within();
+        await b.RefreshAsync().Within();
+        await c.RefreshAsync().Within();
+        await a.RefreshAsync().Within();
+
+        Assert.Equal(9, a.OnOtherNodes("dev"));
+        Assert.Equal(7, c.OnOtherNodes("dev"));
+        Assert.Equal(0, a.OnOtherNodes("no-such-app"));
+
+        // c goes quiet (killed): a and b keep refreshing; after three periods c's count no longer counts.
+        counts["a"] = 1;
+        _time.Advance(Period * 2);
+        await b.RefreshAsync().Within();
+        await a.RefreshAsync().Within();
+        Assert.Equal(9, a.OnOtherNodes("dev"));
+
+        _time.Advance(Period * 2);
+        await b.RefreshAsync().Within();
+        await a.RefreshAsync().Within();
+        Assert.Equal(4, a.OnOtherNodes("dev"));
+        await b.RefreshAsync().Within();
+        Assert.Equal(1, b.OnOtherNodes("dev"));
+    }
+
+    [Fact]
+    public async Task A_node_that_stops_cleanly_takes_its_count_out_at_once()
+    {
+        var a = await Node(() => 2);
+        var b = await Node(() => 6);
+        await b.RefreshAsync().Within();
+        await a.RefreshAsync().Within();
+        Assert.Equal(6, a.OnOtherNodes("dev"));
+
+        await b.StopAsync(CancellationToken.None).Within();
+        await a.RefreshAsync().Within();
+
+        Assert.Equal(0, a.OnOtherNodes("dev"));
+    }
+
+    private async Task<RedisConnectionCounts> Node(Func<int> live)
+    {
+        var multiplexer = await redis.ConnectAsync();
+        _multiplexers.Add(multiplexer);
+        return new RedisConnectionCounts(multiplexer, _keys, new AppRegistry(_options), _options, _ => live(), _time, Period);
+    }
+}
