@@ -89,7 +89,15 @@ public sealed partial class RedisConnectionStore : IConnectionStore, IDisposable
 
         // The resuming request's credentials replace this AuthContext at once; it only carries app and clientId.
         var clientId = fields.GetValueOrDefault("clientId") is { Length: > 0 } c ? c : null;
-        return new RealtimeConnection(id, key, new AuthContext(app, apiKey, apiKey.Capability, clientId));
+        var owner = fields.GetValueOrDefault("owner");
+        return new RealtimeConnection(id, key, new AuthContext(app, apiKey, apiKey.Capability, clientId))
+        {
+            Generation = int.TryParse(fields.GetValueOrDefault("gen"), System.Globalization.CultureInfo.InvariantCulture, out var generation) ? generation : 0,
+
+            // Owned by another node and not recorded as disconnected: a transport there carries it (or did, until
+            // that node died; its current key still resumes, only superseded keys are refused meanwhile).
+            HeldElsewhere = !string.IsNullOrEmpty(owner) && owner != Owner && !fields.ContainsKey("disconnectedAt"),
+        };
     }
 
     /// <summary>The tombstone is written at disconnect and outlives the state by one TTL: expired = tombstone without state.</summary>
@@ -108,7 +116,7 @@ public sealed partial class RedisConnectionStore : IConnectionStore, IDisposable
         await Database.ScriptEvaluateAsync(
             RedisScripts.ConnectionBind,
             [_keys.Connection(connection.Key), _keys.ExpiredConnection(connection.Key)],
-            [connection.Id, connection.Auth.App.Id, connection.Auth.Key.Name, connection.Auth.ClientId ?? string.Empty, Owner, _keys.ConnectionTakeover.ToString(), connection.Key])
+            [connection.Id, connection.Auth.App.Id, connection.Auth.Key.Name, connection.Auth.ClientId ?? string.Empty, Owner, _keys.ConnectionTakeover.ToString(), connection.Key, connection.Generation])
             .WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 

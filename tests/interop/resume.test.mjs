@@ -66,6 +66,7 @@ for (const format of FORMATS) {
       await connectionState(sub, 'connected');
       await connectionState(pub, 'connected');
       const connectionId = sub.connection.id;
+      const keyBefore = sub.connection.key;
       const states = trackStates(sub);
       const name = uniqueName('resume-sub');
 
@@ -91,6 +92,7 @@ for (const format of FORMATS) {
       const after = states.slice(states.indexOf('disconnected'));
       assert.deepEqual(after.filter((s) => s !== 'connecting'), ['disconnected', 'connected'], `state changes after the kill: ${states.join('>')}`);
       assert.equal(sub.connection.id, connectionId, `resume must keep connection id (errorReason ${errText(sub.connection.errorReason)})`);
+      assert.notEqual(sub.connection.key, keyBefore, 'a resumed connection gets a new key (RTN15e)');
       assert.equal(sub.connection.errorReason, null, `successful resume carries no error; got ${errText(sub.connection.errorReason)}`);
       assert.ok(attachedChanges.length >= 1, 'channel re-attached after resume');
       assert.ok(
@@ -212,6 +214,28 @@ for (const format of FORMATS) {
       const diff = diffTokens(stream.tokens, tokensOf(combined));
       assert.equal(diff, null, `A received ${aMessages.length}, B received ${bRec.messages.length}: ${diff}`);
       checkSeedSequence(assert, combined, stream, { clientId: 'ai-agent', connectionId: pub.connection.id });
+    });
+
+    test('recover while the original client is still connected: the recoverer keeps the connection, the original starts afresh, no ping-pong', async () => {
+      const a = clients.realtime(server, format);
+      await connectionState(a, 'connected');
+      const name = uniqueName('recover-twice');
+      await within(a.channels.get(name).attach(), 10000, 'A attach');
+      const connectionId = a.connection.id;
+      const keyA = a.connection.key;
+
+      const b = clients.realtime(server, format, { recover: a.connection.createRecoveryKey() });
+      await connectionState(b, 'connected');
+      assert.equal(b.connection.id, connectionId, `recover keeps the connection id; ${errText(b.connection.errorReason)}`);
+      assert.notEqual(b.connection.key, keyA, 'a recovered connection gets a new key (RTN16d)');
+
+      // A lost its transport to B and comes back with its old key: that key was superseded.
+      await waitFor(() => a.connection.state === 'connected' && a.connection.id !== connectionId, 15000, 'A on a new connection', () => `${a.connection.state} ${a.connection.id}`);
+      assert.equal(a.connection.errorReason?.code, 80018, errText(a.connection.errorReason));
+      const statesB = trackStates(b);
+      await sleep(1500);
+      assert.deepEqual(statesB, [], 'B keeps its transport');
+      assert.equal(b.connection.id, connectionId);
     });
 
     test('recover with an unknown connection key: connected with a new connection id and error 80018', async () => {

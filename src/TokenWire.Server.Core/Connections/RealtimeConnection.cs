@@ -16,7 +16,17 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
 
     public string Id { get; } = id;
 
+    /// <summary>The connection's identity in the stores: the key without its generation.</summary>
     public string Key { get; } = key;
+
+    /// <summary>How many times the connection has been resumed or recovered; part of the key the client holds.</summary>
+    public int Generation { get; set; }
+
+    /// <summary>The key the client is given in CONNECTED (a new one after every resume, spec RTN15e/RTN16d).</summary>
+    public string CurrentKey => ConnectionIds.KeyWithGeneration(Key, Generation);
+
+    /// <summary>Rebuilt from shared state while another node's transport carries the connection (scale-out engines).</summary>
+    public bool HeldElsewhere { get; init; }
 
     /// <summary>Current credentials; replaced by in-band AUTH or a resume with a renewed token.</summary>
     public AuthContext Auth { get; set; } = auth;

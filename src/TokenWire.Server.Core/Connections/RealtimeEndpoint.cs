@@ -13,6 +13,8 @@ namespace TokenWire.Server.Connections;
 /// </summary>
 public sealed partial class RealtimeEndpoint(Authenticator authenticator, RealtimeServices services, IHostApplicationLifetime lifetime, ILogger<RealtimeEndpoint> logger)
 {
+    private const int SupersededKeyGraceMs = 1000;
+
     public async Task HandleAsync(HttpContext context)
     {
         var query = context.Request.Query;
@@ -97,21 +99,56 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
         ErrorInfo? error = null;
         if (resumeKey is not null)
         {
-            var existing = await services.Connections.FindAsync(resumeKey, cancellationToken).ConfigureAwait(false);
+            var (baseKey, generation) = ConnectionIds.ParseKey(resumeKey);
+            var existing = await services.Connections.FindAsync(baseKey, cancellationToken).ConfigureAwait(false);
             if (existing is not null && existing.Auth.App == auth.App && existing.Auth.ClientId == auth.ClientId)
             {
-                // A resume may bring a renewed token (after 40142): the connection continues with the new rights.
-                existing.Auth = auth;
-                return (existing, null);
-            }
+                if (generation >= existing.Generation || await WaitUntilFreeAsync(existing, cancellationToken).ConfigureAwait(false))
+                {
+                    // A resume may bring a renewed token (after 40142): the connection continues with the new rights.
+                    existing.Auth = auth;
+                    existing.Generation = Math.Max(existing.Generation, generation) + 1;
+                    return (existing, null);
+                }
 
-            error = existing is null && await services.Connections.IsExpiredAsync(resumeKey, cancellationToken).ConfigureAwait(false)
-                ? ErrorCodes.Create(ErrorCodes.ConnectionExpired, "Unable to recover connection: connection expired")
-                : ErrorCodes.Create(ErrorCodes.InvalidConnectionKey, $"Unable to recover connection: invalid or unknown connection key");
+                // Two clients holding one key (a recovery key copied to a second tab, say) would otherwise take the
+                // connection from each other forever: the one that resumed first keeps it, the other starts afresh.
+                error = ErrorCodes.Create(ErrorCodes.InvalidConnectionKey, "Unable to recover connection: the connection key was superseded by a newer resume of this connection");
+            }
+            else
+            {
+                error = existing is null && await services.Connections.IsExpiredAsync(baseKey, cancellationToken).ConfigureAwait(false)
+                    ? ErrorCodes.Create(ErrorCodes.ConnectionExpired, "Unable to recover connection: connection expired")
+                    : ErrorCodes.Create(ErrorCodes.InvalidConnectionKey, "Unable to recover connection: invalid or unknown connection key");
+            }
         }
 
         var id = ConnectionIds.NewConnectionId();
         return (new RealtimeConnection(id, ConnectionIds.NewConnectionKey(id), auth), error);
+    }
+
+    /// <summary>
+    /// A superseded key may still resume while no transport carries the connection: the client that got the newer
+    /// key may never have read it. The transport it lost can take a moment to be noticed, hence the short wait.
+    /// </summary>
+    private async Task<bool> WaitUntilFreeAsync(RealtimeConnection connection, CancellationToken cancellationToken)
+    {
+        if (connection.HeldElsewhere)
+        {
+            return false;
+        }
+
+        for (var waited = 0; connection.Transport is not null; waited += 20)
+        {
+            if (waited >= SupersededKeyGraceMs)
+            {
+                return false;
+            }
+
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
     }
 
     /// <summary>

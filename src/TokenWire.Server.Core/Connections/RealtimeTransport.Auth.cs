@@ -19,7 +19,7 @@ public sealed partial class RealtimeTransport
             Error = error,
             ConnectionDetails = new ConnectionDetails
             {
-                ConnectionKey = Connection.Key,
+                ConnectionKey = Connection.CurrentKey,
                 ClientId = auth.ClientId,
                 MaxMessageSize = auth.App.MaxMessageSize ?? options.Limits.MaxMessageSize,
                 MaxInboundRate = options.Limits.MaxInboundRate,
