@@ -38,6 +38,7 @@ public static class TokenWireServiceCollectionExtensions
 
         services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.SectionName);
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(_ => new NodeInstance());
         services.TryAddSingleton<IMessageLog>(sp => new InMemoryMessageLog(
             sp.GetRequiredService<TimeProvider>(),
             ForgetIdleAfter(sp.GetRequiredService<IOptions<TokenWireOptions>>().Value)));

@@ -19,12 +19,14 @@ public sealed partial class PresenceService(
     IPresenceStore store,
     IMessageLog log,
     ChannelRules rules,
+    AppRegistry apps,
     IOptions<TokenWireOptions> options,
     TimeProvider time,
+    NodeInstance node,
     ILogger<PresenceService> logger)
 {
     /// <summary>Names this process in member owners, so a node can tell its own members from those re-entered elsewhere.</summary>
-    private readonly string _nodeInstance = Guid.NewGuid().ToString("N")[..12];
+    private readonly string _nodeInstance = node.Id;
     private long _leaveIds;
 
     public IPresenceStore Store { get; } = store;
@@ -86,23 +88,30 @@ public sealed partial class PresenceService(
             Timeout.InfiniteTimeSpan));
     }
 
+    /// <summary>
+    /// Removes members whose owner is gone (an engine found its node dead), each only while that owner still holds it:
+    /// a member re-entered since through another node stays. The leaves are broadcast and recorded like any other.
+    /// </summary>
+    public async Task LeaveOwnedAsync(string channelKey, IReadOnlyList<(string ClientId, string ConnectionId, string Owner)> members, CancellationToken cancellationToken)
+    {
+        var changes = members.Select(m => new PresenceChange(Leave(m.ClientId, m.ConnectionId), m.Owner, OnlyIfOwner: true)).ToList();
+        if (apps.FindApp(channelKey[..Math.Max(channelKey.IndexOf(':'), 0)]) is { } app)
+        {
+            await ApplyAsync(app, ChannelKeys.ChannelName(channelKey), changes, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // The app is no longer configured here: nothing to record its history under, but the members must go.
+            await Store.ApplyAsync(channelKey, changes, 0, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private async Task LeaveAsync(RealtimeConnection connection, List<(string Channel, string ClientId)> members, bool onlyIfOwner)
     {
         var owner = OwnerOf(connection);
         foreach (var group in members.GroupBy(m => m.Channel))
         {
-            var changes = group.Select(m => new PresenceChange(
-                new PresenceMessage
-                {
-                    // A server-made id (not prefixed by the connectionId): clients compare it by timestamp (RTP2b1).
-                    Id = string.Concat("leave-", _nodeInstance, "-", Interlocked.Increment(ref _leaveIds).ToString(System.Globalization.CultureInfo.InvariantCulture), ":0:0"),
-                    Action = PresenceAction.Leave,
-                    ClientId = m.ClientId,
-                    ConnectionId = connection.Id,
-                    Timestamp = time.GetUtcNow().ToUnixTimeMilliseconds(),
-                },
-                owner,
-                onlyIfOwner)).ToList();
+            var changes = group.Select(m => new PresenceChange(Leave(m.ClientId, connection.Id), owner, onlyIfOwner)).ToList();
             try
             {
                 await ApplyAsync(connection.Auth.App, group.Key, changes, CancellationToken.None).ConfigureAwait(false);
@@ -113,6 +122,16 @@ public sealed partial class PresenceService(
             }
         }
     }
+
+    private PresenceMessage Leave(string clientId, string connectionId) => new()
+    {
+        // A server-made id (not prefixed by the connectionId): clients compare it by timestamp (RTP2b1).
+        Id = string.Concat("leave-", _nodeInstance, "-", Interlocked.Increment(ref _leaveIds).ToString(System.Globalization.CultureInfo.InvariantCulture), ":0:0"),
+        Action = PresenceAction.Leave,
+        ClientId = clientId,
+        ConnectionId = connectionId,
+        Timestamp = time.GetUtcNow().ToUnixTimeMilliseconds(),
+    };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId}: removing its presence members from {Channel} failed")]
     private static partial void LeaveFailed(ILogger logger, Exception exception, string connectionId, string channel);
