@@ -18,6 +18,12 @@ namespace TokenWire.Redis;
 /// {prefix}revocations              hash: "keyName\ntype\nvalue" -> "issuedBefore appliesAt" (token revocations)
 /// {prefix}app-conns:appId          hash: node -> "liveConnections writtenAtMs" (MaxConnectionsPerApp across nodes)
 /// {prefix}revocations-changed      pub/sub: "issuedBefore appliesAt keyName\ntype\nvalue" for each new or widened one
+/// {prefix}pres:{appId:channel}:m   hash: presence member key -> the member's message (msgpack)
+/// {prefix}pres:{appId:channel}:o   hash: presence member key -> owner ("nodeInstance/connectionId")
+/// {prefix}pres:{appId:channel}:f   hash: presence member key -> fingerprint of id and payload (repeated enters)
+/// {prefix}presence:appId:channel   pub/sub: the channel's presence events, in the order applied
+/// {prefix}pres-channels            set: channel keys that may have presence members (the dead-node sweep's index)
+/// {prefix}node:nodeInstance        string with a TTL: the node is alive (its heartbeat)
 /// </code>
 /// </summary>
 public sealed class RedisKeys(string prefix)
@@ -48,4 +54,19 @@ public sealed class RedisKeys(string prefix)
     public RedisKey AppConnections(string appId) => string.Concat(Prefix, "app-conns:", appId);
 
     public RedisChannel RevocationsChanged => RedisChannel.Literal(Prefix + "revocations-changed");
+
+    /// <summary>The three presence hashes of a channel, in the order presence_apply.lua expects; same hash tag as its log.</summary>
+    public RedisKey[] Presence(string channelKey)
+    {
+        var tag = string.Concat(Prefix, "pres:{", channelKey, "}:");
+        return [tag + "m", tag + "o", tag + "f"];
+    }
+
+    public string PresenceChannelName(string channelKey) => string.Concat(Prefix, "presence:", channelKey);
+
+    public RedisChannel PresenceChannel(string channelKey) => RedisChannel.Literal(PresenceChannelName(channelKey));
+
+    public RedisKey PresenceChannels => Prefix + "pres-channels";
+
+    public RedisKey NodeHeartbeat(string nodeInstance) => string.Concat(Prefix, "node:", nodeInstance);
 }

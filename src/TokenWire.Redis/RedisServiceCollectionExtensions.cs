@@ -7,14 +7,15 @@ using TokenWire.Server.Bus;
 using TokenWire.Server.Connections;
 using TokenWire.Server.Hosting;
 using TokenWire.Server.Log;
+using TokenWire.Server.Presence;
 
 namespace TokenWire.Redis;
 
 public static class RedisServiceCollectionExtensions
 {
     /// <summary>
-    /// Switches the node to the Redis engine: the message log, the bus, the connection store, the token revocation
-    /// list and the per-app connection counts all live in the Redis at <paramref name="configuration"/>
+    /// Switches the node to the Redis engine: the message log, the bus, presence, the connection store, the token
+    /// revocation list and the per-app connection counts all live in the Redis at <paramref name="configuration"/>
     /// (<c>host:port[,option=value…]</c>), shared by every node with the same <paramref name="keyPrefix"/>. Replaces
     /// the embedded engine's registrations whether called before or after
     /// <c>AddTokenWire</c>, and adds a <c>redis</c> health check.
@@ -41,6 +42,11 @@ public static class RedisServiceCollectionExtensions
             sp.GetRequiredService<RedisKeys>(),
             sp.GetRequiredService<RedisMessageLog>(),
             sp.GetRequiredService<ILogger<RedisMessageBus>>()));
+        services.RemoveAll<IPresenceStore>();
+        services.AddSingleton<IPresenceStore>(sp => new RedisPresenceStore(
+            sp.GetRequiredService<RedisConnection>().Multiplexer,
+            sp.GetRequiredService<RedisKeys>(),
+            sp.GetRequiredService<ILogger<RedisPresenceStore>>()));
         services.RemoveAll<IConnectionStore>();
         services.AddSingleton<IConnectionStore>(sp => ActivatorUtilities.CreateInstance<RedisConnectionStore>(sp, sp.GetRequiredService<RedisConnection>().Multiplexer));
         services.RemoveAll<ITokenRevocationStore>();
