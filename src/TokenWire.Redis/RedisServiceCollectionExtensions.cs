@@ -20,12 +20,17 @@ public static class RedisServiceCollectionExtensions
     /// the embedded engine's registrations whether called before or after
     /// <c>AddTokenWire</c>, and adds a <c>redis</c> health check.
     /// </summary>
-    public static IServiceCollection AddTokenWireRedis(this IServiceCollection services, string configuration, string keyPrefix = RedisKeys.DefaultPrefix)
+    public static IServiceCollection AddTokenWireRedis(this IServiceCollection services, string configuration, string keyPrefix = RedisKeys.DefaultPrefix) =>
+        services.AddTokenWireRedis(new RedisEngineOptions(configuration, keyPrefix));
+
+    /// <inheritdoc cref="AddTokenWireRedis(IServiceCollection, string, string)"/>
+    public static IServiceCollection AddTokenWireRedis(this IServiceCollection services, RedisEngineOptions engine)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
-        services.AddSingleton(new RedisEngineOptions(configuration, keyPrefix));
-        services.AddSingleton(new RedisKeys(keyPrefix));
+        ArgumentException.ThrowIfNullOrWhiteSpace(engine.Configuration);
+        services.AddSingleton(engine);
+        services.AddSingleton(new RedisKeys(engine.KeyPrefix));
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(_ => new NodeInstance());
         services.AddSingleton<RedisConnection>();
         services.AddSingleton(sp => new RedisMessageLog(
             sp.GetRequiredService<RedisConnection>().Multiplexer,
@@ -47,6 +52,17 @@ public static class RedisServiceCollectionExtensions
             sp.GetRequiredService<RedisConnection>().Multiplexer,
             sp.GetRequiredService<RedisKeys>(),
             sp.GetRequiredService<ILogger<RedisPresenceStore>>()));
+        services.AddSingleton(sp => new RedisNodeHeartbeat(
+            sp.GetRequiredService<RedisConnection>().Multiplexer,
+            sp.GetRequiredService<RedisKeys>(),
+            sp.GetRequiredService<NodeInstance>(),
+            engine,
+            sp.GetRequiredService<IOptions<TokenWireOptions>>().Value.ServerId,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<RedisNodeHeartbeat>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<RedisNodeHeartbeat>());
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RedisPresenceSweeper>(sp, sp.GetRequiredService<RedisConnection>().Multiplexer));
+        services.AddHostedService(sp => sp.GetRequiredService<RedisPresenceSweeper>());
         services.RemoveAll<IConnectionStore>();
         services.AddSingleton<IConnectionStore>(sp => ActivatorUtilities.CreateInstance<RedisConnectionStore>(sp, sp.GetRequiredService<RedisConnection>().Multiplexer));
         services.RemoveAll<ITokenRevocationStore>();

@@ -22,7 +22,13 @@ builder.Services.AddTokenWire(builder.Environment);
 // The embedded engine unless a Redis server is configured (--redis host:port, TokenWire:Redis, TokenWire__Redis).
 if (builder.Configuration["TokenWire:Redis"] is { Length: > 0 } redis)
 {
-    builder.Services.AddTokenWireRedis(redis, builder.Configuration["TokenWire:RedisKeyPrefix"] is { Length: > 0 } prefix ? prefix : RedisKeys.DefaultPrefix);
+    var engine = new RedisEngineOptions(redis, builder.Configuration["TokenWire:RedisKeyPrefix"] is { Length: > 0 } prefix ? prefix : RedisKeys.DefaultPrefix);
+    if (builder.Configuration.GetValue<TimeSpan?>("TokenWire:RedisNodeTtl") is { } nodeTtl)
+    {
+        engine = engine with { NodeTtl = nodeTtl };
+    }
+
+    builder.Services.AddTokenWireRedis(engine);
 }
 
 var app = builder.Build();

@@ -92,18 +92,17 @@ public sealed partial class PresenceService(
     /// Removes members whose owner is gone (an engine found its node dead), each only while that owner still holds it:
     /// a member re-entered since through another node stays. The leaves are broadcast and recorded like any other.
     /// </summary>
-    public async Task LeaveOwnedAsync(string channelKey, IReadOnlyList<(string ClientId, string ConnectionId, string Owner)> members, CancellationToken cancellationToken)
+    /// <returns>How many members left.</returns>
+    public async Task<int> LeaveOwnedAsync(string channelKey, IReadOnlyList<(string ClientId, string ConnectionId, string Owner)> members, CancellationToken cancellationToken)
     {
         var changes = members.Select(m => new PresenceChange(Leave(m.ClientId, m.ConnectionId), m.Owner, OnlyIfOwner: true)).ToList();
         if (apps.FindApp(channelKey[..Math.Max(channelKey.IndexOf(':'), 0)]) is { } app)
         {
-            await ApplyAsync(app, ChannelKeys.ChannelName(channelKey), changes, cancellationToken).ConfigureAwait(false);
+            return (await ApplyAsync(app, ChannelKeys.ChannelName(channelKey), changes, cancellationToken).ConfigureAwait(false)).Count;
         }
-        else
-        {
-            // The app is no longer configured here: nothing to record its history under, but the members must go.
-            await Store.ApplyAsync(channelKey, changes, 0, cancellationToken).ConfigureAwait(false);
-        }
+
+        // The app is no longer configured here: nothing to record its history under, but the members must go.
+        return (await Store.ApplyAsync(channelKey, changes, 0, cancellationToken).ConfigureAwait(false)).Count;
     }
 
     private async Task LeaveAsync(RealtimeConnection connection, List<(string Channel, string ClientId)> members, bool onlyIfOwner)
