@@ -13,7 +13,7 @@ failed=0
 note() { printf '\n=== %s\n' "$*"; }
 
 # --- prerequisites -------------------------------------------------------------------------------------------
-# redis-server: the Redis engine's xunit tests and tests/interop/cluster.test.mjs start their own on free ports.
+# redis-server: the Redis engine's xunit tests and tests/interop/cluster*.test.mjs start their own on free ports.
 if ! command -v redis-server >/dev/null 2>&1; then
   note "install redis-server (apt)"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) > "$logs/apt-redis.log" 2>&1 \

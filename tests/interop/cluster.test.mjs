@@ -6,14 +6,14 @@
 //   deduplicated;
 // - redis-server restarted mid-stream: no acknowledged message is lost and clients carry on.
 // This file starts its own redis-server (AOF with appendfsync always, so a restart keeps what was acknowledged) on a
-// free port and stops it at the end; ./test.sh installs redis-server when it is missing.
+// free port (redis.mjs) and stops it at the end; ./test.sh installs redis-server when it is missing.
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, freePort, logDir } from './server.mjs';
+import { startServer, freePort } from './server.mjs';
+import { startRedis, waitForRedis } from './redis.mjs';
 import {
   FORMATS,
   Clients,
@@ -38,55 +38,6 @@ const keyPrefix = `cluster-${process.pid}-${Date.now().toString(36)}:`;
 let redis;
 let nodes = [];
 let proxy;
-
-// ---------------------------------------------------------------------------------------------
-/** A redis-server child process (not daemonized, so it can be stopped and restarted on the same port and data). */
-async function startRedis({ port, dir }) {
-  const binary = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => fs.existsSync(p));
-  if (!binary) throw new Error('redis-server is not installed (apt-get install -y redis-server; ./test.sh does it)');
-  fs.mkdirSync(logDir, { recursive: true });
-  const log = fs.openSync(path.join(logDir, `redis-${port}.log`), 'a');
-  const child = spawn(
-    binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'],
-    { stdio: ['ignore', log, log] },
-  );
-  fs.closeSync(log);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  await waitForRedis(port, true);
-  return {
-    port,
-    async stop() {
-      child.kill('SIGTERM');
-      await within(exited, 10000, 'redis-server exits');
-    },
-  };
-}
-
-/** Polls until redis answers PING (up) or refuses connections (down). */
-async function waitForRedis(port, up) {
-  const net = await import('node:net');
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    const answered = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.setTimeout(500);
-      socket.once('connect', () => socket.write('PING\r\n'));
-      socket.once('data', (d) => {
-        socket.destroy();
-        resolve(d.toString().startsWith('+PONG'));
-      });
-      socket.once('error', () => resolve(false));
-      socket.once('timeout', () => {
-        socket.destroy();
-        resolve(false);
-      });
-    });
-    if (answered === up) return;
-    if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not come ${up ? 'up' : 'down'}`);
-    await sleep(50);
-  }
-}
 
 function startNode(name) {
   return startServer({ logName: `cluster-${name}`, args: ['--redis', `127.0.0.1:${redis.port}`, `--TokenWire:RedisKeyPrefix=${keyPrefix}`] });

@@ -1,0 +1,149 @@
+// Presence across a cluster on Redis: two TokenWire processes sharing one real redis-server, driven by the ably SDK.
+// - a member entered on node a is seen on node b, as events and in presence.get();
+// - a node killed with SIGKILL: its members leave for clients on the surviving nodes once its heartbeat has expired
+//   (RedisNodeTtl, short here) and a sweep has run;
+// - a client whose node is killed resumes on another node (TCP proxy = load balancer) and its member stays present:
+//   the SDK re-enters it there, which takes it over before the dead node's members are swept.
+import { describe, test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, freePort } from './server.mjs';
+import { startRedis } from './redis.mjs';
+import { FORMATS, Clients, connectionState, errText, startProxy, uniqueName, waitFor, within, sleep } from './helpers.mjs';
+
+// A dead node's members leave within about NODE_TTL (its heartbeat expires) plus half of it (the sweep's period).
+const NODE_TTL_MS = 2000;
+const SWEPT_WITHIN_MS = 4 * NODE_TTL_MS + 5000; // generous: a bound to fail on, not a performance assertion
+
+const clients = new Clients('cluster-presence');
+const keyPrefix = `cluster-presence-${process.pid}-${Date.now().toString(36)}:`;
+let redis;
+let redisDir;
+let nodes = [];
+let proxy;
+
+function startNode(name) {
+  return startServer({
+    logName: `cluster-presence-${name}`,
+    args: ['--redis', `127.0.0.1:${redis.port}`, `--TokenWire:RedisKeyPrefix=${keyPrefix}`, `--TokenWire:RedisNodeTtl=00:00:0${NODE_TTL_MS / 1000}`],
+  });
+}
+
+before(async () => {
+  redisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenwire-cluster-presence-redis-'));
+  redis = await startRedis({ port: await freePort(), dir: redisDir });
+  nodes = await Promise.all(['a', 'b'].map((n) => startNode(n)));
+});
+afterEach(async () => {
+  await clients.closeAll();
+  if (proxy) {
+    await proxy.close();
+    proxy = null;
+  }
+});
+after(async () => {
+  await clients.closeAll();
+  await Promise.all(nodes.map((n) => n.stop()));
+  if (redis) await redis.stop();
+  fs.rmSync(redisDir, { recursive: true, force: true });
+});
+
+/** Records presence events on a channel: [{ action, clientId, data, connectionId }]. */
+async function recordPresence(channel) {
+  const events = [];
+  await channel.presence.subscribe((m) => events.push({ action: m.action, clientId: m.clientId, data: m.data, connectionId: m.connectionId }));
+  return events;
+}
+
+const summary = (events) => events.map((e) => `${e.action}:${e.clientId}:${JSON.stringify(e.data)}`);
+const membersOf = async (channel) => (await within(channel.presence.get(), 10000, 'presence.get()')).map((m) => `${m.clientId}=${JSON.stringify(m.data)}`).sort();
+
+for (const format of FORMATS) {
+  describe(`presence on a cluster of two nodes [${format.name}]`, () => {
+    test('a member entered on node a is seen on node b: events in order and presence.get()', async () => {
+      const name = uniqueName('cluster-presence');
+      const watcher = clients.realtime(nodes[1], format);
+      const watched = await recordPresence(watcher.channels.get(name));
+      const alice = clients.realtime(nodes[0], format, { clientId: 'alice' });
+      const channel = alice.channels.get(name);
+      await channel.presence.enter({ mood: 'curious' });
+      await waitFor(() => watched.length >= 1, 10000, 'enter seen on node b', () => JSON.stringify(watched));
+      assert.deepEqual(await membersOf(watcher.channels.get(name)), ['alice={"mood":"curious"}']);
+
+      // A client attaching on node b later gets the member through SYNC.
+      const late = clients.realtime(nodes[1], format);
+      assert.deepEqual(await membersOf(late.channels.get(name)), ['alice={"mood":"curious"}']);
+
+      await channel.presence.update('typing');
+      await channel.presence.leave();
+      await waitFor(() => watched.length >= 3, 10000, 'three events on node b', () => JSON.stringify(watched));
+      assert.deepEqual(summary(watched), ['enter:alice:{"mood":"curious"}', 'update:alice:"typing"', 'leave:alice:"typing"']);
+      assert.equal(watched[0].connectionId, alice.connection.id);
+      assert.deepEqual(await membersOf(late.channels.get(name)), []);
+    });
+
+    test('a node killed with SIGKILL: its members leave for clients on the surviving node', async (t) => {
+      const victim = await startNode(`victim-${format.name}`);
+      try {
+        const name = uniqueName('cluster-presence-kill');
+        const watcher = clients.realtime(nodes[0], format);
+        const watched = await recordPresence(watcher.channels.get(name));
+        const stays = clients.realtime(nodes[1], format, { clientId: 'stays' });
+        await stays.channels.get(name).presence.enter('on node b');
+        const doomed = clients.realtime(victim, format, { clientId: 'doomed' });
+        await doomed.channels.get(name).presence.enter('on the victim');
+        await waitFor(() => watched.length >= 2, 10000, 'both enters seen', () => JSON.stringify(watched));
+
+        const killedAt = Date.now();
+        victim.process.kill('SIGKILL');
+        await waitFor(() => watched.some((e) => e.action === 'leave'), SWEPT_WITHIN_MS, 'the dead node\'s member leaves', () => JSON.stringify(watched));
+        t.diagnostic(`member of the killed node left after ${Date.now() - killedAt} ms (node TTL ${NODE_TTL_MS} ms)`);
+
+        assert.deepEqual(summary(watched), ['enter:stays:"on node b"', 'enter:doomed:"on the victim"', 'leave:doomed:"on the victim"']);
+        assert.deepEqual(await membersOf(watcher.channels.get(name)), ['stays="on node b"']);
+        const other = clients.realtime(nodes[1], format);
+        assert.deepEqual(await membersOf(other.channels.get(name)), ['stays="on node b"']);
+      } finally {
+        await victim.stop();
+      }
+    });
+
+    test('a client whose node is killed resumes on another node and its member stays present', async () => {
+      const victim = await startNode(`resume-victim-${format.name}`);
+      try {
+        const name = uniqueName('cluster-presence-resume');
+        proxy = await startProxy(victim.port);
+        const carol = clients.realtime(proxy, format, { clientId: 'carol' });
+        const watcher = clients.realtime(nodes[1], format);
+        const watched = await recordPresence(watcher.channels.get(name));
+        await connectionState(carol, 'connected');
+        const connectionId = carol.connection.id;
+        await carol.channels.get(name).presence.enter('still here');
+        await waitFor(() => watched.length >= 1, 10000, 'enter seen on node b', () => JSON.stringify(watched));
+
+        // The node dies; the load balancer sends new connections to node a.
+        proxy.setTarget(nodes[0].port);
+        victim.process.kill('SIGKILL');
+        proxy.killAll();
+        await waitFor(() => carol.connection.state === 'disconnected' || carol.connection.state === 'connecting', 10000, 'carol notices');
+        await connectionState(carol, 'connected', 20000);
+        assert.equal(carol.connection.id, connectionId, `carol resumed with her connection id (errorReason ${errText(carol.connection.errorReason)})`);
+
+        // Past the dead node's heartbeat and several sweeps: carol's member was taken over by node a.
+        await sleep(2 * NODE_TTL_MS + 2000);
+        assert.deepEqual(summary(watched), ['enter:carol:"still here"'], 'no leave for a member whose client resumed elsewhere');
+        assert.deepEqual(await membersOf(watcher.channels.get(name)), ['carol="still here"']);
+        const late = clients.realtime(nodes[1], format);
+        assert.deepEqual(await membersOf(late.channels.get(name)), ['carol="still here"']);
+
+        // And it is node a's now: closing the connection there makes it leave at once.
+        await clients.close(carol);
+        await waitFor(() => watched.some((e) => e.action === 'leave'), 10000, 'leave after close on node a', () => JSON.stringify(watched));
+      } finally {
+        await victim.stop();
+      }
+    });
+  });
+}
