@@ -17,7 +17,6 @@ internal static class RedisScripts
     public static readonly string ConnectionBind = Load("connection_bind.lua");
     public static readonly string ConnectionDisconnect = Load("connection_disconnect.lua");
     public static readonly string Revoke = Load("revoke.lua");
-
     public static readonly string PresenceApply = Load("presence_apply.lua");
 
     private static string Channel(string name) => Load("channel.lua") + "\n" + Load(name);
