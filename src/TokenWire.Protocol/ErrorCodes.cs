@@ -52,6 +52,7 @@ public static class ErrorCodes
     public const int TooManyChannels = 90010;
     public const int PresenceNoClientId = 91000;
     public const int TooManyPresenceMembers = 91003;
+    public const int MutableMessagesNotEnabled = 93002;
 
     public static ErrorInfo Create(int code, string message) => new(code, StatusFor(code), message);
 

@@ -11,6 +11,7 @@ namespace TokenWire.Redis;
 /// {prefix}ch:{appId:channel}:m     hash: epoch, last offset, last timestamp, last append, max age
 /// {prefix}ch:{appId:channel}:i     hash: message id -> serial (idempotent publishing)
 /// {prefix}ch:{appId:channel}:x     sorted set: message id -> expiry ms
+/// {prefix}ch:{appId:channel}:v     sorted set: original offset -> version offsets (mutable channels)
 /// {prefix}bus:appId:channel        pub/sub: the channel's appended messages, in log order
 /// {prefix}conn:connectionKey       hash: resumable connection state (id, app, key name, clientId, owner)
 /// {prefix}conn-expired:connectionKey   tombstone: the state expired (80008)
@@ -32,11 +33,11 @@ public sealed class RedisKeys(string prefix)
 
     public string Prefix { get; } = prefix;
 
-    /// <summary>The four keys of a channel, in the order the channel scripts expect (see Scripts/channel.lua).</summary>
+    /// <summary>The five keys of a channel, in the order the channel scripts expect (see Scripts/channel.lua).</summary>
     public RedisKey[] Channel(string channelKey)
     {
         var tag = string.Concat(Prefix, "ch:{", channelKey, "}:");
-        return [tag + "s", tag + "m", tag + "i", tag + "x"];
+        return [tag + "s", tag + "m", tag + "i", tag + "x", tag + "v"];
     }
 
     public string BusChannelName(string channelKey) => string.Concat(Prefix, "bus:", channelKey);

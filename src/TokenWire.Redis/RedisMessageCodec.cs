@@ -33,12 +33,68 @@ internal static class RedisMessageCodec
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// A stored message with its serial and timestamp from the entry. A version entry (mutate.lua) is stored with
+    /// its original's serial, and gets its own serial and timestamp as <c>version.serial</c>/<c>version.timestamp</c>.
+    /// </summary>
     public static LogEntry DecodeStored(ReadOnlySequence<byte> stored, string epoch, long offset, long timestamp)
     {
         var message = ProtocolCodecs.MessagePack.ReadMessages(stored)[0];
-        message.Serial = new LogPosition(epoch, offset).ToSerial();
+        var serial = new LogPosition(epoch, offset).ToSerial();
         message.Timestamp = timestamp;
+        if (LogPosition.TryParse(message.Serial, out var original))
+        {
+            message.Version = VersionPayload.Stamp(message.Version, serial, timestamp);
+            return new LogEntry(offset, message, original.Offset);
+        }
+
+        message.Serial = serial;
         return new LogEntry(offset, message);
+    }
+
+    /// <summary>
+    /// A message's msgpack key/value pairs without the map header, and how many: mutate.lua joins such pairs into the
+    /// version it stores. Every message written here has under 16 fields, so the header is one fixmap byte.
+    /// </summary>
+    public static (byte[] Pairs, int Count) EncodePairs(Message message)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        var writer = new MessagePackWriter(buffer);
+        MessagePackProtocolWriter.WriteMessage(ref writer, message);
+        writer.Flush();
+        var header = buffer.WrittenSpan[0];
+        if (header < 0x80 || header > 0x8f)
+        {
+            throw new InvalidOperationException("A message's field count must fit a fixmap");
+        }
+
+        return (buffer.WrittenSpan[1..].ToArray(), header & 0x0f);
+    }
+
+    /// <summary>The k, n, x, c fields of a message in a mutable channel (see Scripts/channel.lua).</summary>
+    public static RedisValue[] MutableFields(Message message) =>
+    [
+        MutationRules.DataKind(message),
+        message.Name is null ? RedisValue.EmptyString : EncodePairs(new Message { Name = message.Name }).Pairs,
+        message.Extras is null ? RedisValue.EmptyString : EncodePairs(new Message { Extras = message.Extras }).Pairs,
+        message.ClientId ?? string.Empty,
+    ];
+
+    /// <summary>Originals with their versions (history.lua, read_recent.lua), each folded up to its read's bound.</summary>
+    public static List<LogEntry> DecodeFolded(RedisResult originals, RedisResult versions, string epoch)
+    {
+        var entries = DecodeEntries(originals, epoch);
+        var perOriginal = (RedisResult[])versions!;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var folded = DecodeEntries(perOriginal[i], epoch);
+            if (folded.Count > 0)
+            {
+                entries[i] = entries[i] with { Message = MessageAggregation.Fold(entries[i], folded, long.MaxValue) };
+            }
+        }
+
+        return entries;
     }
 
     /// <summary>Entries in XRANGE form: <c>[[id, [field, value, …]], …]</c> with fields <c>t</c> and <c>m</c>.</summary>

@@ -53,7 +53,9 @@ public sealed partial class RedisMessageLog : IMessageLog
 
         // Physical expiry of the channel's keys: past everything the scripts might still need logically.
         var expiry = Math.Max(Math.Max(maxAge, window), _forgetIdleMs) + 60_000;
-        var values = new RedisValue[9 + (2 * messages.Count)];
+        // Mutable channels store what mutate.lua checks and merges beside each message (see Scripts/channel.lua).
+        var stride = retention.Mutable ? 6 : 2;
+        var values = new RedisValue[10 + (stride * messages.Count)];
         values[0] = Now;
         values[1] = maxAge;
         values[2] = Math.Max(retention.MaxMessages, 1);
@@ -63,22 +65,19 @@ public sealed partial class RedisMessageLog : IMessageLog
         values[6] = _keys.BusChannelName(channelKey);
         values[7] = messages.Count > 0 ? messages[0].ConnectionId ?? string.Empty : string.Empty;
         values[8] = messages.Count;
+        values[9] = stride;
         for (var i = 0; i < messages.Count; i++)
         {
-            values[9 + (2 * i)] = messages[i].Id ?? string.Empty;
-            values[10 + (2 * i)] = RedisMessageCodec.EncodeStored(messages[i]);
+            var at = 10 + (stride * i);
+            values[at] = messages[i].Id ?? string.Empty;
+            values[at + 1] = RedisMessageCodec.EncodeStored(messages[i]);
+            if (retention.Mutable)
+            {
+                RedisMessageCodec.MutableFields(messages[i]).CopyTo(values, at + 2);
+            }
         }
 
-        RedisResult[] result;
-        try
-        {
-            result = (RedisResult[])(await Database.ScriptEvaluateAsync(RedisScripts.Append, _keys.Channel(channelKey), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
-        }
-        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException)
-        {
-            AppendFailed(_logger, ex, channelKey);
-            throw new ProtocolException(ErrorCodes.ServiceUnavailable, "Publish not accepted: the message store (Redis) is unavailable; retry", ex);
-        }
+        var result = await AppendScriptAsync(RedisScripts.Append, channelKey, values, cancellationToken).ConfigureAwait(false);
 
         var epoch = (string)result[0]!;
         var timestamp = (long)result[1];
@@ -106,6 +105,74 @@ public sealed partial class RedisMessageLog : IMessageLog
         return new AppendResult(serials, appended, epoch);
     }
 
+    public async ValueTask<AppendResult> AppendMutationAsync(string channelKey, MessageMutation mutation, ChannelRetention retention, CancellationToken cancellationToken = default)
+    {
+        var window = Ms(retention.IdempotencyWindow);
+        var maxAge = Ms(retention.MaxAge);
+        var operation = mutation.Operation;
+        var originalSerial = new LogPosition(mutation.OriginalEpoch, mutation.OriginalOffset).ToSerial();
+        var pairs = RedisMessageCodec.EncodePairs(new Message
+        {
+            Id = operation.Id,
+            Action = operation.Action,
+            Serial = originalSerial,
+            Data = operation.Data,
+            Encoding = operation.Encoding,
+            Version = operation.Version,
+            ConnectionId = operation.ConnectionId,
+        });
+        RedisValue[] values =
+        [
+            Now,
+            maxAge,
+            Math.Max(retention.MaxMessages, 1),
+            window,
+            _forgetIdleMs,
+            Math.Max(Math.Max(maxAge, window), _forgetIdleMs) + 60_000,
+            _keys.BusChannelName(channelKey),
+            operation.ConnectionId ?? string.Empty,
+            mutation.OriginalEpoch,
+            mutation.OriginalOffset,
+            operation.Id ?? string.Empty,
+            operation.Action ?? MessageActions.Update,
+            pairs.Pairs,
+            pairs.Count,
+            operation.Name is null ? RedisValue.EmptyString : RedisMessageCodec.EncodePairs(new Message { Name = operation.Name }).Pairs,
+            operation.Extras is null ? RedisValue.EmptyString : RedisMessageCodec.EncodePairs(new Message { Extras = operation.Extras }).Pairs,
+            MutationRules.DataKind(operation),
+            mutation.ActorClientId ?? string.Empty,
+            mutation.MayChangeAny ? 1 : 0,
+        ];
+        var result = await AppendScriptAsync(RedisScripts.Mutate, channelKey, values, cancellationToken).ConfigureAwait(false);
+        var epoch = (string)result[0]!;
+        switch ((string)result[2]!)
+        {
+            case "dup":
+                return new AppendResult([(string)result[3]!], [], epoch);
+            case "err":
+                throw (int)result[3] switch
+                {
+                    ErrorCodes.OperationNotPermitted => MutationRules.NotOwner(operation.Action == MessageActions.Delete ? "delete" : "update"),
+                    ErrorCodes.InvalidMessageData => MutationRules.TargetNotText(),
+                    _ => MutationRules.NotFound(originalSerial),
+                };
+        }
+
+        // The entry as readers decode it: the stored broadcast form (mutate.lua merged name, extras and clientId).
+        var offset = (long)result[3];
+        var entry = RedisMessageCodec.DecodeStored(new System.Buffers.ReadOnlySequence<byte>((byte[])result[4]!), epoch, offset, (long)result[1]);
+        var serial = new LogPosition(epoch, offset).ToSerial();
+        return new AppendResult([serial], [entry], epoch);
+    }
+
+    public async ValueTask<MessageVersions?> ReadMessageAsync(string channelKey, LogPosition serial, CancellationToken cancellationToken = default)
+    {
+        var result = await EvaluateAsync(RedisScripts.Message, channelKey, [Now, _forgetIdleMs, serial.Epoch, serial.Offset], cancellationToken).ConfigureAwait(false);
+        var epoch = (string)result[0]!;
+        var original = RedisMessageCodec.DecodeEntries(result[1], epoch);
+        return original.Count == 1 ? new MessageVersions(original[0], RedisMessageCodec.DecodeEntries(result[2], epoch)) : null;
+    }
+
     public async ValueTask<LogPosition> GetHeadAsync(string channelKey, CancellationToken cancellationToken = default)
     {
         var result = await EvaluateAsync(RedisScripts.Head, channelKey, [Now, _forgetIdleMs, ExpiryOfEmpty], cancellationToken).ConfigureAwait(false);
@@ -125,12 +192,16 @@ public sealed partial class RedisMessageLog : IMessageLog
 
     public async ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(string channelKey, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default)
     {
-        var result = await Database.ScriptEvaluateAsync(
+        var result = await EvaluateAsync(
             RedisScripts.ReadRecent,
-            _keys.Channel(channelKey),
-            [Now, _forgetIdleMs, ExpiryOfEmpty, upTo.Epoch, upTo.Offset, count ?? -1, sinceMs is { } since ? Math.Clamp(since, 0, MaxExactMs) : -1])
-            .WaitAsync(cancellationToken).ConfigureAwait(false);
-        return RedisMessageCodec.DecodeEntries(result, upTo.Epoch);
+            channelKey,
+            [Now, _forgetIdleMs, ExpiryOfEmpty, upTo.Epoch, upTo.Offset, count ?? -1, sinceMs is { } since ? Math.Clamp(since, 0, MaxExactMs) : -1],
+            cancellationToken).ConfigureAwait(false);
+
+        // Newest first from the script; replay wants oldest first.
+        var recent = RedisMessageCodec.DecodeFolded(result[0], result[1], upTo.Epoch);
+        recent.Reverse();
+        return recent;
     }
 
     public async ValueTask<HistoryPage> ReadHistoryAsync(string channelKey, HistoryQuery query, CancellationToken cancellationToken = default)
@@ -153,7 +224,23 @@ public sealed partial class RedisMessageLog : IMessageLog
             cancellationToken).ConfigureAwait(false);
         var epoch = (string)result[0]!;
         var next = (long)result[1];
-        return new HistoryPage(RedisMessageCodec.DecodeEntries(result[2], epoch), next > 0 ? new LogPosition(epoch, next) : null);
+        return new HistoryPage(RedisMessageCodec.DecodeFolded(result[2], result[3], epoch), next > 0 ? new LogPosition(epoch, next) : null);
+    }
+
+    /// <summary>
+    /// Runs an appending script. A Redis that cannot be reached fails with 50003 (retriable), never acknowledged.
+    /// </summary>
+    private async Task<RedisResult[]> AppendScriptAsync(string script, string channelKey, RedisValue[] values, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (RedisResult[])(await Database.ScriptEvaluateAsync(script, _keys.Channel(channelKey), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException)
+        {
+            AppendFailed(_logger, ex, channelKey);
+            throw new ProtocolException(ErrorCodes.ServiceUnavailable, "Publish not accepted: the message store (Redis) is unavailable; retry", ex);
+        }
     }
 
     /// <summary>An epoch created by a read (no append yet) is kept this long: the same as a forgotten channel's.</summary>

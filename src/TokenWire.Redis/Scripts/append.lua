@@ -3,14 +3,15 @@
 -- ARGV[1] now ms            ARGV[2] max age ms            ARGV[3] max messages
 -- ARGV[4] idempotency ms    ARGV[5] forget-idle ms        ARGV[6] key expiry ms (garbage collection)
 -- ARGV[7] bus channel       ARGV[8] publisher connection id ('' for REST)
--- ARGV[9] n, then n pairs: message id ('' for none), message (msgpack, without serial and timestamp)
+-- ARGV[9] n, ARGV[10] stride (2, or 6 in mutable channels), then n groups: message id ('' for none), message
+-- (msgpack, without serial and timestamp), and in mutable channels its k, n, x and c fields (see channel.lua)
 -- Returns: { epoch, timestamp, then per message: its offset (integer) if appended, or the serial (string) of the
 -- earlier message with the same id inside the idempotency window }.
 -- Publishes: msgpack 1, epoch, connection id, timestamp, first offset, count, then the appended messages as they
 -- were stored. The script runs atomically, so bus order is log order, across every node appending.
 local now, max_age, max_messages = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, forget, expiry = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local bus, connection, n = ARGV[7], ARGV[8], tonumber(ARGV[9])
+local bus, connection, n, stride = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
 
 local epoch, last, last_ts = open_channel(now, forget, true)
 
@@ -27,7 +28,8 @@ local result = { epoch, ts }
 local appended = {}
 local first = last + 1
 for i = 1, n do
-  local id, message = ARGV[8 + 2 * i], ARGV[9 + 2 * i]
+  local base = 10 + stride * (i - 1)
+  local id, message = ARGV[base + 1], ARGV[base + 2]
   local serial = nil
   if id ~= '' then
     local expires = tonumber(redis.call('ZSCORE', idexp, id))
@@ -39,7 +41,12 @@ for i = 1, n do
     result[#result + 1] = serial
   else
     last = last + 1
-    redis.call('XADD', stream, entry_id(last), 't', string.format('%d', ts), 'm', message)
+    if stride == 6 then
+      redis.call('XADD', stream, entry_id(last), 't', string.format('%d', ts), 'm', message,
+        'k', ARGV[base + 3], 'n', ARGV[base + 4], 'x', ARGV[base + 5], 'c', ARGV[base + 6])
+    else
+      redis.call('XADD', stream, entry_id(last), 't', string.format('%d', ts), 'm', message)
+    end
     appended[#appended + 1] = message
     result[#result + 1] = last
     if id ~= '' then
@@ -51,12 +58,7 @@ end
 
 if #appended > 0 then
   redis.call('HSET', meta, 'last', last, 'ts', string.format('%d', ts), 'act', string.format('%d', now), 'age', max_age)
-  local cutoff = first_visible(last, now - max_age)
-  local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
-  if oldest ~= nil and entry_offset(oldest) < cutoff then
-    redis.call('XTRIM', stream, 'MINID', '=', entry_id(cutoff))
-  end
-  redis.call('XTRIM', stream, 'MAXLEN', '=', max_messages)
+  trim_channel(last, now, max_age, max_messages)
   redis.call('PUBLISH', bus, cmsgpack.pack(1, epoch, connection, ts, first, #appended) .. table.concat(appended))
   for _, key in ipairs(KEYS) do
     redis.call('PEXPIRE', key, expiry)

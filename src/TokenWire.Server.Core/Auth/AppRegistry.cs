@@ -72,7 +72,8 @@ public sealed class AppRegistry
             keys,
             app.Namespaces.Where(n => n.Persisted).Select(n => n.Name).ToHashSet(StringComparer.Ordinal),
             app.MaxMessageSize,
-            app.MaxPresenceMembers);
+            app.MaxPresenceMembers,
+            app.Namespaces.Where(n => n.MutableMessages).Select(n => n.Name).ToHashSet(StringComparer.Ordinal));
         if (!_apps.TryAdd(app.Id, definition))
         {
             throw new InvalidOperationException($"TokenWire:Apps: app id '{app.Id}' is configured twice");

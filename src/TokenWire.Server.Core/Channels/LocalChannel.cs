@@ -168,6 +168,8 @@ public sealed partial class LocalChannel
         // Batched, so a replay longer than the outbound queue (in frames) still fits in it: one frame per entry made
         // a long gap overflow the queue at once and the resume fail again and again, most of all when
         // maxOutboundRate paces the writer.
+        var rewound = request.ResumeFrom is null;
+        string BatchSerial(List<LogEntry> batch) => rewound ? attachPosition.ToSerial() : attachPosition.WithOffset(batch[^1].Offset).ToSerial();
         var batch = new List<LogEntry>(ReplayFrameMessages);
         foreach (var entry in replay)
         {
@@ -176,7 +178,7 @@ public sealed partial class LocalChannel
                 batch.Add(entry);
                 if (batch.Count == ReplayFrameMessages)
                 {
-                    subscriber.Sink.Enqueue(new EncodedFrame(MessageFrame([.. batch])));
+                    subscriber.Sink.Enqueue(new EncodedFrame(MessageFrame([.. batch], BatchSerial(batch))));
                     batch.Clear();
                 }
             }
@@ -184,7 +186,7 @@ public sealed partial class LocalChannel
 
         if (batch.Count > 0)
         {
-            subscriber.Sink.Enqueue(new EncodedFrame(MessageFrame([.. batch])));
+            subscriber.Sink.Enqueue(new EncodedFrame(MessageFrame([.. batch], BatchSerial(batch))));
         }
 
         lock (_gate)
@@ -277,7 +279,7 @@ public sealed partial class LocalChannel
         }
 
         // Encoded lazily, once per wire format, and shared by every subscriber.
-        var frame = new EncodedFrame(MessageFrame(entries));
+        var frame = new EncodedFrame(MessageFrame(entries, new LogPosition(_epoch, entries[^1].Offset).ToSerial()));
         foreach (var subscriber in subscribers)
         {
             if (!subscriber.Sink.EchoMessages && subscriber.Sink.ConnectionId == publisherConnectionId)
@@ -289,7 +291,9 @@ public sealed partial class LocalChannel
         }
     }
 
-    private ProtocolMessage MessageFrame(IReadOnlyList<LogEntry> entries)
+    /// <param name="channelSerial">The log position the frame brings the subscriber to: an entry's own offset, not its
+    /// message's serial (a version carries its original's serial), and the attach point after a rewind's folded messages.</param>
+    private ProtocolMessage MessageFrame(IReadOnlyList<LogEntry> entries, string channelSerial)
     {
         var messages = new Message[entries.Count];
         for (var i = 0; i < messages.Length; i++)
@@ -300,7 +304,7 @@ public sealed partial class LocalChannel
         return new ProtocolMessage(ProtocolAction.Message)
         {
             Channel = Name,
-            ChannelSerial = entries[^1].Message.Serial,
+            ChannelSerial = channelSerial,
             Messages = messages,
         };
     }

@@ -11,6 +11,7 @@ namespace TokenWire.Server.Connections;
 /// <summary>The node-wide collaborators every transport uses, bundled so a transport has one dependency.</summary>
 public sealed class RealtimeServices(
     ChannelPublisher publisher,
+    MessageMutator mutator,
     Authenticator authenticator,
     LocalChannelRegistry channels,
     IConnectionStore connections,
@@ -21,6 +22,8 @@ public sealed class RealtimeServices(
     ILogger<RealtimeTransport> logger)
 {
     public ChannelPublisher Publisher { get; } = publisher;
+
+    public MessageMutator Mutator { get; } = mutator;
 
     public Authenticator Authenticator { get; } = authenticator;
 

@@ -56,7 +56,9 @@ public sealed partial class RealtimeTransport
         }
 
         // Issued now, in msgSerial order (the append is started before PublishCoreAsync first yields); acknowledged later.
-        QueueAcknowledgement(msgSerial, PublishCoreAsync(message.Channel, messages, cancellationToken));
+        QueueAcknowledgement(msgSerial, messages.Any(m => MessageActions.IsMutation(m.Action))
+            ? MutateCoreAsync(message.Channel, messages, cancellationToken)
+            : PublishCoreAsync(message.Channel, messages, cancellationToken));
         if (Volatile.Read(ref _unacknowledged) > MaxUnacknowledgedPublishes)
         {
             await _acknowledgements.ConfigureAwait(false);
@@ -66,6 +68,18 @@ public sealed partial class RealtimeTransport
     private async Task<PublishResult?> PublishCoreAsync(string channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken)
     {
         var result = await _services.Publisher.PublishAsync(Connection.Auth, channel, messages, Connection.Id, cancellationToken).ConfigureAwait(false);
+        return new PublishResult(result.Serials);
+    }
+
+    /// <summary>updateMessage/deleteMessage/appendMessage send one message per MESSAGE; ACK res = the version serial.</summary>
+    private async Task<PublishResult?> MutateCoreAsync(string channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken)
+    {
+        if (messages.Count != 1)
+        {
+            throw new ProtocolException(ErrorCodes.BadRequest, "An update, delete or append must be the only message of its MESSAGE");
+        }
+
+        var result = await _services.Mutator.MutateAsync(Connection.Auth, channel, messages[0], Connection.Id, cancellationToken).ConfigureAwait(false);
         return new PublishResult(result.Serials);
     }
 

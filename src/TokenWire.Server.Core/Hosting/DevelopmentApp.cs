@@ -20,6 +20,10 @@ public static class DevelopmentApp
             new KeyOptions { Id = "root", Secret = "dev-root-secret", Capability = """{"*":["*"]}""" },
             new KeyOptions { Id = "sub", Secret = "dev-sub-secret", Capability = """{"*":["subscribe","history"]}""" },
         ],
-        Namespaces = [new NamespaceOptions { Name = "persisted", Persisted = true }],
+        Namespaces =
+        [
+            new NamespaceOptions { Name = "persisted", Persisted = true },
+            new NamespaceOptions { Name = "mutable", MutableMessages = true },
+        ],
     };
 }

@@ -59,6 +59,10 @@ public sealed class NamespaceOptions
 
     /// <summary>Persisted namespaces keep history for <see cref="HistoryOptions.PersistedRetention"/>.</summary>
     public bool Persisted { get; set; }
+
+    /// <summary>Messages may be updated, deleted and appended to (Ably's <c>mutableMessages</c>); otherwise 93002.
+    /// Such channels keep history as persisted ones do, as on Ably.</summary>
+    public bool MutableMessages { get; set; }
 }
 
 public sealed class LimitOptions

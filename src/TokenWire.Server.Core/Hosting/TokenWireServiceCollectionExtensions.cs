@@ -53,6 +53,7 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<RestAuthentication>();
         services.AddSingleton<ChannelRules>();
         services.AddSingleton<ChannelPublisher>();
+        services.AddSingleton<MessageMutator>();
         services.AddSingleton<LocalChannelRegistry>();
         services.TryAddSingleton<IConnectionStore, ConnectionRegistry>();
         services.TryAddSingleton<IClusterConnectionCounts, NoOtherNodes>();

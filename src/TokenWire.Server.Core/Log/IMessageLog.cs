@@ -15,6 +15,9 @@ namespace TokenWire.Server.Log;
 /// before <see cref="AppendAsync"/> completes.</item>
 /// <item>Positions carry an epoch; a log that is lost and rebuilt gets a new, greater epoch, so old positions are
 /// reported as discontinuous rather than silently reused.</item>
+/// <item>Mutable channels: an update, delete or append is a log entry of its own (offset, serial) recording a version
+/// of an earlier message; <see cref="ReadAfterAsync"/> returns it as delivered live, while history and rewind show
+/// each original message once, folded with its versions up to the read's bound (<see cref="MessageAggregation"/>).</item>
 /// </list>
 /// Node-local state (connections, sockets, subscribers) never lives here. <c>CancellationToken</c> cancels the wait,
 /// not an append already applied.
@@ -30,8 +33,22 @@ public interface IMessageLog
     /// <summary>Up to <paramref name="max"/> entries after <paramref name="after"/>, oldest first.</summary>
     ValueTask<ReadResult> ReadAfterAsync(string channelKey, LogPosition after, int max, CancellationToken cancellationToken = default);
 
-    /// <summary>The last <paramref name="count"/> entries, or those at or after <paramref name="sinceMs"/>, up to the head.</summary>
+    /// <summary>
+    /// The last <paramref name="count"/> original messages, or those at or after <paramref name="sinceMs"/>, up to
+    /// <paramref name="upTo"/>, each folded with its versions up to <paramref name="upTo"/> (rewind).
+    /// </summary>
     ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(string channelKey, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Appends a version of an existing message: checks it exists (40400), ownership (40160) and append rules (40013)
+    /// atomically with the append, merges the name and extras it does not change, and stamps the version serial.
+    /// Idempotent by the operation's id like <see cref="AppendAsync"/>.
+    /// </summary>
+    ValueTask<AppendResult> AppendMutationAsync(string channelKey, MessageMutation mutation, ChannelRetention retention, CancellationToken cancellationToken = default);
+
+    /// <summary>The original message at <paramref name="serial"/> and its versions, or null if there is none.</summary>
+    ValueTask<MessageVersions?> ReadMessageAsync(string channelKey, LogPosition serial, CancellationToken cancellationToken = default);
+
+    /// <summary>Original messages only, each folded with its versions up to the query's <c>Until</c> (or the head).</summary>
     ValueTask<HistoryPage> ReadHistoryAsync(string channelKey, HistoryQuery query, CancellationToken cancellationToken = default);
 }

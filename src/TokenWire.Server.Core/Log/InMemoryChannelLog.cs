@@ -14,6 +14,7 @@ internal sealed class InMemoryChannelLog(string epoch)
     private readonly List<LogEntry> _entries = [];
     private readonly Dictionary<string, string> _serialsById = new(StringComparer.Ordinal);
     private readonly Queue<(long ExpiresAtMs, string Id)> _idExpiry = new();
+    private readonly Dictionary<long, MutableMessageState> _mutated = [];
     private int _start;
     private long _lastOffset;
     private long _lastTimestamp;
@@ -107,17 +108,23 @@ internal sealed class InMemoryChannelLog(string epoch)
 
             var last = Math.Min(upTo.Offset, _lastOffset);
             var from = FirstOffset;
-            if (count is { } n)
-            {
-                from = Math.Max(from, last - n + 1);
-            }
-
             if (sinceMs is { } since)
             {
                 from = Math.Max(from, OffsetAtOrAfter(since));
             }
 
-            return from > last ? [] : Slice(from, (int)(last - from + 1));
+            // Newest first, skipping versions, until count originals; then oldest first for replay.
+            var recent = new List<LogEntry>();
+            for (var offset = last; offset >= from && (count is not { } n || recent.Count < n); offset--)
+            {
+                if (At(offset) is { IsVersion: false } entry)
+                {
+                    recent.Add(Materialize(entry, last));
+                }
+            }
+
+            recent.Reverse();
+            return recent;
         }
     }
 
@@ -174,29 +181,116 @@ internal sealed class InMemoryChannelLog(string epoch)
                 return new HistoryPage([], null);
             }
 
-            var available = high - low + 1;
-            var take = (int)Math.Min(query.Limit, available);
-            List<LogEntry> page;
+            // Versions are skipped: each original appears once, folded with its versions up to the bound.
+            var foldBound = query.Until is { } u && u.Epoch == epoch ? u.Offset : _lastOffset;
+            var page = new List<LogEntry>(Math.Min(query.Limit, 256));
             LogPosition? next = null;
-            if (query.Forwards)
+            var step = query.Forwards ? 1 : -1;
+            for (var offset = query.Forwards ? low : high; offset >= low && offset <= high; offset += step)
             {
-                page = Slice(low, take);
-                if (available > take)
+                var entry = At(offset);
+                if (entry.IsVersion)
                 {
-                    next = new LogPosition(epoch, low + take);
+                    continue;
                 }
-            }
-            else
-            {
-                page = Slice(high - take + 1, take);
-                page.Reverse();
-                if (available > take)
+
+                if (page.Count == query.Limit)
                 {
-                    next = new LogPosition(epoch, high - take);
+                    next = new LogPosition(epoch, offset);
+                    break;
                 }
+
+                page.Add(Materialize(entry, foldBound));
             }
 
             return new HistoryPage(page, next);
+        }
+    }
+
+    public AppendResult AppendMutation(MessageMutation mutation, ChannelRetention retention, DateTimeOffset now)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var operation = mutation.Operation;
+        lock (_gate)
+        {
+            _retention = retention;
+            _lastActivity = now;
+            ExpireIds(nowMs);
+            if (operation.Id is { } id && _serialsById.TryGetValue(id, out var existing))
+            {
+                return new AppendResult([existing], [], epoch);
+            }
+
+            var originalSerial = new LogPosition(mutation.OriginalEpoch, mutation.OriginalOffset).ToSerial();
+            if (mutation.OriginalEpoch != epoch || mutation.OriginalOffset < FirstOffset || mutation.OriginalOffset > _lastOffset
+                || At(mutation.OriginalOffset) is not { IsVersion: false } original)
+            {
+                throw MutationRules.NotFound(originalSerial);
+            }
+
+            if (!mutation.MayChangeAny && (original.Message.ClientId is null || original.Message.ClientId != mutation.ActorClientId))
+            {
+                throw MutationRules.NotOwner(operation.Action == MessageActions.Delete ? "delete" : "update");
+            }
+
+            if (!_mutated.TryGetValue(original.Offset, out var state))
+            {
+                state = new MutableMessageState(original);
+            }
+
+            if (operation.Action == MessageActions.Append)
+            {
+                if (!MutationRules.CanAppendTo(state.Kind))
+                {
+                    throw MutationRules.TargetNotText();
+                }
+
+                state.Kind = MutationRules.Text;
+            }
+            else if (!operation.Data.IsNone)
+            {
+                state.Kind = MutationRules.DataKind(operation);
+            }
+
+            _mutated[original.Offset] = state;
+            state.Name = operation.Name ?? state.Name;
+            state.Extras = operation.Extras ?? state.Extras;
+
+            // After the original's timestamp, strictly, and never backwards within the channel.
+            var timestamp = Math.Max(Math.Max(nowMs, _lastTimestamp), (original.Message.Timestamp ?? 0) + 1);
+            var offset = ++_lastOffset;
+            var serial = new LogPosition(epoch, offset).ToSerial();
+            operation.Serial = originalSerial;
+            operation.Name = state.Name;
+            operation.Extras = state.Extras;
+            operation.ClientId = original.Message.ClientId;
+            operation.Timestamp = timestamp;
+            operation.Version = VersionPayload.Stamp(operation.Version, serial, timestamp);
+            var entry = new LogEntry(offset, operation, original.Offset);
+            _entries.Add(entry);
+            state.Add(entry);
+            if (operation.Id is { } newId)
+            {
+                _serialsById[newId] = serial;
+                _idExpiry.Enqueue((nowMs + (long)retention.IdempotencyWindow.TotalMilliseconds, newId));
+            }
+
+            _lastTimestamp = timestamp;
+            Trim(nowMs);
+            return new AppendResult([serial], [entry], epoch);
+        }
+    }
+
+    public MessageVersions? ReadMessage(LogPosition serial)
+    {
+        lock (_gate)
+        {
+            if (serial.Epoch != epoch || serial.Offset < FirstOffset || serial.Offset > _lastOffset || At(serial.Offset) is not { IsVersion: false } original)
+            {
+                return null;
+            }
+
+            return new MessageVersions(original, _mutated.TryGetValue(original.Offset, out var state) ? [.. state.Versions] : []);
         }
     }
 
@@ -211,6 +305,11 @@ internal sealed class InMemoryChannelLog(string epoch)
             return Count == 0 && _serialsById.Count == 0 && now - _lastActivity > forgetIdleAfter;
         }
     }
+
+    private LogEntry At(long offset) => _entries[_start + (int)(offset - FirstOffset)];
+
+    private LogEntry Materialize(LogEntry original, long upToOffset) =>
+        _mutated.TryGetValue(original.Offset, out var state) ? original with { Message = state.Fold(upToOffset) } : original;
 
     private List<LogEntry> Slice(long fromOffset, int count)
     {
@@ -243,6 +342,11 @@ internal sealed class InMemoryChannelLog(string epoch)
         var oldest = nowMs - (long)_retention.MaxAge.TotalMilliseconds;
         while (Count > 0 && (Count > _retention.MaxMessages || _entries[_start].Message.Timestamp < oldest))
         {
+            if (_mutated.Count > 0)
+            {
+                _mutated.Remove(FirstOffset);
+            }
+
             _entries[_start] = null!;
             _start++;
         }

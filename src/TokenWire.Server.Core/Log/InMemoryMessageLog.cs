@@ -38,6 +38,12 @@ public sealed class InMemoryMessageLog : IMessageLog, IDisposable
     public ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(string channelKey, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(GetOrCreate(channelKey).ReadRecent(count, sinceMs, upTo));
 
+    public ValueTask<AppendResult> AppendMutationAsync(string channelKey, MessageMutation mutation, ChannelRetention retention, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(GetOrCreate(channelKey).AppendMutation(mutation, retention, _time.GetUtcNow()));
+
+    public ValueTask<MessageVersions?> ReadMessageAsync(string channelKey, LogPosition serial, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_channels.TryGetValue(channelKey, out var log) ? log.ReadMessage(serial) : null);
+
     public ValueTask<HistoryPage> ReadHistoryAsync(string channelKey, HistoryQuery query, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_channels.TryGetValue(channelKey, out var log)
             ? log.ReadHistory(query)

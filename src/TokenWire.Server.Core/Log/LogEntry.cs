@@ -2,5 +2,12 @@ using TokenWire.Protocol;
 
 namespace TokenWire.Server.Log;
 
-/// <summary>A stored message and its offset in the channel log. The message is complete and never mutated after append.</summary>
-public sealed record LogEntry(long Offset, Message Message);
+/// <summary>
+/// A stored message and its offset in the channel log. The message is complete and never mutated after append.
+/// <see cref="VersionOf"/> is set for an update, delete or append: the offset of the original message it changes
+/// (its <see cref="Message"/> is the broadcast form, carrying the original's serial).
+/// </summary>
+public sealed record LogEntry(long Offset, Message Message, long? VersionOf = null)
+{
+    public bool IsVersion => VersionOf is not null;
+}

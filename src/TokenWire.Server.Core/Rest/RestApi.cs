@@ -31,6 +31,7 @@ public static class RestApi
         routes.MapGet("/channels/{channel}/messages", HistoryAsync);
         routes.MapPost("/channels/{channel}/messages", PublishAsync);
         routes.MapGet("/channels/{channel}", StatusAsync);
+        routes.MapMutableMessages();
         return routes;
     }
 

@@ -38,11 +38,20 @@ public static class RestResponses
 
     /// <summary>A body built as JSON; transcoded to msgpack when the client asked for it.</summary>
     public static Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> body) =>
-        WriteAsync(context, status, body, messagesForMsgpack: null);
+        WriteAsync(context, status, body, msgpackBody: null);
 
     /// <summary>A message array, encoded directly per format so binary data stays binary in msgpack.</summary>
     public static Task WriteMessagesAsync(HttpContext context, IReadOnlyList<Message> messages) =>
-        WriteAsync(context, StatusCodes.Status200OK, writer => WriteMessageArray(writer, messages), messages);
+        WriteAsync(context, StatusCodes.Status200OK, writer => WriteMessageArray(writer, messages), buffer => ProtocolCodecs.MessagePack.WriteMessages(messages, buffer));
+
+    /// <summary>One message (<c>getMessage</c>), encoded directly per format like <see cref="WriteMessagesAsync"/>.</summary>
+    public static Task WriteMessageAsync(HttpContext context, Message message) =>
+        WriteAsync(context, StatusCodes.Status200OK, writer => JsonProtocolWriter.WriteMessage(writer, message), buffer =>
+        {
+            var writer = new MessagePackWriter(buffer);
+            MessagePackProtocolWriter.WriteMessage(ref writer, message);
+            writer.Flush();
+        });
 
     private static void WriteMessageArray(Utf8JsonWriter writer, IReadOnlyList<Message> messages)
     {
@@ -55,7 +64,7 @@ public static class RestResponses
         writer.WriteEndArray();
     }
 
-    private static Task WriteAsync(HttpContext context, int status, Action<Utf8JsonWriter> body, IReadOnlyList<Message>? messagesForMsgpack)
+    private static Task WriteAsync(HttpContext context, int status, Action<Utf8JsonWriter> body, Action<IBufferWriter<byte>>? msgpackBody)
     {
         var format = RestFormat.ForResponse(context.Request);
         var envelope = context.Request.Query["envelope"].ToString();
@@ -67,9 +76,9 @@ public static class RestResponses
             WriteEnvelopeJson(buffer, status, response.Headers.Link.ToString(), body);
             response.StatusCode = StatusCodes.Status200OK;
         }
-        else if (format == WireFormat.MessagePack && messagesForMsgpack is not null)
+        else if (format == WireFormat.MessagePack && msgpackBody is not null)
         {
-            ProtocolCodecs.MessagePack.WriteMessages(messagesForMsgpack, buffer);
+            msgpackBody(buffer);
             return Finish(response, status, format, buffer);
         }
         else

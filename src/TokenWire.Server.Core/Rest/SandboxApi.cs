@@ -71,7 +71,8 @@ public static class SandboxApi
                 if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
                 {
                     var persisted = item.TryGetProperty("persisted", out var p) && p.ValueKind == JsonValueKind.True;
-                    app.Namespaces.Add(new NamespaceOptions { Name = id.GetString()!, Persisted = persisted });
+                    var mutable = item.TryGetProperty("mutableMessages", out var m) && m.ValueKind == JsonValueKind.True;
+                    app.Namespaces.Add(new NamespaceOptions { Name = id.GetString()!, Persisted = persisted, MutableMessages = mutable });
                     namespaces.Add((id.GetString()!, item.Clone()));
                 }
             }

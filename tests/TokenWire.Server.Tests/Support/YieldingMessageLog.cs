@@ -13,6 +13,15 @@ internal sealed class YieldingMessageLog(IMessageLog inner) : IMessageLog
     public ValueTask<AppendResult> AppendAsync(string channelKey, IReadOnlyList<Message> messages, ChannelRetention retention, CancellationToken cancellationToken = default) =>
         inner.AppendAsync(channelKey, messages, retention, cancellationToken);
 
+    public ValueTask<AppendResult> AppendMutationAsync(string channelKey, MessageMutation mutation, ChannelRetention retention, CancellationToken cancellationToken = default) =>
+        inner.AppendMutationAsync(channelKey, mutation, retention, cancellationToken);
+
+    public async ValueTask<MessageVersions?> ReadMessageAsync(string channelKey, LogPosition serial, CancellationToken cancellationToken = default)
+    {
+        await Task.Yield();
+        return await inner.ReadMessageAsync(channelKey, serial, cancellationToken);
+    }
+
     public async ValueTask<LogPosition> GetHeadAsync(string channelKey, CancellationToken cancellationToken = default)
     {
         await Task.Yield();

@@ -1,0 +1,85 @@
+using Microsoft.Extensions.Options;
+using TokenWire.Protocol;
+using TokenWire.Protocol.Serials;
+using TokenWire.Server.Auth;
+using TokenWire.Server.Bus;
+using TokenWire.Server.Channels;
+using TokenWire.Server.Hosting;
+using TokenWire.Server.Log;
+
+namespace TokenWire.Server.Publishing;
+
+/// <summary>
+/// The one update/delete/append path for realtime and REST (reference §4.12): the channel must be mutable (93002),
+/// the caller needs message-update-* (update, append) or message-delete-* (delete) rights (40160), then the log
+/// checks the target, ownership and append rules atomically with the append, and the version goes on the bus.
+/// </summary>
+public sealed class MessageMutator(IMessageLog log, IMessageBus bus, ChannelRules rules, IOptions<TokenWireOptions> options)
+{
+    private readonly int _maxMessageSize = options.Value.Limits.MaxMessageSize;
+
+    /// <param name="connectionId">The acting realtime connection, or null for REST.</param>
+    public async ValueTask<AppendResult> MutateAsync(AuthContext auth, string channelName, Message operation, string? connectionId, CancellationToken cancellationToken)
+    {
+        ChannelNames.Validate(channelName);
+        var action = operation.Action ?? MessageActions.Create;
+        if (!MessageActions.IsMutation(action))
+        {
+            throw new ProtocolException(ErrorCodes.InvalidParameterValue, "A message operation's action must be message.update, message.delete or message.append");
+        }
+
+        if (!auth.App.IsMutable(channelName))
+        {
+            throw new ProtocolException(ErrorCodes.MutableMessagesNotEnabled, "Can only update/delete/append messages on channels with mutableMessages enabled");
+        }
+
+        if (!LogPosition.TryParse(operation.Serial, out var target))
+        {
+            throw new ProtocolException(ErrorCodes.InvalidParameterValue, "This message lacks a valid serial");
+        }
+
+        var (any, own, verb) = action == MessageActions.Delete
+            ? (ChannelOperation.MessageDeleteAny, ChannelOperation.MessageDeleteOwn, "delete")
+            : (ChannelOperation.MessageUpdateAny, ChannelOperation.MessageUpdateOwn, "update");
+        var mayChangeAny = auth.Capability.Allows(channelName, any);
+        if (!mayChangeAny && !auth.Capability.Allows(channelName, own))
+        {
+            throw new ProtocolException(ErrorCodes.OperationNotPermitted, $"Permission denied: no message-{verb}-own or message-{verb}-any capability on channel '{channelName}'");
+        }
+
+        if (action == MessageActions.Append && MutationRules.DataKind(operation) != MutationRules.Text)
+        {
+            throw MutationRules.FragmentNotText();
+        }
+
+        var maxMessageSize = auth.App.MaxMessageSize ?? _maxMessageSize;
+        if (operation.Size > maxMessageSize)
+        {
+            throw new ProtocolException(ErrorCodes.MessageTooLarge, $"Message size {operation.Size} exceeds the maximum of {maxMessageSize} bytes");
+        }
+
+        // The version names who acted: the identified client, or the clientId a key or wildcard holder states.
+        var actor = auth.IsWildcardClient ? null : auth.ClientId;
+        var stated = VersionPayload.ClientIdOf(operation.Version);
+        if (stated is not null && actor is not null && stated != actor)
+        {
+            throw new ProtocolException(ErrorCodes.InvalidClientId, $"Operation clientId '{stated}' does not match the connection's clientId '{actor}'");
+        }
+
+        operation.Version = VersionPayload.Compose(operation.Version, actor);
+        operation.ClientId = null;
+        operation.ConnectionId = connectionId;
+        operation.ConnectionKey = null;
+        operation.Action = action;
+
+        var channelKey = ChannelKeys.For(auth.App.Id, channelName);
+        var mutation = new MessageMutation(target.Epoch, target.Offset, operation, auth.ClientId, mayChangeAny);
+        var result = await log.AppendMutationAsync(channelKey, mutation, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
+        if (result.Appended.Count > 0)
+        {
+            await bus.PublishAsync(new BusEnvelope(channelKey, result.Epoch, result.Appended, connectionId), cancellationToken).ConfigureAwait(false);
+        }
+
+        return result;
+    }
+}

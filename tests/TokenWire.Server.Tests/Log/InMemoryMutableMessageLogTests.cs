@@ -1,0 +1,10 @@
+using TokenWire.Conformance;
+using TokenWire.Server.Log;
+
+namespace TokenWire.Server.Tests.Log;
+
+/// <summary>The embedded engine against the shared mutable-messages contract.</summary>
+public sealed class InMemoryMutableMessageLogTests : MutableMessageLogConformance
+{
+    protected override IMessageLog CreateLog(TimeProvider time, TimeSpan forgetIdleAfter) => new InMemoryMessageLog(time, forgetIdleAfter);
+}
