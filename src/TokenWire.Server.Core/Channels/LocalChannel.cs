@@ -279,7 +279,9 @@ public sealed partial class LocalChannel
         }
 
         // Encoded lazily, once per wire format, and shared by every subscriber.
-        var frame = new EncodedFrame(MessageFrame(entries, new LogPosition(_epoch, entries[^1].Offset).ToSerial()));
+        // A plain message's serial is its position already; only a version (carrying its original's serial) needs one made.
+        var last = entries[^1];
+        var frame = new EncodedFrame(MessageFrame(entries, last.IsVersion ? new LogPosition(_epoch, last.Offset).ToSerial() : last.Message.Serial!));
         foreach (var subscriber in subscribers)
         {
             if (!subscriber.Sink.EchoMessages && subscriber.Sink.ConnectionId == publisherConnectionId)

@@ -56,7 +56,7 @@ public sealed partial class RealtimeTransport
         }
 
         // Issued now, in msgSerial order (the append is started before PublishCoreAsync first yields); acknowledged later.
-        QueueAcknowledgement(msgSerial, messages.Any(m => MessageActions.IsMutation(m.Action))
+        QueueAcknowledgement(msgSerial, HasMutation(messages)
             ? MutateCoreAsync(message.Channel, messages, cancellationToken)
             : PublishCoreAsync(message.Channel, messages, cancellationToken));
         if (Volatile.Read(ref _unacknowledged) > MaxUnacknowledgedPublishes)
@@ -69,6 +69,19 @@ public sealed partial class RealtimeTransport
     {
         var result = await _services.Publisher.PublishAsync(Connection.Auth, channel, messages, Connection.Id, cancellationToken).ConfigureAwait(false);
         return new PublishResult(result.Serials);
+    }
+
+    private static bool HasMutation(IReadOnlyList<Message> messages)
+    {
+        foreach (var message in messages)
+        {
+            if (MessageActions.IsMutation(message.Action))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>updateMessage/deleteMessage/appendMessage send one message per MESSAGE; ACK res = the version serial.</summary>
