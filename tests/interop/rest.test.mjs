@@ -167,6 +167,25 @@ for (const format of FORMATS) {
       assert.equal(rec.messages[0].serial, r1.serials[0]);
     });
 
+    test('publish on behalf of a realtime connection (connectionKey) is attributed to it; a bad key is 40006; a claimed connectionId is dropped', async () => {
+      const realtime = clients.realtime(server, format);
+      await connectionState(realtime, 'connected');
+      const name = uniqueName('on-behalf');
+      const rec = record(realtime.channels.get(name));
+      await within(rec.subscribed, 10000, 'attach');
+      const rest = clients.rest(server, format);
+      const channel = rest.channels.get(name);
+      await within(channel.publish({ name: 'on-behalf', data: 'x', connectionKey: realtime.connection.key }), 10000, 'publish on behalf');
+      await within(channel.publish({ name: 'forged', data: 'y', connectionId: realtime.connection.id }), 10000, 'publish claiming a connectionId');
+      await waitFor(() => rec.messages.length >= 2, 10000, 'two messages');
+      assert.equal(rec.messages[0].connectionId, realtime.connection.id);
+      assert.notEqual(rec.messages[1].connectionId, realtime.connection.id, 'a REST body cannot claim a connection');
+      await assert.rejects(
+        within(channel.publish({ name: 'bad', data: 'z', connectionKey: 'AAAAAAAAAAAA!bogus' }), 10000, 'publish with a bad key'),
+        (err) => err.code === 40006,
+      );
+    });
+
     test('rest.time() returns the server time in ms', async () => {
       const rest = clients.rest(server, format);
       const t = await within(rest.time(), 10000, 'time');

@@ -17,7 +17,7 @@ public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRu
 {
     private readonly int _maxMessageSize = options.Value.Limits.MaxMessageSize;
 
-    /// <param name="connectionId">The publishing realtime connection, or null for REST.</param>
+    /// <param name="connectionId">The publishing realtime connection, or null for REST (whose caller attributes each message).</param>
     public async ValueTask<AppendResult> PublishAsync(AuthContext auth, string channelName, IReadOnlyList<Message> messages, string? connectionId, CancellationToken cancellationToken)
     {
         ChannelNames.Validate(channelName);
@@ -31,7 +31,8 @@ public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRu
         {
             total += message.Size;
             StampIdentity(auth, message);
-            message.ConnectionId = connectionId;
+            // A REST caller has set (or cleared) the connectionId of messages published on behalf of a connection.
+            message.ConnectionId = connectionId ?? message.ConnectionId;
             message.ConnectionKey = null;
         }
 

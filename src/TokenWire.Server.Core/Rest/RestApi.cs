@@ -46,7 +46,7 @@ public static class RestApi
         await RestResponses.WriteMessagesAsync(context, page.Entries.Select(e => e.Message).ToList());
     }
 
-    private static async Task PublishAsync(HttpContext context, string channel, RestAuthentication authentication, ChannelPublisher publisher, IOptions<TokenWireOptions> options)
+    private static async Task PublishAsync(HttpContext context, string channel, RestAuthentication authentication, ChannelPublisher publisher, IConnectionStore connections, IOptions<TokenWireOptions> options)
     {
         var auth = authentication.Authenticate(context.Request);
         var body = await RestBody.ReadAsync(context.Request, options.Value.Limits.MaxFrameSize, context.RequestAborted);
@@ -71,6 +71,7 @@ public static class RestApi
             }
         }
 
+        await AttributeToConnectionsAsync(auth, messages, connections, context.RequestAborted);
         var result = await publisher.PublishAsync(auth, channel, messages, connectionId: null, context.RequestAborted);
         var messageId = messages[0].Id is { } id && id.LastIndexOf(':') is var colon and > 0 ? id[..colon] : messages[0].Id;
         await RestResponses.WriteJsonAsync(context, StatusCodes.Status201Created, w =>
@@ -87,6 +88,31 @@ public static class RestApi
             w.WriteEndArray();
             w.WriteEndObject();
         });
+    }
+
+    /// <summary>
+    /// Publishing on behalf of a realtime connection (spec TM2h): a message carrying that connection's key is attributed
+    /// to it (its <c>connectionId</c>); the key must belong to a live or resumable connection of the same app (40006).
+    /// Any <c>connectionId</c> a REST body claims is dropped, so only a key can attribute a message.
+    /// </summary>
+    private static async Task AttributeToConnectionsAsync(AuthContext auth, IReadOnlyList<Message> messages, IConnectionStore connections, CancellationToken cancellationToken)
+    {
+        foreach (var message in messages)
+        {
+            message.ConnectionId = null;
+            if (message.ConnectionKey is not { } key)
+            {
+                continue;
+            }
+
+            var connection = await connections.FindAsync(ConnectionIds.ParseKey(key).BaseKey, cancellationToken);
+            if (connection is null || connection.Auth.App != auth.App)
+            {
+                throw new ProtocolException(ErrorCodes.InvalidConnectionKeyOnMessage, "Invalid connectionKey: no such connection");
+            }
+
+            message.ConnectionId = connection.Id;
+        }
     }
 
     private static async Task StatusAsync(HttpContext context, string channel, RestAuthentication authentication, LocalChannelRegistry channels, IMessageLog log, PresenceService presence)
