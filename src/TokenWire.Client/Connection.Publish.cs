@@ -60,6 +60,7 @@ public sealed partial class Connection
             {
                 Channel = original.Channel,
                 Messages = original.Messages,
+                Presence = original.Presence,
                 Params = original.Params,
                 MsgSerial = _msgSerial++,
             };

@@ -135,6 +135,8 @@ public sealed partial class Connection
 
     internal bool IsConnectedLocked => _state == ConnectionState.Connected;
 
+    internal string? IdLocked => _id;
+
     internal ConnectionState StateLocked => _state;
 
     /// <summary>Starts connecting on first use, when <see cref="RealtimeClientOptions.AutoConnect"/> allows.</summary>

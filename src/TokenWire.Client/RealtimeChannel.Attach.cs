@@ -90,11 +90,21 @@ public sealed partial class RealtimeChannel
                 OnMessage(message);
                 break;
             case ProtocolAction.Attached:
+                List<PresenceMessage>? leaves;
                 lock (Gate)
                 {
-                    OnAttachedLocked(message);
+                    leaves = OnAttachedLocked(message);
                 }
 
+                if (leaves is not null)
+                {
+                    Presence.Emit(leaves);
+                    Presence.ReenterOwnMembers();
+                }
+
+                break;
+            case ProtocolAction.Presence or ProtocolAction.Sync:
+                OnPresence(message);
                 break;
             case ProtocolAction.Detached:
                 lock (Gate)
@@ -120,7 +130,11 @@ public sealed partial class RealtimeChannel
         }
     }
 
-    private void OnAttachedLocked(ProtocolMessage message)
+    /// <summary>
+    /// Returns the presence LEAVEs to deliver when this ATTACHED begins a new attachment, after which this
+    /// connection's members are re-entered (RTP17i); null when it does not (a resumed update, or while detaching).
+    /// </summary>
+    private List<PresenceMessage>? OnAttachedLocked(ProtocolMessage message)
     {
         var resumed = message.HasFlag(ProtocolFlags.Resumed);
         switch (_state)
@@ -130,20 +144,23 @@ public sealed partial class RealtimeChannel
                 ApplyAttachedLocked(message, resumed);
                 SetStateLocked(ChannelState.Attached, message.Error, resumed, message.HasFlag(ProtocolFlags.HasBacklog));
                 CompleteWaitersLocked(_attachWaiters);
-                break;
+                return Presence.OnAttachedLocked(message.HasFlag(ProtocolFlags.HasPresence));
             case ChannelState.Attached:
                 // Unrequested ATTACHED: without RESUMED, continuity was lost (RTL12); report it as an update.
                 ApplyAttachedLocked(message, resumed);
                 if (!resumed)
                 {
                     SetStateLocked(ChannelState.Attached, message.Error, resumed: false, message.HasFlag(ProtocolFlags.HasBacklog));
+                    return Presence.OnAttachedLocked(message.HasFlag(ProtocolFlags.HasPresence));
                 }
 
-                break;
+                return null;
             case ChannelState.Detaching:
                 // An ATTACHED overtaking our DETACH: ask again (RTL5k).
                 _connection.SendLocked(new ProtocolMessage(ProtocolAction.Detach) { Channel = Name });
-                break;
+                return null;
+            default:
+                return null;
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using TokenWire.Protocol;
 
 namespace TokenWire.Client;
@@ -15,20 +16,29 @@ public sealed partial class RealtimeChannel
     {
         request ??= HistoryRequest.Default;
         string? fromSerial = null;
-        if (request.UntilAttach)
+        if (request.UntilAttach && !TryGetAttachSerial(out fromSerial, out var error))
         {
-            lock (Gate)
-            {
-                if (_state != ChannelState.Attached || _attachSerial is null)
-                {
-                    return Task.FromException<PaginatedResult<Message>>(
-                        new AblyException(90001, $"UntilAttach needs the channel attached; channel '{Name}' is {_state.ToString().ToLowerInvariant()}"));
-                }
-
-                fromSerial = _attachSerial;
-            }
+            return Task.FromException<PaginatedResult<Message>>(error);
         }
 
         return _rest.HistoryCoreAsync(Name, request, fromSerial, cancellationToken);
+    }
+
+    /// <summary>The attach point for <see cref="HistoryRequest.UntilAttach"/>; an error (90001) when not attached.</summary>
+    internal bool TryGetAttachSerial([NotNullWhen(true)] out string? serial, [NotNullWhen(false)] out AblyException? error)
+    {
+        lock (Gate)
+        {
+            if (_state != ChannelState.Attached || _attachSerial is null)
+            {
+                serial = null;
+                error = new AblyException(90001, $"UntilAttach needs the channel attached; channel '{Name}' is {_state.ToString().ToLowerInvariant()}");
+                return false;
+            }
+
+            serial = _attachSerial;
+            error = null;
+            return true;
+        }
     }
 }

@@ -8,7 +8,7 @@ public sealed partial class RealtimeChannel
     [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "Channel {Channel} state {Previous} -> {Current} ({Reason})")]
     private static partial void StateChange(ILogger logger, string channel, ChannelState previous, ChannelState current, string? reason);
 
-    [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Channel {Channel}: MESSAGE dropped because the channel is {State} (spec RTL17)")]
+    [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Channel {Channel}: MESSAGE or PRESENCE dropped because the channel is {State} (spec RTL17)")]
     private static partial void DroppedNotAttached(ILogger logger, string channel, ChannelState state);
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Channel {Channel}: subscription buffer full ({Capacity}); message dropped")]

@@ -57,6 +57,8 @@ public sealed partial class RealtimeChannel
         {
             subscriber.Stream?.Complete();
         }
+
+        Presence.CompleteSubscriptions();
     }
 
     private IDisposable AddHandler(string? name, Action<Message> handler)
@@ -67,12 +69,12 @@ public sealed partial class RealtimeChannel
         return registration;
     }
 
-    private void Add(Subscriber subscriber)
+    /// <summary>Implicit attach on subscribe (RTL7g, RTP6c) unless <see cref="ChannelOptions.AttachOnSubscribe"/> is off.</summary>
+    internal void AttachImplicitly()
     {
         bool attach;
         lock (Gate)
         {
-            _subscribers = [.. _subscribers, subscriber];
             attach = _options.AttachOnSubscribe && _state is ChannelState.Initialized or ChannelState.Detached or ChannelState.Detaching;
         }
 
@@ -90,6 +92,16 @@ public sealed partial class RealtimeChannel
                 TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
                 TaskScheduler.Default);
         }
+    }
+
+    private void Add(Subscriber subscriber)
+    {
+        lock (Gate)
+        {
+            _subscribers = [.. _subscribers, subscriber];
+        }
+
+        AttachImplicitly();
     }
 
     private void OnMessage(ProtocolMessage frame)
@@ -178,6 +190,37 @@ public sealed partial class RealtimeChannel
                 }
             });
         }
+    }
+
+    /// <summary>PRESENCE and SYNC, for attached channels only, like messages (RTL17).</summary>
+    private void OnPresence(ProtocolMessage frame)
+    {
+        List<PresenceMessage> events;
+        lock (Gate)
+        {
+            if (_state != ChannelState.Attached)
+            {
+                DroppedNotAttached(_logger, Name, _state);
+                return;
+            }
+
+            if (frame.Action == ProtocolAction.Presence)
+            {
+                // A SYNC's channelSerial is its cursor, not a channel position: only PRESENCE moves the resume point.
+                if (frame.ChannelSerial is { } serial)
+                {
+                    _channelSerial = serial;
+                }
+
+                events = Presence.OnPresenceLocked(frame);
+            }
+            else
+            {
+                events = Presence.OnSyncLocked(frame);
+            }
+        }
+
+        Presence.Emit(events);
     }
 
     private sealed record Subscriber(string? Name, Action<Message>? Handler, object Owner)

@@ -34,6 +34,7 @@ public sealed partial class RealtimeChannel
         _events = events;
         _clientOptions = clientOptions;
         _logger = clientOptions.LoggerFactory.CreateLogger<RealtimeChannel>();
+        Presence = new RealtimePresence(this, connection, rest, events, clientOptions);
     }
 
     /// <summary>Raised for every state change (and for updates while attached), in order, on the client's event loop.</summary>
@@ -44,6 +45,9 @@ public sealed partial class RealtimeChannel
     public event EventHandler<MessageDroppedEventArgs>? MessageDropped;
 
     public string Name { get; }
+
+    /// <summary>This channel's presence: enter/update/leave, the member set and presence events.</summary>
+    public RealtimePresence Presence { get; }
 
     public ChannelState State
     {
@@ -131,6 +135,10 @@ public sealed partial class RealtimeChannel
         set => _options = value;
     }
 
+    internal ChannelState StateLocked => _state;
+
+    internal ErrorInfo? ErrorReasonLocked => _errorReason;
+
     private Lock Gate => _connection.Gate;
 
     private void SetStateLocked(ChannelState next, ErrorInfo? reason, bool resumed = false, bool hasBacklog = false)
@@ -139,6 +147,16 @@ public sealed partial class RealtimeChannel
         _state = next;
         _errorReason = reason;
         StateChange(_logger, Name, previous, next, reason?.ToString());
+        switch (next)
+        {
+            case ChannelState.Detached or ChannelState.Failed:
+                Presence.OnChannelEndedLocked(reason ?? ErrorCodes.Create(ErrorCodes.ChannelOperationFailed, $"Channel '{Name}' is {next.ToString().ToLowerInvariant()}"));
+                break;
+            case ChannelState.Suspended:
+                Presence.OnChannelSuspendedLocked();
+                break;
+        }
+
         if (StateChanged is { } handler)
         {
             var change = new ChannelStateChange(previous, next, reason, resumed, hasBacklog);

@@ -157,7 +157,11 @@ public sealed partial class RestClient : IDisposable
         }
     }
 
-    internal Task<PaginatedResult<Message>> HistoryCoreAsync(string channel, HistoryRequest request, string? fromSerial, CancellationToken cancellationToken)
+    internal Task<PaginatedResult<Message>> HistoryCoreAsync(string channel, HistoryRequest request, string? fromSerial, CancellationToken cancellationToken) =>
+        FetchPageAsync(ChannelPath(channel) + "/messages", HistoryQuery(request, fromSerial), static m => m, cancellationToken);
+
+    /// <summary>The history query string: every parameter explicit, since next-page links replace it (reference §5.5).</summary>
+    private static string HistoryQuery(HistoryRequest request, string? fromSerial)
     {
         var query = new StringBuilder();
         void Add(string name, string value)
@@ -188,33 +192,46 @@ public sealed partial class RestClient : IDisposable
             Add("from_serial", fromSerial);
         }
 
-        return FetchHistoryPageAsync(channel, query.ToString(), cancellationToken);
+        return query.ToString();
     }
 
-    private async Task<PaginatedResult<Message>> FetchHistoryPageAsync(string channel, string query, CancellationToken cancellationToken)
+    /// <summary>
+    /// One page of a message-shaped resource (history, versions, presence); the next page is <paramref name="path"/>
+    /// with the query of the server's next link. Payloads are decoded; <paramref name="map"/> converts each item.
+    /// </summary>
+    private async Task<PaginatedResult<T>> FetchPageAsync<T>(string path, string query, Func<Message, T> map, CancellationToken cancellationToken)
     {
-        var response = await SendAsync(HttpMethod.Get, $"{ChannelPath(channel)}/messages?{query}", body: null, authenticate: true, acceptJson: false, cancellationToken).ConfigureAwait(false);
-        IReadOnlyList<Message> items = [];
-        if (response.Body.Length > 0)
-        {
-            var codec = RestBodies.IsMessagePack(response.ContentType) ? ProtocolCodecs.MessagePack : ProtocolCodecs.Json;
-            try
-            {
-                items = codec.ReadMessages(new System.Buffers.ReadOnlySequence<byte>(response.Body));
-            }
-            catch (ProtocolException ex)
-            {
-                throw new AblyException(ex.Error, ex);
-            }
+        var response = await SendAsync(HttpMethod.Get, query.Length == 0 ? path : $"{path}?{query}", body: null, authenticate: true, acceptJson: false, cancellationToken).ConfigureAwait(false);
+        var items = ReadMessages(response);
+        var next = LinkHeader.NextQuery(response.Links);
+        return new PaginatedResult<T>(items.ConvertAll(m => map(m)), next, (nextQuery, ct) => FetchPageAsync(path, nextQuery, map, ct));
+    }
 
-            foreach (var message in items)
-            {
-                PayloadCodec.Decode(message);
-            }
+    /// <summary>A body of one message or an array of them, decoded.</summary>
+    private static List<Message> ReadMessages(RestResponse response)
+    {
+        if (response.Body.Length == 0)
+        {
+            return [];
         }
 
-        var next = LinkHeader.NextQuery(response.Links);
-        return new PaginatedResult<Message>(items, next, (nextQuery, ct) => FetchHistoryPageAsync(channel, nextQuery, ct));
+        var codec = RestBodies.IsMessagePack(response.ContentType) ? ProtocolCodecs.MessagePack : ProtocolCodecs.Json;
+        List<Message> items;
+        try
+        {
+            items = [.. codec.ReadMessages(new System.Buffers.ReadOnlySequence<byte>(response.Body))];
+        }
+        catch (ProtocolException ex)
+        {
+            throw new AblyException(ex.Error, ex);
+        }
+
+        foreach (var message in items)
+        {
+            PayloadCodec.Decode(message);
+        }
+
+        return items;
     }
 
     private static string ChannelPath(string channel) => "/channels/" + Uri.EscapeDataString(channel);

@@ -68,6 +68,15 @@ internal static class PayloadCodec
         return new JsonPayload(utf8);
     }
 
+    /// <summary>Presence payloads follow the message rules (spec TP3).</summary>
+    public static void Decode(PresenceMessage message)
+    {
+        var decoded = new Message { Data = message.Data, Encoding = message.Encoding };
+        Decode(decoded);
+        message.Data = decoded.Data;
+        message.Encoding = decoded.Encoding;
+    }
+
     /// <summary>Undoes the encoding chain of a received message in place, right to left; stops at an unknown step.</summary>
     public static void Decode(Message message)
     {
