@@ -69,4 +69,30 @@ public static class MessageExtensions
             _ => value.GetRawText(),
         };
     }
+
+    /// <summary>The message's <c>version</c> (set on updates, deletes, appends and by the server on every message), or null.</summary>
+    public static MessageVersion? GetVersion(this Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message.Version?.ToElement() is not { ValueKind: JsonValueKind.Object } version)
+        {
+            return null;
+        }
+
+        string? Text(string name) => version.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        DateTimeOffset? timestamp = version.TryGetProperty("timestamp", out var ms) && ms.ValueKind == JsonValueKind.Number && ms.TryGetInt64(out var value)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(value)
+            : null;
+        Dictionary<string, string>? metadata = null;
+        if (version.TryGetProperty("metadata", out var map) && map.ValueKind == JsonValueKind.Object)
+        {
+            metadata = [];
+            foreach (var entry in map.EnumerateObject())
+            {
+                metadata[entry.Name] = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()! : entry.Value.GetRawText();
+            }
+        }
+
+        return new MessageVersion(Text("serial"), timestamp, Text("clientId"), Text("description"), metadata);
+    }
 }
