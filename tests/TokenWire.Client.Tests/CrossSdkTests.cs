@@ -83,6 +83,30 @@ public sealed class CrossSdkTests(ServerFixture server)
         }
     }
 
+    [Theory]
+    [InlineData(true, "msgpack")]
+    [InlineData(false, "json")]
+    public async Task A_dotnet_presence_member_is_seen_by_ably_js(bool binary, string jsFormat)
+    {
+        var channelName = Wait.UniqueChannel("cross-presence");
+        using var peer = StartPeer("presence", channelName, "dotnet-member", jsFormat);
+        Assert.Equal("READY", await ReadLineAsync(peer));
+
+        await using var client = new RealtimeClient(server.Options(binary) with { ClientId = "dotnet-member" });
+        var channel = client.Channels.Get(channelName);
+        await channel.Presence.EnterAsync(new JsonObject { ["status"] = "online" }).Within();
+
+        var entered = JsonDocument.Parse(await ReadLineAsync(peer)).RootElement;
+        Assert.Equal("enter", entered.GetProperty("action").GetString());
+        Assert.Equal(client.Connection.Id, entered.GetProperty("connectionId").GetString());
+        Assert.Equal("online", entered.GetProperty("data").GetProperty("status").GetString());
+        var member = Assert.Single(JsonDocument.Parse(await ReadLineAsync(peer)).RootElement.EnumerateArray());
+        Assert.Equal("dotnet-member", member.GetProperty("clientId").GetString());
+        Assert.Equal("online", member.GetProperty("data").GetProperty("status").GetString());
+        await peer.WaitForExitAsync().Within();
+        Assert.Equal(0, peer.ExitCode);
+    }
+
     private static object Extras(int index) => new { headers = new { responseId = "net-1", index } };
 
     private Process StartPeer(params string[] args)

@@ -3,6 +3,9 @@
 //       attaches, prints READY, then prints each received message as one JSON line and exits after <count>.
 //   node cross-sdk-peer.mjs publish <port> <channel> <msgpack|json>
 //       publishes the fixture messages (string, JSON object, binary, each with extras) and exits.
+//   node cross-sdk-peer.mjs presence <port> <channel> <clientId> <msgpack|json>
+//       attaches, prints READY, waits for <clientId> to enter presence, prints that event and then the members from
+//       presence.get(), each as one JSON line, and exits.
 // Binary data is printed as {"$binary": "<base64>"} so the .NET side can compare bytes exactly.
 import Ably from 'ably';
 
@@ -48,6 +51,18 @@ if (mode === 'receive') {
   clearTimeout(bail);
   client.close();
   process.exit(0);
+} else if (mode === 'presence') {
+  const clientId = rest[0];
+  await channel.presence.subscribe('enter', async (m) => {
+    if (m.clientId !== clientId) return;
+    console.log(JSON.stringify({ action: m.action, clientId: m.clientId, connectionId: m.connectionId, data: printable(m.data) }));
+    const members = await channel.presence.get();
+    console.log(JSON.stringify(members.map((p) => ({ clientId: p.clientId, connectionId: p.connectionId, data: printable(p.data) }))));
+    clearTimeout(bail);
+    client.close();
+    process.exit(0);
+  });
+  console.log('READY');
 } else {
   console.error(`unknown mode ${mode}`);
   process.exit(2);
