@@ -15,6 +15,7 @@ public static class ErrorCodes
     public const int MessageTooLarge = 40009;
     public const int InvalidChannelName = 40010;
     public const int InvalidClientId = 40012;
+    public const int BatchPartialFailure = 40020;
     public const int InvalidMessageData = 40013;
     public const int UnsupportedProtocolVersion = 40017;
     public const int Unauthorized = 40100;

@@ -22,4 +22,7 @@ public interface IProtocolCodec
 
     /// <summary>REST publish body: one message object or an array of them.</summary>
     IReadOnlyList<Message> ReadMessages(ReadOnlySequence<byte> input);
+
+    /// <summary>REST batch publish body (<c>POST /messages</c>): one spec or an array of them.</summary>
+    IReadOnlyList<BatchPublishSpec> ReadBatchPublish(ReadOnlySequence<byte> input);
 }

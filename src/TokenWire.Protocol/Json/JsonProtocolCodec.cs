@@ -103,4 +103,31 @@ public sealed class JsonProtocolCodec : IProtocolCodec
             throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed JSON body: " + ex.Message, ex);
         }
     }
+
+    public IReadOnlyList<BatchPublishSpec> ReadBatchPublish(ReadOnlySequence<byte> input)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(input, ReaderOptions);
+            var specs = new List<BatchPublishSpec>();
+            if (JsonProtocolReader.ReadToken(ref reader) == JsonTokenType.StartArray)
+            {
+                while (JsonProtocolReader.ReadToken(ref reader) != JsonTokenType.EndArray)
+                {
+                    specs.Add(JsonBatchReader.ReadSpec(ref reader, input));
+                }
+            }
+            else
+            {
+                specs.Add(JsonBatchReader.ReadSpec(ref reader, input));
+            }
+
+            JsonProtocolReader.ExpectEnd(ref reader);
+            return specs;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed JSON body: " + ex.Message, ex);
+        }
+    }
 }

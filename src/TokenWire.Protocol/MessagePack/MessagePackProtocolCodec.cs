@@ -90,6 +90,34 @@ public sealed class MessagePackProtocolCodec : IProtocolCodec
         }
     }
 
+    public IReadOnlyList<BatchPublishSpec> ReadBatchPublish(ReadOnlySequence<byte> input)
+    {
+        try
+        {
+            var reader = new MessagePackReader(input);
+            var specs = new List<BatchPublishSpec>();
+            if (reader.NextMessagePackType == MessagePackType.Array)
+            {
+                for (var n = reader.ReadArrayHeader(); n > 0; n--)
+                {
+                    specs.Add(MessagePackBatchReader.ReadSpec(ref reader));
+                }
+            }
+            else
+            {
+                specs.Add(MessagePackBatchReader.ReadSpec(ref reader));
+            }
+
+            ExpectEnd(ref reader);
+            return specs;
+        }
+        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or InvalidOperationException
+                                       or OverflowException or ArgumentException)
+        {
+            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed MessagePack body: " + ex.Message, ex);
+        }
+    }
+
     private static void ExpectEnd(ref MessagePackReader reader)
     {
         if (!reader.End)

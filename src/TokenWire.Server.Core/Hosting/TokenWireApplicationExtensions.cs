@@ -67,6 +67,7 @@ public static class TokenWireApplicationExtensions
         app.MapHealthChecks("/health");
         app.MapAblyRest();
         app.MapPresenceApi();
+        app.MapBatchApi();
         app.MapTokenApi();
         app.MapRevocationApi();
         app.MapAgentApi();
