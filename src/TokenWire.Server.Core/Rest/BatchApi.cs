@@ -109,19 +109,7 @@ public static class BatchApi
             w.WriteStartArray();
             foreach (var (channel, outcome) in outcomes)
             {
-                w.WriteStartObject();
-                w.WriteString("channel", channel);
-                if (outcome.Error is { } error)
-                {
-                    w.WritePropertyName("error");
-                    JsonProtocolWriter.WriteError(w, error);
-                }
-                else
-                {
-                    w.WriteString("messageId", outcome.MessageId);
-                }
-
-                w.WriteEndObject();
+                WriteChannelResult(w, channel, outcome, static (w, _, outcome) => w.WriteString("messageId", outcome.MessageId));
             }
 
             w.WriteEndArray();
@@ -219,22 +207,29 @@ public static class BatchApi
         w.WriteStartArray("results");
         foreach (var (channel, outcome) in outcomes)
         {
-            w.WriteStartObject();
-            w.WriteString("channel", channel);
-            if (outcome.Error is { } error)
-            {
-                w.WritePropertyName("error");
-                JsonProtocolWriter.WriteError(w, error);
-            }
-            else
-            {
-                writeSuccess(w, channel, outcome);
-            }
-
-            w.WriteEndObject();
+            WriteChannelResult(w, channel, outcome, writeSuccess);
         }
 
         w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary><c>{channel, …}</c> on success, <c>{channel, error}</c> on failure.</summary>
+    private static void WriteChannelResult<T>(Utf8JsonWriter w, string channel, T outcome, Action<Utf8JsonWriter, string, T> writeSuccess)
+        where T : IChannelOutcome
+    {
+        w.WriteStartObject();
+        w.WriteString("channel", channel);
+        if (outcome.Error is { } error)
+        {
+            w.WritePropertyName("error");
+            JsonProtocolWriter.WriteError(w, error);
+        }
+        else
+        {
+            writeSuccess(w, channel, outcome);
+        }
+
         w.WriteEndObject();
     }
 }
