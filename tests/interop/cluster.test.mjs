@@ -133,7 +133,8 @@ for (const format of FORMATS) {
         });
         await stream.issued;
         await settleAll(stream.promises, 30000, 'publishes');
-        await waitFor(() => live.messages.some((m) => m.name === 'stop'), 15000, 'stop received live');
+        await waitFor(() => live.messages.some((m) => m.name === 'stop'), 15000, 'stop received live', () =>
+          `iteration ${iteration}: ${live.messages.length} live, last ${JSON.stringify(live.messages.at(-1)?.name)} ${live.messages.at(-1)?.serial}; attachSerial ${attachSerial}; connection ${sub.connection.state}, channel ${channel.state}`);
 
         const history = items.reverse();
         assert.ok(history.every((m) => m.serial <= attachSerial), 'history is at or before the attach point');

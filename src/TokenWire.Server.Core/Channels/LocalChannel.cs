@@ -22,6 +22,13 @@ public sealed partial class LocalChannel
     /// <summary>Messages per frame when replaying: small frames still, even for large messages (at most 2 MiB).</summary>
     private const int ReplayFrameMessages = 32;
 
+    /// <summary>
+    /// Quiet time after the last envelope before the channel asks the log whether anything came after it. The bus may
+    /// lose an envelope; a lost one in the middle is noticed by the next, but a lost *last* one (the end of a stream)
+    /// would otherwise wait for the channel's next publish.
+    /// </summary>
+    private static readonly TimeSpan TailCheckDelay = TimeSpan.FromSeconds(1);
+
     private readonly Lock _gate = new();
     private readonly List<BusEnvelope> _pending = [];
     private readonly IMessageLog _log;
@@ -31,6 +38,7 @@ public sealed partial class LocalChannel
     private readonly TimeProvider _time;
     private ChannelSubscriber[] _subscribers = [];
     private IAsyncDisposable? _busSubscription;
+    private ITimer? _tailCheck;
     private string _epoch = string.Empty;
     private long _cursor;
     private bool _ready;
@@ -77,6 +85,7 @@ public sealed partial class LocalChannel
         _busSubscription = await _bus.SubscribeAsync(Key, OnEnvelope).ConfigureAwait(false);
         _presenceSubscription = await _presence.SubscribeAsync(Key, OnPresence).ConfigureAwait(false);
         var head = await _log.GetHeadAsync(Key).ConfigureAwait(false);
+        _tailCheck = _time.CreateTimer(_ => _ = CheckTailAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         lock (_gate)
         {
             _epoch = head.Epoch;
@@ -233,6 +242,50 @@ public sealed partial class LocalChannel
                     _ = FillAsync();
                 }
             }
+
+            if (_subscribers.Length > 0)
+            {
+                _tailCheck?.Change(TailCheckDelay, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Asks the log for anything after the cursor once envelopes have gone quiet, and feeds the newest entry back in as
+    /// an envelope: the gap before it is then filled from the log like any other. At most one read when nothing was lost.
+    /// </summary>
+    private async Task CheckTailAsync()
+    {
+        LogPosition cursor;
+        lock (_gate)
+        {
+            if (_closed || _subscribers.Length == 0)
+            {
+                return;
+            }
+
+            cursor = new LogPosition(_epoch, _cursor);
+        }
+
+        try
+        {
+            var head = await _log.GetHeadAsync(Key).ConfigureAwait(false);
+            if (head.Epoch != cursor.Epoch || head.Offset <= cursor.Offset)
+            {
+                return;
+            }
+
+            // The raw last entry (ReadAfter replays versions as they were broadcast, unlike a rewind read).
+            var newest = await _log.ReadAfterAsync(Key, head.WithOffset(head.Offset - 1), 1).ConfigureAwait(false);
+            if (newest.Entries.Count > 0)
+            {
+                TailRecovered(_logger, Key, cursor.Offset + 1, head.Offset);
+                OnEnvelope(new BusEnvelope(Key, newest.Epoch, newest.Entries, newest.Entries[0].Message.ConnectionId));
+            }
+        }
+        catch (Exception ex)
+        {
+            GapFillFailed(_logger, ex, Key);
         }
     }
 
@@ -444,6 +497,11 @@ public sealed partial class LocalChannel
             // A channel that never started has nothing to unsubscribe.
         }
 
+        if (_tailCheck is { } tailCheck)
+        {
+            await tailCheck.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_busSubscription is { } subscription)
         {
             await subscription.DisposeAsync().ConfigureAwait(false);
@@ -460,6 +518,9 @@ public sealed partial class LocalChannel
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: reading the log to fill a delivery gap failed; retrying")]
     private static partial void GapFillFailed(ILogger logger, Exception exception, string channel);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: offsets {From}..{To} never arrived on the bus; delivering them from the log")]
+    private static partial void TailRecovered(ILogger logger, string channel, long from, long to);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: offsets {From}..{To} are no longer in the log and were not delivered")]
     private static partial void MessagesSkipped(ILogger logger, string channel, long from, long to);

@@ -321,6 +321,22 @@ public sealed class LocalChannelTests : IDisposable
     }
 
     [Fact]
+    public async Task Lost_last_envelope_is_delivered_from_the_log_once_the_bus_goes_quiet()
+    {
+        var channel = await StartChannel();
+        var sink = new RecordingSink("conn-s");
+        await Attach(channel, sink, AttachRequest.Fresh);
+        var first = await Append("conn-p", "m1");
+        await Deliver(first, "conn-p");
+        await Append("conn-p", "m2", "m3"); // the stream's last envelope never arrives, and nothing follows it
+
+        await Wait.Eventually("tail delivered", () => sink.MessageCount >= 3);
+        await Task.Delay(1500); // past another quiet period: nothing is delivered twice
+        Assert.Equal(["m1", "m2", "m3"], sink.Messages.Select(m => m.Name));
+        Assert.Equal(3, channel.Cursor.Offset);
+    }
+
+    [Fact]
     public async Task Duplicate_envelopes_are_delivered_once()
     {
         var channel = await StartChannel();
