@@ -14,6 +14,9 @@ public interface IProtocolCodec
 
     ProtocolMessage Read(ReadOnlySequence<byte> input);
 
+    /// <summary>One message object on its own: the piece a MESSAGE frame is composed from (<see cref="MessageFrames"/>).</summary>
+    void WriteMessage(Message message, IBufferWriter<byte> output);
+
     /// <summary>REST body: an array of messages (history pages, publish bodies).</summary>
     void WriteMessages(IReadOnlyList<Message> messages, IBufferWriter<byte> output);
 

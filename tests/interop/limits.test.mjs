@@ -107,8 +107,8 @@ describe('channels per connection', () => {
 
 describe('outbound message rate', () => {
   const RATE = 100;
-  const QUEUE = 32;
-  const s = serverWith('limits-outbound', [`--TokenWire:Limits:MaxOutboundRate=${RATE}`, `--TokenWire:Limits:OutboundQueueFrames=${QUEUE}`]);
+  const QUEUE = 4096; // bytes: a few dozen messages
+  const s = serverWith('limits-outbound', [`--TokenWire:Limits:MaxOutboundRate=${RATE}`, `--TokenWire:Limits:OutboundQueueBytes=${QUEUE}`]);
 
   for (const format of FORMATS) {
     test(`a subscriber above maxOutboundRate is disconnected as a slow consumer, resumes, and gets every message once, in order [${format.name}]`, async () => {

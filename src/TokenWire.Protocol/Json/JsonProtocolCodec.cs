@@ -28,6 +28,12 @@ public sealed class JsonProtocolCodec : IProtocolCodec
         JsonProtocolWriter.WriteProtocolMessage(writer, message);
     }
 
+    public void WriteMessage(Message message, IBufferWriter<byte> output)
+    {
+        using var writer = new Utf8JsonWriter(output, WriterOptions);
+        JsonProtocolWriter.WriteMessage(writer, message);
+    }
+
     public void WriteMessages(IReadOnlyList<Message> messages, IBufferWriter<byte> output)
     {
         using var writer = new Utf8JsonWriter(output, WriterOptions);

@@ -21,6 +21,13 @@ public sealed class MessagePackProtocolCodec : IProtocolCodec
         writer.Flush();
     }
 
+    public void WriteMessage(Message message, IBufferWriter<byte> output)
+    {
+        var writer = new MessagePackWriter(output);
+        MessagePackProtocolWriter.WriteMessage(ref writer, message);
+        writer.Flush();
+    }
+
     public void WriteMessages(IReadOnlyList<Message> messages, IBufferWriter<byte> output)
     {
         var writer = new MessagePackWriter(output);

@@ -4,27 +4,166 @@ using TokenWire.Server.Fanout;
 namespace TokenWire.Server.Channels;
 
 /// <summary>
-/// One transport's delivery registration on a <see cref="LocalChannel"/>. While <see cref="Backlog"/> is set the
-/// subscriber is catching up (resume or rewind replay) and live frames are held back, in order, until the replay
-/// has been queued. Owned by the channel's lock.
+/// One transport's delivery registration on a <see cref="LocalChannel"/>, and the per-attachment state that decides
+/// what it receives:
+/// <list type="bullet">
+/// <item>echo suppression (<c>echo=false</c>);</item>
+/// <item>first contact: a version of a message created at or before <see cref="ContactFloor"/> (the attach point) that
+/// this attachment has not yet seen whole goes out as the whole message so far (<c>message.update</c>), later ones as
+/// they are. Messages created after the attach point were received live, so they need nothing;</item>
+/// <item><c>appendMode=full</c>: every append goes out whole.</item>
+/// </list>
+/// While <see cref="Backlog"/> is set the subscriber is catching up (resume or rewind replay, presence SYNC) and live
+/// deliveries are held back, in order, until the replay has been queued. Deliveries arrive from the channel's
+/// dispatcher, one at a time; the small lock here orders them against replay, release and detach.
 /// </summary>
-public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes)
+public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool appendModeFull = false)
 {
+    private readonly Lock _gate = new();
+    private HashSet<long>? _contacted;
+    private List<object>? _backlog;
+    private bool _detached;
+
     public IFrameSink Sink { get; } = sink;
 
     public ProtocolFlags Modes { get; } = modes;
 
-    internal List<EncodedFrame>? Backlog { get; set; }
+    public bool AppendModeFull { get; } = appendModeFull;
+
+    /// <summary>Versions of originals at or before this offset need a first contact; 0 for a resumed attachment,
+    /// whose client already holds what it had (it is replayed the versions themselves).</summary>
+    internal long ContactFloor { get; set; }
+
+    internal bool HasBacklog
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _backlog is not null;
+            }
+        }
+    }
+
+    internal void HoldBack()
+    {
+        lock (_gate)
+        {
+            _backlog = [];
+        }
+    }
+
+    /// <summary>The originals a rewind sent whole: they are in contact already.</summary>
+    internal void MarkContacted(long originalOffset)
+    {
+        lock (_gate)
+        {
+            (_contacted ??= []).Add(originalOffset);
+        }
+    }
+
+    /// <summary>Queues everything held back since <see cref="HoldBack"/>, then delivers live.</summary>
+    internal void ReleaseBacklog()
+    {
+        lock (_gate)
+        {
+            if (_backlog is { } backlog)
+            {
+                _backlog = null;
+                foreach (var item in backlog)
+                {
+                    Send(item);
+                }
+            }
+        }
+    }
+
+    /// <summary>Stops deliveries; one already being dispatched is dropped rather than sent after the DETACHED.</summary>
+    internal void MarkDetached()
+    {
+        lock (_gate)
+        {
+            _detached = true;
+        }
+    }
 
     internal void Deliver(EncodedFrame frame)
     {
-        if (Backlog is { } backlog)
+        lock (_gate)
         {
-            backlog.Add(frame);
+            if (!_detached)
+            {
+                Hold(frame);
+            }
+        }
+    }
+
+    internal void Deliver(MessageBatch batch)
+    {
+        if (!Sink.EchoMessages && batch.PublisherConnectionId is { } publisher && publisher == Sink.ConnectionId)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (!_detached)
+            {
+                // Held back raw: what a first contact is depends on how the attach ends (a resume lowers the floor).
+                Hold(batch);
+            }
+        }
+    }
+
+    /// <summary>Replayed messages go out ahead of the held-back live ones (the caller releases those after the replay).</summary>
+    internal ValueTask SendReplayAsync(MessageBatch batch, CancellationToken cancellationToken) =>
+        Volatile.Read(ref _detached) ? ValueTask.CompletedTask : Sink.EnqueueReplayAsync(batch, cancellationToken);
+
+    /// <summary>The batch as this attachment must see it: first contacts and full-mode appends made whole. Caller holds the lock.</summary>
+    private MessageBatch ForThisAttachment(MessageBatch batch)
+    {
+        DeliveredMessage[]? changed = null;
+        for (var i = 0; i < batch.Messages.Length; i++)
+        {
+            var message = batch.Messages[i];
+            if (message.VersionOf is not { } original)
+            {
+                continue;
+            }
+
+            var firstContact = original <= ContactFloor && (_contacted ??= []).Add(original);
+            if (firstContact || (AppendModeFull && message.IsAppend))
+            {
+                changed ??= (DeliveredMessage[])batch.Messages.Clone();
+                changed[i] = message.Whole;
+            }
+        }
+
+        return changed is null ? batch : new MessageBatch(batch.Channel, batch.ChannelSerial, changed, batch.PublisherConnectionId);
+    }
+
+    private void Hold(object item)
+    {
+        if (_backlog is { } backlog)
+        {
+            backlog.Add(item);
         }
         else
         {
-            Sink.Enqueue(frame);
+            Send(item);
+        }
+    }
+
+    /// <summary>Caller holds the lock.</summary>
+    private void Send(object item)
+    {
+        if (item is MessageBatch batch)
+        {
+            Sink.Enqueue(batch.HasVersions ? ForThisAttachment(batch) : batch);
+        }
+        else
+        {
+            Sink.Enqueue((EncodedFrame)item);
         }
     }
 }

@@ -8,7 +8,7 @@ namespace TokenWire.Server.Channels;
 /// Presence delivery on this node: every attached transport is a presence subscriber. Events go to those attached
 /// with PRESENCE_SUBSCRIBE and always to the connection whose member they are about (spec RTP17a: the SDK keeps its
 /// own members from them and re-enters them after a reconnect). A subscriber added during attach holds events back
-/// until its ATTACHED and SYNC are queued (see <see cref="ChannelSubscriber.Backlog"/>).
+/// until its ATTACHED and SYNC are queued (<see cref="ChannelSubscriber.HoldBack"/>).
 /// </summary>
 public sealed partial class LocalChannel
 {
@@ -20,34 +20,22 @@ public sealed partial class LocalChannel
     {
         lock (_gate)
         {
-            subscriber.Backlog = [];
+            subscriber.HoldBack();
             _presenceSubscribers = [.. _presenceSubscribers, subscriber];
         }
     }
 
     /// <summary>Queues the events held back since <see cref="AddPresenceSubscriber"/>, then delivers live.</summary>
-    public void ReleasePresenceBacklog(ChannelSubscriber subscriber)
-    {
-        lock (_gate)
-        {
-            if (subscriber.Backlog is { } backlog)
-            {
-                foreach (var frame in backlog)
-                {
-                    subscriber.Sink.Enqueue(frame);
-                }
-            }
-
-            subscriber.Backlog = null;
-        }
-    }
+    public void ReleasePresenceBacklog(ChannelSubscriber subscriber) => subscriber.ReleaseBacklog();
 
     public void RemovePresenceSubscriber(ChannelSubscriber subscriber)
     {
         lock (_gate)
         {
-            _presenceSubscribers = _presenceSubscribers.Where(s => s != subscriber).ToArray();
+            _presenceSubscribers = Array.FindAll(_presenceSubscribers, s => s != subscriber);
         }
+
+        subscriber.MarkDetached();
     }
 
     private void OnPresence(PresenceEvent presenceEvent)

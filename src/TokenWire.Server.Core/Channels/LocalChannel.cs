@@ -30,6 +30,7 @@ public sealed partial class LocalChannel
     private static readonly TimeSpan TailCheckDelay = TimeSpan.FromSeconds(1);
 
     private readonly Lock _gate = new();
+    private readonly ChannelDispatcher _dispatcher = new();
     private readonly List<BusEnvelope> _pending = [];
     private readonly IMessageLog _log;
     private readonly IMessageBus _bus;
@@ -99,6 +100,9 @@ public sealed partial class LocalChannel
         }
     }
 
+    /// <summary>Completes once every delivery made so far has been handed to the subscribers (internal for testing).</summary>
+    internal Task Dispatched() => _dispatcher.Dispatched();
+
     /// <summary>Registers a subscriber and replays what it asked for; see <see cref="AttachOutcome"/>.</summary>
     /// <param name="sendAttached">Queues the ATTACHED frame without blocking; called once, before any message frame of this channel.</param>
     public async Task<AttachOutcome> AttachAsync(ChannelSubscriber? subscriber, AttachRequest request, Action<AttachOutcome> sendAttached, CancellationToken cancellationToken)
@@ -111,7 +115,14 @@ public sealed partial class LocalChannel
             attachPosition = new LogPosition(_epoch, _cursor);
             if (subscriber is not null)
             {
-                subscriber.Backlog = wantsReplay ? [] : null;
+                // Everything created up to here reaches this attachment as history or replay, not live: its first
+                // live version must be whole. A resume lowers the floor (ReplayAsync) once continuity is known.
+                subscriber.ContactFloor = attachPosition.Offset;
+                if (wantsReplay)
+                {
+                    subscriber.HoldBack();
+                }
+
                 _subscribers = [.. _subscribers, subscriber];
             }
 
@@ -172,51 +183,62 @@ public sealed partial class LocalChannel
             outcome = new AttachOutcome(attachPosition, Resumed: false, HasBacklog: replay.Count > 0, ContinuityLost: false);
         }
 
+        if (outcome.Resumed)
+        {
+            // The client holds what it had before: it is replayed the versions themselves, and so are later ones.
+            subscriber.ContactFloor = 0;
+        }
+
         sendAttached(outcome);
 
-        // Batched, so a replay longer than the outbound queue (in frames) still fits in it: one frame per entry made
-        // a long gap overflow the queue at once and the resume fail again and again, most of all when
-        // maxOutboundRate paces the writer.
+        // Batched, so a replay longer than the outbound queue still fits in it: one frame per entry made a long gap
+        // overflow the queue at once and the resume fail again and again, most of all when maxOutboundRate paces the
+        // writer.
         var rewound = request.ResumeFrom is null;
-        string BatchSerial(List<LogEntry> batch) => rewound ? attachPosition.ToSerial() : attachPosition.WithOffset(batch[^1].Offset).ToSerial();
-        var batch = new List<LogEntry>(ReplayFrameMessages);
+        var batch = new List<DeliveredMessage>(ReplayFrameMessages);
         foreach (var entry in replay)
         {
+            if (rewound && entry.Message.Action is MessageActions.Update or MessageActions.Delete)
+            {
+                subscriber.MarkContacted(entry.Offset); // sent whole, folded up to the attach point
+            }
+
             if (subscriber.Sink.EchoMessages || entry.Message.ConnectionId != subscriber.Sink.ConnectionId)
             {
-                batch.Add(entry);
+                batch.Add(new DeliveredMessage(entry));
                 if (batch.Count == ReplayFrameMessages)
                 {
-                    subscriber.Sink.Enqueue(new EncodedFrame(MessageFrame([.. batch], BatchSerial(batch))));
-                    batch.Clear();
+                    await SendReplayAsync(subscriber, batch, rewound, attachPosition, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
 
         if (batch.Count > 0)
         {
-            subscriber.Sink.Enqueue(new EncodedFrame(MessageFrame([.. batch], BatchSerial(batch))));
+            await SendReplayAsync(subscriber, batch, rewound, attachPosition, cancellationToken).ConfigureAwait(false);
         }
 
-        lock (_gate)
-        {
-            foreach (var frame in subscriber.Backlog!)
-            {
-                subscriber.Sink.Enqueue(frame);
-            }
-
-            subscriber.Backlog = null;
-        }
-
+        subscriber.ReleaseBacklog();
         return outcome;
+    }
+
+    /// <summary>A rewind's frames bring the subscriber to the attach point (its messages are folded up to it); a resume's to each batch's last entry.</summary>
+    private async ValueTask SendReplayAsync(ChannelSubscriber subscriber, List<DeliveredMessage> batch, bool rewound, LogPosition attachPosition, CancellationToken cancellationToken)
+    {
+        var serial = rewound ? attachPosition.ToSerial() : attachPosition.WithOffset(batch[^1].Offset).ToSerial();
+        var replay = new MessageBatch(Name, serial, [.. batch]);
+        batch.Clear();
+        await subscriber.SendReplayAsync(replay, cancellationToken).ConfigureAwait(false);
     }
 
     public void Detach(ChannelSubscriber subscriber)
     {
         lock (_gate)
         {
-            _subscribers = _subscribers.Where(s => s != subscriber).ToArray();
+            _subscribers = Array.FindAll(_subscribers, s => s != subscriber);
         }
+
+        subscriber.MarkDetached();
     }
 
     private void OnEnvelope(BusEnvelope envelope)
@@ -233,7 +255,7 @@ public sealed partial class LocalChannel
                 return;
             }
 
-            if (!_ready || _filling || !TryDeliver(envelope))
+            if (!_ready || _filling || TryDeliver(envelope) != Delivery.Done)
             {
                 _pending.Add(envelope);
                 if (_ready && !_filling)
@@ -289,91 +311,86 @@ public sealed partial class LocalChannel
         }
     }
 
-    /// <summary>Delivers an envelope that continues the cursor; false when it would leave a gap. Caller holds the lock.</summary>
-    private bool TryDeliver(BusEnvelope envelope)
+    /// <summary>Delivers an envelope that continues the cursor, unless it would leave a gap or needs a message's
+    /// state from the log first. Caller holds the lock.</summary>
+    private Delivery TryDeliver(BusEnvelope envelope)
     {
         if (envelope.Epoch != _epoch)
         {
             if (string.CompareOrdinal(envelope.Epoch, _epoch) < 0)
             {
-                return true; // From a log incarnation we have moved past: stale.
+                return Delivery.Done; // From a log incarnation we have moved past: stale.
             }
 
             // The log was rebuilt: continue from the new epoch's start. Subscribers re-attaching will see continuity lost.
             LogEpochChanged(_logger, Key, _epoch, envelope.Epoch);
             _epoch = envelope.Epoch;
             _cursor = 0;
+            ForgetAggregates();
         }
 
         if (envelope.LastOffset <= _cursor)
         {
-            return true; // Already delivered (a gap fill got there first).
+            return Delivery.Done; // Already delivered (a gap fill got there first).
         }
 
         if (envelope.FirstOffset > _cursor + 1)
         {
-            return false;
+            return Delivery.Gap;
         }
 
         var entries = envelope.FirstOffset == _cursor + 1
             ? envelope.Entries
             : envelope.Entries.Where(e => e.Offset > _cursor).ToList();
+        if (!CanFold(entries))
+        {
+            return Delivery.NeedsState;
+        }
+
         DeliverToSubscribers(entries, envelope.PublisherConnectionId);
         _cursor = envelope.LastOffset;
-        return true;
+        return Delivery.Done;
     }
 
+    /// <summary>
+    /// Posts entries to the dispatcher with the current subscriber set. Caller holds the lock and has checked
+    /// <see cref="CanFold"/>; everything per subscriber happens on the dispatcher, outside the lock.
+    /// </summary>
     private void DeliverToSubscribers(IReadOnlyList<LogEntry> entries, string? publisherConnectionId)
     {
         var subscribers = _subscribers;
         if (subscribers.Length == 0)
         {
+            ForgetAggregates();
             return;
         }
 
-        // Encoded lazily, once per wire format, and shared by every subscriber.
-        // A plain message's serial is its position already; only a version (carrying its original's serial) needs one made.
-        var last = entries[^1];
-        var frame = new EncodedFrame(MessageFrame(entries, last.IsVersion ? new LogPosition(_epoch, last.Offset).ToSerial() : last.Message.Serial!));
-        foreach (var subscriber in subscribers)
-        {
-            if (!subscriber.Sink.EchoMessages && subscriber.Sink.ConnectionId == publisherConnectionId)
-            {
-                continue;
-            }
-
-            subscriber.Deliver(frame);
-        }
-    }
-
-    /// <param name="channelSerial">The log position the frame brings the subscriber to: an entry's own offset, not its
-    /// message's serial (a version carries its original's serial), and the attach point after a rewind's folded messages.</param>
-    private ProtocolMessage MessageFrame(IReadOnlyList<LogEntry> entries, string channelSerial)
-    {
-        var messages = new Message[entries.Count];
+        var messages = new DeliveredMessage[entries.Count];
         for (var i = 0; i < messages.Length; i++)
         {
-            messages[i] = entries[i].Message;
+            messages[i] = new DeliveredMessage(entries[i], Fold(entries[i]));
         }
 
-        return new ProtocolMessage(ProtocolAction.Message)
-        {
-            Channel = Name,
-            ChannelSerial = channelSerial,
-            Messages = messages,
-        };
+        // A plain message's serial is its position already; only a version (carrying its original's serial) needs one made.
+        var last = entries[^1];
+        var channelSerial = last.IsVersion ? new LogPosition(_epoch, last.Offset).ToSerial() : last.Message.Serial!;
+        _dispatcher.Post(new MessageBatch(Name, channelSerial, messages, publisherConnectionId), subscribers);
     }
 
-    /// <summary>Reads the log to close a gap, then delivers pending envelopes; runs until nothing is pending.</summary>
+    /// <summary>
+    /// Reads the log to close a gap, or to learn the state of messages whose versions are next, then delivers pending
+    /// envelopes; runs until nothing is pending.
+    /// </summary>
     private async Task FillAsync()
     {
         while (true)
         {
             LogPosition from;
             long target;
+            List<(long Original, long Before)>? needed;
             lock (_gate)
             {
-                DrainPending();
+                needed = DrainPending();
                 if (_pending.Count == 0 || _closed)
                 {
                     _filling = false;
@@ -384,57 +401,80 @@ public sealed partial class LocalChannel
                 target = _pending.Max(e => e.Epoch == _epoch ? e.FirstOffset - 1 : 0);
             }
 
-            ReadResult read;
             try
             {
-                read = await _log.ReadAfterAsync(Key, from, (int)Math.Clamp(target - from.Offset, 1, ReadBatch)).ConfigureAwait(false);
+                if (needed is not null)
+                {
+                    await LoadAggregatesAsync(from.Epoch, needed).ConfigureAwait(false);
+                    continue;
+                }
+
+                var read = await _log.ReadAfterAsync(Key, from, (int)Math.Clamp(target - from.Offset, 1, ReadBatch)).ConfigureAwait(false);
+                needed = DeliverRead(read, from);
+                if (needed is not null)
+                {
+                    await LoadAggregatesAsync(from.Epoch, needed).ConfigureAwait(false);
+                }
             }
             catch (Exception ex)
             {
                 GapFillFailed(_logger, ex, Key);
                 await Task.Delay(TimeSpan.FromMilliseconds(100)).ConfigureAwait(false);
-                continue;
-            }
-
-            lock (_gate)
-            {
-                if (read.Epoch == _epoch && _cursor == from.Offset)
-                {
-                    foreach (var entry in read.Entries)
-                    {
-                        if (entry.Offset <= _cursor)
-                        {
-                            continue;
-                        }
-
-                        if (entry.Offset > _cursor + 1)
-                        {
-                            // The start of the gap has expired from the log: deliver what it still has.
-                            MessagesSkipped(_logger, Key, _cursor + 1, entry.Offset - 1);
-                            _cursor = entry.Offset - 1;
-                        }
-
-                        DeliverToSubscribers([entry], entry.Message.ConnectionId);
-                        _cursor = entry.Offset;
-                    }
-
-                    if (read.Entries.Count == 0)
-                    {
-                        // The log no longer has what the gap needs (expired or rebuilt): skip to what we can deliver.
-                        var next = _pending.Where(e => e.Epoch == _epoch).Select(e => e.FirstOffset).DefaultIfEmpty(_cursor + 1).Min();
-                        if (next > _cursor + 1)
-                        {
-                            MessagesSkipped(_logger, Key, _cursor + 1, next - 1);
-                            _cursor = next - 1;
-                        }
-                    }
-                }
             }
         }
     }
 
-    /// <summary>Delivers every pending envelope that now continues the cursor. Caller holds the lock.</summary>
-    private void DrainPending()
+    /// <summary>Delivers entries read to fill a gap, stopping before one whose message state must be loaded (returned).</summary>
+    private List<(long Original, long Before)>? DeliverRead(ReadResult read, LogPosition from)
+    {
+        lock (_gate)
+        {
+            if (read.Epoch == _epoch && _cursor == from.Offset)
+            {
+                foreach (var entry in read.Entries)
+                {
+                    if (entry.Offset <= _cursor)
+                    {
+                        continue;
+                    }
+
+                    if (!CanFold([entry]))
+                    {
+                        return MissingAggregates([entry]);
+                    }
+
+                    if (entry.Offset > _cursor + 1)
+                    {
+                        // The start of the gap has expired from the log: deliver what it still has.
+                        MessagesSkipped(_logger, Key, _cursor + 1, entry.Offset - 1);
+                        _cursor = entry.Offset - 1;
+                    }
+
+                    DeliverToSubscribers([entry], entry.Message.ConnectionId);
+                    _cursor = entry.Offset;
+                }
+
+                if (read.Entries.Count == 0)
+                {
+                    // The log no longer has what the gap needs (expired or rebuilt): skip to what we can deliver.
+                    var next = _pending.Where(e => e.Epoch == _epoch).Select(e => e.FirstOffset).DefaultIfEmpty(_cursor + 1).Min();
+                    if (next > _cursor + 1)
+                    {
+                        MessagesSkipped(_logger, Key, _cursor + 1, next - 1);
+                        _cursor = next - 1;
+                    }
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Delivers every pending envelope that now continues the cursor. Returns the message states to load when the
+    /// next envelope needs them. Caller holds the lock.
+    /// </summary>
+    private List<(long Original, long Before)>? DrainPending()
     {
         bool progressed;
         do
@@ -443,15 +483,31 @@ public sealed partial class LocalChannel
             _pending.Sort(static (a, b) => a.Epoch == b.Epoch ? a.FirstOffset.CompareTo(b.FirstOffset) : string.CompareOrdinal(a.Epoch, b.Epoch));
             for (var i = 0; i < _pending.Count; i++)
             {
-                if (TryDeliver(_pending[i]))
+                var envelope = _pending[i];
+                switch (TryDeliver(envelope))
                 {
-                    _pending.RemoveAt(i);
-                    progressed = true;
-                    break;
+                    case Delivery.Done:
+                        _pending.RemoveAt(i);
+                        progressed = true;
+                        break;
+                    case Delivery.NeedsState:
+                        return MissingAggregates(envelope.Entries);
+                    default:
+                        continue;
                 }
+
+                break;
             }
         }
         while (progressed && _pending.Count > 0);
+        return null;
+    }
+
+    private enum Delivery
+    {
+        Done,
+        Gap,
+        NeedsState,
     }
 
     internal bool TryAddReference()

@@ -15,7 +15,10 @@ public sealed partial class RealtimeTransport
         ProtocolFlags.Publish | ProtocolFlags.Subscribe | ProtocolFlags.Presence | ProtocolFlags.PresenceSubscribe | ProtocolFlags.AnnotationPublish;
 
     /// <summary>Channel params the server understands and echoes in ATTACHED (<c>channel.params</c>).</summary>
-    private static readonly string[] RecognisedParams = ["delta", "modes", "occupancy", "rewind"];
+    private static readonly string[] RecognisedParams = ["appendMode", "delta", "modes", "occupancy", "rewind"];
+
+    /// <summary><c>appendMode=full</c>: every append is delivered as the whole message so far (<c>message.update</c>).</summary>
+    private const string AppendModeFull = "full";
 
     private static readonly Dictionary<string, ProtocolFlags> ModeNames = new(StringComparer.Ordinal)
     {
@@ -97,7 +100,7 @@ public sealed partial class RealtimeTransport
         }
 
         var channel = _services.Channels.Acquire(ChannelKeys.For(Connection.Auth.App.Id, name!));
-        var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? new ChannelSubscriber(this, modes) : null;
+        var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? new ChannelSubscriber(this, modes, WantsWholeAppends(acceptedParams)) : null;
         var presenceSubscriber = new ChannelSubscriber(this, modes);
         IReadOnlyList<PresenceMessage> members = [];
         try
@@ -167,7 +170,7 @@ public sealed partial class RealtimeTransport
         var flags = modes | ProtocolFlags.Resumed;
         if ((modes & ProtocolFlags.Subscribe) != 0 && subscriber is null)
         {
-            subscriber = new ChannelSubscriber(this, modes);
+            subscriber = new ChannelSubscriber(this, modes, WantsWholeAppends(acceptedParams));
             await existing.Channel.AttachAsync(subscriber, AttachRequest.Fresh, outcome => Send(Attached(name, outcome.AttachPosition, flags, acceptedParams, null)), cancellationToken).ConfigureAwait(false);
         }
         else
@@ -195,6 +198,9 @@ public sealed partial class RealtimeTransport
         existing.Channel.Occupancy.Add(modes);
         _attachments[name] = existing with { Subscriber = subscriber, PresenceSubscriber = presenceSubscriber, Modes = modes, Requested = requested };
     }
+
+    private static bool WantsWholeAppends(IReadOnlyDictionary<string, string>? acceptedParams) =>
+        acceptedParams is not null && acceptedParams.TryGetValue("appendMode", out var mode) && mode == AppendModeFull;
 
     private static ProtocolFlags ParseModes(string list)
     {
@@ -317,6 +323,12 @@ public sealed partial class RealtimeTransport
             {
                 (accepted ??= new Dictionary<string, string>(StringComparer.Ordinal))[name] = value;
             }
+        }
+
+        if (parameters.TryGetValue("appendMode", out var appendMode) && appendMode != AppendModeFull)
+        {
+            error = ErrorCodes.Create(ErrorCodes.InvalidParameterValue, $"Invalid appendMode '{appendMode}': the supported value is '{AppendModeFull}' (omit it for fragments)");
+            return false;
         }
 
         if (!parameters.TryGetValue("rewind", out var rewind))

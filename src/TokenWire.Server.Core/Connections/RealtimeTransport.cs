@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using TokenWire.Protocol;
 using TokenWire.Server.Fanout;
 
@@ -8,22 +7,22 @@ namespace TokenWire.Server.Connections;
 
 /// <summary>
 /// One WebSocket carrying a <see cref="RealtimeConnection"/>: a read loop that handles inbound ProtocolMessages in
-/// order, a bounded outbound queue drained by one writer loop, heartbeats, and this transport's channel attachments.
-/// A full queue or a failed write ends this transport only; the client resumes and is replayed what it missed.
+/// order, the <see cref="ConnectionEgress"/> that writes everything it sends, heartbeats, and this transport's channel
+/// attachments. A full egress queue or a failed write ends this transport only; the client resumes and is replayed
+/// what it missed.
 /// </summary>
 public sealed partial class RealtimeTransport : IFrameSink
 {
     private readonly WebSocket _socket;
     private readonly RealtimeServices _services;
     private readonly IProtocolCodec _codec;
-    private readonly Channel<EncodedFrame> _outbound;
+    private readonly ConnectionEgress _egress;
     private readonly CancellationTokenSource _stop = new();
     /// <summary>How long a closing transport waits for the client's half of the close handshake.</summary>
     private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
 
     private readonly bool _heartbeats;
     private readonly InboundRateLimiter _inboundRate;
-    private long _lastWriteTicks;
 
     public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, bool heartbeats, RealtimeConnection connection, RealtimeServices services)
     {
@@ -35,11 +34,7 @@ public sealed partial class RealtimeTransport : IFrameSink
         Connection = connection;
         _codec = ProtocolCodecs.For(format);
         _inboundRate = new InboundRateLimiter(services.Options.Limits.MaxInboundRate, services.Options.Limits.InboundBurst, services.Time);
-        _outbound = Channel.CreateBounded<EncodedFrame>(new BoundedChannelOptions(services.Options.Limits.OutboundQueueFrames)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _egress = new ConnectionEgress(format, services.Options.Limits.OutboundQueueBytes, services.Options.Limits.MaxOutboundRate, services.Time);
     }
 
     public RealtimeConnection Connection { get; }
@@ -52,9 +47,27 @@ public sealed partial class RealtimeTransport : IFrameSink
 
     public void Enqueue(EncodedFrame frame)
     {
-        if (!_outbound.Writer.TryWrite(frame) && !_stop.IsCancellationRequested)
+        if (!_egress.TryEnqueue(frame))
         {
-            SlowConsumer(_services.Logger, ConnectionId, _services.Options.Limits.OutboundQueueFrames);
+            EndSlowConsumer();
+        }
+    }
+
+    public void Enqueue(MessageBatch batch)
+    {
+        if (!_egress.TryEnqueue(batch))
+        {
+            EndSlowConsumer();
+        }
+    }
+
+    public ValueTask EnqueueReplayAsync(MessageBatch batch, CancellationToken cancellationToken) => _egress.EnqueueReplayAsync(batch, cancellationToken);
+
+    private void EndSlowConsumer()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            SlowConsumer(_services.Logger, ConnectionId, _services.Options.Limits.OutboundQueueBytes);
             Abort();
         }
     }
@@ -64,7 +77,7 @@ public sealed partial class RealtimeTransport : IFrameSink
     /// <summary>Ends the transport without a closing handshake (slow consumer, replaced by a resume).</summary>
     public void Abort()
     {
-        _outbound.Writer.TryComplete();
+        _egress.Complete();
         _stop.Cancel();
         _socket.Abort();
     }
@@ -73,7 +86,7 @@ public sealed partial class RealtimeTransport : IFrameSink
     public void SendAndClose(ProtocolMessage final)
     {
         Send(final);
-        _outbound.Writer.TryComplete();
+        _egress.Complete();
     }
 
     /// <summary>Runs the transport until the socket closes; returns when both loops have ended.</summary>
@@ -88,7 +101,7 @@ public sealed partial class RealtimeTransport : IFrameSink
         }
         finally
         {
-            _outbound.Writer.TryComplete();
+            _egress.Complete();
             DetachAll();
             await writer.ConfigureAwait(false);
             await DrainUntilClosedAsync().ConfigureAwait(false);
@@ -228,26 +241,9 @@ public sealed partial class RealtimeTransport : IFrameSink
 
     private async Task WriteLoopAsync(CancellationToken cancellationToken)
     {
-        var type = Format == WireFormat.MessagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
-        var pacing = new OutboundRateLimiter(_services.Options.Limits.MaxOutboundRate, _services.Time);
         try
         {
-            var reader = _outbound.Reader;
-            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
-            {
-                while (reader.TryRead(out var frame))
-                {
-                    // maxOutboundRate: waiting here lets the queue fill behind a connection above the rate, so the
-                    // slow-consumer policy (Enqueue) ends it; the abort cancels this wait.
-                    if (pacing.Take(OutboundRateLimiter.MessagesIn(frame.Message)) is { } wait && wait > TimeSpan.Zero)
-                    {
-                        await Task.Delay(wait, _services.Time, cancellationToken).ConfigureAwait(false);
-                    }
-
-                    await _socket.SendAsync(frame.GetBytes(Format), type, endOfMessage: true, cancellationToken).ConfigureAwait(false);
-                    Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
-                }
-            }
+            await _egress.WriteAllAsync(_socket, cancellationToken).ConfigureAwait(false);
 
             // Queue completed: a final frame was sent, or the read side ended. Close politely if still open.
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
@@ -301,7 +297,7 @@ public sealed partial class RealtimeTransport : IFrameSink
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (Environment.TickCount64 - Volatile.Read(ref _lastWriteTicks) >= half.TotalMilliseconds)
+                if (Environment.TickCount64 - _egress.LastWriteTicks >= half.TotalMilliseconds)
                 {
                     Send(new ProtocolMessage(ProtocolAction.Heartbeat));
                 }

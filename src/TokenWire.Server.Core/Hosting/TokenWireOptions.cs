@@ -112,10 +112,12 @@ public sealed class LimitOptions
     public int MaxConnectionsPerApp { get; set; }
 
     /// <summary>
-    /// Frames queued for one connection before it is treated as a slow consumer and disconnected (it then resumes
-    /// and is replayed from its channel serials). 8192 frames is several seconds of a fast token stream.
+    /// Bytes queued for one connection (messages at their encoded size) before it is treated as a slow consumer and
+    /// disconnected with 80003 (it then resumes and is replayed from its channel serials). Below the bound a lagging
+    /// connection gets larger bundled frames instead. 4 MiB is many seconds of the fastest token stream and bounds a
+    /// stuck connection's memory; 0 = unbounded.
     /// </summary>
-    public int OutboundQueueFrames { get; set; } = 8192;
+    public long OutboundQueueBytes { get; set; } = 4 * 1024 * 1024;
 
     public int HistoryMaxLimit { get; set; } = 1000;
 

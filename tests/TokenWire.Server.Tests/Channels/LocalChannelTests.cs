@@ -351,6 +351,7 @@ public sealed class LocalChannelTests : IDisposable
         await Deliver(first, "conn-p");
         await Deliver(second, "conn-p");
 
+        await channel.Dispatched().Within();
         Assert.Equal(["m1", "m2"], sink.Messages.Select(m => m.Name));
     }
 
@@ -365,6 +366,7 @@ public sealed class LocalChannelTests : IDisposable
         await _bus.PublishAsync(new BusEnvelope(Key, batch.Epoch, [batch.Appended[0]], "conn-p")).Within();
         await Deliver(batch, "conn-p");
 
+        await channel.Dispatched().Within();
         Assert.Equal(["m1", "m2", "m3"], sink.Messages.Select(m => m.Name));
     }
 
@@ -392,9 +394,11 @@ public sealed class LocalChannelTests : IDisposable
         await Attach(channel, subscriber, AttachRequest.Fresh);
         await Publish("conn-p", "m1");
 
+        await channel.Dispatched().Within();
         channel.Detach(subscriber);
         await Publish("conn-p", "m2");
 
+        await channel.Dispatched().Within();
         Assert.Equal(["m1"], sink.Messages.Select(m => m.Name));
     }
 
@@ -538,6 +542,7 @@ public sealed class LocalChannelTests : IDisposable
 
         await _bus.PublishAsync(new BusEnvelope(Key, newEpoch, [reborn], "conn-p")).Within();
 
+        await channel.Dispatched().Within();
         Assert.Equal(["old-1", "old-2", "new-1"], sink.Messages.Select(m => m.Name));
         Assert.Equal(new LogPosition(newEpoch, 1), channel.Cursor);
     }

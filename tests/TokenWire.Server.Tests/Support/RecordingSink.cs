@@ -43,6 +43,14 @@ internal sealed class RecordingSink(string connectionId, bool echoMessages = tru
         }
     }
 
+    public void Enqueue(MessageBatch batch) => Enqueue(new EncodedFrame(batch.ToProtocolMessage()));
+
+    public ValueTask EnqueueReplayAsync(MessageBatch batch, CancellationToken cancellationToken)
+    {
+        Enqueue(batch);
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>Records a non-message frame (the ATTACHED a transport would queue), to check frame order.</summary>
     public void Record(ProtocolMessage frame)
     {

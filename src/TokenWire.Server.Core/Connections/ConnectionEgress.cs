@@ -1,0 +1,240 @@
+using System.Net.WebSockets;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using TokenWire.Protocol;
+using TokenWire.Server.Fanout;
+
+namespace TokenWire.Server.Connections;
+
+/// <summary>
+/// The egress stage of one transport: everything its socket receives goes through one queue, bounded in bytes, and
+/// one writer. Control frames (ACK, ATTACHED, PRESENCE…) go out as they are. Channel messages arrive as
+/// <see cref="MessageBatch"/>es of pre-encoded messages; when several of one channel are queued back to back the
+/// writer sends them as one MESSAGE frame (Ably's bundling, channelSerial of the last), and under backpressure it
+/// folds consecutive appends to one message into one. So frames grow with the queue: a keeping-up subscriber gets
+/// one frame per delivery, a lagging one fewer, larger frames instead of a growing backlog.
+/// </summary>
+internal sealed class ConnectionEgress
+{
+    /// <summary>
+    /// Largest bundle composed from several batches: big enough that a lagging subscriber catches up in few frames,
+    /// small enough to stay far below maxFrameSize and not delay the first bytes of a frame behind a long copy.
+    /// </summary>
+    private const int MaxBundleBytes = 64 * 1024;
+
+    private readonly Channel<object> _queue = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly WireFormat _format;
+    private readonly long _maxQueuedBytes;
+    private readonly OutboundRateLimiter _pacing;
+    private readonly TimeProvider _time;
+    private readonly PooledBufferWriter _buffer = new();
+    private readonly List<DeliveredMessage> _bundle = [];
+    private readonly List<ReadOnlyMemory<byte>> _parts = [];
+    private MessageBatch? _bundleSingle;
+    private string? _bundleChannel;
+    private string? _bundleSerial;
+    private int _bundleBytes;
+    private bool _bundleChanged;
+    private long _queuedBytes;
+    private long _lastWriteTicks;
+    private TaskCompletionSource? _drained;
+
+    public ConnectionEgress(WireFormat format, long maxQueuedBytes, int maxOutboundRate, TimeProvider time)
+    {
+        _format = format;
+        _maxQueuedBytes = maxQueuedBytes;
+        _time = time;
+        _pacing = new OutboundRateLimiter(maxOutboundRate, time);
+    }
+
+    /// <summary>Bytes waiting to be written (messages counted at their encoded size).</summary>
+    public long QueuedBytes => Volatile.Read(ref _queuedBytes);
+
+    /// <summary><see cref="Environment.TickCount64"/> at the last write (heartbeats are due only after quiet time).</summary>
+    public long LastWriteTicks => Volatile.Read(ref _lastWriteTicks);
+
+    /// <summary>Queues a frame; false when it would exceed the byte bound (the caller ends the transport).</summary>
+    public bool TryEnqueue(EncodedFrame frame) => TryEnqueue(frame, frame.GetBytes(_format).Length);
+
+    /// <inheritdoc cref="TryEnqueue(EncodedFrame)"/>
+    public bool TryEnqueue(MessageBatch batch) => TryEnqueue(batch, batch.MessageBytes(_format));
+
+    /// <summary>Queues replayed messages once the queue is below half its bound (see <see cref="IFrameSink.EnqueueReplayAsync"/>).</summary>
+    public async ValueTask EnqueueReplayAsync(MessageBatch batch, CancellationToken cancellationToken)
+    {
+        while (_maxQueuedBytes > 0 && QueuedBytes > _maxQueuedBytes / 2)
+        {
+            var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            drained = Interlocked.CompareExchange(ref _drained, drained, null) ?? drained;
+            if (QueuedBytes > _maxQueuedBytes / 2)
+            {
+                await drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var size = batch.MessageBytes(_format);
+        Interlocked.Add(ref _queuedBytes, size);
+        if (!_queue.Writer.TryWrite(batch))
+        {
+            Interlocked.Add(ref _queuedBytes, -size);
+        }
+    }
+
+    /// <summary>No more items: the writer sends what is queued, then returns.</summary>
+    public void Complete() => _queue.Writer.TryComplete();
+
+    /// <summary>Writes until the queue is completed and drained. Socket errors and cancellation propagate.</summary>
+    public async Task WriteAllAsync(WebSocket socket, CancellationToken cancellationToken)
+    {
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var item))
+                {
+                    if (item is MessageBatch batch)
+                    {
+                        var size = batch.MessageBytes(_format);
+                        Dequeued(size);
+                        if (_bundle.Count > 0 && (batch.Channel != _bundleChannel || _bundleBytes + size > MaxBundleBytes))
+                        {
+                            await FlushBundleAsync(socket, cancellationToken).ConfigureAwait(false);
+                        }
+
+                        AddToBundle(batch, size);
+                        continue;
+                    }
+
+                    var frame = (EncodedFrame)item;
+                    var bytes = frame.GetBytes(_format);
+                    Dequeued(bytes.Length);
+                    await FlushBundleAsync(socket, cancellationToken).ConfigureAwait(false);
+                    await SendAsync(socket, bytes, OutboundRateLimiter.MessagesIn(frame.Message), cancellationToken).ConfigureAwait(false);
+                }
+
+                await FlushBundleAsync(socket, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _buffer.Reset();
+        }
+    }
+
+    private void Dequeued(int size)
+    {
+        if (Interlocked.Add(ref _queuedBytes, -size) <= _maxQueuedBytes / 2 && Volatile.Read(ref _drained) is not null)
+        {
+            Interlocked.Exchange(ref _drained, null)?.TrySetResult();
+        }
+    }
+
+    private bool TryEnqueue(object item, int size)
+    {
+        if (Interlocked.Add(ref _queuedBytes, size) > _maxQueuedBytes && _maxQueuedBytes > 0)
+        {
+            Interlocked.Add(ref _queuedBytes, -size);
+            return false;
+        }
+
+        if (!_queue.Writer.TryWrite(item))
+        {
+            // Completed: the transport is ending and the client will be replayed what it missed.
+            Interlocked.Add(ref _queuedBytes, -size);
+        }
+
+        return true;
+    }
+
+    private void AddToBundle(MessageBatch batch, int size)
+    {
+        _bundleSingle = _bundle.Count == 0 ? batch : null;
+        _bundleChannel = batch.Channel;
+        _bundleSerial = batch.ChannelSerial;
+        _bundleBytes += size;
+        foreach (var message in batch.Messages)
+        {
+            if (_bundle.Count > 0 && Coalesce(_bundle[^1], message) is { } folded)
+            {
+                _bundle[^1] = folded;
+                _bundleChanged = true;
+            }
+            else
+            {
+                _bundle.Add(message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// An append folded into the append or whole message before it, when both are plain text of the same message:
+    /// data concatenated, name and extras of the later, its version. Only reached when messages queued up.
+    /// </summary>
+    private static DeliveredMessage? Coalesce(DeliveredMessage earlier, DeliveredMessage append)
+    {
+        var first = earlier.Message;
+        var next = append.Message;
+        if (!append.IsAppend || first.Serial is null || first.Serial != next.Serial
+            || !(earlier.IsAppend || first.Action == MessageActions.Update)
+            || first.Data.Text is not { } head || !string.IsNullOrEmpty(first.Encoding) || next.Data.Text is not { } tail)
+        {
+            return null;
+        }
+
+        // An append stays an append (its own id and header); a whole message stays whole.
+        var folded = (earlier.IsAppend ? next : first).Clone();
+        folded.Data = MessageData.FromText(string.Concat(head, tail));
+        folded.Name = next.Name ?? first.Name;
+        folded.Extras = next.Extras ?? first.Extras;
+        folded.Version = next.Version;
+        return new DeliveredMessage(folded, append.Offset, append.VersionOf);
+    }
+
+    private async ValueTask FlushBundleAsync(WebSocket socket, CancellationToken cancellationToken)
+    {
+        if (_bundle.Count == 0)
+        {
+            return;
+        }
+
+        ReadOnlyMemory<byte> bytes;
+        if (_bundleSingle is { } single && !_bundleChanged)
+        {
+            bytes = single.GetFrame(_format); // composed once, shared with every subscriber of this format
+        }
+        else
+        {
+            foreach (var message in _bundle)
+            {
+                _parts.Add(message.GetBytes(_format));
+            }
+
+            MessageFrames.Write(_format, _bundleChannel!, _bundleSerial!, CollectionsMarshal.AsSpan(_parts), _buffer);
+            bytes = _buffer.WrittenMemory;
+        }
+
+        var count = _bundle.Count;
+        _bundle.Clear();
+        _parts.Clear();
+        _bundleSingle = null;
+        _bundleBytes = 0;
+        _bundleChanged = false;
+        await SendAsync(socket, bytes, count, cancellationToken).ConfigureAwait(false);
+        _buffer.Reset();
+    }
+
+    private async ValueTask SendAsync(WebSocket socket, ReadOnlyMemory<byte> bytes, int messages, CancellationToken cancellationToken)
+    {
+        // maxOutboundRate: waiting here lets the queue fill behind a connection above the rate, so the byte bound ends
+        // it; the abort cancels this wait.
+        if (_pacing.Take(messages) is { } wait && wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var type = _format == WireFormat.MessagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
+        await socket.SendAsync(bytes, type, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
+    }
+}

@@ -1,0 +1,82 @@
+using System.Buffers;
+using TokenWire.Protocol;
+using TokenWire.Server.Log;
+
+namespace TokenWire.Server.Fanout;
+
+/// <summary>
+/// One message as a channel delivers it live: encoded lazily, at most once per wire format, and shared by every
+/// subscriber (frames are composed per connection from these bytes, <see cref="MessageFrames"/>). A version (update,
+/// delete, append) also carries the whole message as of itself, materialised only if some subscriber needs it: an
+/// attachment's first contact with a message, or <c>appendMode=full</c>.
+/// </summary>
+public sealed class DeliveredMessage
+{
+    private readonly MessageSnapshot? _snapshot;
+    private byte[]? _json;
+    private byte[]? _messagePack;
+    private DeliveredMessage? _whole;
+
+    public DeliveredMessage(Message message, long offset, long? versionOf = null, MessageSnapshot? snapshot = null)
+    {
+        Message = message;
+        Offset = offset;
+        VersionOf = versionOf;
+        _snapshot = snapshot;
+    }
+
+    public DeliveredMessage(LogEntry entry, MessageSnapshot? snapshot = null)
+        : this(entry.Message, entry.Offset, entry.VersionOf, snapshot)
+    {
+    }
+
+    public Message Message { get; }
+
+    /// <summary>The log offset this delivery brings a subscriber to (the last one rolled into it, if several were).</summary>
+    public long Offset { get; }
+
+    /// <summary>For a version, the offset of the original message it changes.</summary>
+    public long? VersionOf { get; }
+
+    public bool IsAppend => Message.Action == MessageActions.Append;
+
+    /// <summary>
+    /// The whole message as of this version — action <c>message.update</c> (or <c>message.delete</c>), the data so
+    /// far, the latest name and extras, this version — or this message itself when the channel could not know it.
+    /// </summary>
+    public DeliveredMessage Whole
+    {
+        get
+        {
+            if (_snapshot is not { } snapshot)
+            {
+                return this;
+            }
+
+            var whole = Volatile.Read(ref _whole);
+            if (whole is null)
+            {
+                Interlocked.CompareExchange(ref _whole, new DeliveredMessage(snapshot.Materialize(), Offset, VersionOf), null);
+                whole = Volatile.Read(ref _whole)!;
+            }
+
+            return whole;
+        }
+    }
+
+    /// <summary>The message object's bytes in <paramref name="format"/>; racing encoders produce identical bytes, one wins.</summary>
+    public ReadOnlyMemory<byte> GetBytes(WireFormat format)
+    {
+        ref var slot = ref format == WireFormat.MessagePack ? ref _messagePack : ref _json;
+        var bytes = Volatile.Read(ref slot);
+        if (bytes is null)
+        {
+            var buffer = new ArrayBufferWriter<byte>(256);
+            ProtocolCodecs.For(format).WriteMessage(Message, buffer);
+            Interlocked.CompareExchange(ref slot, buffer.WrittenSpan.ToArray(), null);
+            bytes = Volatile.Read(ref slot)!;
+        }
+
+        return bytes;
+    }
+}

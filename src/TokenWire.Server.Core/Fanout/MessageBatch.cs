@@ -1,0 +1,81 @@
+using System.Buffers;
+using TokenWire.Protocol;
+
+namespace TokenWire.Server.Fanout;
+
+/// <summary>
+/// Messages of one channel bound for a subscriber, in log order, bringing it to <see cref="ChannelSerial"/>. The
+/// channel makes one batch per delivery and shares it with every subscriber that takes it unchanged; a subscriber
+/// whose state changes what it receives (echo, first contact, <c>appendMode</c>) gets a batch of its own. A
+/// connection's egress sends a batch as one MESSAGE frame, or bundles consecutive batches of a channel into one.
+/// </summary>
+public sealed class MessageBatch(string channel, string channelSerial, DeliveredMessage[] messages, string? publisherConnectionId = null)
+{
+    private byte[]? _json;
+    private byte[]? _messagePack;
+
+    public string Channel { get; } = channel;
+
+    public string ChannelSerial { get; } = channelSerial;
+
+    public DeliveredMessage[] Messages { get; } = messages;
+
+    /// <summary>The realtime connection whose publish this is, for echo suppression; null when unknown or REST.</summary>
+    public string? PublisherConnectionId { get; } = publisherConnectionId;
+
+    /// <summary>Whether any message is a version (so a subscriber's first-contact state may change it).</summary>
+    public bool HasVersions { get; } = Array.Exists(messages, static m => m.VersionOf is not null);
+
+    /// <summary>This batch as one MESSAGE frame, composed once per wire format and shared.</summary>
+    public ReadOnlyMemory<byte> GetFrame(WireFormat format)
+    {
+        ref var slot = ref format == WireFormat.MessagePack ? ref _messagePack : ref _json;
+        var bytes = Volatile.Read(ref slot);
+        if (bytes is null)
+        {
+            var parts = new ReadOnlyMemory<byte>[Messages.Length];
+            for (var i = 0; i < parts.Length; i++)
+            {
+                parts[i] = Messages[i].GetBytes(format);
+            }
+
+            var buffer = new ArrayBufferWriter<byte>(64 + SizeOf(parts));
+            MessageFrames.Write(format, Channel, ChannelSerial, parts, buffer);
+            Interlocked.CompareExchange(ref slot, buffer.WrittenSpan.ToArray(), null);
+            bytes = Volatile.Read(ref slot)!;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>The encoded size of the messages in <paramref name="format"/> (what the batch costs a queue).</summary>
+    public int MessageBytes(WireFormat format)
+    {
+        var total = 0;
+        foreach (var message in Messages)
+        {
+            total += message.GetBytes(format).Length;
+        }
+
+        return total;
+    }
+
+    /// <summary>As a ProtocolMessage (tests, diagnostics); the wire path never builds one.</summary>
+    public ProtocolMessage ToProtocolMessage() => new(ProtocolAction.Message)
+    {
+        Channel = Channel,
+        ChannelSerial = ChannelSerial,
+        Messages = Array.ConvertAll(Messages, static m => m.Message),
+    };
+
+    private static int SizeOf(ReadOnlyMemory<byte>[] parts)
+    {
+        var total = 0;
+        foreach (var part in parts)
+        {
+            total += part.Length;
+        }
+
+        return total;
+    }
+}

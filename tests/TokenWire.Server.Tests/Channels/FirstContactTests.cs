@@ -1,0 +1,186 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using TokenWire.Conformance;
+using TokenWire.Protocol;
+using TokenWire.Protocol.Serials;
+using TokenWire.Server.Bus;
+using TokenWire.Server.Channels;
+using TokenWire.Server.Log;
+using TokenWire.Server.Tests.Support;
+
+namespace TokenWire.Server.Tests.Channels;
+
+/// <summary>
+/// Issue 11 item 1: an attachment's first delivery of a message it did not receive live (created before its attach
+/// point) is the whole message so far as <c>message.update</c>, with the version of the append that triggered it;
+/// later appends go out as fragments. A resumed attachment is replayed the appends themselves.
+/// </summary>
+public sealed class FirstContactTests : IDisposable
+{
+    private const string Key = "app:mutable:chan";
+    private const ProtocolFlags Modes = ProtocolFlags.Subscribe | ProtocolFlags.Publish;
+    private static readonly ChannelRetention Retention = new(TimeSpan.FromHours(1), 1_000_000, TimeSpan.FromMinutes(2), Mutable: true);
+
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 6, 9, 0, 0, TimeSpan.Zero));
+    private readonly InMemoryMessageLog _log;
+    private readonly InMemoryMessageBus _bus = new();
+
+    public FirstContactTests() => _log = new InMemoryMessageLog(_time, TimeSpan.FromMinutes(5));
+
+    public void Dispose() => _log.Dispose();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task First_append_after_attach_is_the_whole_message_then_fragments(bool channelStartsMidStream)
+    {
+        LocalChannel? channel = channelStartsMidStream ? null : await StartChannel();
+        var response = await Create("He");
+        await AppendText(response, "llo");
+        channel ??= await StartChannel(); // started after the create: the state comes from the log
+        var sink = new RecordingSink("conn-viewer");
+        await Attach(channel, new ChannelSubscriber(sink, Modes), AttachRequest.Fresh);
+
+        var first = await AppendText(response, " wor");
+        await AppendText(response, "ld");
+
+        await Wait.Eventually("two deliveries", () => sink.MessageCount >= 2);
+        var messages = sink.Messages;
+        Assert.Equal(MessageActions.Update, messages[0].Action);
+        Assert.Equal("Hello wor", messages[0].Data.Text);
+        Assert.Equal(response.Serial, messages[0].Serial);
+        Assert.Equal(first, VersionSerial(messages[0]));
+        Assert.Equal(response.Timestamp, messages[0].Timestamp);
+        Assert.Equal(MessageActions.Append, messages[1].Action);
+        Assert.Equal("ld", messages[1].Data.Text);
+    }
+
+    [Fact]
+    public async Task Messages_created_after_the_attach_stream_as_fragments()
+    {
+        var channel = await StartChannel();
+        var sink = new RecordingSink("conn-viewer");
+        await Attach(channel, new ChannelSubscriber(sink, Modes), AttachRequest.Fresh);
+
+        var response = await Create("A");
+        await AppendText(response, "B");
+
+        await Wait.Eventually("create and append", () => sink.MessageCount >= 2);
+        Assert.Equal([MessageActions.Create, MessageActions.Append], sink.Messages.Select(m => m.Action ?? 0));
+        Assert.Equal("B", sink.Messages[1].Data.Text);
+    }
+
+    [Fact]
+    public async Task Append_mode_full_delivers_every_append_whole()
+    {
+        var channel = await StartChannel();
+        var sink = new RecordingSink("conn-viewer");
+        await Attach(channel, new ChannelSubscriber(sink, Modes, appendModeFull: true), AttachRequest.Fresh);
+
+        var response = await Create("a");
+        await AppendText(response, "b");
+        await AppendText(response, "c");
+
+        await Wait.Eventually("three deliveries", () => sink.MessageCount >= 3);
+        Assert.Equal(["a", "ab", "abc"], sink.Messages.Select(m => m.Data.Text));
+        Assert.All(sink.Messages.Skip(1), m => Assert.Equal(MessageActions.Update, m.Action));
+    }
+
+    [Fact]
+    public async Task A_resumed_attachment_is_replayed_the_appends_themselves()
+    {
+        var channel = await StartChannel();
+        var response = await Create("x");
+        var first = new RecordingSink("conn-viewer");
+        var firstSubscriber = new ChannelSubscriber(first, Modes);
+        await Attach(channel, firstSubscriber, AttachRequest.Fresh);
+        await AppendText(response, "y");
+        await Wait.Eventually("first contact", () => first.MessageCount >= 1);
+        Assert.True(LogPosition.TryParse(first.Frames[^1].ChannelSerial, out var resumeFrom));
+        channel.Detach(firstSubscriber);
+
+        await AppendText(response, "z"); // missed while disconnected
+        var resumed = new RecordingSink("conn-viewer");
+        var outcome = await Attach(channel, new ChannelSubscriber(resumed, Modes), new AttachRequest(resumeFrom, null, null));
+        await AppendText(response, "!");
+
+        Assert.True(outcome.Resumed);
+        await Wait.Eventually("replay and live", () => resumed.MessageCount >= 2);
+        Assert.Equal(["z", "!"], resumed.Messages.Select(m => m.Data.Text));
+        Assert.All(resumed.Messages, m => Assert.Equal(MessageActions.Append, m.Action));
+    }
+
+    [Fact]
+    public async Task A_rewound_message_is_in_contact_already()
+    {
+        var channel = await StartChannel();
+        var response = await Create("1");
+        await AppendText(response, "2");
+        var sink = new RecordingSink("conn-viewer");
+        await Attach(channel, new ChannelSubscriber(sink, Modes), new AttachRequest(null, RewindCount: 1, RewindAge: null));
+
+        await AppendText(response, "3");
+
+        await Wait.Eventually("rewind and live", () => sink.MessageCount >= 2);
+        Assert.Equal(["12", "3"], sink.Messages.Select(m => m.Data.Text));
+        Assert.Equal([MessageActions.Update, MessageActions.Append], sink.Messages.Select(m => m.Action ?? 0));
+    }
+
+    [Fact]
+    public async Task Each_attachment_gets_its_own_first_contact()
+    {
+        var channel = await StartChannel();
+        var response = await Create("s");
+        var early = new RecordingSink("conn-early");
+        await Attach(channel, new ChannelSubscriber(early, Modes), AttachRequest.Fresh);
+        await AppendText(response, "t");
+        var late = new RecordingSink("conn-late");
+        await Attach(channel, new ChannelSubscriber(late, Modes), AttachRequest.Fresh);
+        await AppendText(response, "u");
+
+        await Wait.Eventually("early got two", () => early.MessageCount >= 2);
+        await Wait.Eventually("late got one", () => late.MessageCount >= 1);
+        Assert.Equal(["st", "u"], early.Messages.Select(m => m.Data.Text));
+        Assert.Equal(["stu"], late.Messages.Select(m => m.Data.Text));
+    }
+
+    private static string? VersionSerial(Message message) =>
+        JsonDocument.Parse(message.Version!.Utf8Json).RootElement.GetProperty("serial").GetString();
+
+    private async Task<LocalChannel> StartChannel()
+    {
+        var channel = new LocalChannel(Key, _log, _bus, new TokenWire.Server.Presence.InMemoryPresenceStore(), NullLogger.Instance);
+        await channel.Ready.Within();
+        return channel;
+    }
+
+    private static Task<AttachOutcome> Attach(LocalChannel channel, ChannelSubscriber subscriber, AttachRequest request) =>
+        channel.AttachAsync(subscriber, request, _ => { }, CancellationToken.None).Within();
+
+    private async Task<Message> Create(string text)
+    {
+        var message = new Message { Id = Guid.NewGuid().ToString(), Name = "response", Data = MessageData.FromText(text), ConnectionId = "conn-agent", ClientId = "agent" };
+        var result = await _log.AppendAsync(Key, [message], Retention).Within();
+        await _bus.PublishAsync(new BusEnvelope(Key, result.Epoch, result.Appended, "conn-agent")).Within();
+        return result.Appended[0].Message;
+    }
+
+    /// <summary>Appends like MessageMutator does and returns the version serial.</summary>
+    private async Task<string> AppendText(Message original, string fragment)
+    {
+        Assert.True(LogPosition.TryParse(original.Serial, out var target));
+        var operation = new Message
+        {
+            Id = Guid.NewGuid().ToString(),
+            Action = MessageActions.Append,
+            Serial = original.Serial,
+            Data = MessageData.FromText(fragment),
+            ConnectionId = "conn-agent",
+            Version = VersionPayload.Compose(null, "agent"),
+        };
+        var result = await _log.AppendMutationAsync(Key, new MessageMutation(target.Epoch, target.Offset, operation, "agent", MayChangeAny: true), Retention).Within();
+        await _bus.PublishAsync(new BusEnvelope(Key, result.Epoch, result.Appended, "conn-agent")).Within();
+        return result.Serials[0];
+    }
+}
