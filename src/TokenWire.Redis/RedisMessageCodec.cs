@@ -35,21 +35,23 @@ internal static class RedisMessageCodec
 
     /// <summary>
     /// A stored message with its serial and timestamp from the entry. A version entry (mutate.lua) is stored with
-    /// its original's serial, and gets its own serial and timestamp as <c>version.serial</c>/<c>version.timestamp</c>.
+    /// its original's serial and create time, and gets its own serial and timestamp as <c>version.serial</c>/<c>version.timestamp</c>.
     /// </summary>
     public static LogEntry DecodeStored(ReadOnlySequence<byte> stored, string epoch, long offset, long timestamp)
     {
         var message = ProtocolCodecs.MessagePack.ReadMessages(stored)[0];
         var serial = new LogPosition(epoch, offset).ToSerial();
-        message.Timestamp = timestamp;
         if (LogPosition.TryParse(message.Serial, out var original))
         {
+            // mutate.lua stores the original's create time (versions stored before it did get their own).
+            message.Timestamp ??= timestamp;
             message.Version = VersionPayload.Stamp(message.Version, serial, timestamp);
-            return new LogEntry(offset, message, original.Offset);
+            return new LogEntry(offset, message, original.Offset) { LoggedAt = timestamp };
         }
 
+        message.Timestamp = timestamp;
         message.Serial = serial;
-        return new LogEntry(offset, message);
+        return new LogEntry(offset, message) { LoggedAt = timestamp };
     }
 
     /// <summary>

@@ -73,7 +73,9 @@ for (const format of FORMATS) {
       assert.ok(seenVersions.every((v) => versionSerials.includes(v)), 'each fragment has the version of one of the appends');
       assert.deepEqual([...seenVersions].sort(), seenVersions, 'in version order');
       assert.equal(seenVersions.at(-1), versionSerials[199], 'the last fragment has the last version');
-      assert.ok(fragments.every((m) => m.name === 'response' && m.clientId === 'ai-agent'), 'name and clientId of the original');
+      assert.ok(fragments.every((m) => m.name === undefined && m.clientId === 'ai-agent'), 'no name (as Ably), the clientId of the original');
+      const created = rec.messages.find((m) => m.serial === serial && m.action === 'message.create');
+      assert.ok(fragments.every((m) => m.timestamp === created.timestamp && m.version.timestamp >= created.timestamp), 'the create time on top, their own in the version');
 
       const late = clients.realtime(server, format);
       const lateChannel = late.channels.get(name);

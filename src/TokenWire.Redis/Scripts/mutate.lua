@@ -6,8 +6,9 @@
 -- ARGV[14] their count      ARGV[15] name pair ('' keeps the current)   ARGV[16] extras pair ('' keeps the current)
 -- ARGV[17] data kind of the operation (n, t, o)   ARGV[18] actor clientId ('' none)   ARGV[19] 1 if it may change any message
 -- Returns { epoch, timestamp, 'ok', offset, stored message } | { epoch, 0, 'dup', serial } | { epoch, 0, 'err', code }.
--- The stored and published message is the broadcast form: the operation's fields plus the merged name and extras
--- and the original's clientId; readers add version.serial and version.timestamp from the entry.
+-- The stored and published message is the broadcast form, as Ably sends it: the operation's fields plus the merged
+-- name (not on appends) and extras, the original's clientId and create time; readers add version.serial and
+-- version.timestamp from the entry.
 local now, max_age, max_messages = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, forget, expiry = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local bus, connection = ARGV[7], ARGV[8]
@@ -77,7 +78,7 @@ if extras_pair ~= '' then
   extras = extras_pair
 end
 local parts, count = { pairs_raw }, pair_count
-if name ~= '' then
+if name ~= '' and action ~= '5' then
   parts[#parts + 1] = name
   count = count + 1
 end
@@ -89,7 +90,9 @@ if head.c ~= '' then
   parts[#parts + 1] = cmsgpack.pack('clientId') .. cmsgpack.pack(head.c)
   count = count + 1
 end
--- At most 10 fields: a fixmap header is one byte.
+parts[#parts + 1] = cmsgpack.pack('timestamp') .. cmsgpack.pack(tonumber(head.t))
+count = count + 1
+-- At most 11 fields: a fixmap header is one byte.
 local message = string.char(0x80 + count) .. table.concat(parts)
 
 -- After the original's timestamp, strictly, and never backwards within the channel.

@@ -5,7 +5,7 @@ namespace TokenWire.Server.Log;
 
 /// <summary>
 /// One channel's log in memory. Entries are contiguous by offset (entry i has offset FirstOffset + i), so a
-/// position lookup is arithmetic, and timestamps never decrease, so time bounds are binary searches.
+/// position lookup is arithmetic, and <see cref="LogEntry.LoggedAt"/> never decreases, so time bounds are binary searches.
 /// Every member takes the instance lock; it is held only for memory operations.
 /// </summary>
 internal sealed class InMemoryChannelLog(string epoch)
@@ -62,7 +62,7 @@ internal sealed class InMemoryChannelLog(string epoch)
                 message.Serial = serial;
                 message.Timestamp = timestamp;
                 message.Action ??= 0;
-                var entry = new LogEntry(offset, message);
+                var entry = new LogEntry(offset, message) { LoggedAt = timestamp };
                 _entries.Add(entry);
                 appended.Add(entry);
                 serials[i] = serial;
@@ -260,13 +260,15 @@ internal sealed class InMemoryChannelLog(string epoch)
             var timestamp = Math.Max(Math.Max(nowMs, _lastTimestamp), (original.Message.Timestamp ?? 0) + 1);
             var offset = ++_lastOffset;
             var serial = new LogPosition(epoch, offset).ToSerial();
+            // Broadcast form, as Ably sends it: the original's serial and create time (the version carries its own),
+            // the current name and extras; an append does not repeat the name.
             operation.Serial = originalSerial;
-            operation.Name = state.Name;
+            operation.Name = operation.Action == MessageActions.Append ? null : state.Name;
             operation.Extras = state.Extras;
             operation.ClientId = original.Message.ClientId;
-            operation.Timestamp = timestamp;
+            operation.Timestamp = original.Message.Timestamp;
             operation.Version = VersionPayload.Stamp(operation.Version, serial, timestamp);
-            var entry = new LogEntry(offset, operation, original.Offset);
+            var entry = new LogEntry(offset, operation, original.Offset) { LoggedAt = timestamp };
             _entries.Add(entry);
             state.Add(entry);
             if (operation.Id is { } newId)
@@ -324,7 +326,7 @@ internal sealed class InMemoryChannelLog(string epoch)
         while (lo < hi)
         {
             var mid = (lo + hi) >>> 1;
-            if (_entries[mid].Message.Timestamp < ms)
+            if (_entries[mid].LoggedAt < ms)
             {
                 lo = mid + 1;
             }
@@ -340,7 +342,7 @@ internal sealed class InMemoryChannelLog(string epoch)
     private void Trim(long nowMs)
     {
         var oldest = nowMs - (long)_retention.MaxAge.TotalMilliseconds;
-        while (Count > 0 && (Count > _retention.MaxMessages || _entries[_start].Message.Timestamp < oldest))
+        while (Count > 0 && (Count > _retention.MaxMessages || _entries[_start].LoggedAt < oldest))
         {
             if (_mutated.Count > 0)
             {
