@@ -73,14 +73,18 @@ internal static class RedisMessageCodec
         return (buffer.WrittenSpan[1..].ToArray(), header & 0x0f);
     }
 
-    /// <summary>The k, n, x, c fields of a message in a mutable channel (see Scripts/channel.lua).</summary>
+    /// <summary>The k, n, x, c, z fields of a message in a mutable channel (see Scripts/channel.lua).</summary>
     public static RedisValue[] MutableFields(Message message) =>
     [
         MutationRules.DataKind(message),
         message.Name is null ? RedisValue.EmptyString : EncodePairs(new Message { Name = message.Name }).Pairs,
         message.Extras is null ? RedisValue.EmptyString : EncodePairs(new Message { Extras = message.Extras }).Pairs,
         message.ClientId ?? string.Empty,
+        message.Data.Size,
     ];
+
+    /// <summary>Fields per message in append.lua's ARGV: id and message, plus <see cref="MutableFields"/> in mutable channels.</summary>
+    public const int MutableStride = 7;
 
     /// <summary>Originals with their versions (history.lua, read_recent.lua), each folded up to its read's bound.</summary>
     public static List<LogEntry> DecodeFolded(RedisResult originals, RedisResult versions, string epoch)

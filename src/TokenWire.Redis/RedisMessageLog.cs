@@ -54,7 +54,7 @@ public sealed partial class RedisMessageLog : IMessageLog
         // Physical expiry of the channel's keys: past everything the scripts might still need logically.
         var expiry = Math.Max(Math.Max(maxAge, window), _forgetIdleMs) + 60_000;
         // Mutable channels store what mutate.lua checks and merges beside each message (see Scripts/channel.lua).
-        var stride = retention.Mutable ? 6 : 2;
+        var stride = retention.Mutable ? RedisMessageCodec.MutableStride : 2;
         var values = new RedisValue[10 + (stride * messages.Count)];
         values[0] = Now;
         values[1] = maxAge;
@@ -142,6 +142,8 @@ public sealed partial class RedisMessageLog : IMessageLog
             MutationRules.DataKind(operation),
             mutation.ActorClientId ?? string.Empty,
             mutation.MayChangeAny ? 1 : 0,
+            mutation.MaxMessageSize,
+            operation.Data.Size,
         ];
         var result = await AppendScriptAsync(RedisScripts.Mutate, channelKey, values, cancellationToken).ConfigureAwait(false);
         var epoch = (string)result[0]!;
@@ -154,6 +156,7 @@ public sealed partial class RedisMessageLog : IMessageLog
                 {
                     ErrorCodes.OperationNotPermitted => MutationRules.NotOwner(operation.Action == MessageActions.Delete ? "delete" : "update"),
                     ErrorCodes.InvalidMessageData => MutationRules.TargetNotText(),
+                    ErrorCodes.MessageTooLarge => MutationRules.WholeTooLarge((long)result[4], mutation.MaxMessageSize),
                     _ => MutationRules.NotFound(originalSerial),
                 };
         }

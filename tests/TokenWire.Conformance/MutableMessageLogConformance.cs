@@ -204,6 +204,23 @@ public abstract class MutableMessageLogConformance : IAsyncLifetime
         Assert.Equal("xy", (await Log.ReadMessageAsync(Channel, Position(original)).Within())!.Latest().Data.Text);
     }
 
+    [Fact]
+    public async Task An_append_that_would_make_the_message_too_large_is_refused_and_not_folded()
+    {
+        var original = await Create(new Message { Data = MessageData.FromText("12345") });
+        await Mutate(original, MessageActions.Append, new Message { Data = MessageData.FromText("678") }, maxMessageSize: 10);
+
+        var refused = await Assert.ThrowsAsync<ProtocolException>(() => Mutate(original, MessageActions.Append, new Message { Data = MessageData.FromText("abc") }, maxMessageSize: 10));
+        Assert.Equal(ErrorCodes.MessageTooLarge, refused.Error.Code);
+        Assert.Equal("12345678", (await Log.ReadMessageAsync(Channel, Position(original)).Within())!.Latest().Data.Text);
+
+        // What fits still goes in; an update's data replaces the size, so appends fit again after it.
+        await Mutate(original, MessageActions.Append, new Message { Data = MessageData.FromText("9é") }, maxMessageSize: 11);
+        await Mutate(original, MessageActions.Update, new Message { Data = MessageData.FromText("x") }, maxMessageSize: 11);
+        await Mutate(original, MessageActions.Append, new Message { Data = MessageData.FromText("0123456789") }, maxMessageSize: 11);
+        Assert.Equal("x0123456789", (await Log.ReadMessageAsync(Channel, Position(original)).Within())!.Latest().Data.Text);
+    }
+
     private async Task<LogEntry> Create(Message message)
     {
         var result = await Log.AppendAsync(Channel, [message], Retention).Within();
@@ -211,11 +228,11 @@ public abstract class MutableMessageLogConformance : IAsyncLifetime
         return Assert.Single(result.Appended);
     }
 
-    private async Task<AppendResult> Mutate(LogEntry original, int action, Message operation)
+    private async Task<AppendResult> Mutate(LogEntry original, int action, Message operation, int maxMessageSize = 0)
     {
         operation.Action = action;
         var at = Position(original);
-        return await Log.AppendMutationAsync(Channel, new MessageMutation(at.Epoch, at.Offset, operation, null, true), Retention).Within();
+        return await Log.AppendMutationAsync(Channel, new MessageMutation(at.Epoch, at.Offset, operation, null, true, maxMessageSize), Retention).Within();
     }
 
     private async Task<ProtocolException> Refused(LogEntry original, int action, string text) =>

@@ -131,6 +131,22 @@ for (const format of FORMATS) {
       assert.equal(err.code, 40003, errText(err));
     });
 
+    test('an append that would make the whole message exceed maxMessageSize is refused with 40009 and not folded', async () => {
+      const name = `mutable:${uniqueName('whole-size')}`;
+      const agent = clients.realtime(server, format, { clientId: 'ai-agent' });
+      const channel = agent.channels.get(name);
+      const max = 65536; // the default maxMessageSize
+      const { serials } = await within(channel.publish({ name: 'response', data: 'a'.repeat(max - 10) }), 10000, 'create');
+      const serial = serials[0];
+      await within(channel.appendMessage({ serial, data: 'b'.repeat(10) }), 10000, 'an append that just fits');
+      const err = await channel.appendMessage({ serial, data: 'c' }).then(() => null, (e) => e);
+      assert.ok(err, 'the append past the maximum is refused');
+      assert.equal(err.code, 40009, errText(err));
+      const got = await within(channel.getMessage(serial), 10000, 'getMessage');
+      assert.equal(got.data.length, max, 'the refused append was not folded');
+      assert.ok(got.data.endsWith('b'));
+    });
+
     test('attaching again after a detach is a new first contact', async () => {
       const name = `mutable:${uniqueName('reattach')}`;
       const agent = clients.realtime(server, format, { clientId: 'ai-agent' });

@@ -3,8 +3,8 @@
 -- ARGV[1] now ms            ARGV[2] max age ms            ARGV[3] max messages
 -- ARGV[4] idempotency ms    ARGV[5] forget-idle ms        ARGV[6] key expiry ms (garbage collection)
 -- ARGV[7] bus channel       ARGV[8] publisher connection id ('' for REST)
--- ARGV[9] n, ARGV[10] stride (2, or 6 in mutable channels), then n groups: message id ('' for none), message
--- (msgpack, without serial and timestamp), and in mutable channels its k, n, x and c fields (see channel.lua)
+-- ARGV[9] n, ARGV[10] stride (2, or 7 in mutable channels), then n groups: message id ('' for none), message
+-- (msgpack, without serial and timestamp), and in mutable channels its k, n, x, c and z fields (see channel.lua)
 -- Returns: { epoch, timestamp, then per message: its offset (integer) if appended, or the serial (string) of the
 -- earlier message with the same id inside the idempotency window }.
 -- Publishes: msgpack 1, epoch, connection id, timestamp, first offset, count, then the appended messages as they
@@ -41,9 +41,9 @@ for i = 1, n do
     result[#result + 1] = serial
   else
     last = last + 1
-    if stride == 6 then
+    if stride == 7 then
       redis.call('XADD', stream, entry_id(last), 't', string.format('%d', ts), 'm', message,
-        'k', ARGV[base + 3], 'n', ARGV[base + 4], 'x', ARGV[base + 5], 'c', ARGV[base + 6])
+        'k', ARGV[base + 3], 'n', ARGV[base + 4], 'x', ARGV[base + 5], 'c', ARGV[base + 6], 'z', ARGV[base + 7])
     else
       redis.call('XADD', stream, entry_id(last), 't', string.format('%d', ts), 'm', message)
     end

@@ -6,8 +6,9 @@
 -- KEYS[5] versions sorted set: score original offset, member version offset (%012d), for mutable channels
 -- Offsets are contiguous in the stream (only the oldest entries are ever trimmed), so offset o is entry "o-0".
 -- In mutable channels entries also carry k (data kind: n none, t plain text, o other), n and x (the message's
--- current name and extras, raw msgpack key/value pairs, '' if none) and c (the original's clientId); a version
--- entry (update, delete or append) also carries o, its original's offset, and holds the merged name and extras.
+-- current name and extras, raw msgpack key/value pairs, '' if none), c (the original's clientId) and z (the message's
+-- data size in bytes now; absent on entries stored before it was kept); a version entry (update, delete or append)
+-- also carries o, its original's offset, and holds the merged name and extras.
 local stream, meta, ids, idexp, versions = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
 local function entry_id(offset)

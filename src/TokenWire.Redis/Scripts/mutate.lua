@@ -5,7 +5,9 @@
 -- ARGV[13] the operation's msgpack key/value pairs (id, action, serial, data, encoding, version, connectionId)
 -- ARGV[14] their count      ARGV[15] name pair ('' keeps the current)   ARGV[16] extras pair ('' keeps the current)
 -- ARGV[17] data kind of the operation (n, t, o)   ARGV[18] actor clientId ('' none)   ARGV[19] 1 if it may change any message
--- Returns { epoch, timestamp, 'ok', offset, stored message } | { epoch, 0, 'dup', serial } | { epoch, 0, 'err', code }.
+-- ARGV[20] maxMessageSize (0 none)   ARGV[21] the operation's data size in bytes
+-- Returns { epoch, timestamp, 'ok', offset, stored message } | { epoch, 0, 'dup', serial } | { epoch, 0, 'err', code }
+-- | { epoch, 0, 'err', 40009, size } when an append would make the message's data larger than maxMessageSize.
 -- The stored and published message is the broadcast form, as Ably sends it: the operation's fields plus the merged
 -- name (not on appends) and extras, the original's clientId and create time; readers add version.serial and
 -- version.timestamp from the entry.
@@ -15,6 +17,7 @@ local bus, connection = ARGV[7], ARGV[8]
 local target_epoch, target, id, action = ARGV[9], tonumber(ARGV[10]), ARGV[11], ARGV[12]
 local pairs_raw, pair_count, name_pair, extras_pair = ARGV[13], tonumber(ARGV[14]), ARGV[15], ARGV[16]
 local op_kind, actor, may_any = ARGV[17], ARGV[18], ARGV[19] == '1'
+local max_size, op_size = tonumber(ARGV[20]), tonumber(ARGV[21])
 
 local epoch, last, last_ts = open_channel(now, forget, true)
 
@@ -60,14 +63,19 @@ if latest ~= nil then
 end
 
 -- MutationRules: appends join plain text (or nothing); updates and deletes with data set the kind.
-local kind = current.k
+local kind, size = current.k, tonumber(current.z or '0')
 if action == '5' then
   if kind ~= 'n' and kind ~= 't' then
     return { epoch, 0, 'err', 40013 }
   end
+  size = size + op_size
+  if max_size > 0 and size > max_size then
+    return { epoch, 0, 'err', 40009, size }
+  end
   kind = 't'
 elseif op_kind ~= 'n' then
   kind = op_kind
+  size = op_size
 end
 
 local name, extras = current.n, current.x
@@ -99,7 +107,7 @@ local message = string.char(0x80 + count) .. table.concat(parts)
 local ts = math.max(now, last_ts, tonumber(head.t) + 1)
 last = last + 1
 redis.call('XADD', stream, entry_id(last), 't', string.format('%d', ts), 'm', message, 'o', target,
-  'k', kind, 'n', name, 'x', extras, 'c', head.c)
+  'k', kind, 'n', name, 'x', extras, 'c', head.c, 'z', size)
 redis.call('ZADD', versions, target, string.format('%012d', last))
 if id ~= '' then
   redis.call('HSET', ids, id, epoch .. '-' .. string.format('%012d', last))

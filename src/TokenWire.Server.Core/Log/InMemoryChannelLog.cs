@@ -245,11 +245,19 @@ internal sealed class InMemoryChannelLog(string epoch)
                     throw MutationRules.TargetNotText();
                 }
 
+                var size = state.DataSize + operation.Data.Size;
+                if (mutation.MaxMessageSize > 0 && size > mutation.MaxMessageSize)
+                {
+                    throw MutationRules.WholeTooLarge(size, mutation.MaxMessageSize);
+                }
+
                 state.Kind = MutationRules.Text;
+                state.DataSize = size;
             }
             else if (!operation.Data.IsNone)
             {
                 state.Kind = MutationRules.DataKind(operation);
+                state.DataSize = operation.Data.Size;
             }
 
             _mutated[original.Offset] = state;

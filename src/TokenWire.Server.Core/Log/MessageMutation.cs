@@ -7,5 +7,7 @@ namespace TokenWire.Server.Log;
 /// the append. <see cref="Operation"/> carries the action, id, connectionId, the <c>version</c> (clientId,
 /// description, metadata; the log adds serial and timestamp) and whatever name, data, encoding and extras it changes.
 /// Without <see cref="MayChangeAny"/> the original's clientId must equal <see cref="ActorClientId"/> (the -own rights).
+/// An append that would make the message's data larger than <see cref="MaxMessageSize"/> bytes is refused (40009)
+/// and not folded; 0 = no bound.
 /// </summary>
-public sealed record MessageMutation(string OriginalEpoch, long OriginalOffset, Message Operation, string? ActorClientId, bool MayChangeAny);
+public sealed record MessageMutation(string OriginalEpoch, long OriginalOffset, Message Operation, string? ActorClientId, bool MayChangeAny, int MaxMessageSize = 0);

@@ -19,6 +19,9 @@ internal sealed class MutableMessageState(LogEntry original)
 
     public JsonPayload? Extras { get; set; } = original.Message.Extras;
 
+    /// <summary>The message's data size now (UTF-8 bytes of text), checked against maxMessageSize on each append.</summary>
+    public long DataSize { get; set; } = original.Message.Data.Size;
+
     private Message? _folded;
 
     public void Add(LogEntry version)

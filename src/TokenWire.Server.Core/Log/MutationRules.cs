@@ -28,6 +28,10 @@ public static class MutationRules
     public static ProtocolException TargetNotText() =>
         new(ErrorCodes.InvalidMessageData, "Cannot append to a message whose data is not a plain string");
 
+    /// <summary>The whole message's data after an append: the original's and every fragment's bytes.</summary>
+    public static ProtocolException WholeTooLarge(long size, int maxMessageSize) =>
+        new(ErrorCodes.MessageTooLarge, $"Appending would make the message {size} bytes, over the maximum of {maxMessageSize}; the append was not applied");
+
     public static ProtocolException NotFound(string serial) =>
         new(ErrorCodes.NotFound, $"Message with serial '{serial}' not found");
 

@@ -73,7 +73,7 @@ public sealed class MessageMutator(IMessageLog log, IMessageBus bus, ChannelRule
         operation.Action = action;
 
         var channelKey = ChannelKeys.For(auth.App.Id, channelName);
-        var mutation = new MessageMutation(target.Epoch, target.Offset, operation, auth.ClientId, mayChangeAny);
+        var mutation = new MessageMutation(target.Epoch, target.Offset, operation, auth.ClientId, mayChangeAny, maxMessageSize);
         var result = await log.AppendMutationAsync(channelKey, mutation, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
         if (result.Appended.Count > 0)
         {
