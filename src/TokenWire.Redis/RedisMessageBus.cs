@@ -7,9 +7,10 @@ using TokenWire.Server.Bus;
 namespace TokenWire.Redis;
 
 /// <summary>
-/// Fan-out over Redis pub/sub, one Redis channel per TokenWire channel. The envelopes are published by
-/// <c>append.lua</c> itself, atomically with the append, so <see cref="PublishAsync"/> has nothing left to do (a
-/// second publish would only be a duplicate that receivers drop). Each subscription is consumed through its
+/// Fan-out over Redis pub/sub, one Redis channel per TokenWire channel. The envelopes of stored messages are
+/// published by <c>append.lua</c> itself, atomically with the append, so <see cref="PublishAsync"/> only publishes
+/// ephemeral envelopes, which no script sees (a second publish of a stored one would only be a duplicate that
+/// receivers drop). Each subscription is consumed through its
 /// <see cref="ChannelMessageQueue"/>, which delivers one message at a time in arrival order; plain handler callbacks
 /// would run concurrently, in no order.
 /// <para>
@@ -39,7 +40,13 @@ public sealed partial class RedisMessageBus : IMessageBus, IDisposable
         _redis.ConnectionRestored += OnConnectionRestored;
     }
 
-    public ValueTask PublishAsync(BusEnvelope envelope, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+    public async ValueTask PublishAsync(BusEnvelope envelope, CancellationToken cancellationToken = default)
+    {
+        if (envelope.Ephemeral && envelope.Entries.Count > 0)
+        {
+            await _redis.GetSubscriber().PublishAsync(_keys.BusChannel(envelope.ChannelKey), RedisMessageCodec.EncodeEphemeralEnvelope(envelope)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     public async ValueTask<IAsyncDisposable> SubscribeAsync(string channelKey, Action<BusEnvelope> handler, CancellationToken cancellationToken = default)
     {

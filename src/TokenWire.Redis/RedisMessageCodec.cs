@@ -132,9 +132,32 @@ internal static class RedisMessageCodec
     }
 
     /// <summary>
-    /// Reads an envelope published by <c>append.lua</c>. Items in order: version, epoch, publisher connection id
-    /// ('' for REST), timestamp, first offset, count, then count stored messages (offsets first, first+1, …).
-    /// Any additional items are ignored, so a newer node may append some.
+    /// An ephemeral envelope (<see cref="BusEnvelope.Ephemeral"/>) in the form <see cref="DecodeEnvelope"/> reads, with
+    /// first offset 0: its messages were never stored and have no offsets.
+    /// </summary>
+    public static byte[] EncodeEphemeralEnvelope(BusEnvelope envelope)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        var writer = new MessagePackWriter(buffer);
+        writer.Write(EnvelopeVersion);
+        writer.Write(envelope.Epoch);
+        writer.Write(envelope.PublisherConnectionId ?? string.Empty);
+        writer.Write(envelope.Entries.Count > 0 ? envelope.Entries[0].LoggedAt : 0);
+        writer.Write(0L);
+        writer.Write(envelope.Entries.Count);
+        writer.Flush();
+        foreach (var entry in envelope.Entries)
+        {
+            buffer.Write(EncodeStored(entry.Message));
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Reads an envelope published by <c>append.lua</c> (or an ephemeral one, first offset 0). Items in order:
+    /// version, epoch, publisher connection id ('' for REST), timestamp, first offset, count, then count stored
+    /// messages (offsets first, first+1, …). Any additional items are ignored, so a newer node may append some.
     /// </summary>
     public static BusEnvelope DecodeEnvelope(string channelKey, ReadOnlyMemory<byte> payload)
     {
@@ -156,9 +179,19 @@ internal static class RedisMessageCodec
         {
             var start = reader.Position;
             reader.Skip();
-            entries[i] = DecodeStored(sequence.Slice(start, reader.Position), epoch, first + i, timestamp);
+            var stored = sequence.Slice(start, reader.Position);
+            if (first == 0)
+            {
+                var message = ProtocolCodecs.MessagePack.ReadMessages(stored)[0];
+                message.Timestamp = timestamp;
+                entries[i] = new LogEntry(0, message) { LoggedAt = timestamp };
+            }
+            else
+            {
+                entries[i] = DecodeStored(stored, epoch, first + i, timestamp);
+            }
         }
 
-        return new BusEnvelope(channelKey, epoch, entries, string.IsNullOrEmpty(connectionId) ? null : connectionId);
+        return new BusEnvelope(channelKey, epoch, entries, string.IsNullOrEmpty(connectionId) ? null : connectionId, Ephemeral: first == 0);
     }
 }

@@ -5,8 +5,10 @@ namespace TokenWire.Server.Bus;
 /// <summary>
 /// What crosses the bus for one append: the appended entries of one channel, in log order, all from one publish.
 /// <see cref="PublisherConnectionId"/> travels beside the messages so echo suppression needs no re-encoding.
+/// <see cref="Ephemeral"/> envelopes carry messages that were not stored (<c>extras.ephemeral</c>): they have no
+/// offset or serial and are delivered live, as they arrive, outside the log's order.
 /// </summary>
-public sealed record BusEnvelope(string ChannelKey, string Epoch, IReadOnlyList<LogEntry> Entries, string? PublisherConnectionId)
+public sealed record BusEnvelope(string ChannelKey, string Epoch, IReadOnlyList<LogEntry> Entries, string? PublisherConnectionId, bool Ephemeral = false)
 {
     public long FirstOffset => Entries[0].Offset;
 

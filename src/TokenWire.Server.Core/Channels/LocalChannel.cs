@@ -255,6 +255,12 @@ public sealed partial class LocalChannel
                 return;
             }
 
+            if (envelope.Ephemeral)
+            {
+                DeliverEphemeral(envelope);
+                return;
+            }
+
             if (!_ready || _filling || TryDeliver(envelope) != Delivery.Done)
             {
                 _pending.Add(envelope);
@@ -350,6 +356,26 @@ public sealed partial class LocalChannel
         DeliverToSubscribers(entries, envelope.PublisherConnectionId);
         _cursor = envelope.LastOffset;
         return Delivery.Done;
+    }
+
+    /// <summary>
+    /// Ephemeral messages go out as they arrive: they hold no place in the log, so they neither wait for a gap to
+    /// fill nor move the cursor; the frame carries the channel's current position. Caller holds the lock.
+    /// </summary>
+    private void DeliverEphemeral(BusEnvelope envelope)
+    {
+        if (!_ready || _subscribers.Length == 0)
+        {
+            return;
+        }
+
+        var messages = new DeliveredMessage[envelope.Entries.Count];
+        for (var i = 0; i < messages.Length; i++)
+        {
+            messages[i] = new DeliveredMessage(envelope.Entries[i]);
+        }
+
+        _dispatcher.Post(new MessageBatch(Name, new LogPosition(_epoch, _cursor).ToSerial(), messages, envelope.PublisherConnectionId), _subscribers);
     }
 
     /// <summary>

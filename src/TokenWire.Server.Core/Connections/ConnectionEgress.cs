@@ -25,6 +25,10 @@ internal sealed class ConnectionEgress
     private readonly Channel<object> _queue = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private readonly WireFormat _format;
     private readonly long _maxQueuedBytes;
+
+    /// <summary>A bundle is drained out of the queue before it is written (and paced), so it is kept to a quarter of
+    /// the bound: what a paced writer holds in hand must not hide a connection that is falling behind.</summary>
+    private readonly int _maxBundleBytes;
     private readonly OutboundRateLimiter _pacing;
     private readonly TimeProvider _time;
     private readonly PooledBufferWriter _buffer = new();
@@ -43,6 +47,7 @@ internal sealed class ConnectionEgress
     {
         _format = format;
         _maxQueuedBytes = maxQueuedBytes;
+        _maxBundleBytes = maxQueuedBytes > 0 ? (int)Math.Min(MaxBundleBytes, maxQueuedBytes / 4) : MaxBundleBytes;
         _time = time;
         _pacing = new OutboundRateLimiter(maxOutboundRate, time);
     }
@@ -97,7 +102,7 @@ internal sealed class ConnectionEgress
                     {
                         var size = batch.MessageBytes(_format);
                         Dequeued(size);
-                        if (_bundle.Count > 0 && (batch.Channel != _bundleChannel || _bundleBytes + size > MaxBundleBytes))
+                        if (_bundle.Count > 0 && (batch.Channel != _bundleChannel || _bundleBytes + size > _maxBundleBytes))
                         {
                             await FlushBundleAsync(socket, cancellationToken).ConfigureAwait(false);
                         }

@@ -4,9 +4,10 @@ namespace TokenWire.Server.Log;
 
 /// <summary>
 /// The outcome of one append: a serial per input message (the original serial for a message whose id was already
-/// seen), and the entries actually appended, in log order, which the caller publishes on the bus.
+/// seen; null for an ephemeral message, which is never stored), and the entries actually appended, in log order,
+/// which the caller publishes on the bus.
 /// </summary>
-public sealed record AppendResult(IReadOnlyList<string> Serials, IReadOnlyList<LogEntry> Appended, string Epoch)
+public sealed record AppendResult(IReadOnlyList<string?> Serials, IReadOnlyList<LogEntry> Appended, string Epoch)
 {
     public LogPosition Last => new(Epoch, Appended.Count > 0 ? Appended[^1].Offset : 0);
 }

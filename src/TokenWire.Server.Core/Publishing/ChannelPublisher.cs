@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
@@ -11,9 +12,11 @@ namespace TokenWire.Server.Publishing;
 /// <summary>
 /// The one publish path for realtime and REST: check rights, identity and size, stamp the publisher, append to the
 /// log (which orders and deduplicates), then hand the appended entries to the bus. The append is the commit point:
-/// once it returns the publish may be acknowledged.
+/// once it returns the publish may be acknowledged. Ephemeral messages (<c>extras.ephemeral: true</c>, Ably's
+/// transient messages) skip the log: they go to the bus as they are, are delivered live only, get no serial (null
+/// in the ACK) and never appear in history, rewind, <c>getMessage</c> or a resume's replay.
 /// </summary>
-public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRules rules, IOptions<TokenWireOptions> options)
+public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRules rules, IOptions<TokenWireOptions> options, TimeProvider time)
 {
     private readonly int _maxMessageSize = options.Value.Limits.MaxMessageSize;
 
@@ -43,13 +46,79 @@ public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRu
         }
 
         var channelKey = ChannelKeys.For(auth.App.Id, channelName);
-        var result = await log.AppendAsync(channelKey, messages, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
-        if (result.Appended.Count > 0)
+        if (!HasEphemeral(messages))
         {
-            await bus.PublishAsync(new BusEnvelope(channelKey, result.Epoch, result.Appended, connectionId), cancellationToken).ConfigureAwait(false);
+            var result = await log.AppendAsync(channelKey, messages, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
+            if (result.Appended.Count > 0)
+            {
+                await bus.PublishAsync(new BusEnvelope(channelKey, result.Epoch, result.Appended, connectionId), cancellationToken).ConfigureAwait(false);
+            }
+
+            return result;
         }
 
-        return result;
+        return await PublishWithEphemeralAsync(auth, channelKey, channelName, messages, connectionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stored messages are appended first (one append), then the ephemeral ones go out; serials in input order.</summary>
+    private async ValueTask<AppendResult> PublishWithEphemeralAsync(AuthContext auth, string channelKey, string channelName, IReadOnlyList<Message> messages, string? connectionId, CancellationToken cancellationToken)
+    {
+        var stored = messages.Where(m => !IsEphemeral(m)).ToList();
+        var appended = stored.Count == 0
+            ? new AppendResult([], [], string.Empty)
+            : await log.AppendAsync(channelKey, stored, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
+        if (appended.Appended.Count > 0)
+        {
+            await bus.PublishAsync(new BusEnvelope(channelKey, appended.Epoch, appended.Appended, connectionId), cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var serials = new string?[messages.Count];
+        var ephemeral = new List<LogEntry>();
+        for (int i = 0, s = 0; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            if (IsEphemeral(message))
+            {
+                message.Timestamp = now;
+                message.Action ??= MessageActions.Create;
+                ephemeral.Add(new LogEntry(0, message) { LoggedAt = now });
+            }
+            else
+            {
+                serials[i] = appended.Serials[s++];
+            }
+        }
+
+        await bus.PublishAsync(new BusEnvelope(channelKey, appended.Epoch, ephemeral, connectionId, Ephemeral: true), cancellationToken).ConfigureAwait(false);
+        return new AppendResult(serials, appended.Appended, appended.Epoch);
+    }
+
+    private static bool HasEphemeral(IReadOnlyList<Message> messages)
+    {
+        foreach (var message in messages)
+        {
+            if (IsEphemeral(message))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary><c>extras.ephemeral: true</c>. The bytes are searched first, so ordinary extras are never parsed.</summary>
+    private static bool IsEphemeral(Message message)
+    {
+        if (message.Extras is not { } extras || extras.Utf8Json.Span.IndexOf("\"ephemeral\""u8) < 0)
+        {
+            return false;
+        }
+
+        using var document = JsonDocument.Parse(extras.Utf8Json);
+        return document.RootElement.ValueKind == JsonValueKind.Object
+            && document.RootElement.TryGetProperty("ephemeral", out var flag)
+            && flag.ValueKind == JsonValueKind.True;
     }
 
     /// <summary>Messages carry the verified clientId: an identified client may not claim another (40012).</summary>

@@ -145,6 +145,25 @@ public sealed class FirstContactTests : IDisposable
         Assert.Equal(["stu"], late.Messages.Select(m => m.Data.Text));
     }
 
+    [Fact]
+    public async Task An_ephemeral_message_is_delivered_live_without_moving_the_cursor()
+    {
+        var channel = await StartChannel();
+        var sink = new RecordingSink("conn-viewer");
+        await Attach(channel, new ChannelSubscriber(sink, Modes), AttachRequest.Fresh);
+        await Create("stored");
+        var cursor = channel.Cursor;
+
+        var ephemeral = new Message { Id = "e:0:0", Name = "progress", Data = MessageData.FromText("50%"), Timestamp = 1 };
+        await _bus.PublishAsync(new BusEnvelope(Key, cursor.Epoch, [new LogEntry(0, ephemeral)], "conn-agent", Ephemeral: true)).Within();
+        await Create("after");
+
+        await Wait.Eventually("three deliveries", () => sink.MessageCount >= 3);
+        Assert.Equal(["stored", "50%", "after"], sink.Messages.Select(m => m.Data.Text));
+        Assert.Equal(cursor.ToSerial(), sink.Frames.Single(f => f.Messages?[0].Name == "progress").ChannelSerial);
+        Assert.Equal(cursor.Offset + 1, channel.Cursor.Offset);
+    }
+
     private static string? VersionSerial(Message message) =>
         JsonDocument.Parse(message.Version!.Utf8Json).RootElement.GetProperty("serial").GetString();
 
@@ -181,6 +200,6 @@ public sealed class FirstContactTests : IDisposable
         };
         var result = await _log.AppendMutationAsync(Key, new MessageMutation(target.Epoch, target.Offset, operation, "agent", MayChangeAny: true), Retention).Within();
         await _bus.PublishAsync(new BusEnvelope(Key, result.Epoch, result.Appended, "conn-agent")).Within();
-        return result.Serials[0];
+        return result.Serials[0]!;
     }
 }
