@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using TokenWire.Client;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Configuration;
 
 namespace TokenWire.Agent.Hosting;
 

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Configuration;
 
 namespace TokenWire.Agent.Hosting;
 

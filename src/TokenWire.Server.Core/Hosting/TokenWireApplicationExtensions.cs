@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
 using TokenWire.Server.Rest;
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Bus;
 using TokenWire.Server.Channels;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;

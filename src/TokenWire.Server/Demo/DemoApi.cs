@@ -8,7 +8,7 @@ using TokenWire.Agent.Hosting;
 using TokenWire.Agent.Simulation;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Rest;
 
 namespace TokenWire.Server.Demo;

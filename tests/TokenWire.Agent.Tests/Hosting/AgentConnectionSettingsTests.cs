@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using TokenWire.Agent.Hosting;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Configuration;
 
 namespace TokenWire.Agent.Tests.Hosting;
 
