@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using TokenWire.Server.Auth;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
-using TokenWire.Server.Hosting;
 
 namespace TokenWire.Redis;
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Presence;
 
 namespace TokenWire.Redis;
 

@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Bus;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
-using TokenWire.Server.Hosting;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
 

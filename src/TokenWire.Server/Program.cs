@@ -1,5 +1,6 @@
+using TokenWire.Agent.Hosting;
 using TokenWire.Redis;
-using TokenWire.Server.Agent;
+using TokenWire.Server.Demo;
 using TokenWire.Server.Hosting;
 
 if (args.Length > 0 && args[0] == "agent")
@@ -31,10 +32,15 @@ if (builder.Configuration["TokenWire:Redis"] is { Length: > 0 } redis)
     builder.Services.AddTokenWireRedis(engine);
 }
 
+// The agent (TokenWire:Agent; in-process unless Enabled=false) connects back over the wire like any other client.
+builder.Services.AddTokenWireAgent(builder.Configuration);
+
 var app = builder.Build();
 try
 {
     app.MapTokenWire();
+    app.MapTokenWireAgent();
+    app.MapTokenWireDemo();
 }
 catch (Microsoft.Extensions.Options.OptionsValidationException ex)
 {

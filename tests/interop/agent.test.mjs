@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { startServer } from './server.mjs';
-import { FORMATS, Clients, ROOT_KEY, SUB_KEY, connectionState, uniqueName, waitFor, within } from './helpers.mjs';
+import { FORMATS, Clients, ROOT_KEY, SUB_KEY, connectionState, sleep, uniqueName, waitFor, within } from './helpers.mjs';
 
 const clients = new Clients('agent');
 afterEach(() => clients.closeAll());
@@ -21,6 +21,24 @@ async function postPrompt(server, body, key = ROOT_KEY) {
     body: JSON.stringify(body),
   });
   return { status: response.status, body: await response.json() };
+}
+
+/**
+ * The server answers before its in-process agent has connected back and attached to the requests channel, and a
+ * prompt published before that attach reaches no agent: wait until the channel has a subscriber.
+ */
+async function agentAttached(server, ms = 30000) {
+  const deadline = Date.now() + ms;
+  let last = null;
+  for (;;) {
+    const response = await fetch(`${server.url}/channels/${encodeURIComponent('tokenwire-agent:requests')}`, {
+      headers: { authorization: `Basic ${Buffer.from(ROOT_KEY).toString('base64')}` },
+    });
+    last = await response.json();
+    if (last.status?.occupancy?.metrics?.subscribers > 0) return;
+    if (Date.now() > deadline) throw new Error(`the in-process agent did not attach within ${ms} ms: ${JSON.stringify(last)}`);
+    await sleep(50);
+  }
 }
 
 /** Subscribes to one response on a channel and resolves when its stop arrives. */
@@ -51,6 +69,7 @@ describe('agent with the simulated model', () => {
       logName: 'agent-simulated',
       args: ['--TokenWire:Agent:Simulated:MinDelay=00:00:00.010', '--TokenWire:Agent:Simulated:MaxDelay=00:00:00.020'],
     });
+    await agentAttached(server);
   });
   after(() => server?.stop());
 
@@ -160,6 +179,7 @@ describe('agent with an OpenAI-compatible endpoint', () => {
       logName: 'agent-openai',
       args: [`--TokenWire:Agent:OpenAI:Endpoint=http://127.0.0.1:${openai.port}/v1`, '--TokenWire:Agent:OpenAI:ApiKey=test-key', '--TokenWire:Agent:OpenAI:Model=test-model'],
     });
+    await agentAttached(server);
   });
   after(async () => {
     await server?.stop();

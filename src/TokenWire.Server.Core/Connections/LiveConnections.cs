@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Configuration;
 
 namespace TokenWire.Server.Connections;
 

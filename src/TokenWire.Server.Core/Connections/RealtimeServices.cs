@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
 

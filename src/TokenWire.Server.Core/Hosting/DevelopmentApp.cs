@@ -1,3 +1,5 @@
+using TokenWire.Server.Configuration;
+
 namespace TokenWire.Server.Hosting;
 
 /// <summary>

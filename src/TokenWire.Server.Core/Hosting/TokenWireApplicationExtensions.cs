@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
 using TokenWire.Server.Rest;
 
@@ -12,7 +13,11 @@ namespace TokenWire.Server.Hosting;
 
 public static class TokenWireApplicationExtensions
 {
-    /// <summary>Maps the realtime endpoint at <c>/</c>, the REST API and health checks.</summary>
+    /// <summary>
+    /// Maps the realtime endpoint at <c>/</c>, the REST API and health checks. What a plain HTTP <c>GET /</c> serves
+    /// (a page, a line of text) is the host's choice, mapped after this call so WebSocket requests reach the realtime
+    /// endpoint first.
+    /// </summary>
     public static WebApplication MapTokenWire(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<TokenWireOptions>>().Value;
@@ -40,24 +45,6 @@ public static class TokenWireApplicationExtensions
 
             await next(context);
         });
-        var demo = app.Configuration.GetSection(DemoOptions.SectionName).Get<DemoOptions>()?.Enabled ?? app.Environment.IsDevelopment();
-        var demoPage = demo && File.Exists(Path.Combine(app.Environment.WebRootPath ?? string.Empty, "index.html"));
-        if (demoPage)
-        {
-            // The built demo page (web/dist copied to wwwroot); "/" serves index.html once the WebSocket check passed.
-            app.UseDefaultFiles();
-            app.UseStaticFiles();
-        }
-        else
-        {
-            app.MapGet("/", () => Results.Text("TokenWire is running. Connect an Ably SDK with { endpoint: 'localhost', port: 8080, tls: false }.\n"));
-        }
-
-        if (demo)
-        {
-            app.MapDemoApi();
-        }
-
         if (app.Configuration.GetSection(SandboxOptions.SectionName).Get<SandboxOptions>()?.Enabled == true)
         {
             app.Logger.LogWarning("SANDBOX MODE: POST /apps creates apps with full-capability keys for anyone who can reach this server. Use it only for test suites.");
@@ -70,7 +57,6 @@ public static class TokenWireApplicationExtensions
         app.MapBatchApi();
         app.MapTokenApi();
         app.MapRevocationApi();
-        app.MapAgentApi();
         return app;
     }
 }

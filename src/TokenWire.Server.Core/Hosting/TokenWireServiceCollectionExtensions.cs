@@ -3,10 +3,10 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using TokenWire.Agent;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Bus;
 using TokenWire.Server.Channels;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
@@ -36,7 +36,6 @@ public static class TokenWireServiceCollectionExtensions
             .Validate(options => options.Apps.Count > 0, "No apps are configured. Configure TokenWire:Apps (appsettings.json, TokenWire__Apps__0__... environment variables or --TokenWire:Apps:0:... arguments); development keys are only installed in the Development environment.")
             .ValidateOnStart();
 
-        services.AddOptions<AgentOptions>().BindConfiguration(AgentOptions.SectionName);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => new NodeInstance());
         services.TryAddSingleton<IMessageLog>(sp => new InMemoryMessageLog(
@@ -61,7 +60,6 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<RealtimeServices>();
         services.AddSingleton<RealtimeEndpoint>();
         services.AddHostedService<RevocationEnforcer>();
-        services.AddHostedService<Agent.InProcessAgentService>();
         services.AddHealthChecks();
 
         // The request line of a realtime connection carries its credentials (?key=… or ?access_token=…, as the Ably

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
-using TokenWire.Server.Hosting;
 using TokenWire.Server.Log;
 using TokenWire.Server.Publishing;
 

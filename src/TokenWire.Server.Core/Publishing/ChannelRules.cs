@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Server.Publishing;

@@ -4,7 +4,7 @@ using TokenWire.Protocol.Serials;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Bus;
 using TokenWire.Server.Channels;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Server.Publishing;

@@ -8,8 +8,8 @@ using TokenWire.Protocol;
 using TokenWire.Protocol.Json;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
-using TokenWire.Server.Hosting;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
 

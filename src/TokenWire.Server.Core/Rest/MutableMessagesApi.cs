@@ -7,7 +7,7 @@ using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Log;
 using TokenWire.Server.Publishing;
 

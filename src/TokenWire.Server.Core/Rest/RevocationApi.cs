@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
-using TokenWire.Server.Hosting;
 
 namespace TokenWire.Server.Rest;
 

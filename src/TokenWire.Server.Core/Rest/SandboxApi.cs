@@ -9,8 +9,8 @@ using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
-using TokenWire.Server.Hosting;
 using TokenWire.Server.Presence;
 
 namespace TokenWire.Server.Rest;

@@ -4,6 +4,7 @@ using StackExchange.Redis;
 using TokenWire.Conformance;
 using TokenWire.Redis.Tests.Support;
 using TokenWire.Server.Auth;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Hosting;
 
 namespace TokenWire.Redis.Tests.Connections;

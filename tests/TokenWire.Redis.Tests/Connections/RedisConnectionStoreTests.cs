@@ -3,6 +3,7 @@ using StackExchange.Redis;
 using TokenWire.Conformance;
 using TokenWire.Redis.Tests.Support;
 using TokenWire.Server.Auth;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
 using TokenWire.Server.Hosting;
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Configuration;
 
 namespace TokenWire.Server.Tests.Auth;
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Auth;
+using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
-using TokenWire.Server.Hosting;
 
 namespace TokenWire.Server.Tests.Connections;
 

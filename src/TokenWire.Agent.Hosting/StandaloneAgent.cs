@@ -1,7 +1,10 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using TokenWire.Agent;
 
-namespace TokenWire.Server.Agent;
+namespace TokenWire.Agent.Hosting;
 
 /// <summary>
 /// <c>TokenWire.Server agent --url http://host:8080 --key appId.keyId:secret</c>: the agent alone, as a separate

@@ -1,10 +1,11 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using TokenWire.Agent;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Configuration;
 
-namespace TokenWire.Server.Agent;
+namespace TokenWire.Agent.Hosting;
 
 /// <summary>
 /// Hosts the agent in the server process. Once Kestrel listens, the agent connects to this server through

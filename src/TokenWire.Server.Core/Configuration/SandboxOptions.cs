@@ -1,4 +1,4 @@
-namespace TokenWire.Server.Hosting;
+namespace TokenWire.Server.Configuration;
 
 /// <summary>
 /// <c>TokenWire:Sandbox</c> (or <c>--sandbox</c>): test-app provisioning like Ably's sandbox — <c>POST /apps</c>

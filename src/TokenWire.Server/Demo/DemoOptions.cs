@@ -1,4 +1,4 @@
-namespace TokenWire.Server.Hosting;
+namespace TokenWire.Server.Demo;
 
 /// <summary><c>TokenWire:Demo</c>: the demo page and its token endpoint. Default: on in Development only.</summary>
 public sealed class DemoOptions

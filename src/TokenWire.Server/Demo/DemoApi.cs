@@ -4,13 +4,14 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using TokenWire.Agent;
+using TokenWire.Agent.Hosting;
 using TokenWire.Agent.Simulation;
 using TokenWire.Protocol;
-using TokenWire.Server.Agent;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Configuration;
+using TokenWire.Server.Rest;
 
-namespace TokenWire.Server.Rest;
+namespace TokenWire.Server.Demo;
 
 /// <summary>
 /// What the demo page needs without holding a key: <c>GET /demo/token?channel=ai-transport-…</c> (the SDK's

@@ -1,8 +1,9 @@
-using TokenWire.Agent;
+using Microsoft.Extensions.Logging;
 using TokenWire.Client;
-using TokenWire.Server.Hosting;
+using TokenWire.Server.Auth;
+using TokenWire.Server.Configuration;
 
-namespace TokenWire.Server.Agent;
+namespace TokenWire.Agent.Hosting;
 
 /// <summary>How an agent reaches a server: the key it uses and the client options for a base URL.</summary>
 public static class AgentConnectionSettings
@@ -19,7 +20,7 @@ public static class AgentConnectionSettings
         {
             foreach (var key in app.Keys)
             {
-                if (Auth.Capability.Parse(key.Capability).Json == Auth.Capability.All.Json)
+                if (Capability.Parse(key.Capability).Json == Capability.All.Json)
                 {
                     return $"{app.Id}.{key.Id}:{key.Secret}";
                 }

@@ -3,20 +3,20 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
-using TokenWire.Agent;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Publishing;
+using TokenWire.Server.Rest;
 
-namespace TokenWire.Server.Rest;
+namespace TokenWire.Agent.Hosting;
 
 /// <summary>
 /// <c>POST /agent/prompts</c> <c>{ channel, prompt, responseId? }</c> → <c>202 { responseId }</c>. The request is
 /// published on the agents' requests channel; an agent (in this process or another) streams the answer onto
 /// <c>channel</c>. The caller must be allowed to publish on that channel.
 /// </summary>
-public static class AgentApi
+internal static class AgentApi
 {
     /// <summary>Prompts are text for a model; this bounds one request, well under a message's size limit.</summary>
     private const int MaxPromptLength = 16_000;

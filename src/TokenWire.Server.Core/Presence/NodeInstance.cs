@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
+using TokenWire.Server.Configuration;
 
-namespace TokenWire.Server.Hosting;
+namespace TokenWire.Server.Presence;
 
 /// <summary>
 /// This process's identity among the nodes of a cluster: a random id made at start, so two processes never share one

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.AI;
-using TokenWire.Agent;
+using Microsoft.Extensions.Logging;
 using TokenWire.Client;
 
-namespace TokenWire.Server.Agent;
+namespace TokenWire.Agent.Hosting;
 
 /// <summary>Runs an <see cref="AgentWorker"/> until stopped, reconnecting after failures with a short backoff.</summary>
 public static partial class AgentRunner

@@ -1,0 +1,18 @@
+namespace TokenWire.Server.Configuration;
+
+public sealed class AppOptions
+{
+    public string Id { get; set; } = string.Empty;
+
+    public List<KeyOptions> Keys { get; set; } = [];
+
+    /// <summary>Channel rules by namespace (the part of a channel name before the first <c>:</c>).</summary>
+    public List<NamespaceOptions> Namespaces { get; set; } = [];
+
+    /// <summary>This app's <c>maxMessageSize</c> (bytes), instead of <see cref="LimitOptions.MaxMessageSize"/>; at most
+    /// <see cref="LimitOptions.MaxFrameSize"/>, since a message must fit in a frame.</summary>
+    public int? MaxMessageSize { get; set; }
+
+    /// <summary>This app's presence members per channel, instead of <see cref="LimitOptions.MaxPresenceMembers"/>.</summary>
+    public int? MaxPresenceMembers { get; set; }
+}
