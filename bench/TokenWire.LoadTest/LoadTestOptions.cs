@@ -3,57 +3,119 @@ using TokenWire.Protocol;
 
 namespace TokenWire.LoadTest;
 
-/// <summary>One run: subscribers on one channel, one publisher at a fixed rate, one wire format.</summary>
-public sealed record Scenario(int Subscribers, double Rate, WireFormat Format)
+/// <summary>
+/// The load: <see cref="Streams"/> channels, each with one publishing connection at <see cref="Rate"/> msg/s and
+/// <see cref="Subscribers"/> subscribing connections. Written <c>STREAMSxRATExSUBSCRIBERS</c>, e.g. <c>100x50x10</c>.
+/// </summary>
+public sealed record Shape(int Streams, double Rate, int Subscribers)
 {
-    public string FormatName => Format == WireFormat.MessagePack ? "msgpack" : "json";
+    public int TotalSubscribers => Streams * Subscribers;
+
+    /// <summary>Deliveries per second the load asks for, over all subscribers.</summary>
+    public double OfferedDeliveries => Streams * Rate * Subscribers;
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Streams}x{Rate:0.##}x{Subscribers}");
 }
+
+/// <summary>What a scenario runs against: TokenWire over Ably protocol v6 in one wire format, or the raw baseline.</summary>
+public enum Target
+{
+    /// <summary>bench/TokenWire.RawFanout: Kestrel WebSocket fan-out of the publisher's bytes, no protocol.</summary>
+    Raw,
+    Json,
+    MessagePack,
+}
+
+/// <summary>One run: a load shape against one target.</summary>
+public sealed record Scenario(Shape Shape, Target Target)
+{
+    public string TargetName => Target switch
+    {
+        Target.Raw => "raw",
+        Target.Json => "json",
+        _ => "msgpack",
+    };
+
+    public bool IsRaw => Target == Target.Raw;
+
+    public WireFormat Format => Target == Target.MessagePack ? WireFormat.MessagePack : WireFormat.Json;
+}
+
+/// <summary>How long a scenario publishes unmeasured, publishes measured, and then waits for stragglers.</summary>
+public sealed record Timing(TimeSpan Warmup, TimeSpan Duration, TimeSpan Drain);
 
 /// <summary>Command line. Every run is bounded: connection count, rate and time are capped, and only loopback is allowed.</summary>
 public sealed class LoadTestOptions
 {
     public const int MaxSubscribers = 5000;
+    public const int MaxStreams = 2000;
     public const double MaxRate = 50_000;
     public const int MaxNodes = 5;
     public const string Usage = """
-        TokenWire.LoadTest — fixed-rate fan-out over real WebSockets speaking Ably protocol v6.
+        TokenWire.LoadTest — fixed-rate fan-out over real WebSockets speaking Ably protocol v6, each scenario also run
+        against a raw Kestrel WebSocket fan-out (bench/TokenWire.RawFanout) as the baseline TokenWire is compared with.
 
         Usage: dotnet bench/TokenWire.LoadTest/bin/Release/net10.0/TokenWire.LoadTest.dll [options]
 
-          --scenarios <spec>    default | quick | list of SUBSxRATE, e.g. 1x1000,100x5000,1000x500   [default]
-                                default = 1x1000,1x5000,100x1000,100x5000,1000x500 (x each --format)
-          --subscribers <n,..>  subscriber counts; with --rate, runs every subscribers x rate pair instead of --scenarios
-          --rate <msg/s,..>     offered publish rates
-          --format <f,..>       json, msgpack or both                                               [both]
-          --duration <s>        measured seconds per scenario                                       [10]
-          --warmup <s>          unmeasured seconds published first                                  [2]
-          --drain <s>           max seconds to wait for deliveries after the last publish           [10]
-          --decode <mode>       fast (scan ids) | full (TokenWire.Protocol codecs + payload check)  [fast]
-          --nodes <n>           start n server nodes sharing a fresh redis-server; subscribers round-robin,
-                                publisher on node 0 (n > 1 implies --redis)                         [1]
+          --scenarios <spec>    default | issue12 | quick | list of STREAMSxRATExSUBS (or SUBSxRATE = one stream)   [default]
+                                default = 1x1000x1,1x5000x1,1x1000x100,1x5000x100,1x500x1000,100x50x10,1000x5x1
+                                issue12 = 1x1000x100,100x50x10,1000x5x1,1x5000x100
+                                RATE is per stream; each stream is one channel with one publishing connection
+          --streams <n>         with --subscribers/--rate: streams per scenario                     [1]
+          --subscribers <n,..>  subscribers per stream; with --rate, runs every subscribers x rate pair instead of --scenarios
+          --rate <msg/s,..>     offered publish rates per stream
+          --format <f,..>       TokenWire wire formats: json, msgpack or both                       [both; sweep: msgpack]
+          --baseline <b>        raw: also run every scenario against bench/TokenWire.RawFanout and report
+                                TokenWire's ratios to it | none                                     [raw]
+          --duration <s>        measured seconds per scenario                                       [10; sweep: 3]
+          --warmup <s>          unmeasured seconds published first                                  [2; sweep: 1]
+          --drain <s>           max seconds to wait for deliveries after the last publish           [10; sweep: 3]
+          --decode <mode>       fast (scan ids / seq) | full (decode + payload check)               [fast]
+          --sweep               rate sweep instead of the matrix: --streams x RATE x --subscribers (1 x R x 100), R
+                                doubled from --sweep-start until a probe fails, then bisected to within 10 %, for
+                                the raw baseline and each --format, their probes alternating; a probe passes with
+                                p99 < --sweep-p99 and nothing lost, duplicated, reordered or dropped, and a rate fails
+                                only if a second probe right after fails too (--retry-busy/--quiet-wait apply to every
+                                probe). Stops within --sweep-budget.
+          --sweep-start <msg/s> first offered rate                                                  [500]
+          --sweep-p99 <ms>      p99 a probe must stay under                                         [50]
+          --sweep-budget <s>    total seconds for the sweep, shared by its servers                  [240]
+          --nodes <n>           start n TokenWire nodes sharing a fresh redis-server; subscribers round-robin,
+                                publishers on node 0 (n > 1 implies --redis)                        [1]
           --redis               run the started node(s) on a fresh loopback redis-server, not the embedded engine
-          --url <url>           use a running server on 127.0.0.1/localhost instead of starting one
-          --server-dll <path>   server to start                         [src/TokenWire.Server/bin/<config>/net10.0]
+          --url <url>           use a running TokenWire on 127.0.0.1/localhost instead of starting one
+          --server-dll <path>   TokenWire server to start                 [src/TokenWire.Server/bin/<config>/net10.0]
+          --raw-dll <path>      baseline server to start     [bench/TokenWire.RawFanout/bin/<config>/net10.0]
           --key <key>           API key                                                             [dev.root:dev-root-secret]
-          --quiet-wait <s>      before each scenario, wait up to s seconds for other processes to go idle   [0]
-          --retry-busy <n>      rerun a scenario up to n times if other processes used > 0.25 cores      [0]
-          --server-env <K=V>    extra environment variable for the started server (repeatable), e.g. DOTNET_gcServer=0
+          --quiet-wait <s>      before each run, wait up to s seconds for other processes to go idle   [0]
+          --retry-busy <n>      rerun a run up to n times if other processes used > 0.25 cores      [0]
+          --server-env <K=V>    extra environment variable for the started TokenWire server (repeatable; not the
+                                baseline), e.g. DOTNET_gcServer=0
           --help
         """;
 
     private static readonly Dictionary<string, string> Matrices = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["default"] = "1x1000,1x5000,100x1000,100x5000,1000x500",
-        ["quick"] = "1x1000,100x1000",
+        ["default"] = "1x1000x1,1x5000x1,1x1000x100,1x5000x100,1x500x1000,100x50x10,1000x5x1",
+        ["issue12"] = "1x1000x100,100x50x10,1000x5x1,1x5000x100",
+        ["quick"] = "1x1000x1,1x1000x100",
     };
 
-    public IReadOnlyList<Scenario> Scenarios { get; private set; } = [];
+    public IReadOnlyList<Shape> Shapes { get; private set; } = [];
 
-    public TimeSpan Duration { get; private set; } = TimeSpan.FromSeconds(10);
+    /// <summary>TokenWire's wire formats, each run per shape (after the baseline).</summary>
+    public IReadOnlyList<Target> Formats { get; private set; } = [];
 
-    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Run every shape against the raw fan-out too, and report the ratios.</summary>
+    public bool Baseline { get; private set; } = true;
 
-    public TimeSpan Drain { get; private set; } = TimeSpan.FromSeconds(10);
+    /// <summary>The runs of the matrix: per shape, the baseline first, then each format.</summary>
+    public IEnumerable<Scenario> Scenarios =>
+        from shape in Shapes
+        from target in Baseline ? Formats.Prepend(Target.Raw) : Formats
+        select new Scenario(shape, target);
+
+    public Timing Timing { get; private set; } = new(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
 
     public DecodeMode Decode { get; private set; } = DecodeMode.Fast;
 
@@ -67,17 +129,30 @@ public sealed class LoadTestOptions
 
     public string? ServerDll { get; private set; }
 
+    public string? RawDll { get; private set; }
+
     public string Key { get; private set; } = "dev.root:dev-root-secret";
 
     public bool Help { get; private set; }
 
-    /// <summary>On a shared machine: how long to wait for other load to stop before each scenario.</summary>
+    public bool Sweep { get; private set; }
+
+    public double SweepStart { get; private set; } = 500;
+
+    public double SweepP99Ms { get; private set; } = 50;
+
+    public TimeSpan SweepBudget { get; private set; } = TimeSpan.FromSeconds(240);
+
+    /// <summary>The sweep's load: streams and subscribers per stream (the rate is what it varies).</summary>
+    public Shape SweepShape { get; private set; } = new(1, 500, 100);
+
+    /// <summary>On a shared machine: how long to wait for other load to stop before each run.</summary>
     public TimeSpan QuietWait { get; private set; } = TimeSpan.Zero;
 
-    /// <summary>On a shared machine: reruns of a scenario measured while other processes were busy.</summary>
+    /// <summary>On a shared machine: reruns of a run measured while other processes were busy.</summary>
     public int RetryBusy { get; private set; }
 
-    /// <summary>Extra environment for the started server, for experiments; the defaults measure it as shipped.</summary>
+    /// <summary>Extra environment for the started TokenWire server, for experiments; the defaults measure it as shipped.</summary>
     public IReadOnlyDictionary<string, string> ServerEnvironment => _serverEnvironment;
 
     private readonly Dictionary<string, string> _serverEnvironment = new(StringComparer.Ordinal);
@@ -90,20 +165,25 @@ public sealed class LoadTestOptions
         string scenarios = "default";
         string? subscribers = null;
         string? rates = null;
-        var formats = "json,msgpack";
+        string? formats = null;
+        var streams = 1;
+        TimeSpan? warmup = null, duration = null, drain = null;
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
-            if (name is "--help" or "-h")
+            switch (name)
             {
-                options.Help = true;
-                continue;
-            }
-
-            if (name == "--redis")
-            {
-                options._redis = true;
-                continue;
+                case "--help" or "-h":
+                    options.Help = true;
+                    continue;
+                case "--redis":
+                    options._redis = true;
+                    continue;
+                case "--sweep":
+                    options.Sweep = true;
+                    continue;
+                default:
+                    break;
             }
 
             if (i + 1 >= args.Length)
@@ -117,6 +197,9 @@ public sealed class LoadTestOptions
                 case "--scenarios":
                     scenarios = value;
                     break;
+                case "--streams":
+                    streams = Bounded(Number(value, name), name, 1, MaxStreams);
+                    break;
                 case "--subscribers":
                     subscribers = value;
                     break;
@@ -126,14 +209,22 @@ public sealed class LoadTestOptions
                 case "--format":
                     formats = value == "both" ? "json,msgpack" : value;
                     break;
+                case "--baseline":
+                    options.Baseline = value switch
+                    {
+                        "raw" => true,
+                        "none" => false,
+                        _ => throw new ArgumentException("--baseline is raw or none"),
+                    };
+                    break;
                 case "--duration":
-                    options.Duration = Seconds(name, value, 1, 120);
+                    duration = Seconds(name, value, 1, 120);
                     break;
                 case "--warmup":
-                    options.Warmup = Seconds(name, value, 0, 30);
+                    warmup = Seconds(name, value, 0, 30);
                     break;
                 case "--drain":
-                    options.Drain = Seconds(name, value, 1, 60);
+                    drain = Seconds(name, value, 1, 60);
                     break;
                 case "--decode":
                     options.Decode = value switch
@@ -143,6 +234,15 @@ public sealed class LoadTestOptions
                         _ => throw new ArgumentException("--decode is fast or full"),
                     };
                     break;
+                case "--sweep-start":
+                    options.SweepStart = Bounded(Number(value, name), name, 1, MaxRate);
+                    break;
+                case "--sweep-p99":
+                    options.SweepP99Ms = Bounded(Number(value, name), name, 0.1, 10_000);
+                    break;
+                case "--sweep-budget":
+                    options.SweepBudget = Seconds(name, value, 10, 600);
+                    break;
                 case "--url":
                     options.Url = LoopbackUrl(value);
                     break;
@@ -151,6 +251,9 @@ public sealed class LoadTestOptions
                     break;
                 case "--server-dll":
                     options.ServerDll = Path.GetFullPath(value);
+                    break;
+                case "--raw-dll":
+                    options.RawDll = Path.GetFullPath(value);
                     break;
                 case "--key":
                     options.Key = value;
@@ -180,29 +283,57 @@ public sealed class LoadTestOptions
             throw new ArgumentException("--nodes and --redis start servers; they cannot be combined with --url");
         }
 
-        var pairs = subscribers is not null || rates is not null
-            ? (from s in List(subscribers ?? "1", "--subscribers") from r in List(rates ?? "1000", "--rate") select (s, r)).ToList()
+        options.Timing = options.Sweep
+            ? new Timing(warmup ?? TimeSpan.FromSeconds(1), duration ?? TimeSpan.FromSeconds(3), drain ?? TimeSpan.FromSeconds(3))
+            : new Timing(warmup ?? TimeSpan.FromSeconds(2), duration ?? TimeSpan.FromSeconds(10), drain ?? TimeSpan.FromSeconds(10));
+        options.Formats = (formats ?? (options.Sweep ? "msgpack" : "json,msgpack"))
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(f => f switch
+            {
+                "json" => Target.Json,
+                "msgpack" => Target.MessagePack,
+                _ => throw new ArgumentException($"unknown format {f}"),
+            })
+            .Distinct()
+            .ToList();
+
+        var shapes = subscribers is not null || rates is not null
+            ? (from s in List(subscribers ?? "1", "--subscribers") from r in List(rates ?? "1000", "--rate") select ((double)streams, r, s)).ToList()
             : ParseMatrix(Matrices.GetValueOrDefault(scenarios) ?? scenarios);
-        var wireFormats = formats.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(f => f switch
-        {
-            "json" => WireFormat.Json,
-            "msgpack" => WireFormat.MessagePack,
-            _ => throw new ArgumentException($"unknown format {f}"),
-        }).ToList();
-        options.Scenarios = (from p in pairs from f in wireFormats select new Scenario(Bounded(p.Item1, "--subscribers", 1, MaxSubscribers), Bounded(p.Item2, "--rate", 1, MaxRate), f)).ToList();
+        options.Shapes = shapes.Select(Validate).ToList();
+        options.SweepShape = Validate((streams, options.SweepStart, subscribers is null ? 100 : List(subscribers, "--subscribers").First()));
         return options;
     }
 
-    private static List<(double, double)> ParseMatrix(string spec) =>
+    private static Shape Validate((double Streams, double Rate, double Subscribers) shape)
+    {
+        var streams = Bounded(shape.Streams, "streams", 1, MaxStreams);
+        var subscribers = Bounded(shape.Subscribers, "subscribers", 1, MaxSubscribers);
+        var rate = Bounded(shape.Rate, "rate", 0.1, MaxRate);
+        if (streams * subscribers > MaxSubscribers)
+        {
+            throw new ArgumentException($"{streams} streams x {subscribers} subscribers is more than {MaxSubscribers} subscriber connections");
+        }
+
+        if (streams * rate > MaxRate)
+        {
+            throw new ArgumentException($"{streams} streams x {rate} msg/s is more than {MaxRate} msg/s in all");
+        }
+
+        return new Shape(streams, rate, subscribers);
+    }
+
+    /// <summary>STREAMSxRATExSUBS, or the older SUBSxRATE for one stream.</summary>
+    private static List<(double, double, double)> ParseMatrix(string spec) =>
         spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(item =>
         {
-            var parts = item.Split('x');
-            if (parts.Length != 2)
+            var parts = item.Split('x').Select(p => Number(p, "--scenarios")).ToArray();
+            return parts.Length switch
             {
-                throw new ArgumentException($"scenario '{item}' is not SUBSCRIBERSxRATE");
-            }
-
-            return (Number(parts[0], "--scenarios"), Number(parts[1], "--scenarios"));
+                3 => (parts[0], parts[1], parts[2]),
+                2 => (1d, parts[1], parts[0]),
+                _ => throw new ArgumentException($"scenario '{item}' is not STREAMSxRATExSUBSCRIBERS (or SUBSCRIBERSxRATE)"),
+            };
         }).ToList();
 
     private static IEnumerable<double> List(string value, string name) =>

@@ -1,8 +1,9 @@
 using System.Runtime.InteropServices;
 using TokenWire.LoadTest;
 
-// Fixed-rate fan-out load test: N subscribers on one channel, one publisher, real WebSockets on loopback.
-// Results go to stdout (one line per scenario, then a markdown table); progress and server warnings to stderr.
+// Fixed-rate fan-out load test over real WebSockets on loopback: per scenario, STREAMS channels each with one publisher
+// and SUBSCRIBERS subscribers, against TokenWire (Ably protocol v6, JSON and MessagePack) and against the raw Kestrel
+// fan-out baseline. Results go to stdout (one line per run, then markdown tables); progress and server warnings to stderr.
 LoadTestOptions options;
 try
 {
@@ -20,10 +21,17 @@ if (options.Help)
     return 0;
 }
 
-var serverDll = options.Url is null ? options.ServerDll ?? ServerProcess.FindServerDll() : null;
+var serverDll = options.Url is null ? options.ServerDll ?? Binaries.TokenWireServer() : null;
 if (options.Url is null && (serverDll is null || !File.Exists(serverDll)))
 {
     Console.Error.WriteLine("error: TokenWire.Server.dll not found; build it (dotnet build -c Release src/TokenWire.Server) or pass --server-dll / --url");
+    return 2;
+}
+
+var rawDll = options.Baseline ? options.RawDll ?? Binaries.RawFanout() : null;
+if (options.Baseline && (rawDll is null || !File.Exists(rawDll)))
+{
+    Console.Error.WriteLine("error: TokenWire.RawFanout.dll not found; build it (dotnet build -c Release bench/TokenWire.RawFanout), pass --raw-dll, or --baseline none");
     return 2;
 }
 
@@ -37,12 +45,19 @@ Console.CancelKeyPress += (_, e) =>
 ThreadPool.GetMinThreads(out var workers, out var io);
 ThreadPool.SetMinThreads(Math.Max(workers, 8), io);
 
+var timing = options.Timing;
 Console.WriteLine($"# TokenWire.LoadTest: {Environment.ProcessorCount} cores, {RuntimeInformation.FrameworkDescription}, decode={options.Decode.ToString().ToLowerInvariant()}, " +
-    $"warmup={options.Warmup.TotalSeconds:0.#}s duration={options.Duration.TotalSeconds:0.#}s, server={options.Url?.ToString() ?? serverDll}" +
+    $"warmup={timing.Warmup.TotalSeconds:0.#}s duration={timing.Duration.TotalSeconds:0.#}s drain<={timing.Drain.TotalSeconds:0.#}s, server={options.Url?.ToString() ?? serverDll}" +
     (options.Url is null ? $", nodes={options.Nodes} engine={(options.Redis ? "redis" : "embedded")}" : "") +
+    $", baseline={rawDll ?? "none"}" +
     string.Concat(options.ServerEnvironment.Select(e => $" {e.Key}={e.Value}")));
 
-var runner = new ScenarioRunner(options, Console.Error);
+var bench = new Bench(options, serverDll, rawDll, Console.Out, Console.Error);
+if (options.Sweep)
+{
+    return await new Sweep(options, bench, Console.Out).RunAsync(stop.Token);
+}
+
 var results = new List<ScenarioResult>();
 var failures = 0;
 foreach (var scenario in options.Scenarios)
@@ -52,35 +67,7 @@ foreach (var scenario in options.Scenarios)
         break;
     }
 
-    ScenarioResult? result = null;
-    for (var attempt = 0; attempt <= options.RetryBusy && !stop.IsCancellationRequested; attempt++)
-    {
-        if (options.QuietWait > TimeSpan.Zero && !await MachineCpu.WaitForQuietAsync(options.QuietWait, 0.2, stop.Token))
-        {
-            Console.Error.WriteLine($"  the machine did not go quiet within {options.QuietWait.TotalSeconds:0} s; running anyway");
-        }
-
-        Console.Error.WriteLine($"scenario: {scenario.Subscribers} subscribers, {scenario.Rate:0} msg/s, {scenario.FormatName}" + (attempt > 0 ? $" (retry {attempt})" : ""));
-        var attemptResult = await RunOneAsync(scenario);
-        if (attemptResult is null)
-        {
-            break;
-        }
-
-        // Of several attempts, keep the one least disturbed by other processes.
-        if (result is null || attemptResult.OtherCores < result.OtherCores)
-        {
-            result = attemptResult;
-        }
-
-        if (!attemptResult.MachineWasBusy)
-        {
-            break;
-        }
-
-        Console.Error.WriteLine($"  warning: other processes used {attemptResult.OtherCores:0.00} cores during this scenario; its numbers are not clean");
-    }
-
+    var result = await bench.RunAsync(scenario, timing, options.RetryBusy, stop.Token);
     if (result is null)
     {
         failures++;
@@ -99,40 +86,13 @@ if (results.Count > 0)
     {
         Console.WriteLine(result.ToMarkdownRow());
     }
+
+    var comparison = ScenarioResult.ComparisonTable(results);
+    if (comparison.Length > 0)
+    {
+        Console.WriteLine();
+        Console.Write(comparison);
+    }
 }
 
 return failures == 0 ? 0 : 1;
-
-async Task<ScenarioResult?> RunOneAsync(Scenario scenario)
-{
-    ServerCluster? server = null;
-    try
-    {
-        // Fresh servers (and Redis) per scenario: no channel history or GC debt carried from the previous one.
-        server = serverDll is null ? null : await ServerCluster.StartAsync(serverDll, options.Nodes, options.Redis, options.ServerEnvironment, stop.Token);
-        return await runner.RunAsync(scenario, server?.Nodes ?? [options.Url!], server, stop.Token);
-    }
-    catch (Exception ex) when (ex is not OutOfMemoryException)
-    {
-        Console.WriteLine($"subscribers={scenario.Subscribers,-5} format={scenario.FormatName,-7} offered={scenario.Rate,6:0}/s FAILED: {ex.GetType().Name}: {ex.Message}");
-        return null;
-    }
-    finally
-    {
-        if (server is not null)
-        {
-            var problems = server.DrainProblems();
-            foreach (var line in problems.Take(5))
-            {
-                Console.Error.WriteLine($"  [server] {line}");
-            }
-
-            if (problems.Count > 5)
-            {
-                Console.Error.WriteLine($"  [server] … {problems.Count - 5} more warnings/errors");
-            }
-
-            await server.DisposeAsync();
-        }
-    }
-}

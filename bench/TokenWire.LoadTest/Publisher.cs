@@ -1,56 +1,72 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.WebSockets;
-using System.Text;
-using TokenWire.Protocol;
 
 namespace TokenWire.LoadTest;
 
-/// <summary>The published message, as an AI token stream would send it.</summary>
-public static class Payload
-{
-    public const string Name = "token";
-    public const string Data = """{"token":"abc"}""";
-    public const string Encoding = "json";
-    public const string ResponseId = "r1";
-}
-
 /// <summary>
-/// The one publishing connection. <see cref="Publish"/> runs on a dedicated thread and sends each MESSAGE when the
-/// schedule says it is due: it never runs ahead of the schedule, and when a send stalls it sends what has fallen due
-/// since and the delay is charged to every message's latency. ACKs are read concurrently by <see cref="ReadAcksAsync"/>.
+/// The publishing connections, one per stream. <see cref="Publish"/> runs on one dedicated thread and sends each
+/// message on its stream's socket when the schedule says it is due: it never runs ahead of the schedule, and when a
+/// send stalls it sends what has fallen due since and the delay is charged to every message's latency. Each socket's
+/// replies (ACK/NACK for TokenWire; nothing is expected from the raw fan-out) are read by <see cref="ReadAsync"/>.
 /// </summary>
-public sealed class Publisher(AblySocket socket, string channel, PublishSchedule schedule, LatencyHistogram ackLatency, LatencyHistogram sendLag)
+public sealed class Publisher
 {
+    private readonly TargetClient _client;
+    private readonly FrameSocket[] _sockets;
+    private readonly string[] _channels;
+    private readonly PublishSchedule _schedule;
+    private readonly LatencyHistogram _ackLatency;
+    private readonly LatencyHistogram _sendLag;
     private readonly TaskCompletionSource _acked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _publishing = true;
+    private int _streamsPending;
     private long _acks;
+    private long _nacks;
+    private string? _failure;
 
-    public AblySocket Socket { get; } = socket;
+    public Publisher(TargetClient client, FrameSocket[] sockets, string[] channels, PublishSchedule schedule, LatencyHistogram ackLatency, LatencyHistogram sendLag)
+    {
+        _client = client;
+        _sockets = sockets;
+        _channels = channels;
+        _schedule = schedule;
+        _ackLatency = ackLatency;
+        _sendLag = sendLag;
+        _streamsPending = sockets.Length;
+        if (!client.HasAcks)
+        {
+            _acked.TrySetResult();
+        }
+    }
+
+    public IReadOnlyList<FrameSocket> Sockets => _sockets;
 
     public long Sent { get; private set; }
 
     public long MeasuredSent { get; private set; }
 
-    /// <summary>Stopwatch timestamp at which the last measured message was handed to the socket.</summary>
+    /// <summary>Stopwatch timestamp at which the last measured message was handed to its socket.</summary>
     public long LastMeasuredSend { get; private set; }
 
     public long Acked => Interlocked.Read(ref _acks);
 
-    public long Nacked { get; private set; }
+    public long Nacked => Interlocked.Read(ref _nacks);
 
-    public string? Failure { get; private set; }
+    public string? Failure => Volatile.Read(ref _failure);
 
-    /// <summary>Completes when every scheduled message is ACKed, or the socket ended.</summary>
+    /// <summary>Completes when every scheduled message is ACKed or its socket ended; at once for a target without ACKs.</summary>
     public Task AckCompletion => _acked.Task;
 
     public void Publish(CancellationToken cancellationToken)
     {
         try
         {
-            var serial = 0L;
-            while (serial < schedule.Total && !cancellationToken.IsCancellationRequested)
+            var streams = _schedule.Streams;
+            for (var slot = 0L; slot < _schedule.Total && !cancellationToken.IsCancellationRequested;)
             {
-                var due = schedule.DueAt(serial);
+                var stream = (int)(slot % streams);
+                var serial = slot / streams;
+                var due = _schedule.DueAt(stream, serial);
                 var now = Stopwatch.GetTimestamp();
                 if (due > now)
                 {
@@ -59,63 +75,76 @@ public sealed class Publisher(AblySocket socket, string channel, PublishSchedule
                     continue;
                 }
 
-                sendLag.RecordTicks(now - due);
-                var send = Socket.SendAsync(Encode(serial), cancellationToken);
+                _sendLag.RecordTicks(now - due);
+                var send = _sockets[stream].SendAsync(_client.EncodePublish(_channels[stream], serial, _schedule.DueAtUtc(stream, serial)), cancellationToken);
                 if (!send.IsCompletedSuccessfully)
                 {
                     send.AsTask().GetAwaiter().GetResult();
                 }
 
                 Sent++;
-                if (schedule.IsMeasured(serial))
+                if (_schedule.IsMeasured(serial))
                 {
                     MeasuredSent++;
                     LastMeasuredSend = Stopwatch.GetTimestamp();
                 }
 
-                serial++;
+                slot++;
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or InvalidOperationException)
         {
-            Failure ??= ex.Message;
+            Fail(ex.Message);
+        }
+        finally
+        {
+            _publishing = false;
         }
     }
 
-    public async Task ReadAcksAsync(CancellationToken cancellationToken)
+    /// <summary>Reads stream <paramref name="stream"/>'s socket: its ACKs until all are in, or (raw) until it closes.</summary>
+    public async Task ReadAsync(int stream, CancellationToken cancellationToken)
     {
+        var socket = _sockets[stream];
+        long done = 0;
         try
         {
-            while (Acked + Nacked < schedule.Total)
+            while (!_client.HasAcks || done < _schedule.PerStream)
             {
-                var frame = await Socket.ReceiveFrameAsync(cancellationToken);
+                var frame = await socket.ReceiveFrameAsync(cancellationToken);
                 var now = Stopwatch.GetTimestamp();
                 if (frame.IsEmpty)
                 {
-                    Failure ??= "publisher socket closed by server";
+                    if (_publishing || _client.HasAcks)
+                    {
+                        Fail("publisher socket closed by server");
+                    }
+
                     return;
                 }
 
-                var message = Socket.Codec.Decode(frame);
-                switch (message.Action)
+                var reply = _client.ReadReply(frame);
+                switch (reply.Kind)
                 {
-                    case ProtocolAction.Ack when message.MsgSerial is { } first:
-                        for (var serial = first; serial < first + (message.Count ?? 1); serial++)
+                    case PublisherReplyKind.Ack:
+                        for (var serial = reply.FirstSerial; serial < reply.FirstSerial + reply.Count; serial++)
                         {
-                            Interlocked.Increment(ref _acks);
-                            if (schedule.IsMeasured(serial))
+                            if (_schedule.IsMeasured(serial))
                             {
-                                ackLatency.RecordTicks(now - schedule.DueAt(serial));
+                                _ackLatency.RecordTicks(now - _schedule.DueAt(stream, serial));
                             }
                         }
 
+                        done += reply.Count;
+                        Interlocked.Add(ref _acks, reply.Count);
                         break;
-                    case ProtocolAction.Nack:
-                        Nacked += message.Count ?? 1;
-                        Failure ??= $"NACK: {message.Error}";
+                    case PublisherReplyKind.Nack:
+                        done += reply.Count;
+                        Interlocked.Add(ref _nacks, reply.Count);
+                        Fail(reply.Error);
                         break;
-                    case ProtocolAction.Error or ProtocolAction.Disconnected or ProtocolAction.Closed:
-                        Failure ??= $"publisher got {message.Action}: {message.Error}";
+                    case PublisherReplyKind.End:
+                        Fail(reply.Error);
                         return;
                     default:
                         break;
@@ -127,32 +156,19 @@ public sealed class Publisher(AblySocket socket, string channel, PublishSchedule
         }
         catch (WebSocketException ex)
         {
-            Failure ??= ex.Message;
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                Fail(ex.Message);
+            }
         }
         finally
         {
-            _acked.TrySetResult();
+            if (Interlocked.Decrement(ref _streamsPending) == 0)
+            {
+                _acked.TrySetResult();
+            }
         }
     }
 
-    private byte[] Encode(long serial)
-    {
-        var sentAt = schedule.DueAtUtc(serial).Ticks.ToString(CultureInfo.InvariantCulture);
-        var extras = $$$"""{"headers":{"responseId":"{{{Payload.ResponseId}}}","sentAt":"{{{sentAt}}}"}}""";
-        return Socket.Codec.Encode(new ProtocolMessage(ProtocolAction.Message)
-        {
-            Channel = channel,
-            MsgSerial = serial,
-            Messages =
-            [
-                new Message
-                {
-                    Name = Payload.Name,
-                    Data = MessageData.FromText(Payload.Data),
-                    Encoding = Payload.Encoding,
-                    Extras = new JsonPayload(Encoding.UTF8.GetBytes(extras)),
-                },
-            ],
-        });
-    }
+    private void Fail(string? reason) => Interlocked.CompareExchange(ref _failure, reason ?? "failed", null);
 }

@@ -35,7 +35,7 @@ public sealed class RedisProcess : IAsyncDisposable
 
     public static async Task<RedisProcess> StartAsync(CancellationToken cancellationToken)
     {
-        var port = ServerProcess.FreeLoopbackPort();
+        var port = FreeLoopbackPort();
         var start = new ProcessStartInfo("redis-server")
         {
             UseShellExecute = false,
@@ -131,5 +131,12 @@ public sealed class RedisProcess : IAsyncDisposable
         }
 
         throw new TimeoutException("redis-server did not answer PING within 10 s");
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

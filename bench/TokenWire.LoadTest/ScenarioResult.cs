@@ -1,49 +1,107 @@
 using System.Globalization;
+using System.Text;
 
 namespace TokenWire.LoadTest;
 
 /// <summary>
-/// What one scenario measured. Rates are per second of the measured window; latencies in milliseconds. Server CPU and
-/// memory are summed over all nodes; Redis CPU (when the nodes use Redis) is reported on its own.
+/// What one run measured. Rates are per second of the measured window; latencies in milliseconds. Server CPU and
+/// memory are summed over all nodes; Redis CPU (when the nodes use Redis) is reported on its own. Wire bytes are
+/// WebSocket messages plus their frame headers as this tool sent or received them (TCP/IP headers not counted).
 /// </summary>
 public sealed record ScenarioResult(
     Scenario Scenario,
     double PublishedPerSecond,
     double DeliveriesPerSecond,
+    long LatencySamples,
     double P50Ms,
     double P99Ms,
     double MaxMs,
-    double AckP99Ms,
+    double? AckP99Ms,
     double SendLagP99Ms,
-    long OrderViolations,
-    long Missing,
+    long Lost,
+    long Duplicates,
+    long Reordered,
+    long BadPayloads,
     int EndedEarly,
     long Nacks,
     double? ServerCores,
     double? ServerKernelCores,
+    double? PostConnectServerCores,
     double? RedisCores,
     double ClientCores,
     double? OtherCores,
     double? ServerMemoryMb,
-    double ConnectSeconds)
+    double ConnectSeconds,
+    double? ServerCpuMicrosPerDelivery,
+    double WireBytesPerDelivery,
+    double PublishWireBytesPerMessage,
+    double? ReplyWireBytesPerMessage)
 {
     public const string MarkdownHeader =
-        "| subscribers | format | offered msg/s | published msg/s | deliveries/s | p50 ms | p99 ms | max ms | ack p99 ms | order violations | missing | dropped sockets | CPU server / redis / client / other (cores) |\n" +
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|";
+        "| streams × msg/s × subs | server | offered deliveries/s | deliveries/s | p50 ms | p99 ms | max ms | ack p99 ms | lost / dup / reordered | dropped sockets | server CPU µs / delivery | B / delivery | CPU server / redis / client / other (cores) |\n" +
+        "|---|---|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|:---:|";
+
+    public const string ComparisonHeader =
+        "| streams × msg/s × subs | format | TokenWire p50 / p99 ms | raw p50 / p99 ms | p99 ratio | server CPU µs / delivery: TokenWire / raw | CPU ratio | B / delivery: TokenWire / raw | lost / dup / reordered: TokenWire · raw | other cores: TokenWire · raw |\n" +
+        "|---|---|---:|---:|---:|---:|---:|---:|:---:|:---:|";
+
+    /// <summary>Nothing lost, duplicated, reordered, malformed, dropped or refused.</summary>
+    public bool Clean => Lost == 0 && Duplicates == 0 && Reordered == 0 && BadPayloads == 0 && EndedEarly == 0 && Nacks == 0;
+
+    /// <summary>Something else used a noticeable share of the two cores while this run was measured.</summary>
+    public bool MachineWasBusy => OtherCores > 0.25;
 
     public string ToLine() => string.Create(
         CultureInfo.InvariantCulture,
-        $"subscribers={Scenario.Subscribers,-5} format={Scenario.FormatName,-7} offered={Scenario.Rate,6:0}/s published={PublishedPerSecond,8:0.0}/s " +
-        $"deliveries={DeliveriesPerSecond,9:0}/s p50={P50Ms:0.00}ms p99={P99Ms:0.00}ms max={MaxMs:0.00}ms ack-p99={AckP99Ms:0.00}ms " +
-        $"send-lag-p99={SendLagP99Ms:0.00}ms order-violations={OrderViolations} missing={Missing} dropped-sockets={EndedEarly} nacks={Nacks} " +
-        $"cpu-server={Cores(ServerCores)} cpu-server-kernel={Cores(ServerKernelCores)} cpu-redis={Cores(RedisCores)} cpu-client={ClientCores:0.00} cpu-other={Cores(OtherCores)} server-mem={(ServerMemoryMb is { } mb ? mb.ToString("0", CultureInfo.InvariantCulture) + "MB" : "n/a")} connect={ConnectSeconds:0.0}s");
+        $"shape={Scenario.Shape,-10} server={Scenario.TargetName,-7} offered={Scenario.Shape.OfferedDeliveries,7:0}/s published={PublishedPerSecond,8:0.0}/s " +
+        $"deliveries={DeliveriesPerSecond,9:0}/s p50={Ms(Latency(P50Ms))} p99={Ms(Latency(P99Ms))} max={Ms(Latency(MaxMs))} ack-p99={Ms(AckP99Ms)} " +
+        $"send-lag-p99={SendLagP99Ms:0.00}ms lost={Lost} dup={Duplicates} reordered={Reordered} bad={BadPayloads} dropped-sockets={EndedEarly} nacks={Nacks} " +
+        $"cpu-server={Cores(ServerCores)} cpu-server-kernel={Cores(ServerKernelCores)} cpu-server-post-connect={Cores(PostConnectServerCores)} cpu-redis={Cores(RedisCores)} cpu-client={ClientCores:0.00} cpu-other={Cores(OtherCores)} " +
+        $"server-us/delivery={Number(ServerCpuMicrosPerDelivery, "0.00")} B/delivery={WireBytesPerDelivery:0.0} publish-B/msg={PublishWireBytesPerMessage:0.0} reply-B/msg={Number(ReplyWireBytesPerMessage, "0.0")} " +
+        $"server-mem={(ServerMemoryMb is { } mb ? mb.ToString("0", CultureInfo.InvariantCulture) + "MB" : "n/a")} connect={ConnectSeconds:0.0}s");
 
     public string ToMarkdownRow() => string.Create(
         CultureInfo.InvariantCulture,
-        $"| {Scenario.Subscribers} | {Scenario.FormatName} | {Scenario.Rate:0} | {PublishedPerSecond:0} | {DeliveriesPerSecond:0} | {P50Ms:0.00} | {P99Ms:0.00} | {MaxMs:0.00} | {AckP99Ms:0.00} | {OrderViolations} | {Missing} | {EndedEarly} | {Cores(ServerCores)} / {Cores(RedisCores)} / {ClientCores:0.00} / {Cores(OtherCores)} |");
+        $"| {Scenario.Shape} | {Scenario.TargetName} | {Scenario.Shape.OfferedDeliveries:0} | {DeliveriesPerSecond:0} | {Number(Latency(P50Ms), "0.00")} | {Number(Latency(P99Ms), "0.00")} | {Number(Latency(MaxMs), "0.00")} | {Number(AckP99Ms, "0.00")} | " +
+        $"{Lost} / {Duplicates} / {Reordered} | {EndedEarly} | {Number(ServerCpuMicrosPerDelivery, "0.00")} | {WireBytesPerDelivery:0} | {Cores(ServerCores)} / {Cores(RedisCores)} / {ClientCores:0.00} / {Cores(OtherCores)} |");
 
-    /// <summary>Something else used a noticeable share of the two cores while this scenario was measured.</summary>
-    public bool MachineWasBusy => OtherCores > 0.25;
+    /// <summary>One row per TokenWire run that has a raw run of the same shape: TokenWire's figures, the raw ones, and the ratios.</summary>
+    public static string ComparisonTable(IReadOnlyList<ScenarioResult> results)
+    {
+        var table = new StringBuilder(ComparisonHeader).AppendLine();
+        var rows = 0;
+        foreach (var tokenWire in results.Where(r => !r.Scenario.IsRaw))
+        {
+            var raw = results.LastOrDefault(r => r.Scenario.IsRaw && r.Scenario.Shape == tokenWire.Scenario.Shape);
+            if (raw is null)
+            {
+                continue;
+            }
 
-    private static string Cores(double? cores) => cores is { } c ? c.ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
+            rows++;
+            table.AppendLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"| {tokenWire.Scenario.Shape} | {tokenWire.Scenario.TargetName} | {tokenWire.Percentiles} | {raw.Percentiles} | " +
+                $"{Ratio(tokenWire.Latency(tokenWire.P99Ms), raw.Latency(raw.P99Ms))}{(tokenWire.Clean && raw.Clean ? "" : " (lossy)")} | {Number(tokenWire.ServerCpuMicrosPerDelivery, "0.00")} / {Number(raw.ServerCpuMicrosPerDelivery, "0.00")} | " +
+                $"{Ratio(tokenWire.ServerCpuMicrosPerDelivery, raw.ServerCpuMicrosPerDelivery)} | {tokenWire.WireBytesPerDelivery:0} / {raw.WireBytesPerDelivery:0} | " +
+                $"{tokenWire.Lost} / {tokenWire.Duplicates} / {tokenWire.Reordered} · {raw.Lost} / {raw.Duplicates} / {raw.Reordered} | {Cores(tokenWire.OtherCores)} · {Cores(raw.OtherCores)} |"));
+        }
+
+        return rows == 0 ? string.Empty : table.ToString();
+    }
+
+    /// <summary>"p50 / p99", or n/a when nothing measured arrived.</summary>
+    private string Percentiles => LatencySamples == 0 ? "n/a" : string.Create(CultureInfo.InvariantCulture, $"{P50Ms:0.00} / {P99Ms:0.00}");
+
+    public static string Ratio(double? value, double? baseline) =>
+        value is { } v && baseline is { } b && b > 0 ? (v / b).ToString(v / b < 1 ? "0.00" : "0.0", CultureInfo.InvariantCulture) + "×" : "n/a";
+
+    /// <summary>A latency figure, or null when no measured message arrived (every subscriber dropped, say).</summary>
+    private double? Latency(double ms) => LatencySamples == 0 ? null : ms;
+
+    private static string Cores(double? cores) => Number(cores, "0.00");
+
+    private static string Ms(double? ms) => ms is { } m ? m.ToString("0.00", CultureInfo.InvariantCulture) + "ms" : "n/a";
+
+    private static string Number(double? value, string format) => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "n/a";
 }

@@ -1,67 +1,84 @@
 using System.Diagnostics;
-using TokenWire.Protocol;
 
 namespace TokenWire.LoadTest;
 
 /// <summary>
-/// Runs one scenario end to end: connect and attach the subscribers, connect the publisher, publish on schedule for
-/// warm-up + duration, wait (bounded) for deliveries and ACKs, close everything, and summarise.
+/// Runs one scenario end to end against one target: connect the subscribers (each subscribed when its connect
+/// returns), connect one publisher per stream, publish on schedule for warm-up + duration, wait (bounded) for
+/// deliveries and ACKs, close everything, and summarise. The same schedule, order check, latency histogram, CPU
+/// sampling and byte counting serve TokenWire and the raw baseline; only <see cref="TargetClient"/> differs.
 /// </summary>
 public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
 {
-    /// <summary>Concurrent WebSocket handshakes while connecting subscribers.</summary>
+    /// <summary>Concurrent WebSocket handshakes while connecting.</summary>
     private const int ConnectConcurrency = 32;
 
-    /// <param name="nodes">Where subscribers connect, round-robin; the publisher connects to the first.</param>
+    /// <param name="nodes">Where subscribers connect, round-robin; the publishers connect to the first.</param>
     /// <param name="cluster">The started servers, for CPU and memory; null against an external server.</param>
-    public async Task<ScenarioResult> RunAsync(Scenario scenario, IReadOnlyList<Uri> nodes, ServerCluster? cluster, CancellationToken cancellationToken)
+    public async Task<ScenarioResult> RunAsync(Scenario scenario, Timing timing, IReadOnlyList<Uri> nodes, ServerCluster? cluster, CancellationToken cancellationToken)
     {
         // Connecting, publishing and draining each have their own bound; this one catches anything that hangs.
-        var budget = TimeSpan.FromSeconds(60) + options.Warmup + options.Duration + options.Drain + TimeSpan.FromSeconds(30);
+        var budget = TimeSpan.FromSeconds(120) + timing.Warmup + timing.Duration + timing.Drain + TimeSpan.FromSeconds(30);
         using var scenarioCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         scenarioCts.CancelAfter(budget);
         var ct = scenarioCts.Token;
 
-        var channel = $"loadtest-{scenario.FormatName}-{scenario.Subscribers}x{scenario.Rate:0}-{Guid.NewGuid():N}"[..48];
-        var schedule = new PublishSchedule(scenario.Rate, options.Warmup, options.Duration);
+        var shape = scenario.Shape;
+        var client = TargetClient.For(scenario, options.Key, options.Decode);
+        var run = Guid.NewGuid().ToString("N")[..12];
+        var channels = Enumerable.Range(0, shape.Streams).Select(k => $"loadtest-{scenario.TargetName}-{run}-{k}").ToArray();
+        var schedule = new PublishSchedule(shape.Rate, shape.Streams, timing);
         var latency = new LatencyHistogram();
         var ackLatency = new LatencyHistogram();
         var sendLag = new LatencyHistogram();
-        var subscribers = new Subscriber[scenario.Subscribers];
-        AblySocket? publisherSocket = null;
+        var subscribers = new Subscriber[shape.TotalSubscribers];
+        var publisherSockets = new FrameSocket[shape.Streams];
         var loops = new List<Task>();
         using var loopCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
-            // 1. Subscribers: CONNECTED, ATTACH, ATTACHED.
+            // 1. Subscribers: subscriber i is stream i mod S's (i / S)-th, on node (i / S) mod N, so each stream's
+            //    subscribers are spread over the nodes and with a cluster every delivery but 1/N crosses Redis.
             var connectTimer = Stopwatch.StartNew();
             using (var connectCts = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 connectCts.CancelAfter(TimeSpan.FromSeconds(60));
                 await Parallel.ForEachAsync(
-                    Enumerable.Range(0, scenario.Subscribers),
+                    Enumerable.Range(0, shape.TotalSubscribers),
                     new ParallelOptions { MaxDegreeOfParallelism = ConnectConcurrency, CancellationToken = connectCts.Token },
                     async (i, token) =>
                     {
-                        // Spread over the nodes, so with a cluster every delivery but 1/n crosses Redis.
-                        var socket = await AblySocket.ConnectAsync(nodes[i % nodes.Count], options.Key, scenario.Format, token);
-                        subscribers[i] = new Subscriber(socket, schedule, latency, options.Decode);
-                        await socket.AttachAsync(channel, token);
+                        var stream = i % shape.Streams;
+                        var socket = await client.ConnectSubscriberAsync(nodes[i / shape.Streams % nodes.Count], channels[stream], token);
+                        subscribers[i] = new Subscriber(socket, client.CreateScanner(stream, schedule), stream, schedule, latency);
                     });
+
+                // 2. One publisher per stream, on the first node.
+                await Parallel.ForEachAsync(
+                    Enumerable.Range(0, shape.Streams),
+                    new ParallelOptions { MaxDegreeOfParallelism = ConnectConcurrency, CancellationToken = connectCts.Token },
+                    async (k, token) => publisherSockets[k] = await client.ConnectPublisherAsync(nodes[0], channels[k], token));
             }
 
             var connectSeconds = connectTimer.Elapsed.TotalSeconds;
-            progress.WriteLine($"  {scenario.Subscribers} subscribers connected and attached in {connectSeconds:0.0} s");
+            progress.WriteLine($"  {shape.TotalSubscribers} subscribers and {shape.Streams} publishers connected in {connectSeconds:0.0} s");
 
-            // 2. Publisher; subscriber and ACK loops start before the first publish.
-            publisherSocket = await AblySocket.ConnectAsync(nodes[0], options.Key, scenario.Format, ct);
-            var publisher = new Publisher(publisherSocket, channel, schedule, ackLatency, sendLag);
+            // Every receive loop runs before the first publish.
+            var publisher = new Publisher(client, publisherSockets, channels, schedule, ackLatency, sendLag);
             foreach (var subscriber in subscribers)
             {
                 loops.Add(subscriber.RunAsync(loopCts.Token));
             }
 
-            loops.Add(publisher.ReadAcksAsync(loopCts.Token));
+            for (var k = 0; k < shape.Streams; k++)
+            {
+                loops.Add(publisher.ReadAsync(k, loopCts.Token));
+            }
+
+            // A 1 s pause before publishing, sampling the server's CPU: with a few connections this is its idle cost
+            // (timers, pings), with thousands it is still the tail of their setup (handshakes, JIT tier-up) — which
+            // is why it runs before, not inside, the measured window.
+            var postConnectCores = await SampleServerCoresAsync(cluster, TimeSpan.FromSeconds(1), ct);
 
             // 3. Publish on schedule, sampling CPU over exactly the measured window.
             schedule.StartAt(Stopwatch.GetTimestamp() + Stopwatch.Frequency / 20);
@@ -77,28 +94,29 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
                 Name = "publisher",
             };
             thread.Start();
-            progress.WriteLine($"  publishing {schedule.Total} messages at {scenario.Rate:0}/s ({options.Warmup.TotalSeconds:0.#} s warm-up + {options.Duration.TotalSeconds:0.#} s measured)");
+            progress.WriteLine($"  {scenario.TargetName}: publishing {schedule.Total} messages, {shape.Streams} x {shape.Rate:0.##}/s ({timing.Warmup.TotalSeconds:0.#} s warm-up + {timing.Duration.TotalSeconds:0.#} s measured)");
             await publishing.Task.WaitAsync(ct);
             var cpuUse = await cpu;
 
-            // 4. Drain: every subscriber has its last message and every publish its ACK, or the drain time is up.
+            // 4. Drain: every subscriber has its stream's last message and every publish its ACK, or the drain time is up.
             var drained = Task.WhenAll(subscribers.Select(s => s.Completion).Append(publisher.AckCompletion));
             try
             {
-                await drained.WaitAsync(options.Drain, ct);
+                await drained.WaitAsync(timing.Drain, ct);
             }
             catch (TimeoutException)
             {
-                progress.WriteLine($"  drain timed out after {options.Drain.TotalSeconds:0} s");
+                progress.WriteLine($"  drain timed out after {timing.Drain.TotalSeconds:0} s");
             }
 
             var serverMemory = cluster is null ? (double?)null : cluster.WorkingSetBytes / (1024.0 * 1024.0);
-            return Summarise(scenario, schedule, subscribers, publisher, latency, ackLatency, sendLag, cpuUse, serverMemory, connectSeconds);
+            return Summarise(scenario, client, schedule, subscribers, publisher, latency, ackLatency, sendLag, cpuUse, postConnectCores, serverMemory, connectSeconds);
         }
         finally
         {
             await loopCts.CancelAsync();
-            await CloseAllAsync(subscribers.Where(s => s is not null).Select(s => s.Socket).Append(publisherSocket).OfType<AblySocket>(), polite: cluster is null);
+            var sockets = subscribers.Where(s => s is not null).Select(s => s.Socket).Concat(publisherSockets.Where(s => s is not null));
+            await CloseAllAsync(sockets, polite: cluster is null, client.Goodbye);
             try
             {
                 await Task.WhenAll(loops).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
@@ -112,6 +130,7 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
 
     private static ScenarioResult Summarise(
         Scenario scenario,
+        TargetClient client,
         PublishSchedule schedule,
         Subscriber[] subscribers,
         Publisher publisher,
@@ -119,6 +138,7 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
         LatencyHistogram ackLatency,
         LatencyHistogram sendLag,
         CpuUse cpu,
+        double? postConnectServerCores,
         double? serverMemoryMb,
         double connectSeconds)
     {
@@ -129,27 +149,38 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
         var lastDelivery = subscribers.Max(s => s.LastMeasuredDelivery);
         var deliverySpan = Math.Max(window, lastDelivery - schedule.WindowStart);
         var measuredDelivered = subscribers.Sum(s => s.MeasuredDelivered);
+        var delivered = subscribers.Sum(s => s.Delivered + s.Duplicates);
+        var windowDelivered = subscribers.Sum(s => s.WindowDelivered);
+        var published = Math.Max(1, publisher.Sent);
 
         return new ScenarioResult(
             scenario,
             PublishedPerSecond: publisher.MeasuredSent * (double)Stopwatch.Frequency / publishSpan,
             DeliveriesPerSecond: measuredDelivered * (double)Stopwatch.Frequency / deliverySpan,
+            LatencySamples: latency.Count,
             P50Ms: latency.PercentileMicros(50) / 1000.0,
             P99Ms: latency.PercentileMicros(99) / 1000.0,
             MaxMs: latency.MaxMicros / 1000.0,
-            AckP99Ms: ackLatency.PercentileMicros(99) / 1000.0,
+            AckP99Ms: client.HasAcks ? ackLatency.PercentileMicros(99) / 1000.0 : null,
             SendLagP99Ms: sendLag.PercentileMicros(99) / 1000.0,
-            OrderViolations: subscribers.Sum(s => s.Gaps + s.Regressions + s.PayloadErrors),
-            Missing: subscribers.Sum(s => s.Missing),
+            Lost: subscribers.Sum(s => s.Lost),
+            Duplicates: subscribers.Sum(s => s.Duplicates),
+            Reordered: subscribers.Sum(s => s.Reordered),
+            BadPayloads: subscribers.Sum(s => s.PayloadErrors),
             EndedEarly: subscribers.Count(s => s.EndedEarly is not null) + (publisher.Failure is null ? 0 : 1),
             Nacks: publisher.Nacked,
             ServerCores: cpu.Server,
             ServerKernelCores: cpu.ServerKernel,
+            PostConnectServerCores: postConnectServerCores,
             RedisCores: cpu.Redis,
             ClientCores: cpu.Client,
             OtherCores: cpu.Other,
             ServerMemoryMb: serverMemoryMb,
-            ConnectSeconds: connectSeconds);
+            ConnectSeconds: connectSeconds,
+            ServerCpuMicrosPerDelivery: cpu.Server is { } cores && windowDelivered > 0 ? cores * cpu.Seconds * 1e6 / windowDelivered : null,
+            WireBytesPerDelivery: delivered == 0 ? 0 : subscribers.Sum(s => s.WireBytes) / (double)delivered,
+            PublishWireBytesPerMessage: publisher.Sockets.Sum(s => s.WireBytesSent) / (double)published,
+            ReplyWireBytesPerMessage: client.HasAcks ? publisher.Sockets.Sum(s => s.WireBytesReceived) / (double)published : null);
     }
 
     /// <summary>
@@ -178,7 +209,21 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
         double? busyCores = machine0 is { } m0 && machine1 is { } m1 ? MachineCpu.BusyCores(m0, m1) : null;
         double? redisCores = server0?.Redis is { } r0 && server1?.Redis is { } r1 ? (r1 - r0).TotalSeconds / seconds : null;
         double? otherCores = busyCores is { } busy && serverCores is { } sc ? Math.Max(0, busy - sc - (redisCores ?? 0) - clientCores) : null;
-        return new CpuUse(serverCores, serverKernelCores, redisCores, clientCores, otherCores);
+        return new CpuUse(serverCores, serverKernelCores, redisCores, clientCores, otherCores, seconds);
+    }
+
+    private static async Task<double?> SampleServerCoresAsync(ServerCluster? server, TimeSpan period, CancellationToken cancellationToken)
+    {
+        if (server is null)
+        {
+            await Task.Delay(period, cancellationToken);
+            return null;
+        }
+
+        var before = server.CpuTime.Total;
+        var wall = Stopwatch.StartNew();
+        await Task.Delay(period, cancellationToken);
+        return (server.CpuTime.Total - before).TotalSeconds / wall.Elapsed.TotalSeconds;
     }
 
     private static async Task DelayUntilAsync(long timestamp, CancellationToken cancellationToken)
@@ -191,10 +236,10 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
     }
 
     /// <summary>
-    /// Against an external server, CLOSE each connection so the server does not keep it resumable; a server this
-    /// tool started is about to be stopped, so its sockets are just aborted.
+    /// Against an external server, say goodbye (Ably CLOSE, so the server does not keep the connection resumable) and
+    /// close each socket; a server this tool started is about to be stopped, so its sockets are just aborted.
     /// </summary>
-    private static async Task CloseAllAsync(IEnumerable<AblySocket> sockets, bool polite)
+    private static async Task CloseAllAsync(IEnumerable<FrameSocket> sockets, bool polite, ReadOnlyMemory<byte> goodbye)
     {
         if (!polite)
         {
@@ -209,10 +254,10 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
 
         await Parallel.ForEachAsync(sockets, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (socket, _) =>
         {
-            await socket.CloseAsync(TimeSpan.FromSeconds(2));
+            await socket.CloseAsync(goodbye, TimeSpan.FromSeconds(2));
             socket.Dispose();
         });
     }
 
-    private readonly record struct CpuUse(double? Server, double? ServerKernel, double? Redis, double Client, double? Other);
+    private readonly record struct CpuUse(double? Server, double? ServerKernel, double? Redis, double Client, double? Other, double Seconds);
 }

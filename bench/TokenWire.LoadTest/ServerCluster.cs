@@ -1,16 +1,17 @@
 namespace TokenWire.LoadTest;
 
 /// <summary>
-/// The servers one scenario runs against: one embedded-engine node, or one or more nodes sharing a fresh
-/// <see cref="RedisProcess"/>. Subscribers are spread over <see cref="Nodes"/>; the publisher uses node 0. CPU and
-/// memory are summed over every process, Redis included, so that Redis is not counted as "other" machine load.
+/// The servers one run uses: one TokenWire node on the embedded engine, several nodes sharing a fresh
+/// <see cref="RedisProcess"/>, or the raw fan-out baseline. Subscribers are spread over <see cref="Nodes"/>; the
+/// publishers use node 0. CPU and memory are summed over every node; Redis CPU is kept apart, so that Redis is
+/// counted neither as server nor as "other" machine load.
 /// </summary>
 public sealed class ServerCluster : IAsyncDisposable
 {
-    private readonly List<ServerProcess> _servers;
+    private readonly List<ServerNode> _servers;
     private readonly RedisProcess? _redis;
 
-    private ServerCluster(List<ServerProcess> servers, RedisProcess? redis)
+    private ServerCluster(List<ServerNode> servers, RedisProcess? redis)
     {
         _servers = servers;
         _redis = redis;
@@ -38,17 +39,31 @@ public sealed class ServerCluster : IAsyncDisposable
 
     public long WorkingSetBytes => _servers.Sum(s => s.WorkingSetBytes);
 
-    public static async Task<ServerCluster> StartAsync(string serverDll, int nodes, bool useRedis, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    /// <summary>TokenWire nodes (Development keys, the inbound rate limit lifted), on a fresh Redis when asked for.</summary>
+    public static async Task<ServerCluster> StartTokenWireAsync(string serverDll, int nodes, bool useRedis, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
         RedisProcess? redis = null;
-        var servers = new List<ServerProcess>();
+        var servers = new List<ServerNode>();
         try
         {
             redis = useRedis ? await RedisProcess.StartAsync(cancellationToken) : null;
             for (var i = 0; i < nodes; i++)
             {
+                var nodeEnvironment = new Dictionary<string, string>(StringComparer.Ordinal)
+                {
+                    // Distinguishes the nodes of a cluster in CONNECTED's connectionDetails and in Redis.
+                    ["TokenWire__ServerId"] = $"node-{i}",
+
+                    // The benchmark measures the transport: lift the per-connection inbound rate limit its publisher would exceed.
+                    ["TokenWire__Limits__MaxInboundRate"] = "0",
+                };
+                foreach (var (name, value) in environment)
+                {
+                    nodeEnvironment[name] = value;
+                }
+
                 // Started one after another: each node's startup takes a core for a moment, and there are only two.
-                servers.Add(await ServerProcess.StartAsync(serverDll, $"node-{i}", redis?.Endpoint, environment, cancellationToken));
+                servers.Add(await ServerNode.StartAsync(serverDll, redis is null ? [] : ["--redis", redis.Endpoint], nodeEnvironment, cancellationToken));
             }
 
             return new ServerCluster(servers, redis);
@@ -59,6 +74,10 @@ public sealed class ServerCluster : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>The raw fan-out baseline, as built (no extra environment: it is the fixed yardstick).</summary>
+    public static async Task<ServerCluster> StartRawAsync(string rawDll, CancellationToken cancellationToken) =>
+        new([await ServerNode.StartAsync(rawDll, [], new Dictionary<string, string>(), cancellationToken)], null);
 
     /// <summary>Warning and error log lines of every node since the last call, each tagged with its node.</summary>
     public IReadOnlyList<string> DrainProblems() =>

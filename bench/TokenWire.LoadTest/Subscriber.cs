@@ -1,54 +1,65 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
-using TokenWire.Protocol;
 
 namespace TokenWire.LoadTest;
 
 /// <summary>
-/// One attached subscriber: reads its socket until every scheduled message has arrived, checking that msgSerials
-/// arrive as 0, 1, 2… (no gap, no duplicate, no reordering) and recording each measured message's publish→deliver
-/// latency into the scenario's shared histogram.
+/// One subscriber of one stream: reads its socket until the stream's last message has arrived, checking that message
+/// numbers arrive as 0, 1, 2… and recording each measured message's publish→deliver latency into the scenario's
+/// shared histogram. A number that skips ahead opens a gap; a gap's numbers that arrive later count as reordered, and
+/// any other number at or below one already seen as a duplicate; what never arrives is lost.
 /// </summary>
-public sealed class Subscriber(AblySocket socket, PublishSchedule schedule, LatencyHistogram latency, DecodeMode mode)
+public sealed class Subscriber(FrameSocket socket, DeliveryScanner scanner, int stream, PublishSchedule schedule, LatencyHistogram latency)
 {
     private readonly List<long> _serials = new(4);
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Numbers skipped by a gap and not yet arrived, as [From, To) ranges; empty unless something went wrong.</summary>
+    private readonly List<(long From, long To)> _skipped = [];
     private long _next;
     private long _payloadErrors;
+    private long _wireBytesAtStart;
 
-    public AblySocket Socket { get; } = socket;
+    public FrameSocket Socket { get; } = socket;
 
-    /// <summary>Completes when the last scheduled message has arrived or the socket ended.</summary>
+    /// <summary>Completes when the stream's last message has arrived or the socket ended.</summary>
     public Task Completion => _done.Task;
 
-    /// <summary>Messages delivered in order (first arrival of each msgSerial).</summary>
+    /// <summary>Distinct messages delivered (in order or late).</summary>
     public long Delivered { get; private set; }
 
     public long MeasuredDelivered { get; private set; }
 
+    /// <summary>Deliveries that arrived during the measured window (what the server's CPU over that window paid for).</summary>
+    public long WindowDelivered { get; private set; }
+
     /// <summary>Stopwatch timestamp of the latest measured delivery.</summary>
     public long LastMeasuredDelivery { get; private set; }
 
-    /// <summary>Times a msgSerial skipped ahead of the expected one.</summary>
-    public long Gaps { get; private set; }
+    /// <summary>Messages that arrived after a later one (a gap filled late).</summary>
+    public long Reordered { get; private set; }
 
-    /// <summary>Arrivals of a msgSerial at or below one already seen (duplicate or out of order).</summary>
-    public long Regressions { get; private set; }
+    /// <summary>Messages that arrived again.</summary>
+    public long Duplicates { get; private set; }
 
-    /// <summary>Messages whose id or (with full decoding) payload was not what was published.</summary>
+    /// <summary>Messages whose number (or, with full decoding, payload) was not what was published.</summary>
     public long PayloadErrors => _payloadErrors;
 
-    /// <summary>Scheduled messages that never arrived (tail not delivered, or skipped over by a gap).</summary>
-    public long Missing => schedule.Total - Delivered;
+    /// <summary>Scheduled messages that never arrived.</summary>
+    public long Lost => schedule.PerStream - Delivered;
+
+    /// <summary>Bytes received while subscribed (deliveries, heartbeats; not the handshake), frame headers included.</summary>
+    public long WireBytes => Socket.WireBytesReceived - _wireBytesAtStart;
 
     /// <summary>Why the socket ended before all messages arrived, if it did.</summary>
     public string? EndedEarly { get; private set; }
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        _wireBytesAtStart = Socket.WireBytesReceived;
         try
         {
-            while (_next < schedule.Total)
+            while (_next < schedule.PerStream)
             {
                 var frame = await Socket.ReceiveFrameAsync(cancellationToken);
                 var now = Stopwatch.GetTimestamp();
@@ -59,18 +70,17 @@ public sealed class Subscriber(AblySocket socket, PublishSchedule schedule, Late
                 }
 
                 _serials.Clear();
-                var action = FrameScanner.Scan(Socket.Format, mode, frame, _serials, ref _payloadErrors);
-                switch (action)
+                switch (scanner(frame, _serials, ref _payloadErrors, out var endReason))
                 {
-                    case ProtocolAction.Message:
+                    case FrameKind.Delivery:
                         foreach (var serial in _serials)
                         {
                             OnMessage(serial, now);
                         }
 
                         break;
-                    case ProtocolAction.Error or ProtocolAction.Disconnected or ProtocolAction.Detached or ProtocolAction.Closed:
-                        EndedEarly = $"server sent {action}";
+                    case FrameKind.End:
+                        EndedEarly = endReason;
                         return;
                     default:
                         break; // HEARTBEAT and anything else: not a delivery.
@@ -92,7 +102,7 @@ public sealed class Subscriber(AblySocket socket, PublishSchedule schedule, Late
 
     private void OnMessage(long serial, long now)
     {
-        if (serial < 0)
+        if (serial < 0 || serial >= schedule.PerStream)
         {
             _payloadErrors++;
             return;
@@ -100,21 +110,59 @@ public sealed class Subscriber(AblySocket socket, PublishSchedule schedule, Late
 
         if (serial > _next)
         {
-            Gaps++;
+            _skipped.Add((_next, serial));
         }
         else if (serial < _next)
         {
-            Regressions++;
-            return;
+            if (!FillGap(serial))
+            {
+                Duplicates++;
+                return;
+            }
+
+            Reordered++;
         }
 
-        _next = serial + 1;
+        _next = Math.Max(_next, serial + 1);
         Delivered++;
+        if (now >= schedule.WindowStart && now < schedule.WindowEnd)
+        {
+            WindowDelivered++;
+        }
+
         if (schedule.IsMeasured(serial))
         {
             MeasuredDelivered++;
-            LastMeasuredDelivery = now;
-            latency.RecordTicks(now - schedule.DueAt(serial));
+            LastMeasuredDelivery = Math.Max(LastMeasuredDelivery, now);
+            latency.RecordTicks(now - schedule.DueAt(stream, serial));
         }
+    }
+
+    /// <summary>Takes <paramref name="serial"/> out of the skipped ranges; false when it was not skipped (a duplicate).</summary>
+    private bool FillGap(long serial)
+    {
+        for (var i = 0; i < _skipped.Count; i++)
+        {
+            var (from, to) = _skipped[i];
+            if (serial < from || serial >= to)
+            {
+                continue;
+            }
+
+            _skipped.RemoveAt(i);
+            if (serial + 1 < to)
+            {
+                _skipped.Insert(i, (serial + 1, to));
+            }
+
+            if (from < serial)
+            {
+                _skipped.Insert(i, (from, serial));
+            }
+
+            return true;
+        }
+
+        return false;
     }
 }

@@ -9,6 +9,7 @@ namespace TokenWire.Testing;
 /// A real TokenWire server process: the Release build of src/TokenWire.Server (or <c>TOKENWIRE_SERVER_DLL</c>) on a free
 /// loopback port, in the Development environment so the development keys exist. Ready once <c>GET /time</c> answers.
 /// Its output is kept (bounded) for failure messages and handed line by line to an optional observer.
+/// The load test (bench/TokenWire.LoadTest) starts any such dll through the same class, with its own environment.
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
@@ -38,11 +39,14 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public bool HasExited => _process is null || _process.HasExited;
 
+    /// <summary>The server's process id (the dotnet host running the dll), e.g. to sample its CPU time.</summary>
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException("The server process is not running");
+
     public string OutputTail => string.Join(Environment.NewLine, _output.TakeLast(80));
 
     /// <param name="arguments">Extra command-line configuration, e.g. <c>--TokenWire:Section:Key=value</c>.</param>
     /// <param name="onLine">Called for every line the server writes (from the output reader's thread).</param>
-    public static async Task<ServerProcess> StartAsync(IEnumerable<string> arguments, Action<string>? onLine = null)
+    public static Task<ServerProcess> StartAsync(IEnumerable<string> arguments, Action<string>? onLine = null)
     {
         var dll = Environment.GetEnvironmentVariable("TOKENWIRE_SERVER_DLL") is { Length: > 0 } configured
             ? configured
@@ -52,6 +56,26 @@ public sealed class ServerProcess : IAsyncDisposable
             throw new InvalidOperationException(
                 $"TokenWire server not built: {dll} is missing. Run `dotnet build TokenWire.sln -c Release` in the repository root first " +
                 "(or point TOKENWIRE_SERVER_DLL at a built TokenWire.Server.dll).");
+        }
+
+        return StartAsync(dll, arguments, environment: null, onLine, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="dll"/>: any ASP.NET Core app that takes <c>--urls http://127.0.0.1:PORT</c> and answers
+    /// <c>GET /time</c> once it accepts connections.
+    /// </summary>
+    /// <param name="environment">Extra environment variables for the process, applied last.</param>
+    public static async Task<ServerProcess> StartAsync(
+        string dll,
+        IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string>? environment,
+        Action<string>? onLine,
+        CancellationToken cancellationToken)
+    {
+        if (!File.Exists(dll))
+        {
+            throw new InvalidOperationException($"Server not built: {dll} is missing.");
         }
 
         var server = new ServerProcess(FreePort(), onLine);
@@ -70,6 +94,10 @@ public sealed class ServerProcess : IAsyncDisposable
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["DOTNET_ENVIRONMENT"] = "Development";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         server._process = process;
@@ -81,7 +109,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
         try
         {
-            await server.WaitUntilReadyAsync();
+            await server.WaitUntilReadyAsync(cancellationToken);
             return server;
         }
         catch
@@ -117,7 +145,7 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private async Task WaitUntilReadyAsync()
+    private async Task WaitUntilReadyAsync(CancellationToken cancellationToken)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var clock = Stopwatch.StartNew();
@@ -126,12 +154,12 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             if (_process!.HasExited)
             {
-                throw new InvalidOperationException($"TokenWire server exited with code {_process.ExitCode} before answering GET /time:{Environment.NewLine}{OutputTail}");
+                throw new InvalidOperationException($"Server {Path.GetFileName(_process.StartInfo.ArgumentList[0])} exited with code {_process.ExitCode} before answering GET /time:{Environment.NewLine}{OutputTail}");
             }
 
             try
             {
-                using var response = await http.GetAsync(new Uri(BaseUri, "time"));
+                using var response = await http.GetAsync(new Uri(BaseUri, "time"), cancellationToken);
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
                     return;
@@ -139,15 +167,15 @@ public sealed class ServerProcess : IAsyncDisposable
 
                 last = new InvalidOperationException($"GET /time answered {(int)response.StatusCode}");
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            catch (Exception ex) when ((ex is HttpRequestException or TaskCanceledException) && !cancellationToken.IsCancellationRequested)
             {
                 last = ex;
             }
 
-            await Task.Delay(100);
+            await Task.Delay(100, cancellationToken);
         }
 
-        throw new InvalidOperationException($"TokenWire server did not answer GET /time within {StartTimeout} (last: {last?.Message}):{Environment.NewLine}{OutputTail}");
+        throw new InvalidOperationException($"Server {Path.GetFileName(_process!.StartInfo.ArgumentList[0])} did not answer GET /time within {StartTimeout} (last: {last?.Message}):{Environment.NewLine}{OutputTail}");
     }
 
     private void Capture(string? line)
