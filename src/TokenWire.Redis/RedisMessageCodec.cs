@@ -157,7 +157,8 @@ internal static class RedisMessageCodec
     /// <summary>
     /// Reads an envelope published by <c>append.lua</c> (or an ephemeral one, first offset 0). Items in order:
     /// version, epoch, publisher connection id ('' for REST), timestamp, first offset, count, then count stored
-    /// messages (offsets first, first+1, …). Any additional items are ignored, so a newer node may append some.
+    /// messages (offsets first, first+1, …), then (from mutate.lua) the acting connection's appendRollupWindow in ms.
+    /// Any additional items are ignored, so a newer node may append some.
     /// </summary>
     public static BusEnvelope DecodeEnvelope(string channelKey, ReadOnlyMemory<byte> payload)
     {
@@ -192,6 +193,10 @@ internal static class RedisMessageCodec
             }
         }
 
-        return new BusEnvelope(channelKey, epoch, entries, string.IsNullOrEmpty(connectionId) ? null : connectionId, Ephemeral: first == 0);
+        var rollup = reader.End ? 0 : reader.ReadInt64();
+        return new BusEnvelope(channelKey, epoch, entries, string.IsNullOrEmpty(connectionId) ? null : connectionId, Ephemeral: first == 0)
+        {
+            AppendRollupWindow = TimeSpan.FromMilliseconds(rollup),
+        };
     }
 }

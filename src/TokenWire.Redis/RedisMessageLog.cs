@@ -144,6 +144,7 @@ public sealed partial class RedisMessageLog : IMessageLog
             mutation.MayChangeAny ? 1 : 0,
             mutation.MaxMessageSize,
             operation.Data.Size,
+            (long)mutation.AppendRollupWindow.TotalMilliseconds,
         ];
         var result = await AppendScriptAsync(RedisScripts.Mutate, channelKey, values, cancellationToken).ConfigureAwait(false);
         var epoch = (string)result[0]!;

@@ -6,7 +6,7 @@
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './server.mjs';
-import { FORMATS, Clients, allPages, errText, record, uniqueName, waitFor, within } from './helpers.mjs';
+import { FORMATS, Clients, allPages, connectionState, errText, record, uniqueName, waitFor, within } from './helpers.mjs';
 
 let server;
 const clients = new Clients('append-delivery');
@@ -106,7 +106,8 @@ for (const format of FORMATS) {
 
     test("appendMode 'full' delivers every append as the whole message, and ATTACHED echoes the param", async () => {
       const name = `mutable:${uniqueName('append-full')}`;
-      const agent = clients.realtime(server, format, { clientId: 'ai-agent' });
+      // Rollup off, so each append reaches the channel on its own.
+      const agent = clients.realtime(server, format, { clientId: 'ai-agent', transportParams: { appendRollupWindow: 0 } });
       const agentChannel = agent.channels.get(name);
       await within(agentChannel.attach(), 10000, 'agent attach');
       const viewer = clients.realtime(server, format);
@@ -145,6 +146,43 @@ for (const format of FORMATS) {
       const got = await within(channel.getMessage(serial), 10000, 'getMessage');
       assert.equal(got.data.length, max, 'the refused append was not folded');
       assert.ok(got.data.endsWith('b'));
+    });
+
+    test('appendRollupWindow: appends within the window go out as one roll-up; every append is acknowledged and kept as a version', async () => {
+      const name = `mutable:${uniqueName('rollup')}`;
+      const WINDOW = 500;
+      const agent = clients.realtime(server, format, { clientId: 'ai-agent', transportParams: { appendRollupWindow: WINDOW } });
+      const agentChannel = agent.channels.get(name);
+      await within(agentChannel.attach(), 10000, 'agent attach');
+      const viewer = clients.realtime(server, format);
+      const rec = record(viewer.channels.get(name));
+      await within(rec.subscribed, 10000, 'viewer attach');
+
+      const tokens = Array.from({ length: 40 }, (_, i) => `r${i} `);
+      const started = Date.now();
+      const serial = await streamResponse(agentChannel, tokens, { paceMs: 5 });
+      const elapsed = Date.now() - started;
+      const appends = () => rec.messages.filter((m) => m.serial === serial && m.action === 'message.append');
+      await waitFor(() => appends().map((m) => m.data).join('') === tokens.join(''), 10000, 'the whole text, rolled up');
+
+      // The first append goes out at once, then at most one roll-up per window (plus the one the last window ends with).
+      const bound = Math.ceil(elapsed / WINDOW) + 2;
+      assert.ok(appends().length <= bound, `${appends().length} deliveries for ${tokens.length} appends in ${elapsed} ms (at most ${bound})`);
+      assert.equal(appends()[0].data, tokens[0], 'the first append is not held');
+      const versions = [];
+      let page = await within(agentChannel.getMessageVersions(serial), 10000, 'versions');
+      for (;;) {
+        versions.push(...page.items);
+        if (!page.hasNext()) break;
+        page = await within(page.next(), 10000, 'versions page');
+      }
+      assert.equal(versions.filter((v) => v.action === 'message.append').length, tokens.length, 'every append is a version of its own');
+    });
+
+    test('an appendRollupWindow Ably does not offer is refused with 40003', async () => {
+      const client = clients.realtime(server, format, { transportParams: { appendRollupWindow: 33 } });
+      await connectionState(client, 'failed');
+      assert.equal(client.connection.errorReason?.code, 40003, errText(client.connection.errorReason));
     });
 
     test('attaching again after a detach is a new first contact', async () => {

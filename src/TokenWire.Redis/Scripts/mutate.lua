@@ -6,6 +6,7 @@
 -- ARGV[14] their count      ARGV[15] name pair ('' keeps the current)   ARGV[16] extras pair ('' keeps the current)
 -- ARGV[17] data kind of the operation (n, t, o)   ARGV[18] actor clientId ('' none)   ARGV[19] 1 if it may change any message
 -- ARGV[20] maxMessageSize (0 none)   ARGV[21] the operation's data size in bytes
+-- ARGV[22] the acting connection's appendRollupWindow in ms, published after the message for receivers' rollup
 -- Returns { epoch, timestamp, 'ok', offset, stored message } | { epoch, 0, 'dup', serial } | { epoch, 0, 'err', code }
 -- | { epoch, 0, 'err', 40009, size } when an append would make the message's data larger than maxMessageSize.
 -- The stored and published message is the broadcast form, as Ably sends it: the operation's fields plus the merged
@@ -17,7 +18,7 @@ local bus, connection = ARGV[7], ARGV[8]
 local target_epoch, target, id, action = ARGV[9], tonumber(ARGV[10]), ARGV[11], ARGV[12]
 local pairs_raw, pair_count, name_pair, extras_pair = ARGV[13], tonumber(ARGV[14]), ARGV[15], ARGV[16]
 local op_kind, actor, may_any = ARGV[17], ARGV[18], ARGV[19] == '1'
-local max_size, op_size = tonumber(ARGV[20]), tonumber(ARGV[21])
+local max_size, op_size, rollup = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22])
 
 local epoch, last, last_ts = open_channel(now, forget, true)
 
@@ -115,7 +116,7 @@ if id ~= '' then
 end
 redis.call('HSET', meta, 'last', last, 'ts', string.format('%d', ts), 'act', string.format('%d', now), 'age', max_age)
 trim_channel(last, now, max_age, max_messages)
-redis.call('PUBLISH', bus, cmsgpack.pack(1, epoch, connection, ts, last, 1) .. message)
+redis.call('PUBLISH', bus, cmsgpack.pack(1, epoch, connection, ts, last, 1) .. message .. cmsgpack.pack(rollup))
 for _, key in ipairs(KEYS) do
   redis.call('PEXPIRE', key, expiry)
 end

@@ -10,6 +10,9 @@ namespace TokenWire.Server.Bus;
 /// </summary>
 public sealed record BusEnvelope(string ChannelKey, string Epoch, IReadOnlyList<LogEntry> Entries, string? PublisherConnectionId, bool Ephemeral = false)
 {
+    /// <summary>The publishing connection's <c>appendRollupWindow</c> for an append (zero: deliver each at once).</summary>
+    public TimeSpan AppendRollupWindow { get; init; }
+
     public long FirstOffset => Entries[0].Offset;
 
     public long LastOffset => Entries[^1].Offset;

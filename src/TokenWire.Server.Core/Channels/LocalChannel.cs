@@ -115,6 +115,9 @@ public sealed partial class LocalChannel
             attachPosition = new LogPosition(_epoch, _cursor);
             if (subscriber is not null)
             {
+                // Held appends are at or before the attach point (history, replay): they go to the others first.
+                FlushHeldAppends();
+
                 // Everything created up to here reaches this attachment as history or replay, not live: its first
                 // live version must be whole. A resume lowers the floor (ReplayAsync) once continuity is known.
                 subscriber.ContactFloor = attachPosition.Offset;
@@ -330,6 +333,7 @@ public sealed partial class LocalChannel
 
             // The log was rebuilt: continue from the new epoch's start. Subscribers re-attaching will see continuity lost.
             LogEpochChanged(_logger, Key, _epoch, envelope.Epoch);
+            FlushHeldAppends();
             _epoch = envelope.Epoch;
             _cursor = 0;
             ForgetAggregates();
@@ -353,7 +357,7 @@ public sealed partial class LocalChannel
             return Delivery.NeedsState;
         }
 
-        DeliverToSubscribers(entries, envelope.PublisherConnectionId);
+        DeliverToSubscribers(entries, envelope.PublisherConnectionId, envelope.AppendRollupWindow);
         _cursor = envelope.LastOffset;
         return Delivery.Done;
     }
@@ -369,6 +373,8 @@ public sealed partial class LocalChannel
             return;
         }
 
+        FlushHeldAppends();
+
         var messages = new DeliveredMessage[envelope.Entries.Count];
         for (var i = 0; i < messages.Length; i++)
         {
@@ -382,25 +388,51 @@ public sealed partial class LocalChannel
     /// Posts entries to the dispatcher with the current subscriber set. Caller holds the lock and has checked
     /// <see cref="CanFold"/>; everything per subscriber happens on the dispatcher, outside the lock.
     /// </summary>
-    private void DeliverToSubscribers(IReadOnlyList<LogEntry> entries, string? publisherConnectionId)
+    private void DeliverToSubscribers(IReadOnlyList<LogEntry> entries, string? publisherConnectionId, TimeSpan appendRollupWindow = default)
     {
-        var subscribers = _subscribers;
-        if (subscribers.Length == 0)
+        if (_subscribers.Length == 0)
         {
+            _heldAppends = null;
             ForgetAggregates();
             return;
         }
 
-        var messages = new DeliveredMessage[entries.Count];
-        for (var i = 0; i < messages.Length; i++)
+        List<DeliveredMessage>? ready = null;
+        foreach (var entry in entries)
         {
-            messages[i] = new DeliveredMessage(entries[i], Fold(entries[i]));
+            var snapshot = Fold(entry);
+            if (TryHoldAppend(entry, snapshot, publisherConnectionId, appendRollupWindow))
+            {
+                continue;
+            }
+
+            if (_heldAppends is not null)
+            {
+                // Log order: what is held goes out before anything after it.
+                Post(ready, publisherConnectionId);
+                ready = null;
+                FlushHeldAppends();
+            }
+
+            (ready ??= new List<DeliveredMessage>(entries.Count)).Add(new DeliveredMessage(entry, snapshot));
+            MarkAppendSent(entry);
         }
 
-        // A plain message's serial is its position already; only a version (carrying its original's serial) needs one made.
-        var last = entries[^1];
-        var channelSerial = last.IsVersion ? new LogPosition(_epoch, last.Offset).ToSerial() : last.Message.Serial!;
-        _dispatcher.Post(new MessageBatch(Name, channelSerial, messages, publisherConnectionId), subscribers);
+        Post(ready, publisherConnectionId);
+    }
+
+    /// <summary>Posts delivered messages as one batch. Caller holds the lock.</summary>
+    private void Post(List<DeliveredMessage>? messages, string? publisherConnectionId)
+    {
+        if (messages is not { Count: > 0 })
+        {
+            return;
+        }
+
+        // A plain message's serial is its position already; a version (carrying its original's serial) needs one made.
+        var last = messages[^1];
+        var channelSerial = last.VersionOf is not null ? new LogPosition(_epoch, last.Offset).ToSerial() : last.Message.Serial!;
+        _dispatcher.Post(new MessageBatch(Name, channelSerial, [.. messages], publisherConnectionId), _subscribers);
     }
 
     /// <summary>
@@ -582,6 +614,11 @@ public sealed partial class LocalChannel
         if (_tailCheck is { } tailCheck)
         {
             await tailCheck.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_rollupTimer is { } rollupTimer)
+        {
+            await rollupTimer.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_busSubscription is { } subscription)

@@ -43,6 +43,10 @@ internal sealed class MessageAggregate
     /// <summary>The offset of the last version folded in (or the original's).</summary>
     public long LastOffset { get; private set; }
 
+    /// <summary>When (<see cref="TimeProvider.GetTimestamp"/>) an append of this message last went out to subscribers;
+    /// appends within the publisher's rollup window after it are held and rolled up.</summary>
+    public long LastAppendSentAt { get; set; }
+
     /// <summary>Starts from an original and the versions the channel did not see, up to (excluding) <paramref name="beforeOffset"/>.</summary>
     public static MessageAggregate From(LogEntry original, IReadOnlyList<LogEntry> versions, long beforeOffset)
     {

@@ -26,8 +26,11 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
         using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
 
         AuthContext auth;
+        TimeSpan appendRollupWindow;
         try
         {
+            appendRollupWindow = AppendRollup.ParseWindow(NullIfEmpty(query["appendRollupWindow"]));
+
             // The SDK sends access_token; the spec text says accessToken. Accept both.
             var token = NullIfEmpty(query["access_token"]) ?? NullIfEmpty(query["accessToken"]);
             auth = token is not null
@@ -59,7 +62,7 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
         }
 
         var heartbeats = string.Equals(query["heartbeats"], "true", StringComparison.OrdinalIgnoreCase);
-        var transport = new RealtimeTransport(socket, format, echo, heartbeats, connection, services);
+        var transport = new RealtimeTransport(socket, format, echo, heartbeats, connection, services) { AppendRollupWindow = appendRollupWindow };
 
         // Taking over from a transport the server still thinks is alive: end it, so one socket carries the connection.
         connection.Bind(transport)?.Abort();

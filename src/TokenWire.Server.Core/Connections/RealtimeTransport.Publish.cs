@@ -92,7 +92,7 @@ public sealed partial class RealtimeTransport
             throw new ProtocolException(ErrorCodes.BadRequest, "An update, delete or append must be the only message of its MESSAGE");
         }
 
-        var result = await _services.Mutator.MutateAsync(Connection.Auth, channel, messages[0], Connection.Id, cancellationToken).ConfigureAwait(false);
+        var result = await _services.Mutator.MutateAsync(Connection.Auth, channel, messages[0], Connection.Id, cancellationToken, AppendRollupWindow).ConfigureAwait(false);
         return new PublishResult(result.Serials);
     }
 

@@ -45,6 +45,9 @@ public sealed partial class RealtimeTransport : IFrameSink
 
     public bool EchoMessages { get; }
 
+    /// <summary>This connection's <c>appendRollupWindow</c> for the appends it publishes (<see cref="AppendRollup"/>).</summary>
+    public TimeSpan AppendRollupWindow { get; init; } = AppendRollup.DefaultWindow;
+
     public void Enqueue(EncodedFrame frame)
     {
         if (!_egress.TryEnqueue(frame))

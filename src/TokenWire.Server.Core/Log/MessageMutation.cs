@@ -8,6 +8,7 @@ namespace TokenWire.Server.Log;
 /// description, metadata; the log adds serial and timestamp) and whatever name, data, encoding and extras it changes.
 /// Without <see cref="MayChangeAny"/> the original's clientId must equal <see cref="ActorClientId"/> (the -own rights).
 /// An append that would make the message's data larger than <see cref="MaxMessageSize"/> bytes is refused (40009)
-/// and not folded; 0 = no bound.
+/// and not folded; 0 = no bound. <see cref="AppendRollupWindow"/> is the acting connection's, carried to every node
+/// with the appended entry (engines that publish from the append itself need it there).
 /// </summary>
-public sealed record MessageMutation(string OriginalEpoch, long OriginalOffset, Message Operation, string? ActorClientId, bool MayChangeAny, int MaxMessageSize = 0);
+public sealed record MessageMutation(string OriginalEpoch, long OriginalOffset, Message Operation, string? ActorClientId, bool MayChangeAny, int MaxMessageSize = 0, TimeSpan AppendRollupWindow = default);

@@ -19,7 +19,8 @@ public sealed class MessageMutator(IMessageLog log, IMessageBus bus, ChannelRule
     private readonly int _maxMessageSize = options.Value.Limits.MaxMessageSize;
 
     /// <param name="connectionId">The acting realtime connection, or null for REST.</param>
-    public async ValueTask<AppendResult> MutateAsync(AuthContext auth, string channelName, Message operation, string? connectionId, CancellationToken cancellationToken)
+    /// <param name="appendRollupWindow">The acting connection's rollup window for appends (none for REST).</param>
+    public async ValueTask<AppendResult> MutateAsync(AuthContext auth, string channelName, Message operation, string? connectionId, CancellationToken cancellationToken, TimeSpan appendRollupWindow = default)
     {
         ChannelNames.Validate(channelName);
         var action = operation.Action ?? MessageActions.Create;
@@ -73,11 +74,11 @@ public sealed class MessageMutator(IMessageLog log, IMessageBus bus, ChannelRule
         operation.Action = action;
 
         var channelKey = ChannelKeys.For(auth.App.Id, channelName);
-        var mutation = new MessageMutation(target.Epoch, target.Offset, operation, auth.ClientId, mayChangeAny, maxMessageSize);
+        var mutation = new MessageMutation(target.Epoch, target.Offset, operation, auth.ClientId, mayChangeAny, maxMessageSize, appendRollupWindow);
         var result = await log.AppendMutationAsync(channelKey, mutation, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
         if (result.Appended.Count > 0)
         {
-            await bus.PublishAsync(new BusEnvelope(channelKey, result.Epoch, result.Appended, connectionId), cancellationToken).ConfigureAwait(false);
+            await bus.PublishAsync(new BusEnvelope(channelKey, result.Epoch, result.Appended, connectionId) { AppendRollupWindow = appendRollupWindow }, cancellationToken).ConfigureAwait(false);
         }
 
         return result;
