@@ -9,7 +9,9 @@ using TokenWire.Client;
 // Starts a server process on a free loopback port (inbound rate limit lifted: this measures the transport), then, for each wire format:
 //   1. throughput: one TokenWire.Client publishes N tokens pipelined (no await per token) and waits for every ACK;
 //   2. latency: at fixed offered rates, publish→deliver time seen by a second TokenWire.Client subscribed to the channel,
-//      measured from each token's scheduled send time (no coordinated omission).
+//      measured from each token's scheduled send time (no coordinated omission);
+//   3. append rollup (--rollup only that): one message-per-response stream of 600 appends at 150 tokens/s, the
+//      publisher's appendRollupWindow 0 / 40 / 100 ms, and the deliveries per second one subscriber receives.
 var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(8);
 var port = FreePort();
 var serverDll = Path.Combine(RepoRoot(), "src", "TokenWire.Server", "bin", "Release", "net10.0", "TokenWire.Server.dll");
@@ -27,6 +29,23 @@ try
 {
     await WaitForServerAsync(port);
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; server on 127.0.0.1:{port}");
+    if (args.Contains("--rollup"))
+    {
+        Console.WriteLine("| format | appendRollupWindow | appends | deliveries | seconds | deliveries/s per subscriber | text exact |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var binary in new[] { true, false })
+        {
+            var options = RealtimeClientOptions.Default with { Key = "dev.root:dev-root-secret", Endpoint = "127.0.0.1", Port = port, Tls = false, UseBinaryProtocol = binary };
+            foreach (var window in new[] { 0, 40, 100 })
+            {
+                var (appends, deliveries, secs, exact) = await Rollup.StreamAsync(options, window, tokensPerSecond: 150, tokens: 600);
+                Console.WriteLine($"| {(binary ? "msgpack" : "json")} | {window} ms | {appends} | {deliveries} | {secs:0.0} | {deliveries / secs:0.0} | {exact} |");
+            }
+        }
+
+        return;
+    }
+
     Console.WriteLine("| format | scenario | tokens | achieved tokens/s | p50 ms | p99 ms | max ms | order violations |");
     Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
     foreach (var binary in new[] { true, false })

@@ -68,6 +68,11 @@ public sealed partial class Connection
         Add("heartbeats", "true");
         Add("v", "6");
         Add("agent", RestClient.AgentString);
+        foreach (var (name, value) in _options.TransportParams ?? new Dictionary<string, string>())
+        {
+            Add(name, value);
+        }
+
         return new UriBuilder(_options.Tls ? "wss" : "ws", _options.Endpoint, _options.EffectivePort, "/") { Query = query.ToString() }.Uri;
     }
 

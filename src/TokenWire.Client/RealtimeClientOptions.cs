@@ -40,6 +40,12 @@ public sealed record RealtimeClientOptions
     /// <summary>When false the server does not deliver this connection's own publishes back to it.</summary>
     public bool EchoMessages { get; init; } = true;
 
+    /// <summary>
+    /// Extra query parameters of the realtime connection (Ably's <c>transportParams</c>), added last, e.g.
+    /// <c>["appendRollupWindow"] = "0"</c> to have every append delivered on its own.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? TransportParams { get; init; }
+
     /// <summary>Connect on first use (attach, publish) instead of waiting for an explicit <c>ConnectAsync</c>.</summary>
     public bool AutoConnect { get; init; } = true;
 

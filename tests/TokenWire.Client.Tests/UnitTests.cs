@@ -107,8 +107,10 @@ public sealed class UnitTests
             Port = 8089,
             Tls = false,
             UseBinaryProtocol = false,
+            TransportParams = new Dictionary<string, string> { ["appendRollupWindow"] = "100" },
         });
         var uri = client.Connection.RealtimeUri(new("key", "app.key:se/cret"), "conn!secret");
+        Assert.EndsWith("&appendRollupWindow=100", uri.Query, StringComparison.Ordinal);
         Assert.Equal("ws", uri.Scheme);
         Assert.Equal(8089, uri.Port);
         Assert.Equal("/", uri.AbsolutePath);
