@@ -7,9 +7,10 @@ namespace TokenWire.Protocol;
 
 /// <summary>
 /// Composes a MESSAGE ProtocolMessage (<c>action</c>, <c>channel</c>, <c>channelSerial</c>, <c>messages</c>; reference
-/// §2.1) from messages already encoded with <see cref="IProtocolCodec.WriteMessage"/>: a frame bundling several
-/// messages costs a header and a copy of each message's bytes, never a second serialisation. The bytes are exactly
-/// what <see cref="IProtocolCodec.Write"/> produces for the same ProtocolMessage.
+/// §2.1) from messages already encoded with <see cref="IProtocolCodec.WriteMessage"/> (a frame bundling several
+/// messages costs a header and a copy of each message's bytes, never a second serialisation), or straight from the
+/// messages when they are encoded for this one frame. The bytes are exactly what <see cref="IProtocolCodec.Write"/>
+/// produces for the same ProtocolMessage.
 /// </summary>
 public static class MessageFrames
 {
@@ -21,19 +22,59 @@ public static class MessageFrames
     [ThreadStatic]
     private static Utf8JsonWriter? t_jsonWriter;
 
+    /// <summary>A frame of messages encoded beforehand (<see cref="IProtocolCodec.WriteMessage"/>), copied in as they are.</summary>
     public static void Write(WireFormat format, string channel, string channelSerial, ReadOnlySpan<ReadOnlyMemory<byte>> encodedMessages, IBufferWriter<byte> output)
     {
         if (format == WireFormat.MessagePack)
         {
-            WriteMessagePack(channel, channelSerial, encodedMessages, output);
+            var writer = new MessagePackWriter(output);
+            WriteMessagePackHeader(ref writer, channel, channelSerial, encodedMessages.Length);
+            foreach (var message in encodedMessages)
+            {
+                writer.WriteRaw(message.Span);
+            }
+
+            writer.Flush();
         }
         else
         {
-            WriteJson(channel, channelSerial, encodedMessages, output);
+            var writer = StartJson(output, channel, channelSerial);
+            foreach (var message in encodedMessages)
+            {
+                writer.WriteRawValue(message.Span, skipInputValidation: true);
+            }
+
+            EndJson(writer);
         }
     }
 
-    private static void WriteJson(string channel, string channelSerial, ReadOnlySpan<ReadOnlyMemory<byte>> encodedMessages, IBufferWriter<byte> output)
+    /// <summary>A frame of messages encoded into it directly.</summary>
+    public static void Write(WireFormat format, string channel, string channelSerial, IReadOnlyList<Message> messages, IBufferWriter<byte> output)
+    {
+        if (format == WireFormat.MessagePack)
+        {
+            var writer = new MessagePackWriter(output);
+            WriteMessagePackHeader(ref writer, channel, channelSerial, messages.Count);
+            foreach (var message in messages)
+            {
+                MessagePack.MessagePackProtocolWriter.WriteMessage(ref writer, message);
+            }
+
+            writer.Flush();
+        }
+        else
+        {
+            var writer = StartJson(output, channel, channelSerial);
+            foreach (var message in messages)
+            {
+                JsonProtocolWriter.WriteMessage(writer, message);
+            }
+
+            EndJson(writer);
+        }
+    }
+
+    private static Utf8JsonWriter StartJson(IBufferWriter<byte> output, string channel, string channelSerial)
     {
         // One writer per thread, reset onto each output: a frame allocates nothing but its bytes.
         var writer = t_jsonWriter ??= new Utf8JsonWriter(Stream.Null, JsonProtocolCodec.WriterOptions);
@@ -43,20 +84,19 @@ public static class MessageFrames
         writer.WriteString(Channel, channel);
         writer.WriteString(ChannelSerial, channelSerial);
         writer.WriteStartArray(Messages);
-        foreach (var message in encodedMessages)
-        {
-            writer.WriteRawValue(message.Span, skipInputValidation: true);
-        }
+        return writer;
+    }
 
+    private static void EndJson(Utf8JsonWriter writer)
+    {
         writer.WriteEndArray();
         writer.WriteEndObject();
         writer.Flush();
         writer.Reset(Stream.Null);
     }
 
-    private static void WriteMessagePack(string channel, string channelSerial, ReadOnlySpan<ReadOnlyMemory<byte>> encodedMessages, IBufferWriter<byte> output)
+    private static void WriteMessagePackHeader(ref MessagePackWriter writer, string channel, string channelSerial, int count)
     {
-        var writer = new MessagePackWriter(output);
         writer.WriteMapHeader(4);
         writer.Write("action");
         writer.Write((int)ProtocolAction.Message);
@@ -65,12 +105,6 @@ public static class MessageFrames
         writer.Write("channelSerial");
         writer.Write(channelSerial);
         writer.Write("messages");
-        writer.WriteArrayHeader(encodedMessages.Length);
-        foreach (var message in encodedMessages)
-        {
-            writer.WriteRaw(message.Span);
-        }
-
-        writer.Flush();
+        writer.WriteArrayHeader(count);
     }
 }

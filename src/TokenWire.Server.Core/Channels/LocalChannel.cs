@@ -31,6 +31,9 @@ public sealed partial class LocalChannel
 
     private readonly Lock _gate = new();
     private readonly ChannelDispatcher _dispatcher = new();
+
+    /// <summary>Messages of the delivery being built (reused under the lock, so a delivery allocates only its batch).</summary>
+    private readonly List<DeliveredMessage> _readyMessages = [];
     private readonly List<BusEnvelope> _pending = [];
     private readonly IMessageLog _log;
     private readonly IMessageBus _bus;
@@ -397,7 +400,7 @@ public sealed partial class LocalChannel
             return;
         }
 
-        List<DeliveredMessage>? ready = null;
+        var ready = _readyMessages;
         foreach (var entry in entries)
         {
             var snapshot = Fold(entry);
@@ -409,30 +412,30 @@ public sealed partial class LocalChannel
             if (_heldAppends is not null)
             {
                 // Log order: what is held goes out before anything after it.
-                Post(ready, publisherConnectionId);
-                ready = null;
+                PostReady(publisherConnectionId);
                 FlushHeldAppends();
             }
 
-            (ready ??= new List<DeliveredMessage>(entries.Count)).Add(new DeliveredMessage(entry, snapshot));
+            ready.Add(new DeliveredMessage(entry, snapshot));
             MarkAppendSent(entry);
         }
 
-        Post(ready, publisherConnectionId);
+        PostReady(publisherConnectionId);
     }
 
-    /// <summary>Posts delivered messages as one batch. Caller holds the lock.</summary>
-    private void Post(List<DeliveredMessage>? messages, string? publisherConnectionId)
+    /// <summary>Posts the messages made ready so far as one batch. Caller holds the lock.</summary>
+    private void PostReady(string? publisherConnectionId)
     {
-        if (messages is not { Count: > 0 })
+        if (_readyMessages.Count == 0)
         {
             return;
         }
 
         // A plain message's serial is its position already; a version (carrying its original's serial) needs one made.
-        var last = messages[^1];
+        var last = _readyMessages[^1];
         var channelSerial = last.VersionOf is not null ? new LogPosition(_epoch, last.Offset).ToSerial() : last.Message.Serial!;
-        _dispatcher.Post(new MessageBatch(Name, channelSerial, [.. messages], publisherConnectionId), _subscribers);
+        _dispatcher.Post(new MessageBatch(Name, channelSerial, [.. _readyMessages], publisherConnectionId), _subscribers);
+        _readyMessages.Clear();
     }
 
     /// <summary>

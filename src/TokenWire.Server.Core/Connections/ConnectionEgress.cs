@@ -7,8 +7,8 @@ using TokenWire.Server.Fanout;
 namespace TokenWire.Server.Connections;
 
 /// <summary>
-/// The egress stage of one transport: everything its socket receives goes through one queue, bounded in bytes, and
-/// one writer. Control frames (ACK, ATTACHED, PRESENCE…) go out as they are. Channel messages arrive as
+/// The egress stage of one transport: everything its socket receives goes through one queue, bounded in bytes (each
+/// item at the size of its shared frame), and one writer. Control frames (ACK, ATTACHED, PRESENCE…) go out as they are. Channel messages arrive as
 /// <see cref="MessageBatch"/>es of pre-encoded messages; when several of one channel are queued back to back the
 /// writer sends them as one MESSAGE frame (Ably's bundling, channelSerial of the last), and under backpressure it
 /// folds consecutive appends to one message into one. So frames grow with the queue: a keeping-up subscriber gets
@@ -62,7 +62,7 @@ internal sealed class ConnectionEgress
     public bool TryEnqueue(EncodedFrame frame) => TryEnqueue(frame, frame.GetBytes(_format).Length);
 
     /// <inheritdoc cref="TryEnqueue(EncodedFrame)"/>
-    public bool TryEnqueue(MessageBatch batch) => TryEnqueue(batch, batch.MessageBytes(_format));
+    public bool TryEnqueue(MessageBatch batch) => TryEnqueue(batch, batch.GetFrame(_format).Length);
 
     /// <summary>Queues replayed messages once the queue is below half its bound (see <see cref="IFrameSink.EnqueueReplayAsync"/>).</summary>
     public async ValueTask EnqueueReplayAsync(MessageBatch batch, CancellationToken cancellationToken)
@@ -77,7 +77,7 @@ internal sealed class ConnectionEgress
             }
         }
 
-        var size = batch.MessageBytes(_format);
+        var size = batch.GetFrame(_format).Length;
         Interlocked.Add(ref _queuedBytes, size);
         if (!_queue.Writer.TryWrite(batch))
         {
@@ -100,7 +100,7 @@ internal sealed class ConnectionEgress
                 {
                     if (item is MessageBatch batch)
                     {
-                        var size = batch.MessageBytes(_format);
+                        var size = batch.GetFrame(_format).Length;
                         Dequeued(size);
                         if (_bundle.Count > 0 && (batch.Channel != _bundleChannel || _bundleBytes + size > _maxBundleBytes))
                         {

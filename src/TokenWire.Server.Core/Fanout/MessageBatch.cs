@@ -26,38 +26,24 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
     /// <summary>Whether any message is a version (so a subscriber's first-contact state may change it).</summary>
     public bool HasVersions { get; } = Array.Exists(messages, static m => m.VersionOf is not null);
 
-    /// <summary>This batch as one MESSAGE frame, composed once per wire format and shared.</summary>
+    /// <summary>
+    /// This batch as one MESSAGE frame, encoded once per wire format and shared; what a subscriber keeping up is sent.
+    /// The messages are encoded straight into it: their own bytes (<see cref="DeliveredMessage.GetBytes"/>) are made
+    /// only if a lagging connection bundles them with others.
+    /// </summary>
     public ReadOnlyMemory<byte> GetFrame(WireFormat format)
     {
         ref var slot = ref format == WireFormat.MessagePack ? ref _messagePack : ref _json;
         var bytes = Volatile.Read(ref slot);
         if (bytes is null)
         {
-            var parts = new ReadOnlyMemory<byte>[Messages.Length];
-            for (var i = 0; i < parts.Length; i++)
-            {
-                parts[i] = Messages[i].GetBytes(format);
-            }
-
-            var buffer = new ArrayBufferWriter<byte>(64 + SizeOf(parts));
-            MessageFrames.Write(format, Channel, ChannelSerial, parts, buffer);
+            var buffer = new ArrayBufferWriter<byte>(256);
+            MessageFrames.Write(format, Channel, ChannelSerial, Array.ConvertAll(Messages, static m => m.Message), buffer);
             Interlocked.CompareExchange(ref slot, buffer.WrittenSpan.ToArray(), null);
             bytes = Volatile.Read(ref slot)!;
         }
 
         return bytes;
-    }
-
-    /// <summary>The encoded size of the messages in <paramref name="format"/> (what the batch costs a queue).</summary>
-    public int MessageBytes(WireFormat format)
-    {
-        var total = 0;
-        foreach (var message in Messages)
-        {
-            total += message.GetBytes(format).Length;
-        }
-
-        return total;
     }
 
     /// <summary>As a ProtocolMessage (tests, diagnostics); the wire path never builds one.</summary>
@@ -67,15 +53,4 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
         ChannelSerial = ChannelSerial,
         Messages = Array.ConvertAll(Messages, static m => m.Message),
     };
-
-    private static int SizeOf(ReadOnlyMemory<byte>[] parts)
-    {
-        var total = 0;
-        foreach (var part in parts)
-        {
-            total += part.Length;
-        }
-
-        return total;
-    }
 }
