@@ -1,4 +1,3 @@
-using System.Globalization;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Auth;
@@ -13,24 +12,6 @@ public sealed partial class RealtimeTransport
     /// <remarks>ANNOTATION_PUBLISH is in the default set as in Ably (the ably-js suite expects it), still subject to capability.</remarks>
     private const ProtocolFlags DefaultModes =
         ProtocolFlags.Publish | ProtocolFlags.Subscribe | ProtocolFlags.Presence | ProtocolFlags.PresenceSubscribe | ProtocolFlags.AnnotationPublish;
-
-    /// <summary>Channel params the server understands and echoes in ATTACHED (<c>channel.params</c>).</summary>
-    private static readonly string[] RecognisedParams = ["appendMode", "delta", "modes", "occupancy", "rewind"];
-
-    /// <summary><c>appendMode=full</c>: every append is delivered as the whole message so far (<c>message.update</c>).</summary>
-    private const string AppendModeFull = "full";
-
-    private static readonly Dictionary<string, ProtocolFlags> ModeNames = new(StringComparer.Ordinal)
-    {
-        ["publish"] = ProtocolFlags.Publish,
-        ["subscribe"] = ProtocolFlags.Subscribe,
-        ["presence"] = ProtocolFlags.Presence,
-        ["presence_subscribe"] = ProtocolFlags.PresenceSubscribe,
-        ["annotation_publish"] = ProtocolFlags.AnnotationPublish,
-        ["annotation_subscribe"] = ProtocolFlags.AnnotationSubscribe,
-        ["object_publish"] = ProtocolFlags.ObjectPublish,
-        ["object_subscribe"] = ProtocolFlags.ObjectSubscribe,
-    };
 
     private readonly Dictionary<string, Attachment> _attachments = new(StringComparer.Ordinal);
 
@@ -65,14 +46,15 @@ public sealed partial class RealtimeTransport
             return;
         }
 
-        if (!TryParseParams(message.Params, out var request, out var acceptedParams, out var paramError))
+        if (!AttachParameters.TryParse(message.Params, out var parameters, out var paramError))
         {
             ChannelError(name, paramError!);
             return;
         }
 
-        // params.modes (a comma-separated list) overrides the mode flags, as in Ably.
-        var requested = message.Params is { } p && p.TryGetValue("modes", out var modeList) ? ParseModes(modeList) : message.Flags & ProtocolFlags.AllModes;
+        var request = parameters.Request;
+        var acceptedParams = parameters.Echoed;
+        var requested = parameters.Modes ?? message.Flags & ProtocolFlags.AllModes;
         var modes = (requested == ProtocolFlags.None ? DefaultModes : requested) & PermittedModes(operations);
         if (message.HasFlag(ProtocolFlags.AttachResume))
         {
@@ -82,7 +64,7 @@ public sealed partial class RealtimeTransport
 
         if (_attachments.TryGetValue(name!, out var existing))
         {
-            await ReattachAsync(name!, existing, modes, requested, acceptedParams, cancellationToken).ConfigureAwait(false);
+            await ReattachAsync(name!, existing, modes, requested, parameters, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -100,7 +82,7 @@ public sealed partial class RealtimeTransport
         }
 
         var channel = _services.Channels.Acquire(ChannelKeys.For(Connection.Auth.App.Id, name!));
-        var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? new ChannelSubscriber(this, modes, WantsWholeAppends(acceptedParams)) : null;
+        var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? new ChannelSubscriber(this, modes, parameters.WholeAppends) : null;
         var presenceSubscriber = new ChannelSubscriber(this, modes);
         IReadOnlyList<PresenceMessage> members = [];
         try
@@ -164,13 +146,14 @@ public sealed partial class RealtimeTransport
     /// ATTACH on a live attachment (<c>setOptions</c>): keep delivering without a seam, continuity unbroken, and apply
     /// new modes — a subscriber is added or removed when SUBSCRIBE was granted or dropped.
     /// </summary>
-    private async Task ReattachAsync(string name, Attachment existing, ProtocolFlags modes, ProtocolFlags requested, IReadOnlyDictionary<string, string>? acceptedParams, CancellationToken cancellationToken)
+    private async Task ReattachAsync(string name, Attachment existing, ProtocolFlags modes, ProtocolFlags requested, AttachParameters parameters, CancellationToken cancellationToken)
     {
+        var acceptedParams = parameters.Echoed;
         var subscriber = existing.Subscriber;
         var flags = modes | ProtocolFlags.Resumed;
         if ((modes & ProtocolFlags.Subscribe) != 0 && subscriber is null)
         {
-            subscriber = new ChannelSubscriber(this, modes, WantsWholeAppends(acceptedParams));
+            subscriber = new ChannelSubscriber(this, modes, parameters.WholeAppends);
             await existing.Channel.AttachAsync(subscriber, AttachRequest.Fresh, outcome => Send(Attached(name, outcome.AttachPosition, flags, acceptedParams, null)), cancellationToken).ConfigureAwait(false);
         }
         else
@@ -197,20 +180,6 @@ public sealed partial class RealtimeTransport
         existing.Channel.Occupancy.Remove(existing.Modes);
         existing.Channel.Occupancy.Add(modes);
         _attachments[name] = existing with { Subscriber = subscriber, PresenceSubscriber = presenceSubscriber, Modes = modes, Requested = requested };
-    }
-
-    private static bool WantsWholeAppends(IReadOnlyDictionary<string, string>? acceptedParams) =>
-        acceptedParams is not null && acceptedParams.TryGetValue("appendMode", out var mode) && mode == AppendModeFull;
-
-    private static ProtocolFlags ParseModes(string list)
-    {
-        var modes = ProtocolFlags.None;
-        foreach (var mode in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            modes |= ModeNames.GetValueOrDefault(mode.ToLowerInvariant());
-        }
-
-        return modes;
     }
 
     private async Task HandleDetachAsync(ProtocolMessage message)
@@ -304,61 +273,5 @@ public sealed partial class RealtimeTransport
         }
 
         return modes;
-    }
-
-    /// <summary>Channel params: <c>rewind</c> as a count (<c>10</c>) or an age (<c>30s</c>, <c>2m</c>, <c>1h</c>).</summary>
-    private static bool TryParseParams(IReadOnlyDictionary<string, string>? parameters, out AttachRequest request, out Dictionary<string, string>? accepted, out ErrorInfo? error)
-    {
-        request = AttachRequest.Fresh;
-        accepted = null;
-        error = null;
-        if (parameters is null)
-        {
-            return true;
-        }
-
-        foreach (var name in RecognisedParams)
-        {
-            if (parameters.TryGetValue(name, out var value))
-            {
-                (accepted ??= new Dictionary<string, string>(StringComparer.Ordinal))[name] = value;
-            }
-        }
-
-        if (parameters.TryGetValue("appendMode", out var appendMode) && appendMode != AppendModeFull)
-        {
-            error = ErrorCodes.Create(ErrorCodes.InvalidParameterValue, $"Invalid appendMode '{appendMode}': the supported value is '{AppendModeFull}' (omit it for fragments)");
-            return false;
-        }
-
-        if (!parameters.TryGetValue("rewind", out var rewind))
-        {
-            return true;
-        }
-
-        if (int.TryParse(rewind, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count <= 100)
-        {
-            request = request with { RewindCount = count };
-            return true;
-        }
-
-        if (rewind.Length >= 2 && long.TryParse(rewind.AsSpan(0, rewind.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var amount))
-        {
-            TimeSpan? age = rewind[^1] switch
-            {
-                's' => TimeSpan.FromSeconds(amount),
-                'm' => TimeSpan.FromMinutes(amount),
-                'h' => TimeSpan.FromHours(amount),
-                _ => null,
-            };
-            if (age is { } value)
-            {
-                request = request with { RewindAge = value };
-                return true;
-            }
-        }
-
-        error = ErrorCodes.Create(ErrorCodes.InvalidParameterValue, $"Invalid rewind '{rewind}': use a count up to 100 or an age such as 30s, 2m, 1h");
-        return false;
     }
 }

@@ -9,7 +9,4 @@ public sealed partial class RealtimeTransport
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: malformed frame: {Reason}")]
     private static partial void MalformedFrame(ILogger logger, string connectionId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Connection {ConnectionId}: publish to {Channel} failed")]
-    private static partial void PublishFailed(ILogger logger, Exception exception, string connectionId, string? channel);
 }

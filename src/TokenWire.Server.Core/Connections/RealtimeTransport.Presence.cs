@@ -19,11 +19,8 @@ public sealed partial class RealtimeTransport
         }
 
         var items = message.Presence ?? [];
-        if (!_inboundRate.TryTake(items.Count))
+        if (RateLimited(message, items.Count))
         {
-            Nack(message, ErrorCodes.Create(
-                ErrorCodes.InboundRateLimited,
-                $"Rate limit exceeded; request rejected (nonfatal); metric = connection.inboundRate; permitted rate = {_services.Options.Limits.MaxInboundRate}/s"));
             return;
         }
 
@@ -50,11 +47,8 @@ public sealed partial class RealtimeTransport
             return;
         }
 
-        QueueAcknowledgement(msgSerial, ApplyPresenceAsync(name, changes, cancellationToken));
-        if (Volatile.Read(ref _unacknowledged) > MaxUnacknowledgedPublishes)
-        {
-            await _acknowledgements.ConfigureAwait(false);
-        }
+        _acknowledgements.Enqueue(msgSerial, ApplyPresenceAsync(name, changes, cancellationToken));
+        await _acknowledgements.WaitForRoomAsync().ConfigureAwait(false);
     }
 
     /// <summary>Stamps each item with the verified clientId, this connection, an id and the time; refuses what Ably refuses.</summary>

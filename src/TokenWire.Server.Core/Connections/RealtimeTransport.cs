@@ -23,6 +23,7 @@ public sealed partial class RealtimeTransport : IFrameSink
 
     private readonly bool _heartbeats;
     private readonly InboundRateLimiter _inboundRate;
+    private readonly AcknowledgementQueue _acknowledgements;
 
     public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, bool heartbeats, RealtimeConnection connection, RealtimeServices services)
     {
@@ -34,6 +35,7 @@ public sealed partial class RealtimeTransport : IFrameSink
         Connection = connection;
         _codec = ProtocolCodecs.For(format);
         _inboundRate = new InboundRateLimiter(services.Options.Limits.MaxInboundRate, services.Options.Limits.InboundBurst, services.Time);
+        _acknowledgements = new AcknowledgementQueue(Send, services.Logger, connection.Id);
         _egress = new ConnectionEgress(format, services.Options.Limits.OutboundQueueBytes, services.Options.Limits.MaxOutboundRate, services.Time);
     }
 
@@ -238,8 +240,25 @@ public sealed partial class RealtimeTransport : IFrameSink
     {
         if (message.MsgSerial is { } serial)
         {
-            QueueAcknowledgement(serial, Task.FromException<PublishResult?>(new ProtocolException(error)));
+            _acknowledgements.Nack(serial, error);
         }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="count"/> from the inbound rate; over it, the operation is NACKed 42911 — nonfatal, as in
+    /// Ably: the connection and later operations carry on.
+    /// </summary>
+    private bool RateLimited(ProtocolMessage message, int count)
+    {
+        if (_inboundRate.TryTake(count))
+        {
+            return false;
+        }
+
+        Nack(message, ErrorCodes.Create(
+            ErrorCodes.InboundRateLimited,
+            $"Rate limit exceeded; request rejected (nonfatal); metric = connection.inboundRate; permitted rate = {_services.Options.Limits.MaxInboundRate}/s"));
+        return true;
     }
 
     private async Task WriteLoopAsync(CancellationToken cancellationToken)

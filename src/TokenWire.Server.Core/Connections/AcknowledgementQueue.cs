@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Logging;
+using TokenWire.Protocol;
+
+namespace TokenWire.Server.Connections;
+
+/// <summary>
+/// The ordered ACK/NACK window of one transport, shared by MESSAGE and PRESENCE: each operation is started at once,
+/// in msgSerial order, and answered in that order when it completes — ACK with its serials, or NACK with the Ably
+/// error it failed with. A remote log (Redis) then costs one round trip per window, not per message.
+/// </summary>
+internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send, ILogger logger, string connectionId)
+{
+    /// <summary>
+    /// Operations a connection may have in flight (started, not yet answered) before its read loop waits: bounds a
+    /// fast publisher's memory while leaving room for a full pipeline of token appends.
+    /// </summary>
+    private const int MaxInFlight = 256;
+
+    /// <summary>The answer of the latest operation; each one awaits its predecessor, so they go out in msgSerial order.</summary>
+    private Task _tail = Task.CompletedTask;
+    private int _inFlight;
+
+    /// <summary>Answers <paramref name="msgSerial"/> once <paramref name="outcome"/> completes, after every earlier one.</summary>
+    public void Enqueue(long msgSerial, Task<PublishResult?> outcome)
+    {
+        Interlocked.Increment(ref _inFlight);
+        _tail = AnswerAfterAsync(_tail, msgSerial, outcome);
+    }
+
+    /// <summary>A refusal, answered in its place in msgSerial order (behind any operation still in flight).</summary>
+    public void Nack(long msgSerial, ErrorInfo error) => Enqueue(msgSerial, Task.FromException<PublishResult?>(new ProtocolException(error)));
+
+    /// <summary>Waits while the window is full; the caller is the transport's read loop.</summary>
+    public async ValueTask WaitForRoomAsync()
+    {
+        if (Volatile.Read(ref _inFlight) > MaxInFlight)
+        {
+            await _tail.ConfigureAwait(false);
+        }
+    }
+
+    private async Task AnswerAfterAsync(Task previous, long msgSerial, Task<PublishResult?> outcome)
+    {
+        await previous.ConfigureAwait(false); // never faults: every answer handles its own outcome
+        try
+        {
+            var result = await outcome.ConfigureAwait(false);
+            // Presence ACKs carry no res (there are no serials to report).
+            send(new ProtocolMessage(ProtocolAction.Ack) { MsgSerial = msgSerial, Count = 1, Res = result is null ? null : [result] });
+        }
+        catch (ProtocolException ex)
+        {
+            send(new ProtocolMessage(ProtocolAction.Nack) { MsgSerial = msgSerial, Count = 1, Error = ex.Error });
+        }
+        catch (OperationCanceledException)
+        {
+            // The transport is ending; the client retransmits after resuming and the log deduplicates.
+        }
+        catch (Exception ex)
+        {
+            OperationFailed(logger, ex, connectionId, msgSerial);
+            send(new ProtocolMessage(ProtocolAction.Nack)
+            {
+                MsgSerial = msgSerial,
+                Count = 1,
+                Error = ErrorCodes.Create(ErrorCodes.InternalChannelError, "Publish failed: internal error; retry"),
+            });
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Connection {ConnectionId}: operation msgSerial {MsgSerial} failed")]
+    private static partial void OperationFailed(ILogger logger, Exception exception, string connectionId, long msgSerial);
+}

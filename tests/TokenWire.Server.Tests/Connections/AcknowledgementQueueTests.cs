@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using TokenWire.Conformance;
+using TokenWire.Protocol;
+using TokenWire.Server.Connections;
+
+namespace TokenWire.Server.Tests.Connections;
+
+public sealed class AcknowledgementQueueTests
+{
+    private readonly List<ProtocolMessage> _sent = [];
+
+    [Fact]
+    public async Task Answers_go_out_in_msgSerial_order_whatever_order_the_operations_complete_in()
+    {
+        var queue = NewQueue();
+        var first = new TaskCompletionSource<PublishResult?>();
+        var second = new TaskCompletionSource<PublishResult?>();
+        queue.Enqueue(0, first.Task);
+        queue.Enqueue(1, second.Task);
+        queue.Nack(2, ErrorCodes.Create(ErrorCodes.InboundRateLimited, "slow down"));
+
+        second.SetResult(new PublishResult(["s1"]));
+        await Task.Yield();
+        Assert.Empty(Sent());
+        first.SetResult(new PublishResult(["s0"]));
+
+        await Wait.Eventually("three answers", () => Sent().Count == 3);
+        Assert.Equal([(ProtocolAction.Ack, 0L), (ProtocolAction.Ack, 1L), (ProtocolAction.Nack, 2L)], Sent().Select(m => (m.Action, m.MsgSerial!.Value)));
+        Assert.Equal("s0", Sent()[0].Res![0].Serials[0]);
+        Assert.Equal(ErrorCodes.InboundRateLimited, Sent()[2].Error!.Code);
+    }
+
+    [Fact]
+    public async Task A_refusal_is_a_NACK_with_its_error_and_an_unexpected_failure_a_NACK_that_invites_a_retry()
+    {
+        var queue = NewQueue();
+        queue.Enqueue(0, Task.FromException<PublishResult?>(new ProtocolException(ErrorCodes.MessageTooLarge, "too big")));
+        queue.Enqueue(1, Task.FromException<PublishResult?>(new InvalidOperationException("boom")));
+        queue.Enqueue(2, Task.FromResult<PublishResult?>(null)); // presence: an ACK without res
+
+        await Wait.Eventually("three answers", () => Sent().Count == 3);
+        Assert.Equal(ErrorCodes.MessageTooLarge, Sent()[0].Error!.Code);
+        Assert.Equal(ErrorCodes.InternalChannelError, Sent()[1].Error!.Code);
+        Assert.Equal((ProtocolAction.Ack, null), (Sent()[2].Action, Sent()[2].Res));
+    }
+
+    [Fact]
+    public async Task A_full_window_makes_the_reader_wait_for_the_answers()
+    {
+        var queue = NewQueue();
+        var gate = new TaskCompletionSource<PublishResult?>();
+        for (var i = 0; i <= 256; i++)
+        {
+            queue.Enqueue(i, gate.Task);
+        }
+
+        var waiting = queue.WaitForRoomAsync().AsTask();
+        await Task.Yield();
+        Assert.False(waiting.IsCompleted);
+        gate.SetResult(new PublishResult(["s"]));
+        await waiting.Within();
+        await Wait.Eventually("every answer", () => Sent().Count == 257);
+    }
+
+    private AcknowledgementQueue NewQueue() => new(m =>
+    {
+        lock (_sent)
+        {
+            _sent.Add(m);
+        }
+    }, NullLogger.Instance, "conn-1");
+
+    private List<ProtocolMessage> Sent()
+    {
+        lock (_sent)
+        {
+            return [.. _sent];
+        }
+    }
+}
