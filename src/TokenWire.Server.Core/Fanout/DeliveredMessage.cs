@@ -1,4 +1,3 @@
-using System.Buffers;
 using TokenWire.Protocol;
 using TokenWire.Server.Log;
 
@@ -13,8 +12,7 @@ namespace TokenWire.Server.Fanout;
 public sealed class DeliveredMessage
 {
     private readonly MessageSnapshot? _snapshot;
-    private byte[]? _json;
-    private byte[]? _messagePack;
+    private PerFormatBytes _bytes;
     private DeliveredMessage? _whole;
 
     public DeliveredMessage(Message message, long offset, long? versionOf = null, MessageSnapshot? snapshot = null)
@@ -65,18 +63,6 @@ public sealed class DeliveredMessage
     }
 
     /// <summary>The message object's bytes in <paramref name="format"/>; racing encoders produce identical bytes, one wins.</summary>
-    public ReadOnlyMemory<byte> GetBytes(WireFormat format)
-    {
-        ref var slot = ref format == WireFormat.MessagePack ? ref _messagePack : ref _json;
-        var bytes = Volatile.Read(ref slot);
-        if (bytes is null)
-        {
-            var buffer = new ArrayBufferWriter<byte>(256);
-            ProtocolCodecs.For(format).WriteMessage(Message, buffer);
-            Interlocked.CompareExchange(ref slot, buffer.WrittenSpan.ToArray(), null);
-            bytes = Volatile.Read(ref slot)!;
-        }
-
-        return bytes;
-    }
+    public ReadOnlyMemory<byte> GetBytes(WireFormat format) =>
+        _bytes.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, output));
 }

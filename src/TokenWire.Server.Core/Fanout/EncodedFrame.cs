@@ -1,4 +1,3 @@
-using System.Buffers;
 using TokenWire.Protocol;
 
 namespace TokenWire.Server.Fanout;
@@ -9,24 +8,10 @@ namespace TokenWire.Server.Fanout;
 /// </summary>
 public sealed class EncodedFrame(ProtocolMessage message)
 {
-    private byte[]? _json;
-    private byte[]? _messagePack;
+    private PerFormatBytes _bytes;
 
     public ProtocolMessage Message { get; } = message;
 
-    public ReadOnlyMemory<byte> GetBytes(WireFormat format)
-    {
-        ref var slot = ref format == WireFormat.MessagePack ? ref _messagePack : ref _json;
-        var bytes = Volatile.Read(ref slot);
-        if (bytes is null)
-        {
-            var buffer = new ArrayBufferWriter<byte>(256);
-            ProtocolCodecs.For(format).Write(Message, buffer);
-            bytes = buffer.WrittenSpan.ToArray();
-            Interlocked.CompareExchange(ref slot, bytes, null);
-            bytes = Volatile.Read(ref slot)!;
-        }
-
-        return bytes;
-    }
+    public ReadOnlyMemory<byte> GetBytes(WireFormat format) =>
+        _bytes.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).Write(message, output));
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using TokenWire.Protocol;
 
 namespace TokenWire.Server.Fanout;
@@ -11,8 +10,7 @@ namespace TokenWire.Server.Fanout;
 /// </summary>
 public sealed class MessageBatch(string channel, string channelSerial, DeliveredMessage[] messages, string? publisherConnectionId = null)
 {
-    private byte[]? _json;
-    private byte[]? _messagePack;
+    private PerFormatBytes _frame;
 
     public string Channel { get; } = channel;
 
@@ -31,20 +29,9 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
     /// The messages are encoded straight into it: their own bytes (<see cref="DeliveredMessage.GetBytes"/>) are made
     /// only if a lagging connection bundles them with others.
     /// </summary>
-    public ReadOnlyMemory<byte> GetFrame(WireFormat format)
-    {
-        ref var slot = ref format == WireFormat.MessagePack ? ref _messagePack : ref _json;
-        var bytes = Volatile.Read(ref slot);
-        if (bytes is null)
-        {
-            var buffer = new ArrayBufferWriter<byte>(256);
-            MessageFrames.Write(format, Channel, ChannelSerial, Array.ConvertAll(Messages, static m => m.Message), buffer);
-            Interlocked.CompareExchange(ref slot, buffer.WrittenSpan.ToArray(), null);
-            bytes = Volatile.Read(ref slot)!;
-        }
-
-        return bytes;
-    }
+    public ReadOnlyMemory<byte> GetFrame(WireFormat format) =>
+        _frame.GetOrEncode(format, this, static (batch, format, output) =>
+            MessageFrames.Write(format, batch.Channel, batch.ChannelSerial, Array.ConvertAll(batch.Messages, static m => m.Message), output));
 
     /// <summary>As a ProtocolMessage (tests, diagnostics); the wire path never builds one.</summary>
     public ProtocolMessage ToProtocolMessage() => new(ProtocolAction.Message)

@@ -26,7 +26,13 @@ public sealed class AppendRollupTests : IDisposable
     private readonly InMemoryMessageLog _log;
     private readonly InMemoryMessageBus _bus = new();
 
-    public AppendRollupTests() => _log = new InMemoryMessageLog(_time, TimeSpan.FromMinutes(5));
+    private readonly ResponseWriter _agent;
+
+    public AppendRollupTests()
+    {
+        _log = new InMemoryMessageLog(_time, TimeSpan.FromMinutes(5));
+        _agent = new ResponseWriter(_log, _bus, Key, Retention);
+    }
 
     public void Dispose() => _log.Dispose();
 
@@ -34,14 +40,14 @@ public sealed class AppendRollupTests : IDisposable
     public async Task The_first_append_goes_out_at_once_and_later_ones_within_the_window_as_one_roll_up()
     {
         var (channel, sink) = await StartWithSubscriber();
-        var response = await Create("");
-        await AppendText(response, "a");
+        var response = await _agent.CreateAsync("");
+        await _agent.AppendAsync(response, "a", Window);
         await channel.Dispatched().Within();
         Assert.Equal(["", "a"], sink.Messages.Select(m => m.Data.Text));
 
-        await AppendText(response, "b");
-        await AppendText(response, "c");
-        var last = await AppendText(response, "d");
+        await _agent.AppendAsync(response, "b", Window);
+        await _agent.AppendAsync(response, "c", Window);
+        var last = await _agent.AppendAsync(response, "d", Window);
         await channel.Dispatched().Within();
         Assert.Equal(2, sink.MessageCount); // held
 
@@ -58,10 +64,10 @@ public sealed class AppendRollupTests : IDisposable
     public async Task Anything_else_on_the_channel_flushes_the_held_appends_first()
     {
         var (channel, sink) = await StartWithSubscriber();
-        var response = await Create("");
-        await AppendText(response, "a");
-        await AppendText(response, "b"); // held
-        await Create("other");
+        var response = await _agent.CreateAsync("");
+        await _agent.AppendAsync(response, "a", Window);
+        await _agent.AppendAsync(response, "b", Window); // held
+        await _agent.CreateAsync("other");
 
         await channel.Dispatched().Within();
         Assert.Equal(["", "a", "b", "other"], sink.Messages.Select(m => m.Data.Text));
@@ -71,10 +77,10 @@ public sealed class AppendRollupTests : IDisposable
     public async Task A_window_of_zero_delivers_every_append()
     {
         var (channel, sink) = await StartWithSubscriber();
-        var response = await Create("");
+        var response = await _agent.CreateAsync("");
         foreach (var token in new[] { "a", "b", "c" })
         {
-            await AppendText(response, token, TimeSpan.Zero);
+            await _agent.AppendAsync(response, token);
         }
 
         await channel.Dispatched().Within();
@@ -85,12 +91,12 @@ public sealed class AppendRollupTests : IDisposable
     public async Task An_attach_flushes_what_is_held_to_the_others_and_the_newcomer_meets_the_message_whole()
     {
         var (channel, early) = await StartWithSubscriber();
-        var response = await Create("");
-        await AppendText(response, "a");
-        await AppendText(response, "b"); // held
+        var response = await _agent.CreateAsync("");
+        await _agent.AppendAsync(response, "a", Window);
+        await _agent.AppendAsync(response, "b", Window); // held
         var late = new RecordingSink("conn-late");
         await channel.AttachAsync(new ChannelSubscriber(late, Modes), AttachRequest.Fresh, _ => { }, CancellationToken.None).Within();
-        await AppendText(response, "c"); // within the window of the flush: held again
+        await _agent.AppendAsync(response, "c", Window); // within the window of the flush: held again
         _time.Advance(Window);
 
         await Wait.Eventually("early got the roll-ups", () => early.MessageCount == 4);
@@ -106,22 +112,5 @@ public sealed class AppendRollupTests : IDisposable
         var sink = new RecordingSink("conn-viewer");
         await channel.AttachAsync(new ChannelSubscriber(sink, Modes), AttachRequest.Fresh, _ => { }, CancellationToken.None).Within();
         return (channel, sink);
-    }
-
-    private async Task<Message> Create(string text)
-    {
-        var message = new Message { Id = Guid.NewGuid().ToString(), Name = "response", Data = MessageData.FromText(text), ConnectionId = "conn-agent" };
-        var result = await _log.AppendAsync(Key, [message], Retention).Within();
-        await _bus.PublishAsync(new BusEnvelope(Key, result.Epoch, result.Appended, "conn-agent")).Within();
-        return result.Appended[0].Message;
-    }
-
-    private async Task<string> AppendText(Message original, string fragment, TimeSpan? window = null)
-    {
-        Assert.True(LogPosition.TryParse(original.Serial, out var target));
-        var operation = new Message { Id = Guid.NewGuid().ToString(), Action = MessageActions.Append, Serial = original.Serial, Data = MessageData.FromText(fragment), ConnectionId = "conn-agent" };
-        var result = await _log.AppendMutationAsync(Key, new MessageMutation(target.Epoch, target.Offset, operation, null, MayChangeAny: true), Retention).Within();
-        await _bus.PublishAsync(new BusEnvelope(Key, result.Epoch, result.Appended, "conn-agent") { AppendRollupWindow = window ?? Window }).Within();
-        return result.Serials[0]!;
     }
 }

@@ -26,7 +26,13 @@ public sealed class FirstContactTests : IDisposable
     private readonly InMemoryMessageLog _log;
     private readonly InMemoryMessageBus _bus = new();
 
-    public FirstContactTests() => _log = new InMemoryMessageLog(_time, TimeSpan.FromMinutes(5));
+    private readonly ResponseWriter _agent;
+
+    public FirstContactTests()
+    {
+        _log = new InMemoryMessageLog(_time, TimeSpan.FromMinutes(5));
+        _agent = new ResponseWriter(_log, _bus, Key, Retention);
+    }
 
     public void Dispose() => _log.Dispose();
 
@@ -36,14 +42,14 @@ public sealed class FirstContactTests : IDisposable
     public async Task First_append_after_attach_is_the_whole_message_then_fragments(bool channelStartsMidStream)
     {
         LocalChannel? channel = channelStartsMidStream ? null : await StartChannel();
-        var response = await Create("He");
-        await AppendText(response, "llo");
+        var response = await _agent.CreateAsync("He");
+        await _agent.AppendAsync(response, "llo");
         channel ??= await StartChannel(); // started after the create: the state comes from the log
         var sink = new RecordingSink("conn-viewer");
         await Attach(channel, new ChannelSubscriber(sink, Modes), AttachRequest.Fresh);
 
-        var first = await AppendText(response, " wor");
-        await AppendText(response, "ld");
+        var first = await _agent.AppendAsync(response, " wor");
+        await _agent.AppendAsync(response, "ld");
 
         await Wait.Eventually("two deliveries", () => sink.MessageCount >= 2);
         var messages = sink.Messages;
@@ -63,8 +69,8 @@ public sealed class FirstContactTests : IDisposable
         var sink = new RecordingSink("conn-viewer");
         await Attach(channel, new ChannelSubscriber(sink, Modes), AttachRequest.Fresh);
 
-        var response = await Create("A");
-        await AppendText(response, "B");
+        var response = await _agent.CreateAsync("A");
+        await _agent.AppendAsync(response, "B");
 
         await Wait.Eventually("create and append", () => sink.MessageCount >= 2);
         Assert.Equal([MessageActions.Create, MessageActions.Append], sink.Messages.Select(m => m.Action ?? 0));
@@ -78,9 +84,9 @@ public sealed class FirstContactTests : IDisposable
         var sink = new RecordingSink("conn-viewer");
         await Attach(channel, new ChannelSubscriber(sink, Modes, appendModeFull: true), AttachRequest.Fresh);
 
-        var response = await Create("a");
-        await AppendText(response, "b");
-        await AppendText(response, "c");
+        var response = await _agent.CreateAsync("a");
+        await _agent.AppendAsync(response, "b");
+        await _agent.AppendAsync(response, "c");
 
         await Wait.Eventually("three deliveries", () => sink.MessageCount >= 3);
         Assert.Equal(["a", "ab", "abc"], sink.Messages.Select(m => m.Data.Text));
@@ -91,19 +97,19 @@ public sealed class FirstContactTests : IDisposable
     public async Task A_resumed_attachment_is_replayed_the_appends_themselves()
     {
         var channel = await StartChannel();
-        var response = await Create("x");
+        var response = await _agent.CreateAsync("x");
         var first = new RecordingSink("conn-viewer");
         var firstSubscriber = new ChannelSubscriber(first, Modes);
         await Attach(channel, firstSubscriber, AttachRequest.Fresh);
-        await AppendText(response, "y");
+        await _agent.AppendAsync(response, "y");
         await Wait.Eventually("first contact", () => first.MessageCount >= 1);
         Assert.True(LogPosition.TryParse(first.Frames[^1].ChannelSerial, out var resumeFrom));
         channel.Detach(firstSubscriber);
 
-        await AppendText(response, "z"); // missed while disconnected
+        await _agent.AppendAsync(response, "z"); // missed while disconnected
         var resumed = new RecordingSink("conn-viewer");
         var outcome = await Attach(channel, new ChannelSubscriber(resumed, Modes), new AttachRequest(resumeFrom, null, null));
-        await AppendText(response, "!");
+        await _agent.AppendAsync(response, "!");
 
         Assert.True(outcome.Resumed);
         await Wait.Eventually("replay and live", () => resumed.MessageCount >= 2);
@@ -115,12 +121,12 @@ public sealed class FirstContactTests : IDisposable
     public async Task A_rewound_message_is_in_contact_already()
     {
         var channel = await StartChannel();
-        var response = await Create("1");
-        await AppendText(response, "2");
+        var response = await _agent.CreateAsync("1");
+        await _agent.AppendAsync(response, "2");
         var sink = new RecordingSink("conn-viewer");
         await Attach(channel, new ChannelSubscriber(sink, Modes), new AttachRequest(null, RewindCount: 1, RewindAge: null));
 
-        await AppendText(response, "3");
+        await _agent.AppendAsync(response, "3");
 
         await Wait.Eventually("rewind and live", () => sink.MessageCount >= 2);
         Assert.Equal(["12", "3"], sink.Messages.Select(m => m.Data.Text));
@@ -131,13 +137,13 @@ public sealed class FirstContactTests : IDisposable
     public async Task Each_attachment_gets_its_own_first_contact()
     {
         var channel = await StartChannel();
-        var response = await Create("s");
+        var response = await _agent.CreateAsync("s");
         var early = new RecordingSink("conn-early");
         await Attach(channel, new ChannelSubscriber(early, Modes), AttachRequest.Fresh);
-        await AppendText(response, "t");
+        await _agent.AppendAsync(response, "t");
         var late = new RecordingSink("conn-late");
         await Attach(channel, new ChannelSubscriber(late, Modes), AttachRequest.Fresh);
-        await AppendText(response, "u");
+        await _agent.AppendAsync(response, "u");
 
         await Wait.Eventually("early got two", () => early.MessageCount >= 2);
         await Wait.Eventually("late got one", () => late.MessageCount >= 1);
@@ -151,12 +157,12 @@ public sealed class FirstContactTests : IDisposable
         var channel = await StartChannel();
         var sink = new RecordingSink("conn-viewer");
         await Attach(channel, new ChannelSubscriber(sink, Modes), AttachRequest.Fresh);
-        await Create("stored");
+        await _agent.CreateAsync("stored");
         var cursor = channel.Cursor;
 
         var ephemeral = new Message { Id = "e:0:0", Name = "progress", Data = MessageData.FromText("50%"), Timestamp = 1 };
         await _bus.PublishAsync(new BusEnvelope(Key, cursor.Epoch, [new LogEntry(0, ephemeral)], "conn-agent", Ephemeral: true)).Within();
-        await Create("after");
+        await _agent.CreateAsync("after");
 
         await Wait.Eventually("three deliveries", () => sink.MessageCount >= 3);
         Assert.Equal(["stored", "50%", "after"], sink.Messages.Select(m => m.Data.Text));
@@ -176,30 +182,4 @@ public sealed class FirstContactTests : IDisposable
 
     private static Task<AttachOutcome> Attach(LocalChannel channel, ChannelSubscriber subscriber, AttachRequest request) =>
         channel.AttachAsync(subscriber, request, _ => { }, CancellationToken.None).Within();
-
-    private async Task<Message> Create(string text)
-    {
-        var message = new Message { Id = Guid.NewGuid().ToString(), Name = "response", Data = MessageData.FromText(text), ConnectionId = "conn-agent", ClientId = "agent" };
-        var result = await _log.AppendAsync(Key, [message], Retention).Within();
-        await _bus.PublishAsync(new BusEnvelope(Key, result.Epoch, result.Appended, "conn-agent")).Within();
-        return result.Appended[0].Message;
-    }
-
-    /// <summary>Appends like MessageMutator does and returns the version serial.</summary>
-    private async Task<string> AppendText(Message original, string fragment)
-    {
-        Assert.True(LogPosition.TryParse(original.Serial, out var target));
-        var operation = new Message
-        {
-            Id = Guid.NewGuid().ToString(),
-            Action = MessageActions.Append,
-            Serial = original.Serial,
-            Data = MessageData.FromText(fragment),
-            ConnectionId = "conn-agent",
-            Version = VersionPayload.Compose(null, "agent"),
-        };
-        var result = await _log.AppendMutationAsync(Key, new MessageMutation(target.Epoch, target.Offset, operation, "agent", MayChangeAny: true), Retention).Within();
-        await _bus.PublishAsync(new BusEnvelope(Key, result.Epoch, result.Appended, "conn-agent")).Within();
-        return result.Serials[0]!;
-    }
 }

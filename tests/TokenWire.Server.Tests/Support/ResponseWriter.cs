@@ -1,0 +1,42 @@
+using TokenWire.Conformance;
+using TokenWire.Protocol;
+using TokenWire.Protocol.Serials;
+using TokenWire.Server.Bus;
+using TokenWire.Server.Log;
+
+namespace TokenWire.Server.Tests.Support;
+
+/// <summary>
+/// Streams message-per-response the way ChannelPublisher and MessageMutator do (append to the log, then hand the
+/// entries to the bus), as agent <c>conn-agent</c> / clientId <c>agent</c>, so channel tests can drive a response.
+/// </summary>
+internal sealed class ResponseWriter(IMessageLog log, IMessageBus bus, string channelKey, ChannelRetention retention)
+{
+    public const string ConnectionId = "conn-agent";
+
+    public async Task<Message> CreateAsync(string text)
+    {
+        var message = new Message { Id = Guid.NewGuid().ToString(), Name = "response", Data = MessageData.FromText(text), ConnectionId = ConnectionId, ClientId = "agent" };
+        var result = await log.AppendAsync(channelKey, [message], retention).Within();
+        await bus.PublishAsync(new BusEnvelope(channelKey, result.Epoch, result.Appended, ConnectionId)).Within();
+        return result.Appended[0].Message;
+    }
+
+    /// <summary>Appends <paramref name="fragment"/> with the publisher's <paramref name="rollupWindow"/>; returns the version serial.</summary>
+    public async Task<string> AppendAsync(Message original, string fragment, TimeSpan rollupWindow = default)
+    {
+        Assert.True(LogPosition.TryParse(original.Serial, out var target));
+        var operation = new Message
+        {
+            Id = Guid.NewGuid().ToString(),
+            Action = MessageActions.Append,
+            Serial = original.Serial,
+            Data = MessageData.FromText(fragment),
+            ConnectionId = ConnectionId,
+            Version = VersionPayload.Compose(null, "agent"),
+        };
+        var result = await log.AppendMutationAsync(channelKey, new MessageMutation(target.Epoch, target.Offset, operation, "agent", MayChangeAny: true), retention).Within();
+        await bus.PublishAsync(new BusEnvelope(channelKey, result.Epoch, result.Appended, ConnectionId) { AppendRollupWindow = rollupWindow }).Within();
+        return result.Serials[0]!;
+    }
+}
