@@ -124,6 +124,25 @@ for (const format of FORMATS) {
       assert.deepEqual(mine.slice(1).map((m) => m.action), Array(4).fill('message.update'));
     });
 
+    test("setOptions switches appendMode on a live attachment", async () => {
+      const name = `mutable:${uniqueName('append-switch')}`;
+      const agent = clients.realtime(server, format, { clientId: 'ai-agent', transportParams: { appendRollupWindow: 0 } });
+      const agentChannel = agent.channels.get(name);
+      const viewer = clients.realtime(server, format);
+      const viewerChannel = viewer.channels.get(name);
+      const rec = record(viewerChannel);
+      await within(rec.subscribed, 10000, 'viewer attach');
+      const { serials } = await within(agentChannel.publish({ name: 'response', data: 'a' }), 10000, 'create');
+      const serial = serials[0];
+      await within(agentChannel.appendMessage({ serial, data: 'b' }), 10000, 'append b');
+      await waitFor(() => rec.messages.length >= 2, 10000, 'create and fragment');
+      await within(viewerChannel.setOptions({ params: { appendMode: 'full' } }), 10000, 'setOptions');
+      assert.equal(viewerChannel.params.appendMode, 'full');
+      await within(agentChannel.appendMessage({ serial, data: 'c' }), 10000, 'append c');
+      await waitFor(() => rec.messages.length >= 3, 10000, 'the whole message');
+      assert.deepEqual(rec.messages.map((m) => [m.action, m.data]), [['message.create', 'a'], ['message.append', 'b'], ['message.update', 'abc']]);
+    });
+
     test('an unknown appendMode is refused with 40003', async () => {
       const viewer = clients.realtime(server, format);
       const channel = viewer.channels.get(`mutable:${uniqueName('append-bad')}`, { params: { appendMode: 'sideways' } });

@@ -23,12 +23,18 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
     private HashSet<long>? _contacted;
     private List<object>? _backlog;
     private bool _detached;
+    private bool _appendModeFull = appendModeFull;
 
     public IFrameSink Sink { get; } = sink;
 
     public ProtocolFlags Modes { get; } = modes;
 
-    public bool AppendModeFull { get; } = appendModeFull;
+    /// <summary><c>appendMode=full</c>; a re-attach with other params (<c>setOptions</c>) changes it in place.</summary>
+    public bool AppendModeFull
+    {
+        get => Volatile.Read(ref _appendModeFull);
+        set => Volatile.Write(ref _appendModeFull, value);
+    }
 
     /// <summary>Versions of originals at or before this offset need a first contact; 0 for a resumed attachment,
     /// whose client already holds what it had (it is replayed the versions themselves).</summary>

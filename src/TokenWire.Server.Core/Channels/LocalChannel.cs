@@ -202,6 +202,7 @@ public sealed partial class LocalChannel
         // writer.
         var rewound = request.ResumeFrom is null;
         var batch = new List<DeliveredMessage>(ReplayFrameMessages);
+        Dictionary<long, MessageAggregate?>? wholeAppends = subscriber.AppendModeFull ? [] : null;
         foreach (var entry in replay)
         {
             if (rewound && entry.Message.Action is MessageActions.Update or MessageActions.Delete)
@@ -211,7 +212,9 @@ public sealed partial class LocalChannel
 
             if (subscriber.Sink.EchoMessages || entry.Message.ConnectionId != subscriber.Sink.ConnectionId)
             {
-                batch.Add(new DeliveredMessage(entry));
+                batch.Add(wholeAppends is not null && entry.IsVersion
+                    ? await WholeForReplayAsync(entry, wholeAppends, attachPosition.Epoch, cancellationToken).ConfigureAwait(false)
+                    : new DeliveredMessage(entry));
                 if (batch.Count == ReplayFrameMessages)
                 {
                     await SendReplayAsync(subscriber, batch, rewound, attachPosition, cancellationToken).ConfigureAwait(false);
@@ -226,6 +229,24 @@ public sealed partial class LocalChannel
 
         subscriber.ReleaseBacklog();
         return outcome;
+    }
+
+    /// <summary>
+    /// <c>appendMode=full</c> holds for a resume's replay too: each replayed append goes out as the whole message as of
+    /// it, folded from the log (one read per message replayed, then in replay order).
+    /// </summary>
+    private async ValueTask<DeliveredMessage> WholeForReplayAsync(LogEntry version, Dictionary<long, MessageAggregate?> folds, string epoch, CancellationToken cancellationToken)
+    {
+        var original = version.VersionOf!.Value;
+        if (!folds.TryGetValue(original, out var fold))
+        {
+            var versions = await _log.ReadMessageAsync(Key, new LogPosition(epoch, original), cancellationToken).ConfigureAwait(false);
+            fold = versions is null ? null : MessageAggregate.From(versions.Original, versions.Versions, version.Offset);
+            folds[original] = fold;
+        }
+
+        var delivered = new DeliveredMessage(version, fold?.Apply(version));
+        return version.Message.Action == MessageActions.Append ? delivered.Whole : delivered;
     }
 
     /// <summary>A rewind's frames bring the subscriber to the attach point (its messages are folded up to it); a resume's to each batch's last entry.</summary>

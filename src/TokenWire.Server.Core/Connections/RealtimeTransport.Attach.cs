@@ -163,6 +163,10 @@ public sealed partial class RealtimeTransport
                 existing.Channel.Detach(subscriber);
                 subscriber = null;
             }
+            else if (subscriber is not null)
+            {
+                subscriber.AppendModeFull = parameters.WholeAppends;
+            }
 
             Send(Attached(name, existing.Channel.Cursor, flags, acceptedParams, null));
         }

@@ -118,6 +118,27 @@ public sealed class FirstContactTests : IDisposable
     }
 
     [Fact]
+    public async Task Append_mode_full_holds_for_a_resumes_replay_too()
+    {
+        var channel = await StartChannel();
+        var response = await _agent.CreateAsync("x");
+        var first = new RecordingSink("conn-viewer");
+        var firstSubscriber = new ChannelSubscriber(first, Modes, appendModeFull: true);
+        await Attach(channel, firstSubscriber, AttachRequest.Fresh);
+        await _agent.AppendAsync(response, "y");
+        await Wait.Eventually("first delivery", () => first.MessageCount >= 1);
+        Assert.True(LogPosition.TryParse(first.Frames[^1].ChannelSerial, out var resumeFrom));
+        channel.Detach(firstSubscriber);
+
+        await _agent.AppendAsync(response, "z");
+        var resumed = new RecordingSink("conn-viewer");
+        await Attach(channel, new ChannelSubscriber(resumed, Modes, appendModeFull: true), new AttachRequest(resumeFrom, null, null));
+
+        await Wait.Eventually("the replayed append", () => resumed.MessageCount >= 1);
+        Assert.Equal((MessageActions.Update, "xyz"), (resumed.Messages[0].Action, resumed.Messages[0].Data.Text));
+    }
+
+    [Fact]
     public async Task A_rewound_message_is_in_contact_already()
     {
         var channel = await StartChannel();
