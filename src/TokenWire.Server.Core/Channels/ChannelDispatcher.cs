@@ -11,6 +11,9 @@ namespace TokenWire.Server.Channels;
 /// </summary>
 internal sealed class ChannelDispatcher : IThreadPoolWorkItem
 {
+    /// <summary>Deliveries handed out per turn on a pool thread; a busy channel then yields the thread to the others.</summary>
+    private const int DeliveriesPerTurn = 64;
+
     private readonly ConcurrentQueue<(MessageBatch? Batch, ChannelSubscriber[] Subscribers, TaskCompletionSource? Done)> _queue = new();
     private int _scheduled;
 
@@ -37,7 +40,7 @@ internal sealed class ChannelDispatcher : IThreadPoolWorkItem
     {
         while (true)
         {
-            while (_queue.TryDequeue(out var work))
+            for (var turn = 0; turn < DeliveriesPerTurn && _queue.TryDequeue(out var work); turn++)
             {
                 foreach (var subscriber in work.Subscribers)
                 {
@@ -45,6 +48,13 @@ internal sealed class ChannelDispatcher : IThreadPoolWorkItem
                 }
 
                 work.Done?.TrySetResult();
+            }
+
+            if (!_queue.IsEmpty)
+            {
+                // Still scheduled (_scheduled stays 1): continue in a new work item, behind the other channels'.
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                return;
             }
 
             Volatile.Write(ref _scheduled, 0);
