@@ -11,7 +11,8 @@ using TokenWire.Client;
 //   2. latency: at fixed offered rates, publish→deliver time seen by a second TokenWire.Client subscribed to the channel,
 //      measured from each token's scheduled send time (no coordinated omission);
 //   3. append rollup (--rollup only that): one message-per-response stream of 600 appends at 150 tokens/s, the
-//      publisher's appendRollupWindow 0 / 40 / 100 ms, and the deliveries per second one subscriber receives.
+//      publisher's appendRollupWindow 0 / 40 / 100 ms, and the deliveries per second one subscriber receives;
+//   4. history (--history only that): history({ untilAttach }) of a 2,000-token response paged to its end.
 var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(8);
 var port = FreePort();
 var serverDll = Path.Combine(RepoRoot(), "src", "TokenWire.Server", "bin", "Release", "net10.0", "TokenWire.Server.dll");
@@ -29,6 +30,23 @@ try
 {
     await WaitForServerAsync(port);
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; server on 127.0.0.1:{port}");
+    if (args.Contains("--history"))
+    {
+        Console.WriteLine("| format | response as | items | pages | p50 ms | p90 ms |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        foreach (var binary in new[] { true, false })
+        {
+            var options = RealtimeClientOptions.Default with { Key = "dev.root:dev-root-secret", Endpoint = "127.0.0.1", Port = port, Tls = false, UseBinaryProtocol = binary };
+            foreach (var perResponse in new[] { false, true })
+            {
+                var (p50, p90, items, pages) = await HistoryReads.MeasureAsync(options, perResponse);
+                Console.WriteLine($"| {(binary ? "msgpack" : "json")} | {(perResponse ? "one message, 2,000 appends" : "2,000 messages")} | {items} | {pages} | {p50:0.0} | {p90:0.0} |");
+            }
+        }
+
+        return;
+    }
+
     if (args.Contains("--rollup"))
     {
         Console.WriteLine("| format | appendRollupWindow | appends | deliveries | seconds | deliveries/s per subscriber | text exact |");
