@@ -12,7 +12,10 @@ namespace TokenWire.Server.Channels;
 /// This node's view of one channel: its local subscribers and the delivery cursor — the offset of the last message
 /// handed to them. Envelopes from the bus are delivered strictly in offset order: duplicates are dropped and gaps are
 /// filled from the log before anything later goes out (centrifuge's PubSubSync idea). Because attach and delivery
-/// take the same lock, the cursor at attach time is an exact seam between history and live delivery.
+/// take the same lock, the cursor at attach time is an exact seam between history and live delivery: each delivery is
+/// posted under the lock with the subscriber set of that moment, and handed out per subscriber by the
+/// <see cref="ChannelDispatcher"/> outside it. Partial files: <c>.Aggregates</c> (each changing message's fold, for
+/// first contacts), <c>.Rollup</c> (append rollup), <c>.Presence</c>.
 /// </summary>
 public sealed partial class LocalChannel
 {
