@@ -89,6 +89,9 @@ public sealed class LoadTestOptions
           --key <key>           API key                                                             [dev.root:dev-root-secret]
           --quiet-wait <s>      before each run, wait up to s seconds for other processes to go idle   [0]
           --retry-busy <n>      rerun a run up to n times if other processes used > 0.25 cores      [0]
+          --idle <n>            memory instead of the matrix: n idle connections, each attached to one of 100
+                                channels (TokenWire, per --format) or subscribed (raw baseline); reports the
+                                server's RSS growth per connection, settled                      [off; at most 20000]
           --server-env <K=V>    extra environment variable for the started TokenWire server (repeatable; not the
                                 baseline), e.g. DOTNET_gcServer=0
           --help
@@ -136,6 +139,9 @@ public sealed class LoadTestOptions
     public bool Help { get; private set; }
 
     public bool Sweep { get; private set; }
+
+    /// <summary>Connections for the idle-memory measurement, or 0 for none.</summary>
+    public int Idle { get; private set; }
 
     public double SweepStart { get; private set; } = 500;
 
@@ -233,6 +239,9 @@ public sealed class LoadTestOptions
                         "full" => DecodeMode.Full,
                         _ => throw new ArgumentException("--decode is fast or full"),
                     };
+                    break;
+                case "--idle":
+                    options.Idle = Bounded(Number(value, name), name, 1, 20_000);
                     break;
                 case "--sweep-start":
                     options.SweepStart = Bounded(Number(value, name), name, 1, MaxRate);

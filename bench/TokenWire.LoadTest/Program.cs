@@ -52,6 +52,11 @@ Console.WriteLine($"# TokenWire.LoadTest: {Environment.ProcessorCount} cores, {R
     $", baseline={rawDll ?? "none"}" +
     string.Concat(options.ServerEnvironment.Select(e => $" {e.Key}={e.Value}")));
 
+if (options.Idle > 0)
+{
+    return await new IdleMemory(options, serverDll, rawDll, Console.Out, Console.Error).RunAsync(stop.Token);
+}
+
 var bench = new Bench(options, serverDll, rawDll, Console.Out, Console.Error);
 if (options.Sweep)
 {

@@ -1,3 +1,5 @@
+using TokenWire.Protocol;
+
 namespace TokenWire.Server.Auth;
 
 /// <summary>One application: its keys, channel rules and limits. Channels of different apps never meet.</summary>
@@ -5,20 +7,29 @@ public sealed class AppDefinition(
     string id,
     IReadOnlyDictionary<string, ApiKey> keys,
     IReadOnlySet<string> persistedNamespaces,
-    int? maxMessageSize = null,
-    int? maxPresenceMembers = null,
+    int maxMessageSize,
+    int maxPresenceMembers,
     IReadOnlySet<string>? mutableNamespaces = null)
 {
     public string Id { get; } = id;
 
-    /// <summary>The app's own message size limit, or null for the server-wide one.</summary>
-    public int? MaxMessageSize { get; } = maxMessageSize;
+    /// <summary>The app's <c>maxMessageSize</c> (bytes): its own, or the server-wide one (resolved by <see cref="AppRegistry"/>).</summary>
+    public int MaxMessageSize { get; } = maxMessageSize;
 
-    /// <summary>The app's own presence member limit per channel, or null for the server-wide one.</summary>
-    public int? MaxPresenceMembers { get; } = maxPresenceMembers;
+    /// <summary>The app's presence member limit per channel: its own, or the server-wide one.</summary>
+    public int MaxPresenceMembers { get; } = maxPresenceMembers;
 
     /// <summary>Keys by key name (<c>appId.keyId</c>).</summary>
     public IReadOnlyDictionary<string, ApiKey> Keys { get; } = keys;
+
+    /// <summary>Refuses (40009) a message, presence item or operation larger than <see cref="MaxMessageSize"/>.</summary>
+    public void EnsureWithinMessageSize(long size, string subject = "Message")
+    {
+        if (size > MaxMessageSize)
+        {
+            throw new ProtocolException(ErrorCodes.MessageTooLarge, $"{subject} size {size} exceeds the maximum of {MaxMessageSize} bytes");
+        }
+    }
 
     public bool IsPersisted(string channelName) => InNamespace(channelName, persistedNamespaces);
 

@@ -13,11 +13,11 @@ public sealed class AppRegistry
     private readonly ConcurrentDictionary<string, ApiKey> _keys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, AppDefinition> _apps = new(StringComparer.Ordinal);
 
-    private readonly int _maxFrameSize;
+    private readonly LimitOptions _limits;
 
     public AppRegistry(IOptions<TokenWireOptions> options)
     {
-        _maxFrameSize = options.Value.Limits.MaxFrameSize;
+        _limits = options.Value.Limits;
         foreach (var app in options.Value.Apps)
         {
             Add(app);
@@ -38,9 +38,9 @@ public sealed class AppRegistry
             throw new InvalidOperationException($"TokenWire:Apps: app id '{app.Id}' must be non-empty without '.' or ':'");
         }
 
-        if (app.MaxMessageSize is { } size && (size <= 0 || size > _maxFrameSize))
+        if (app.MaxMessageSize is { } size && (size <= 0 || size > _limits.MaxFrameSize))
         {
-            throw new InvalidOperationException($"TokenWire:Apps:{app.Id}: MaxMessageSize {size} must be positive and at most Limits:MaxFrameSize ({_maxFrameSize})");
+            throw new InvalidOperationException($"TokenWire:Apps:{app.Id}: MaxMessageSize {size} must be positive and at most Limits:MaxFrameSize ({_limits.MaxFrameSize})");
         }
 
         var keys = new Dictionary<string, ApiKey>(StringComparer.Ordinal);
@@ -71,8 +71,8 @@ public sealed class AppRegistry
             app.Id,
             keys,
             app.Namespaces.Where(n => n.Persisted).Select(n => n.Name).ToHashSet(StringComparer.Ordinal),
-            app.MaxMessageSize,
-            app.MaxPresenceMembers,
+            app.MaxMessageSize ?? _limits.MaxMessageSize,
+            app.MaxPresenceMembers ?? _limits.MaxPresenceMembers,
             app.Namespaces.Where(n => n.MutableMessages).Select(n => n.Name).ToHashSet(StringComparer.Ordinal));
         if (!_apps.TryAdd(app.Id, definition))
         {

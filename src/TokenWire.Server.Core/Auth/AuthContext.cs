@@ -1,3 +1,5 @@
+using TokenWire.Protocol;
+
 namespace TokenWire.Server.Auth;
 
 /// <summary>
@@ -10,6 +12,34 @@ public sealed record AuthContext(AppDefinition App, ApiKey Key, Capability Capab
     public bool IsWildcardClient => ClientId == "*";
 
     public bool IsToken => ExpiresAt is not null;
+
+    /// <summary>The identity this caller acts under: its clientId; null when anonymous or a wildcard holder.</summary>
+    public string? Identity => IsWildcardClient ? null : ClientId;
+
+    /// <summary>
+    /// The clientId an item this caller sends (a message, a presence item, an operation) carries: the one it states —
+    /// never empty or <c>*</c>, and for an identified caller its own (40012) — or else its identity.
+    /// </summary>
+    /// <param name="subject">What the item is, for the error text ("Message", "Presence", "Operation").</param>
+    public string? ClientIdFor(string? stated, string subject)
+    {
+        if (stated is null)
+        {
+            return Identity;
+        }
+
+        if (stated.Length == 0 || stated == "*")
+        {
+            throw new ProtocolException(ErrorCodes.InvalidClientId, $"Invalid {subject.ToLowerInvariant()} clientId");
+        }
+
+        if (Identity is { } identity && identity != stated)
+        {
+            throw new ProtocolException(ErrorCodes.InvalidClientId, $"{subject} clientId '{stated}' does not match the connection's clientId '{identity}'");
+        }
+
+        return stated;
+    }
 
     /// <summary>When the token was issued (token auth only): revocation applies to tokens issued before a point in time.</summary>
     public DateTimeOffset? IssuedAt { get; init; }

@@ -12,7 +12,10 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
 {
     /// <summary>Serialises inbound processing across transports, so a resumed transport's retransmissions are
     /// handled after anything the old transport was still doing.</summary>
-    public SemaphoreSlim InboundGate { get; } = new(1, 1);
+    private readonly SemaphoreSlim _inboundGate = new(1, 1);
+
+    /// <summary>Guards the transport binding against a resume racing the old transport's end.</summary>
+    private readonly Lock _binding = new();
 
     public string Id { get; } = id;
 
@@ -42,7 +45,7 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
     /// <summary>Makes <paramref name="transport"/> current; returns the one it replaces, which the caller closes.</summary>
     public RealtimeTransport? Bind(RealtimeTransport transport)
     {
-        lock (this)
+        lock (_binding)
         {
             var previous = Transport;
             Transport = transport;
@@ -55,7 +58,7 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
     /// <summary>Marks the connection disconnected if <paramref name="transport"/> is still the current one; true if it was.</summary>
     public bool Unbind(RealtimeTransport transport, DateTimeOffset now)
     {
-        lock (this)
+        lock (_binding)
         {
             if (Transport != transport)
             {
@@ -67,4 +70,9 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
             return true;
         }
     }
+
+    /// <summary>Waits for this connection's turn to handle an inbound message (see the gate's comment).</summary>
+    internal Task EnterInboundAsync(CancellationToken cancellationToken) => _inboundGate.WaitAsync(cancellationToken);
+
+    internal void ExitInbound() => _inboundGate.Release();
 }

@@ -62,7 +62,7 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
         }
 
         var heartbeats = string.Equals(query["heartbeats"], "true", StringComparison.OrdinalIgnoreCase);
-        var transport = new RealtimeTransport(socket, format, echo, heartbeats, connection, services) { AppendRollupWindow = appendRollupWindow };
+        var transport = new RealtimeTransport(socket, format, echo, heartbeats, appendRollupWindow, connection, services);
 
         // Taking over from a transport the server still thinks is alive: end it, so one socket carries the connection.
         connection.Bind(transport)?.Abort();
@@ -92,7 +92,7 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
             return;
         }
 
-        transport.SendConnected(resumeError);
+        transport.Session.SendConnected(resumeError);
         Connected(logger, connection.Id, resumeKey is not null && resumeError is null, format);
         await transport.RunAsync(lifetime.ApplicationStopping).ConfigureAwait(false);
     }

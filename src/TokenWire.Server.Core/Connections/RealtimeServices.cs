@@ -16,6 +16,7 @@ public sealed class RealtimeServices(
     LocalChannelRegistry channels,
     IConnectionStore connections,
     LiveConnections live,
+    HeartbeatWheel heartbeats,
     PresenceService presence,
     IOptions<TokenWireOptions> options,
     TimeProvider time,
@@ -33,6 +34,9 @@ public sealed class RealtimeServices(
 
     /// <summary>Connections with a transport on this node, by app (connection limits, revocation).</summary>
     public LiveConnections Live { get; } = live;
+
+    /// <summary>Sends <c>heartbeats=true</c> transports a HEARTBEAT when they are otherwise quiet.</summary>
+    public HeartbeatWheel Heartbeats { get; } = heartbeats;
 
     public PresenceService Presence { get; } = presence;
 

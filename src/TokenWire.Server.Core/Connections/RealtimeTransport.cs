@@ -1,54 +1,52 @@
-using System.Buffers;
 using System.Net.WebSockets;
+using Microsoft.Extensions.Logging;
 using TokenWire.Protocol;
 using TokenWire.Server.Fanout;
 
 namespace TokenWire.Server.Connections;
 
 /// <summary>
-/// One WebSocket carrying a <see cref="RealtimeConnection"/>: a read loop that handles inbound ProtocolMessages in
-/// order, the <see cref="ConnectionEgress"/> that writes everything it sends, heartbeats, and this transport's channel
-/// attachments. A full egress queue or a failed write ends this transport only; the client resumes and is replayed
-/// what it missed.
+/// One WebSocket carrying a <see cref="RealtimeConnection"/>: the read loop that decodes inbound frames and hands
+/// them, in order, to its <see cref="RealtimeSession"/>; the <see cref="ConnectionEgress"/> that writes everything it
+/// sends; heartbeats; the closing handshake. A full egress queue or a failed write ends this transport only: the
+/// client resumes and is replayed what it missed.
 /// </summary>
 public sealed partial class RealtimeTransport : IFrameSink
 {
+    /// <summary>How long a closing transport waits for the client's half of the close handshake.</summary>
+    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
+
     private readonly WebSocket _socket;
     private readonly RealtimeServices _services;
     private readonly IProtocolCodec _codec;
     private readonly ConnectionEgress _egress;
     private readonly CancellationTokenSource _stop = new();
-    /// <summary>How long a closing transport waits for the client's half of the close handshake.</summary>
-    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
-
     private readonly bool _heartbeats;
-    private readonly InboundRateLimiter _inboundRate;
-    private readonly AcknowledgementQueue _acknowledgements;
 
-    public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, bool heartbeats, RealtimeConnection connection, RealtimeServices services)
+    /// <param name="appendRollupWindow">This connection's <c>appendRollupWindow</c> for the appends it publishes.</param>
+    public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, bool heartbeats, TimeSpan appendRollupWindow, RealtimeConnection connection, RealtimeServices services)
     {
         _socket = socket;
         _services = services;
+        _heartbeats = heartbeats;
+        _codec = ProtocolCodecs.For(format);
+        _egress = new ConnectionEgress(format, services.Options.Limits.OutboundQueueBytes, services.Options.Limits.MaxOutboundRate, services.Time);
         Format = format;
         EchoMessages = echoMessages;
-        _heartbeats = heartbeats;
         Connection = connection;
-        _codec = ProtocolCodecs.For(format);
-        _inboundRate = new InboundRateLimiter(services.Options.Limits.MaxInboundRate, services.Options.Limits.InboundBurst, services.Time);
-        _acknowledgements = new AcknowledgementQueue(Send, services.Logger, connection.Id);
-        _egress = new ConnectionEgress(format, services.Options.Limits.OutboundQueueBytes, services.Options.Limits.MaxOutboundRate, services.Time);
+        Session = new RealtimeSession(this, connection, services, appendRollupWindow);
     }
 
     public RealtimeConnection Connection { get; }
+
+    /// <summary>What the inbound frames mean: dispatch, attachments, ACKs, auth.</summary>
+    public RealtimeSession Session { get; }
 
     public WireFormat Format { get; }
 
     public string ConnectionId => Connection.Id;
 
     public bool EchoMessages { get; }
-
-    /// <summary>This connection's <c>appendRollupWindow</c> for the appends it publishes (<see cref="AppendRollup"/>).</summary>
-    public TimeSpan AppendRollupWindow { get; init; } = AppendRollup.DefaultWindow;
 
     public void Enqueue(EncodedFrame frame)
     {
@@ -68,15 +66,6 @@ public sealed partial class RealtimeTransport : IFrameSink
 
     public ValueTask EnqueueReplayAsync(MessageBatch batch, CancellationToken cancellationToken) => _egress.EnqueueReplayAsync(batch, cancellationToken);
 
-    private void EndSlowConsumer()
-    {
-        if (!_stop.IsCancellationRequested)
-        {
-            SlowConsumer(_services.Logger, ConnectionId, _services.Options.Limits.OutboundQueueBytes);
-            Abort();
-        }
-    }
-
     public void Send(ProtocolMessage message) => Enqueue(new EncodedFrame(message));
 
     /// <summary>Ends the transport without a closing handshake (slow consumer, replaced by a resume).</summary>
@@ -94,12 +83,28 @@ public sealed partial class RealtimeTransport : IFrameSink
         _egress.Complete();
     }
 
+    /// <summary>A fatal connection error: ERROR without a channel, then close (the SDK moves to FAILED).</summary>
+    public void Fail(ErrorInfo error) => SendAndClose(new ProtocolMessage(ProtocolAction.Error) { Error = error });
+
+    private void EndSlowConsumer()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            SlowConsumer(_services.Logger, ConnectionId, _services.Options.Limits.OutboundQueueBytes);
+            Abort();
+        }
+    }
+
     /// <summary>Runs the transport until the socket closes; returns when both loops have ended.</summary>
     public async Task RunAsync(CancellationToken hostStopping)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(hostStopping, _stop.Token);
         var writer = WriteLoopAsync(linked.Token);
-        var heartbeat = _heartbeats ? HeartbeatLoopAsync(linked.Token) : Task.CompletedTask;
+        if (_heartbeats)
+        {
+            _services.Heartbeats.Add(this);
+        }
+
         try
         {
             await ReadLoopAsync(linked.Token).ConfigureAwait(false);
@@ -107,52 +112,52 @@ public sealed partial class RealtimeTransport : IFrameSink
         finally
         {
             _egress.Complete();
-            DetachAll();
+            Session.DetachAll();
             await writer.ConfigureAwait(false);
             await DrainUntilClosedAsync().ConfigureAwait(false);
             await _stop.CancelAsync().ConfigureAwait(false);
-            await heartbeat.ConfigureAwait(false);
-            _expiryTimer?.Dispose();
-            var now = _services.Time.GetUtcNow();
-            if (Connection.Unbind(this, now))
-            {
-                _services.Live.Remove(Connection);
-                _services.Presence.ScheduleLeave(Connection);
-                await MarkDisconnectedAsync(now).ConfigureAwait(false);
-            }
+            _services.Heartbeats.Remove(this);
+            await Session.TransportEndedAsync().ConfigureAwait(false);
         }
     }
 
     private async Task ReadLoopAsync(CancellationToken cancellationToken)
     {
         var maxFrame = _services.Options.Limits.MaxFrameSize;
-        var buffer = new ArrayBufferWriter<byte>(4096);
+        var buffer = new PooledBufferWriter();
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                buffer.ResetWrittenCount();
-                ValueWebSocketReceiveResult result;
-                do
+                // Wait for the next frame without a buffer (a zero-byte read): an idle connection holds no receive
+                // memory, and a frame's buffer is rented from the shared pool only while it is being read.
+                var result = await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                while (true)
                 {
-                    result = await _socket.ReceiveAsync(buffer.GetMemory(4096), cancellationToken).ConfigureAwait(false);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         return;
                     }
 
                     buffer.Advance(result.Count);
-                    if (buffer.WrittenCount > maxFrame)
+                    if (buffer.WrittenMemory.Length > maxFrame)
                     {
                         Fail(ErrorCodes.Create(ErrorCodes.MessageTooLarge, $"Frame larger than the maximum of {maxFrame} bytes"));
                         return;
                     }
+
+                    if (result.EndOfMessage)
+                    {
+                        break;
+                    }
+
+                    result = await _socket.ReceiveAsync(buffer.GetMemory(4096), cancellationToken).ConfigureAwait(false);
                 }
-                while (!result.EndOfMessage);
 
                 ProtocolMessage message;
                 try
                 {
+                    // The decoded message copies what it keeps, so the buffer goes back to the pool at once.
                     message = _codec.Decode(buffer.WrittenMemory);
                 }
                 catch (ProtocolException ex)
@@ -161,8 +166,12 @@ public sealed partial class RealtimeTransport : IFrameSink
                     Fail(ex.Error);
                     return;
                 }
+                finally
+                {
+                    buffer.Reset();
+                }
 
-                if (!await HandleAsync(message, cancellationToken).ConfigureAwait(false))
+                if (!await Session.HandleAsync(message, cancellationToken).ConfigureAwait(false))
                 {
                     return;
                 }
@@ -175,90 +184,10 @@ public sealed partial class RealtimeTransport : IFrameSink
         {
             // Abrupt disconnect: the connection stays resumable.
         }
-    }
-
-    /// <summary>Handles one inbound message; false when the transport should stop reading.</summary>
-    private async ValueTask<bool> HandleAsync(ProtocolMessage message, CancellationToken cancellationToken)
-    {
-        await Connection.InboundGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            switch (message.Action)
-            {
-                case ProtocolAction.Heartbeat:
-                    // connection.ping(): echo the id back.
-                    Send(new ProtocolMessage(ProtocolAction.Heartbeat) { Id = message.Id });
-                    return true;
-                case ProtocolAction.Attach:
-                    await HandleAttachAsync(message, cancellationToken).ConfigureAwait(false);
-                    return true;
-                case ProtocolAction.Detach:
-                    await HandleDetachAsync(message).ConfigureAwait(false);
-                    return true;
-                case ProtocolAction.Message:
-                    await HandlePublishAsync(message, cancellationToken).ConfigureAwait(false);
-                    return true;
-                case ProtocolAction.Presence:
-                    await HandlePresenceAsync(message, cancellationToken).ConfigureAwait(false);
-                    return true;
-                case ProtocolAction.Sync:
-                    await HandleSyncRequestAsync(message, cancellationToken).ConfigureAwait(false);
-                    return true;
-                case ProtocolAction.Annotation or ProtocolAction.Object:
-                    Nack(message, ErrorCodes.Create(ErrorCodes.BadRequest, $"{message.Action} is not supported by this server yet"));
-                    return true;
-                case ProtocolAction.Close:
-                    // A clean close ends the connection: its presence members leave now (reference §4.10).
-                    await _services.Presence.LeaveAsync(Connection, channel: null).ConfigureAwait(false);
-                    await RemoveConnectionAsync().ConfigureAwait(false);
-                    SendAndClose(new ProtocolMessage(ProtocolAction.Closed));
-                    return false;
-                case ProtocolAction.Disconnect:
-                    SendAndClose(new ProtocolMessage(ProtocolAction.Disconnected));
-                    return false;
-                case ProtocolAction.Auth:
-                    HandleAuth(message, _services.Authenticator);
-                    return true;
-                case ProtocolAction.Activate:
-                    return true;
-                default:
-                    Fail(ErrorCodes.Create(ErrorCodes.ProtocolError, $"Unexpected protocol action {(int)message.Action} from client"));
-                    return false;
-            }
-        }
         finally
         {
-            Connection.InboundGate.Release();
+            buffer.Reset();
         }
-    }
-
-    /// <summary>A fatal connection error: ERROR without a channel, then close (the SDK moves to FAILED).</summary>
-    private void Fail(ErrorInfo error) => SendAndClose(new ProtocolMessage(ProtocolAction.Error) { Error = error });
-
-    /// <summary>NACKs in msgSerial order: queued behind any publish of this transport still awaiting its ACK.</summary>
-    private void Nack(ProtocolMessage message, ErrorInfo error)
-    {
-        if (message.MsgSerial is { } serial)
-        {
-            _acknowledgements.Nack(serial, error);
-        }
-    }
-
-    /// <summary>
-    /// Takes <paramref name="count"/> from the inbound rate; over it, the operation is NACKed 42911 — nonfatal, as in
-    /// Ably: the connection and later operations carry on.
-    /// </summary>
-    private bool RateLimited(ProtocolMessage message, int count)
-    {
-        if (_inboundRate.TryTake(count))
-        {
-            return false;
-        }
-
-        Nack(message, ErrorCodes.Create(
-            ErrorCodes.InboundRateLimited,
-            $"Rate limit exceeded; request rejected (nonfatal); metric = connection.inboundRate; permitted rate = {_services.Options.Limits.MaxInboundRate}/s"));
-        return true;
     }
 
     private async Task WriteLoopAsync(CancellationToken cancellationToken)
@@ -307,26 +236,18 @@ public sealed partial class RealtimeTransport : IFrameSink
         }
     }
 
-    /// <summary>
-    /// For <c>heartbeats=true</c> clients (browsers cannot see ping frames): a HEARTBEAT when nothing else was sent
-    /// for half the announced maxIdleInterval. Other clients get WebSocket pings (see UseWebSockets).
-    /// </summary>
-    private async Task HeartbeatLoopAsync(CancellationToken cancellationToken)
+    /// <summary>A HEARTBEAT if nothing was sent for <paramref name="quiet"/> (see <see cref="HeartbeatWheel"/>).</summary>
+    internal void HeartbeatIfIdle(TimeSpan quiet)
     {
-        var half = _services.Options.Connection.MaxIdleInterval / 2;
-        using var timer = new PeriodicTimer(half, _services.Time);
-        try
+        if (Environment.TickCount64 - _egress.LastWriteTicks >= quiet.TotalMilliseconds)
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (Environment.TickCount64 - _egress.LastWriteTicks >= half.TotalMilliseconds)
-                {
-                    Send(new ProtocolMessage(ProtocolAction.Heartbeat));
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
+            Send(new ProtocolMessage(ProtocolAction.Heartbeat));
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId}: outbound queue full ({Limit} bytes); disconnecting slow consumer")]
+    private static partial void SlowConsumer(ILogger logger, string connectionId, long limit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: malformed frame: {Reason}")]
+    private static partial void MalformedFrame(ILogger logger, string connectionId, string reason);
 }

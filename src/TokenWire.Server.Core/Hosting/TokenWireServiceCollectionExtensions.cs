@@ -57,6 +57,7 @@ public static class TokenWireServiceCollectionExtensions
         services.TryAddSingleton<IConnectionStore, ConnectionRegistry>();
         services.TryAddSingleton<IClusterConnectionCounts, NoOtherNodes>();
         services.AddSingleton<LiveConnections>();
+        services.AddSingleton<HeartbeatWheel>();
         services.AddSingleton<RealtimeServices>();
         services.AddSingleton<RealtimeEndpoint>();
         services.AddHostedService<RevocationEnforcer>();

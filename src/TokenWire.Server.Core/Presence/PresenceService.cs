@@ -34,7 +34,6 @@ public sealed partial class PresenceService(
     /// <summary>The presence history log of a channel: its key plus a suffix no channel name can contain (control characters are refused).</summary>
     public static string HistoryKey(string channelKey) => channelKey + "\u001Fpresence";
 
-    public int MaxMembers(AppDefinition app) => app.MaxPresenceMembers ?? options.Value.Limits.MaxPresenceMembers;
 
     /// <summary>The owner of sandbox fixture members: this node, on no connection (they never leave by themselves).</summary>
     public string FixtureOwner => string.Concat(_nodeInstance, "/sandbox-fixtures");
@@ -45,7 +44,7 @@ public sealed partial class PresenceService(
     public async ValueTask<IReadOnlyList<PresenceMessage>> ApplyAsync(AppDefinition app, string channelName, IReadOnlyList<PresenceChange> changes, CancellationToken cancellationToken)
     {
         var channelKey = ChannelKeys.For(app.Id, channelName);
-        var events = await Store.ApplyAsync(channelKey, changes, MaxMembers(app), cancellationToken).ConfigureAwait(false);
+        var events = await Store.ApplyAsync(channelKey, changes, app.MaxPresenceMembers, cancellationToken).ConfigureAwait(false);
         if (events.Count > 0)
         {
             var entries = new Message[events.Count];

@@ -16,10 +16,8 @@ namespace TokenWire.Server.Publishing;
 /// transient messages) skip the log: they go to the bus as they are, are delivered live only, get no serial (null
 /// in the ACK) and never appear in history, rewind, <c>getMessage</c> or a resume's replay.
 /// </summary>
-public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRules rules, IOptions<TokenWireOptions> options, TimeProvider time)
+public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRules rules, TimeProvider time)
 {
-    private readonly int _maxMessageSize = options.Value.Limits.MaxMessageSize;
-
     /// <param name="connectionId">The publishing realtime connection, or null for REST (whose caller attributes each message).</param>
     public async ValueTask<AppendResult> PublishAsync(AuthContext auth, string channelName, IReadOnlyList<Message> messages, string? connectionId, CancellationToken cancellationToken)
     {
@@ -33,17 +31,13 @@ public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRu
         foreach (var message in messages)
         {
             total += message.Size;
-            StampIdentity(auth, message);
+            message.ClientId = auth.ClientIdFor(message.ClientId, "Message");
             // A REST caller has set (or cleared) the connectionId of messages published on behalf of a connection.
             message.ConnectionId = connectionId ?? message.ConnectionId;
             message.ConnectionKey = null;
         }
 
-        var maxMessageSize = auth.App.MaxMessageSize ?? _maxMessageSize;
-        if (total > maxMessageSize)
-        {
-            throw new ProtocolException(ErrorCodes.MessageTooLarge, $"Message size {total} exceeds the maximum of {maxMessageSize} bytes");
-        }
+        auth.App.EnsureWithinMessageSize(total);
 
         var channelKey = ChannelKeys.For(auth.App.Id, channelName);
         if (!HasEphemeral(messages))
@@ -119,26 +113,5 @@ public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRu
         return document.RootElement.ValueKind == JsonValueKind.Object
             && document.RootElement.TryGetProperty("ephemeral", out var flag)
             && flag.ValueKind == JsonValueKind.True;
-    }
-
-    /// <summary>Messages carry the verified clientId: an identified client may not claim another (40012).</summary>
-    private static void StampIdentity(AuthContext auth, Message message)
-    {
-        if (message.ClientId is { } claimed)
-        {
-            if (claimed.Length == 0 || claimed == "*")
-            {
-                throw new ProtocolException(ErrorCodes.InvalidClientId, "Invalid message clientId");
-            }
-
-            if (auth.ClientId is { } identity && !auth.IsWildcardClient && identity != claimed)
-            {
-                throw new ProtocolException(ErrorCodes.InvalidClientId, $"Message clientId '{claimed}' does not match the connection's clientId '{identity}'");
-            }
-        }
-        else if (auth.ClientId is { } identity && !auth.IsWildcardClient)
-        {
-            message.ClientId = identity;
-        }
     }
 }

@@ -14,10 +14,8 @@ namespace TokenWire.Server.Publishing;
 /// the caller needs message-update-* (update, append) or message-delete-* (delete) rights (40160), then the log
 /// checks the target, ownership and append rules atomically with the append, and the version goes on the bus.
 /// </summary>
-public sealed class MessageMutator(IMessageLog log, IMessageBus bus, ChannelRules rules, IOptions<TokenWireOptions> options)
+public sealed class MessageMutator(IMessageLog log, IMessageBus bus, ChannelRules rules)
 {
-    private readonly int _maxMessageSize = options.Value.Limits.MaxMessageSize;
-
     /// <param name="connectionId">The acting realtime connection, or null for REST.</param>
     /// <param name="appendRollupWindow">The acting connection's rollup window for appends (none for REST).</param>
     public async ValueTask<AppendResult> MutateAsync(AuthContext auth, string channelName, Message operation, string? connectionId, CancellationToken cancellationToken, TimeSpan appendRollupWindow = default)
@@ -53,20 +51,10 @@ public sealed class MessageMutator(IMessageLog log, IMessageBus bus, ChannelRule
             throw MutationRules.FragmentNotText();
         }
 
-        var maxMessageSize = auth.App.MaxMessageSize ?? _maxMessageSize;
-        if (operation.Size > maxMessageSize)
-        {
-            throw new ProtocolException(ErrorCodes.MessageTooLarge, $"Message size {operation.Size} exceeds the maximum of {maxMessageSize} bytes");
-        }
+        auth.App.EnsureWithinMessageSize(operation.Size);
 
         // The version names who acted: the identified client, or the clientId a key or wildcard holder states.
-        var actor = auth.IsWildcardClient ? null : auth.ClientId;
-        var stated = VersionPayload.ClientIdOf(operation.Version);
-        if (stated is not null && actor is not null && stated != actor)
-        {
-            throw new ProtocolException(ErrorCodes.InvalidClientId, $"Operation clientId '{stated}' does not match the connection's clientId '{actor}'");
-        }
-
+        var actor = auth.ClientIdFor(VersionPayload.ClientIdOf(operation.Version), "Operation");
         operation.Version = VersionPayload.Compose(operation.Version, actor);
         operation.ClientId = null;
         operation.ConnectionId = connectionId;
@@ -74,7 +62,7 @@ public sealed class MessageMutator(IMessageLog log, IMessageBus bus, ChannelRule
         operation.Action = action;
 
         var channelKey = ChannelKeys.For(auth.App.Id, channelName);
-        var mutation = new MessageMutation(target.Epoch, target.Offset, operation, auth.ClientId, mayChangeAny, maxMessageSize, appendRollupWindow);
+        var mutation = new MessageMutation(target.Epoch, target.Offset, operation, auth.ClientId, mayChangeAny, auth.App.MaxMessageSize, appendRollupWindow);
         var result = await log.AppendMutationAsync(channelKey, mutation, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
         if (result.Appended.Count > 0)
         {

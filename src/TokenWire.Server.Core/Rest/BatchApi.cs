@@ -122,14 +122,7 @@ public static class BatchApi
     {
         // Each channel gets its own copies: the log stamps serials and timestamps onto what it appends.
         var messages = template.Select(m => m.Clone()).ToList();
-        if (messages.All(m => m.Id is null))
-        {
-            var idBase = ConnectionIds.NewMessageIdBase();
-            for (var i = 0; i < messages.Count; i++)
-            {
-                messages[i].Id = $"{idBase}:{i}";
-            }
-        }
+        MessageIds.AssignForRest(messages);
 
         foreach (var message in messages)
         {
@@ -139,8 +132,7 @@ public static class BatchApi
         try
         {
             var result = await publisher.PublishAsync(auth, channel, messages, connectionId: null, cancellationToken);
-            var id = messages[0].Id!;
-            return new AppendOutcome(id.LastIndexOf(':') is var colon and > 0 ? id[..colon] : id, result.Serials, null);
+            return new AppendOutcome(MessageIds.BaseOf(messages[0].Id), result.Serials, null);
         }
         catch (ProtocolException ex)
         {

@@ -61,19 +61,11 @@ public static class RestApi
             throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Publish body has no messages");
         }
 
-        // Like ably-js's idempotent REST publishing: without client ids, give the batch one base id.
-        if (messages.All(m => m.Id is null))
-        {
-            var idBase = ConnectionIds.NewMessageIdBase();
-            for (var i = 0; i < messages.Count; i++)
-            {
-                messages[i].Id = $"{idBase}:{i}";
-            }
-        }
+        MessageIds.AssignForRest(messages);
 
         await AttributeToConnectionsAsync(auth, messages, connections, context.RequestAborted);
         var result = await publisher.PublishAsync(auth, channel, messages, connectionId: null, context.RequestAborted);
-        var messageId = messages[0].Id is { } id && id.LastIndexOf(':') is var colon and > 0 ? id[..colon] : messages[0].Id;
+        var messageId = MessageIds.BaseOf(messages[0].Id);
         await RestResponses.WriteJsonAsync(context, StatusCodes.Status201Created, w =>
         {
             w.WriteStartObject();

@@ -80,6 +80,6 @@ public sealed class LiveConnectionsTests
     private static AppDefinition App(string id)
     {
         var key = new ApiKey(id, "k", "secret", Capability.All);
-        return new AppDefinition(id, new Dictionary<string, ApiKey> { [key.Name] = key }, new HashSet<string>());
+        return new AppDefinition(id, new Dictionary<string, ApiKey> { [key.Name] = key }, new HashSet<string>(), maxMessageSize: 65536, maxPresenceMembers: 20000);
     }
 }

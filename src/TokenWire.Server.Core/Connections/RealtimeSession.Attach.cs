@@ -6,26 +6,8 @@ using TokenWire.Server.Channels;
 namespace TokenWire.Server.Connections;
 
 /// <summary>ATTACH / DETACH (reference §4.5-§4.7).</summary>
-public sealed partial class RealtimeTransport
+public sealed partial class RealtimeSession
 {
-    /// <summary>Modes granted when the client requests none: everything but annotations and objects, as Ably does.</summary>
-    /// <remarks>ANNOTATION_PUBLISH is in the default set as in Ably (the ably-js suite expects it), still subject to capability.</remarks>
-    private const ProtocolFlags DefaultModes =
-        ProtocolFlags.Publish | ProtocolFlags.Subscribe | ProtocolFlags.Presence | ProtocolFlags.PresenceSubscribe | ProtocolFlags.AnnotationPublish;
-
-    private readonly Dictionary<string, Attachment> _attachments = new(StringComparer.Ordinal);
-
-    /// <param name="Requested">The modes the client asked for, or none when it took the default set.</param>
-    private sealed record Attachment(LocalChannel Channel, ChannelSubscriber? Subscriber, ChannelSubscriber PresenceSubscriber, ProtocolFlags Modes, ProtocolFlags Requested)
-    {
-        /// <summary>
-        /// Whether the client's choice of modes allows an operation. Rights are checked separately against the
-        /// current capability: a client that took the default set may publish once an in-band AUTH grants it, as in
-        /// Ably (ably-js reauthCapabilityUpgradeAddPublish), while one that asked for other modes may not.
-        /// </summary>
-        public bool ModesAllow(ProtocolFlags mode) => Requested == ProtocolFlags.None ? (DefaultModes & mode) != 0 : (Requested & mode) != 0;
-    }
-
     private async Task HandleAttachAsync(ProtocolMessage message, CancellationToken cancellationToken)
     {
         var name = message.Channel;
@@ -55,14 +37,14 @@ public sealed partial class RealtimeTransport
         var request = parameters.Request;
         var acceptedParams = parameters.Echoed;
         var requested = parameters.Modes ?? message.Flags & ProtocolFlags.AllModes;
-        var modes = (requested == ProtocolFlags.None ? DefaultModes : requested) & PermittedModes(operations);
+        var modes = AttachModes.Grant(requested, operations);
         if (message.HasFlag(ProtocolFlags.AttachResume))
         {
             // A re-attach that continues an attachment replays the gap, never the rewind again.
             request = request with { RewindCount = null, RewindAge = null };
         }
 
-        if (_attachments.TryGetValue(name!, out var existing))
+        if (_attachments.TryGet(name!, out var existing))
         {
             await ReattachAsync(name!, existing, modes, requested, parameters, cancellationToken).ConfigureAwait(false);
             return;
@@ -82,8 +64,8 @@ public sealed partial class RealtimeTransport
         }
 
         var channel = _services.Channels.Acquire(ChannelKeys.For(Connection.Auth.App.Id, name!));
-        var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? new ChannelSubscriber(this, modes, parameters.WholeAppends) : null;
-        var presenceSubscriber = new ChannelSubscriber(this, modes);
+        var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? new ChannelSubscriber(_transport, modes, parameters.WholeAppends) : null;
+        var presenceSubscriber = new ChannelSubscriber(_transport, modes);
         IReadOnlyList<PresenceMessage> members = [];
         try
         {
@@ -139,21 +121,21 @@ public sealed partial class RealtimeTransport
 
         channel.ReleasePresenceBacklog(presenceSubscriber);
         channel.Occupancy.Add(modes);
-        _attachments[name!] = new Attachment(channel, subscriber, presenceSubscriber, modes, requested);
+        _attachments.Set(name!, new ChannelAttachment(channel, subscriber, presenceSubscriber, modes, requested));
     }
 
     /// <summary>
     /// ATTACH on a live attachment (<c>setOptions</c>): keep delivering without a seam, continuity unbroken, and apply
     /// new modes — a subscriber is added or removed when SUBSCRIBE was granted or dropped.
     /// </summary>
-    private async Task ReattachAsync(string name, Attachment existing, ProtocolFlags modes, ProtocolFlags requested, AttachParameters parameters, CancellationToken cancellationToken)
+    private async Task ReattachAsync(string name, ChannelAttachment existing, ProtocolFlags modes, ProtocolFlags requested, AttachParameters parameters, CancellationToken cancellationToken)
     {
         var acceptedParams = parameters.Echoed;
         var subscriber = existing.Subscriber;
         var flags = modes | ProtocolFlags.Resumed;
         if ((modes & ProtocolFlags.Subscribe) != 0 && subscriber is null)
         {
-            subscriber = new ChannelSubscriber(this, modes, parameters.WholeAppends);
+            subscriber = new ChannelSubscriber(_transport, modes, parameters.WholeAppends);
             await existing.Channel.AttachAsync(subscriber, AttachRequest.Fresh, outcome => Send(Attached(name, outcome.AttachPosition, flags, acceptedParams, null)), cancellationToken).ConfigureAwait(false);
         }
         else
@@ -175,7 +157,7 @@ public sealed partial class RealtimeTransport
         if (modes != existing.Modes)
         {
             // Same stream, new filter: swap the registration without a seam (nothing is held back).
-            presenceSubscriber = new ChannelSubscriber(this, modes);
+            presenceSubscriber = new ChannelSubscriber(_transport, modes);
             existing.Channel.AddPresenceSubscriber(presenceSubscriber);
             existing.Channel.ReleasePresenceBacklog(presenceSubscriber);
             existing.Channel.RemovePresenceSubscriber(existing.PresenceSubscriber);
@@ -183,7 +165,7 @@ public sealed partial class RealtimeTransport
 
         existing.Channel.Occupancy.Remove(existing.Modes);
         existing.Channel.Occupancy.Add(modes);
-        _attachments[name] = existing with { Subscriber = subscriber, PresenceSubscriber = presenceSubscriber, Modes = modes, Requested = requested };
+        _attachments.Set(name, existing with { Subscriber = subscriber, PresenceSubscriber = presenceSubscriber, Modes = modes, Requested = requested });
     }
 
     private async Task HandleDetachAsync(ProtocolMessage message)
@@ -199,20 +181,7 @@ public sealed partial class RealtimeTransport
         Send(new ProtocolMessage(ProtocolAction.Detached) { Channel = message.Channel });
     }
 
-    private void DetachAll()
-    {
-        lock (_attachments)
-        {
-            foreach (var attachment in _attachments.Values)
-            {
-                Release(attachment);
-            }
-
-            _attachments.Clear();
-        }
-    }
-
-    private void Release(Attachment attachment)
+    private void Release(ChannelAttachment attachment)
     {
         if (attachment.Subscriber is { } subscriber)
         {
@@ -237,45 +206,4 @@ public sealed partial class RealtimeTransport
             Params = acceptedParams,
             Error = error,
         };
-
-    private static ProtocolFlags PermittedModes(ChannelOperation operations)
-    {
-        var modes = ProtocolFlags.None;
-        if ((operations & ChannelOperation.Publish) != 0)
-        {
-            modes |= ProtocolFlags.Publish;
-        }
-
-        if ((operations & ChannelOperation.Subscribe) != 0)
-        {
-            modes |= ProtocolFlags.Subscribe | ProtocolFlags.PresenceSubscribe;
-        }
-
-        if ((operations & ChannelOperation.Presence) != 0)
-        {
-            modes |= ProtocolFlags.Presence;
-        }
-
-        if ((operations & ChannelOperation.AnnotationPublish) != 0)
-        {
-            modes |= ProtocolFlags.AnnotationPublish;
-        }
-
-        if ((operations & ChannelOperation.AnnotationSubscribe) != 0)
-        {
-            modes |= ProtocolFlags.AnnotationSubscribe;
-        }
-
-        if ((operations & ChannelOperation.ObjectPublish) != 0)
-        {
-            modes |= ProtocolFlags.ObjectPublish;
-        }
-
-        if ((operations & ChannelOperation.ObjectSubscribe) != 0)
-        {
-            modes |= ProtocolFlags.ObjectSubscribe;
-        }
-
-        return modes;
-    }
 }

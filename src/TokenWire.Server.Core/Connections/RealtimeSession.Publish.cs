@@ -1,16 +1,15 @@
-using System.Globalization;
+using TokenWire.Server.Publishing;
 using TokenWire.Protocol;
 
 namespace TokenWire.Server.Connections;
 
 /// <summary>MESSAGE from the client: rate limit, publish, then ACK or NACK in msgSerial order (reference §4.4).</summary>
-public sealed partial class RealtimeTransport
+public sealed partial class RealtimeSession
 {
     private async Task HandlePublishAsync(ProtocolMessage message, CancellationToken cancellationToken)
     {
-        if (message.MsgSerial is not { } msgSerial)
+        if (!TryGetMsgSerial(message, out var msgSerial))
         {
-            Fail(ErrorCodes.Create(ErrorCodes.ProtocolError, "MESSAGE without msgSerial"));
             return;
         }
 
@@ -26,25 +25,18 @@ public sealed partial class RealtimeTransport
             return;
         }
 
-        if (_attachments.TryGetValue(message.Channel, out var attachment) && !attachment.ModesAllow(ProtocolFlags.Publish))
+        if (_attachments.TryGet(message.Channel, out var attachment) && !attachment.ModesAllow(ProtocolFlags.Publish))
         {
             Nack(message, ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Channel '{message.Channel}' was attached without publish mode"));
             return;
         }
 
-        // Ids are connectionId:msgSerial:index, so a retransmission after a resume carries the same ids and the
-        // log's idempotency turns it into an ACK of the original serials, never a second delivery.
-        var prefix = string.Concat(Connection.Id, ":", msgSerial.ToString(CultureInfo.InvariantCulture), ":");
-        for (var i = 0; i < messages.Count; i++)
-        {
-            messages[i].Id ??= prefix + i.ToString(CultureInfo.InvariantCulture);
-        }
+        MessageIds.AssignMissing(messages, MessageIds.RealtimeBase(Connection.Id, msgSerial));
 
         // Issued now, in msgSerial order (the append is started before PublishCoreAsync first yields); acknowledged later.
-        _acknowledgements.Enqueue(msgSerial, HasMutation(messages)
+        await AcknowledgeAsync(msgSerial, HasMutation(messages)
             ? MutateCoreAsync(message.Channel, messages, cancellationToken)
-            : PublishCoreAsync(message.Channel, messages, cancellationToken));
-        await _acknowledgements.WaitForRoomAsync().ConfigureAwait(false);
+            : PublishCoreAsync(message.Channel, messages, cancellationToken)).ConfigureAwait(false);
     }
 
     private async Task<PublishResult?> PublishCoreAsync(string channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken)
@@ -74,7 +66,7 @@ public sealed partial class RealtimeTransport
             throw new ProtocolException(ErrorCodes.BadRequest, "An update, delete or append must be the only message of its MESSAGE");
         }
 
-        var result = await _services.Mutator.MutateAsync(Connection.Auth, channel, messages[0], Connection.Id, cancellationToken, AppendRollupWindow).ConfigureAwait(false);
+        var result = await _services.Mutator.MutateAsync(Connection.Auth, channel, messages[0], Connection.Id, cancellationToken, _appendRollupWindow).ConfigureAwait(false);
         return new PublishResult(result.Serials);
     }
 }

@@ -4,10 +4,8 @@ using TokenWire.Server.Auth;
 namespace TokenWire.Server.Connections;
 
 /// <summary>CONNECTED, token expiry and in-band AUTH (reference §4.1, §4.9; spec RTN22, RTC8).</summary>
-public sealed partial class RealtimeTransport
+public sealed partial class RealtimeSession
 {
-    private ITimer? _expiryTimer;
-
     /// <summary>Sends CONNECTED with the connection's details and (re)arms the token expiry timer.</summary>
     public void SendConnected(ErrorInfo? error)
     {
@@ -21,7 +19,7 @@ public sealed partial class RealtimeTransport
             {
                 ConnectionKey = Connection.CurrentKey,
                 ClientId = auth.ClientId,
-                MaxMessageSize = auth.App.MaxMessageSize ?? options.Limits.MaxMessageSize,
+                MaxMessageSize = auth.App.MaxMessageSize,
                 MaxInboundRate = options.Limits.MaxInboundRate,
                 MaxOutboundRate = options.Limits.MaxOutboundRate,
                 MaxFrameSize = options.Limits.MaxFrameSize,
@@ -47,14 +45,14 @@ public sealed partial class RealtimeTransport
 
         var due = expiresAt - _services.Time.GetUtcNow();
         _expiryTimer = _services.Time.CreateTimer(
-            _ => SendAndClose(new ProtocolMessage(ProtocolAction.Disconnected) { Error = ErrorCodes.Create(ErrorCodes.TokenExpired, "Token expired") }),
+            _ => _transport.SendAndClose(new ProtocolMessage(ProtocolAction.Disconnected) { Error = ErrorCodes.Create(ErrorCodes.TokenExpired, "Token expired") }),
             null,
             due > TimeSpan.Zero ? due : TimeSpan.Zero,
             Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>In-band AUTH: a new token for the same identity; channels it no longer permits fail with 40160.</summary>
-    private void HandleAuth(ProtocolMessage message, Authenticator authenticator)
+    private void HandleAuth(ProtocolMessage message)
     {
         AuthContext renewed;
         try
@@ -64,7 +62,7 @@ public sealed partial class RealtimeTransport
                 throw new ProtocolException(ErrorCodes.BadRequest, "AUTH without auth.accessToken");
             }
 
-            renewed = authenticator.AuthenticateToken(token, null);
+            renewed = _services.Authenticator.AuthenticateToken(token, null);
             if (renewed.App != Connection.Auth.App || renewed.ClientId != Connection.Auth.ClientId)
             {
                 throw new ProtocolException(ErrorCodes.IncompatibleCredentials, "The new token's identity does not match the connection's clientId");
@@ -72,18 +70,15 @@ public sealed partial class RealtimeTransport
         }
         catch (ProtocolException ex)
         {
-            Fail(ex.Error);
+            _transport.Fail(ex.Error);
             return;
         }
 
         Connection.Auth = renewed;
-        foreach (var name in _attachments.Keys.ToList())
+        foreach (var (name, attachment) in _attachments.RemoveWhere(name => renewed.Capability.OperationsFor(name) == ChannelOperation.None))
         {
-            if (renewed.Capability.OperationsFor(name) == ChannelOperation.None && _attachments.Remove(name, out var attachment))
-            {
-                Release(attachment);
-                ChannelError(name, ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Permission denied: the new token has no capability for channel '{name}'"));
-            }
+            Release(attachment);
+            ChannelError(name, ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Permission denied: the new token has no capability for channel '{name}'"));
         }
 
         SendConnected(null);

@@ -2,19 +2,17 @@ using System.Globalization;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Presence;
+using TokenWire.Server.Publishing;
 
 namespace TokenWire.Server.Connections;
 
 /// <summary>PRESENCE from the client and the SYNC of the member set (reference §4.11, spec RTP).</summary>
-public sealed partial class RealtimeTransport
+public sealed partial class RealtimeSession
 {
-    private long _syncIds;
-
     private async Task HandlePresenceAsync(ProtocolMessage message, CancellationToken cancellationToken)
     {
-        if (message.MsgSerial is not { } msgSerial)
+        if (!TryGetMsgSerial(message, out var msgSerial))
         {
-            Fail(ErrorCodes.Create(ErrorCodes.ProtocolError, "PRESENCE without msgSerial"));
             return;
         }
 
@@ -24,7 +22,7 @@ public sealed partial class RealtimeTransport
             return;
         }
 
-        if (message.Channel is not { } name || !_attachments.TryGetValue(name, out var attachment))
+        if (message.Channel is not { } name || !_attachments.TryGet(name, out var attachment))
         {
             Nack(message, ErrorCodes.Create(ErrorCodes.ChannelInvalidState, $"Unable to change presence: channel '{message.Channel}' is not attached"));
             return;
@@ -47,18 +45,16 @@ public sealed partial class RealtimeTransport
             return;
         }
 
-        _acknowledgements.Enqueue(msgSerial, ApplyPresenceAsync(name, changes, cancellationToken));
-        await _acknowledgements.WaitForRoomAsync().ConfigureAwait(false);
+        await AcknowledgeAsync(msgSerial, ApplyPresenceAsync(name, changes, cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>Stamps each item with the verified clientId, this connection, an id and the time; refuses what Ably refuses.</summary>
     private List<PresenceChange> ToChanges(IReadOnlyList<PresenceMessage> items, long msgSerial)
     {
         var auth = Connection.Auth;
-        var maxSize = auth.App.MaxMessageSize ?? _services.Options.Limits.MaxMessageSize;
         var owner = _services.Presence.OwnerOf(Connection);
         var now = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        var prefix = string.Concat(Connection.Id, ":", msgSerial.ToString(CultureInfo.InvariantCulture), ":");
+        var idBase = MessageIds.RealtimeBase(Connection.Id, msgSerial);
         var changes = new List<PresenceChange>(items.Count);
         for (var i = 0; i < items.Count; i++)
         {
@@ -68,42 +64,21 @@ public sealed partial class RealtimeTransport
                 throw new ProtocolException(ErrorCodes.BadRequest, $"Invalid presence action {(int)item.Action}: use enter (2), leave (3) or update (4)");
             }
 
-            var clientId = item.ClientId;
-            if (clientId is not null)
-            {
-                if (clientId.Length == 0 || clientId == "*")
-                {
-                    throw new ProtocolException(ErrorCodes.InvalidClientId, "Invalid presence clientId");
-                }
-
-                if (auth.ClientId is { } identity && !auth.IsWildcardClient && identity != clientId)
-                {
-                    throw new ProtocolException(ErrorCodes.InvalidClientId, $"Presence clientId '{clientId}' does not match the connection's clientId '{identity}'");
-                }
-            }
-            else
-            {
-                clientId = auth.IsWildcardClient ? null : auth.ClientId;
-            }
-
+            var clientId = auth.ClientIdFor(item.ClientId, "Presence");
             if (clientId is null)
             {
                 throw new ProtocolException(ErrorCodes.PresenceNoClientId, "Unable to enter presence without a clientId: connect with one, or use enterClient");
             }
 
-            if (item.Size > maxSize)
-            {
-                throw new ProtocolException(ErrorCodes.MessageTooLarge, $"Presence message size {item.Size} exceeds the maximum of {maxSize} bytes");
-            }
+            auth.App.EnsureWithinMessageSize(item.Size, "Presence message");
 
             var stamped = item.Clone();
             stamped.ClientId = clientId;
             stamped.ConnectionId = Connection.Id;
             stamped.Timestamp = now;
 
-            // connectionId:msgSerial:index, which clients compare to order events (RTP2b2); an automatic re-enter
-            // brings the member's original id back (RTP17g) and keeps it.
-            stamped.Id ??= prefix + i.ToString(CultureInfo.InvariantCulture);
+            // An automatic re-enter brings the member's original id back (RTP17g) and keeps it.
+            stamped.Id ??= MessageIds.For(idBase, i);
             changes.Add(new PresenceChange(stamped, owner));
         }
 
@@ -131,7 +106,7 @@ public sealed partial class RealtimeTransport
     /// <summary>The client asks for the member set again (after a channel ERROR 80016 or a sync it lost track of).</summary>
     private async Task HandleSyncRequestAsync(ProtocolMessage message, CancellationToken cancellationToken)
     {
-        if (message.Channel is { } name && _attachments.TryGetValue(name, out var attachment) && (attachment.Modes & ProtocolFlags.PresenceSubscribe) != 0)
+        if (message.Channel is { } name && _attachments.TryGet(name, out var attachment) && (attachment.Modes & ProtocolFlags.PresenceSubscribe) != 0)
         {
             var members = await _services.Presence.Store.GetMembersAsync(attachment.Channel.Key, cancellationToken).ConfigureAwait(false);
             SendSync(name, members);

@@ -1,0 +1,37 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using TokenWire.Server.Configuration;
+
+namespace TokenWire.Server.Connections;
+
+/// <summary>
+/// One timer for the node's <c>heartbeats=true</c> transports (browsers cannot see WebSocket pings), instead of one per
+/// connection: every half <c>maxIdleInterval</c> it asks each to send a HEARTBEAT if it sent nothing for that long,
+/// so a client hears from the server at least once per <c>maxIdleInterval</c>.
+/// </summary>
+public sealed class HeartbeatWheel : IDisposable
+{
+    private readonly ConcurrentDictionary<RealtimeTransport, byte> _transports = new();
+    private readonly TimeSpan _interval;
+    private readonly ITimer _timer;
+
+    public HeartbeatWheel(IOptions<TokenWireOptions> options, TimeProvider time)
+    {
+        _interval = options.Value.Connection.MaxIdleInterval / 2;
+        _timer = time.CreateTimer(_ => Tick(), null, _interval, _interval);
+    }
+
+    public void Add(RealtimeTransport transport) => _transports.TryAdd(transport, 0);
+
+    public void Remove(RealtimeTransport transport) => _transports.TryRemove(transport, out _);
+
+    public void Dispose() => _timer.Dispose();
+
+    private void Tick()
+    {
+        foreach (var transport in _transports.Keys)
+        {
+            transport.HeartbeatIfIdle(_interval);
+        }
+    }
+}

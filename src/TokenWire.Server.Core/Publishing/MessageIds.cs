@@ -1,0 +1,41 @@
+using System.Globalization;
+using TokenWire.Protocol;
+using TokenWire.Server.Connections;
+
+namespace TokenWire.Server.Publishing;
+
+/// <summary>
+/// The ids TokenWire gives the items of one publish: <c>base:index</c>. Realtime uses <c>connectionId:msgSerial</c> as
+/// the base, so a retransmission after a resume carries the same ids and the log's idempotency answers it with the
+/// original serials; presence ids use the same shape, which clients compare to order events (RTP2b2). A REST publish
+/// without ids gets a random base, as ably-js's idempotent REST publishing does, and returns it as its messageId.
+/// </summary>
+public static class MessageIds
+{
+    /// <summary>The base of the items of a realtime MESSAGE or PRESENCE.</summary>
+    public static string RealtimeBase(string connectionId, long msgSerial) =>
+        string.Concat(connectionId, ":", msgSerial.ToString(CultureInfo.InvariantCulture));
+
+    public static string For(string idBase, int index) => string.Concat(idBase, ":", index.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Gives every message without an id <c>idBase:index</c>.</summary>
+    public static void AssignMissing(IReadOnlyList<Message> messages, string idBase)
+    {
+        for (var i = 0; i < messages.Count; i++)
+        {
+            messages[i].Id ??= For(idBase, i);
+        }
+    }
+
+    /// <summary>A REST publish: when no message has an id, all get one from a new random base.</summary>
+    public static void AssignForRest(IReadOnlyList<Message> messages)
+    {
+        if (messages.All(m => m.Id is null))
+        {
+            AssignMissing(messages, ConnectionIds.NewMessageIdBase());
+        }
+    }
+
+    /// <summary>The base of an id (what REST returns as <c>messageId</c>); the id itself when it has no index.</summary>
+    public static string? BaseOf(string? id) => id is not null && id.LastIndexOf(':') is var colon and > 0 ? id[..colon] : id;
+}
