@@ -1,6 +1,5 @@
 using System.Net.WebSockets;
 using System.Runtime.InteropServices;
-using System.Threading.Channels;
 using TokenWire.Protocol;
 using TokenWire.Server.Fanout;
 
@@ -22,7 +21,7 @@ internal sealed class ConnectionEgress
     /// </summary>
     private const int MaxBundleBytes = 64 * 1024;
 
-    private readonly Channel<object> _queue = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly EgressQueue _queue = new();
     private readonly WireFormat _format;
     private readonly long _maxQueuedBytes;
 
@@ -79,24 +78,23 @@ internal sealed class ConnectionEgress
 
         var size = batch.GetFrame(_format).Length;
         Interlocked.Add(ref _queuedBytes, size);
-        if (!_queue.Writer.TryWrite(batch))
+        if (!_queue.TryWrite(batch))
         {
             Interlocked.Add(ref _queuedBytes, -size);
         }
     }
 
     /// <summary>No more items: the writer sends what is queued, then returns.</summary>
-    public void Complete() => _queue.Writer.TryComplete();
+    public void Complete() => _queue.Complete();
 
     /// <summary>Writes until the queue is completed and drained. Socket errors and cancellation propagate.</summary>
     public async Task WriteAllAsync(WebSocket socket, CancellationToken cancellationToken)
     {
-        var reader = _queue.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            while (await _queue.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (reader.TryRead(out var item))
+                while (_queue.TryRead(out var item))
                 {
                     if (item is MessageBatch batch)
                     {
@@ -143,7 +141,7 @@ internal sealed class ConnectionEgress
             return false;
         }
 
-        if (!_queue.Writer.TryWrite(item))
+        if (!_queue.TryWrite(item))
         {
             // Completed: the transport is ending and the client will be replayed what it missed.
             Interlocked.Add(ref _queuedBytes, -size);
