@@ -13,7 +13,7 @@ namespace TokenWire.Server.Channels;
 /// they are. Messages created after the attach point were received live, so they need nothing;</item>
 /// <item><c>appendMode=full</c>: every append goes out whole.</item>
 /// </list>
-/// While <see cref="Backlog"/> is set the subscriber is catching up (resume or rewind replay, presence SYNC) and live
+/// While <see cref="HasBacklog"/> is true the subscriber is catching up (resume or rewind replay, presence SYNC) and live
 /// deliveries are held back, in order, until the replay has been queued. Deliveries arrive from the channel's
 /// dispatcher, one at a time; the small lock here orders them against replay, release and detach.
 /// </summary>
