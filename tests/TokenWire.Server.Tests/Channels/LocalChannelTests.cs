@@ -3,8 +3,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
-using TokenWire.Server.Bus;
 using TokenWire.Server.Channels;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Tests.Support;
 
@@ -12,7 +12,7 @@ namespace TokenWire.Server.Tests.Channels;
 
 public sealed class LocalChannelTests : IDisposable
 {
-    private const string Key = "app:chan";
+    private static readonly ChannelKey Key = new("app", "chan");
     private const ProtocolFlags Modes = ProtocolFlags.Subscribe | ProtocolFlags.Publish;
     private static readonly DateTimeOffset Start = new(2026, 11, 26, 9, 0, 0, TimeSpan.Zero);
     private static readonly ChannelRetention Retention = new(TimeSpan.FromHours(1), 1_000_000, TimeSpan.FromMinutes(2));
@@ -363,7 +363,7 @@ public sealed class LocalChannelTests : IDisposable
         await Attach(channel, sink, AttachRequest.Fresh);
         var batch = await Append("conn-p", "m1", "m2", "m3");
 
-        await _bus.PublishAsync(new BusEnvelope(Key, batch.Epoch, [batch.Appended[0]], "conn-p")).Within();
+        _bus.Deliver(new BusEnvelope(Key, batch.Epoch, [batch.Appended[0]], "conn-p"));
         await Deliver(batch, "conn-p");
 
         await channel.Dispatched().Within();
@@ -378,7 +378,7 @@ public sealed class LocalChannelTests : IDisposable
         await Attach(channel, sink, AttachRequest.Fresh);
         var stale = new LogEntry(1, new Message { Name = "stale", Serial = "00000000000001-000000000001" });
 
-        await _bus.PublishAsync(new BusEnvelope(Key, "00000000000001", [stale], "conn-p")).Within();
+        _bus.Deliver(new BusEnvelope(Key, "00000000000001", [stale], "conn-p"));
         await Publish("conn-p", "fresh");
 
         await Wait.Eventually("fresh delivered", () => sink.MessageCount >= 1);
@@ -540,7 +540,7 @@ public sealed class LocalChannelTests : IDisposable
         var newEpoch = LogPosition.NewEpoch(Start.AddHours(1));
         var reborn = new LogEntry(1, new Message { Name = "new-1", Serial = new LogPosition(newEpoch, 1).ToSerial() });
 
-        await _bus.PublishAsync(new BusEnvelope(Key, newEpoch, [reborn], "conn-p")).Within();
+        _bus.Deliver(new BusEnvelope(Key, newEpoch, [reborn], "conn-p"));
 
         await channel.Dispatched().Within();
         Assert.Equal(["old-1", "old-2", "new-1"], sink.Messages.Select(m => m.Name));
@@ -566,7 +566,7 @@ public sealed class LocalChannelTests : IDisposable
     /// <param name="asyncLog">Reads complete asynchronously, like a remote log's, instead of inline.</param>
     private async Task<LocalChannel> StartChannel(bool asyncLog = false)
     {
-        var channel = new LocalChannel(Key, asyncLog ? new YieldingMessageLog(_log) : _log, _bus, new TokenWire.Server.Presence.InMemoryPresenceStore(), NullLogger.Instance);
+        var channel = new LocalChannel(Key, asyncLog ? new YieldingMessageLog(_log) : _log, _bus, new InMemoryPresenceStore(), NullLogger.Instance);
         await channel.Ready.Within();
         return channel;
     }
@@ -608,10 +608,15 @@ public sealed class LocalChannelTests : IDisposable
         return _log.AppendAsync(Key, messages, retention).Within();
     }
 
-    private Task Deliver(AppendResult result, string? connectionId) =>
-        result.Appended.Count == 0
-            ? Task.CompletedTask
-            : _bus.PublishAsync(new BusEnvelope(Key, result.Epoch, result.Appended, connectionId)).Within();
+    private Task Deliver(AppendResult result, string? connectionId)
+    {
+        if (result.Appended.Count > 0)
+        {
+            _bus.Deliver(new BusEnvelope(Key, result.Epoch, result.Appended, connectionId));
+        }
+
+        return Task.CompletedTask;
+    }
 
     private async Task<IReadOnlyList<LogEntry>> ReadLog()
     {

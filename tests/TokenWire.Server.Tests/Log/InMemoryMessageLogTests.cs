@@ -1,4 +1,5 @@
 using TokenWire.Conformance;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Server.Tests.Log;

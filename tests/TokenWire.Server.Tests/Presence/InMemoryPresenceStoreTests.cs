@@ -1,4 +1,5 @@
 using TokenWire.Conformance;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Presence;
 
 namespace TokenWire.Server.Tests.Presence;

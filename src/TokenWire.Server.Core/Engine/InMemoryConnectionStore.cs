@@ -1,15 +1,16 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Connections;
 
-namespace TokenWire.Server.Connections;
+namespace TokenWire.Server.Engine;
 
 /// <summary>
 /// The embedded engine's <see cref="IConnectionStore"/>: connections by key, in this node's memory, for resume and
 /// recover. A disconnected connection is kept for <c>connectionStateTtl</c>, then replaced by a tombstone for as long
 /// again, so a late resume is told "expired" (80008) rather than "unknown" (80018).
 /// </summary>
-public sealed class ConnectionRegistry : IConnectionStore, IDisposable
+public sealed class InMemoryConnectionStore : IConnectionStore, IDisposable
 {
     private readonly ConcurrentDictionary<string, RealtimeConnection> _byKey = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _expiredKeys = new(StringComparer.Ordinal);
@@ -17,7 +18,7 @@ public sealed class ConnectionRegistry : IConnectionStore, IDisposable
     private readonly TimeSpan _stateTtl;
     private readonly ITimer _reaper;
 
-    public ConnectionRegistry(TimeProvider time, IOptions<TokenWireOptions> options)
+    public InMemoryConnectionStore(TimeProvider time, IOptions<TokenWireOptions> options)
     {
         _time = time;
         _stateTtl = options.Value.Connection.StateTtl;
