@@ -123,25 +123,6 @@ public sealed class RedisScaleOutTests(RedisServerFixture redis) : IAsyncLifetim
         }
     }
 
-    [Fact]
-    public async Task Ephemeral_messages_published_on_one_node_reaches_the_other_and_is_not_stored()
-    {
-        using var recorder = new Recorder();
-        await using var subscription = await _b.Bus.SubscribeAsync(Channel, recorder.Add, static () => { }).Within();
-        var message = new Message { Id = "e:1:0", Name = "data-progress", Data = MessageData.FromText("42%"), ConnectionId = "conn1", Action = 0, Timestamp = 1234 };
-
-        await _a.Log.PublishEphemeralAsync(Channel, [message]).Within();
-
-        await Wait.Eventually("the bus delivered it", () => recorder.Count == 1);
-        var envelope = recorder.Envelopes[0];
-        Assert.True(envelope.Ephemeral);
-        Assert.Equal("conn1", envelope.PublisherConnectionId);
-        var delivered = Assert.Single(envelope.Entries).Message;
-        Assert.Equal(("e:1:0", "data-progress", "42%", 1234L), (delivered.Id, delivered.Name, delivered.Data.Text, delivered.Timestamp!.Value));
-        Assert.Null(delivered.Serial);
-        Assert.Equal(0, (await _a.Log.GetHeadAsync(Channel).Within()).Offset);
-    }
-
     private async Task<Node> StartNode()
     {
         var link = await redis.ConnectAsync();

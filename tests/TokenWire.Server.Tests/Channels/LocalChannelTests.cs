@@ -337,6 +337,34 @@ public sealed class LocalChannelTests : IDisposable
     }
 
     [Fact]
+    public async Task Envelopes_lost_while_the_engine_link_was_down_are_delivered_from_the_log_when_it_reports_them()
+    {
+        var bus = new MissReportingBus(_bus);
+        var channel = await StartChannel(bus: bus);
+        var sink = new RecordingSink("conn-s");
+        await Attach(channel, sink, AttachRequest.Fresh);
+        await Publish("conn-p", "m1");
+        await Append("conn-p", "m2", "m3"); // published while this node's link was down
+
+        bus.ReportMissed();
+
+        await Wait.Eventually("the missed envelopes delivered", () => sink.MessageCount >= 3);
+        Assert.Equal(["m1", "m2", "m3"], sink.Messages.Select(m => m.Name));
+    }
+
+    [Fact]
+    public async Task A_channel_without_subscribers_catches_its_cursor_up_when_the_engine_reports_lost_envelopes()
+    {
+        var bus = new MissReportingBus(_bus);
+        var channel = await StartChannel(bus: bus);
+        await Append("conn-p", "m1", "m2");
+
+        bus.ReportMissed();
+
+        await Wait.Eventually("the cursor reaches the log head", () => channel.Cursor.Offset == 2);
+    }
+
+    [Fact]
     public async Task Duplicate_envelopes_are_delivered_once()
     {
         var channel = await StartChannel();
@@ -564,9 +592,9 @@ public sealed class LocalChannelTests : IDisposable
     private long Head() => _log.GetHeadAsync(Key).AsTask().Result.Offset;
 
     /// <param name="asyncLog">Reads complete asynchronously, like a remote log's, instead of inline.</param>
-    private async Task<LocalChannel> StartChannel(bool asyncLog = false)
+    private async Task<LocalChannel> StartChannel(bool asyncLog = false, IMessageBus? bus = null)
     {
-        var channel = new LocalChannel(Key, asyncLog ? new YieldingMessageLog(_log) : _log, _bus, new InMemoryPresenceStore(), NullLogger.Instance);
+        var channel = new LocalChannel(Key, asyncLog ? new YieldingMessageLog(_log) : _log, bus ?? _bus, new InMemoryPresenceStore(), NullLogger.Instance);
         await channel.Ready.Within();
         return channel;
     }
@@ -647,4 +675,24 @@ public sealed class LocalChannelTests : IDisposable
     private static Message Text(string name) => new() { Name = name, Data = MessageData.FromText(name) };
 
     private static string[] Names(string prefix, int count) => [.. Enumerable.Range(0, count).Select(i => $"{prefix}{i}")];
+
+    /// <summary>A bus whose engine can say "envelopes may have been lost" on demand, as a reconnected link does.</summary>
+    private sealed class MissReportingBus(InMemoryMessageBus inner) : IMessageBus
+    {
+        private readonly List<Action> _onMissed = [];
+
+        public void ReportMissed()
+        {
+            foreach (var onMissed in _onMissed)
+            {
+                onMissed();
+            }
+        }
+
+        public ValueTask<IAsyncDisposable> SubscribeAsync(ChannelKey channel, Action<BusEnvelope> onEnvelope, Action onMissed, CancellationToken cancellationToken = default)
+        {
+            _onMissed.Add(onMissed);
+            return inner.SubscribeAsync(channel, onEnvelope, onMissed, cancellationToken);
+        }
+    }
 }
