@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using StackExchange.Redis;
-using TokenWire.Conformance;
 using TokenWire.Protocol;
 using TokenWire.Redis.Tests.Support;
 using TokenWire.Server.Engine;

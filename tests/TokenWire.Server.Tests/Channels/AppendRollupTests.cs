@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using TokenWire.Conformance;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Channels;

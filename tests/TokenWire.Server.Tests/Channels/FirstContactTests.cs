@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using TokenWire.Conformance;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Channels;

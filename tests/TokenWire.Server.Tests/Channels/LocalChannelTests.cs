@@ -1,4 +1,3 @@
-using TokenWire.Conformance;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using TokenWire.Protocol;

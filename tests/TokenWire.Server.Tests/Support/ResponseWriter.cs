@@ -1,4 +1,3 @@
-using TokenWire.Conformance;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Engine;
