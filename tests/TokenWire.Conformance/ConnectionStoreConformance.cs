@@ -14,22 +14,19 @@ namespace TokenWire.Conformance;
 /// </summary>
 public abstract class ConnectionStoreConformance : IAsyncLifetime
 {
-    protected ConnectionStoreConformance()
-    {
-        Options = Microsoft.Extensions.Options.Options.Create(new TokenWireOptions
-        {
-            Apps = [DevelopmentApp.Create()],
-            Connection = new ConnectionOptions { StateTtl = StateTtl },
-        });
-        Apps = new AppRegistry(Options);
-    }
+    private IOptions<TokenWireOptions>? _options;
+    private AppRegistry? _apps;
 
     /// <summary>The state TTL the stores are started with; an engine that expires in real time may shorten it.</summary>
     protected virtual TimeSpan StateTtl => TimeSpan.FromMinutes(2);
 
-    protected IOptions<TokenWireOptions> Options { get; }
+    protected IOptions<TokenWireOptions> Options => _options ??= Microsoft.Extensions.Options.Options.Create(new TokenWireOptions
+    {
+        Apps = [DevelopmentApp.Create()],
+        Connection = new ConnectionOptions { StateTtl = StateTtl },
+    });
 
-    protected AppRegistry Apps { get; }
+    protected AppRegistry Apps => _apps ??= new AppRegistry(Options);
 
     /// <summary>Starts a node of the engine under test, sharing connection state with every node this test started.</summary>
     protected abstract Task<IConnectionStore> StartNodeAsync();
