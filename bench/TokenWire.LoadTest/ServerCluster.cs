@@ -1,17 +1,19 @@
+using TokenWire.Testing;
+
 namespace TokenWire.LoadTest;
 
 /// <summary>
 /// The servers one run uses: one TokenWire node on the embedded engine, several nodes sharing a fresh
-/// <see cref="RedisProcess"/>, or the raw fan-out baseline. Subscribers are spread over <see cref="Nodes"/>; the
+/// <see cref="RedisServer"/>, or the raw fan-out baseline. Subscribers are spread over <see cref="Nodes"/>; the
 /// publishers use node 0. CPU and memory are summed over every node; Redis CPU is kept apart, so that Redis is
 /// counted neither as server nor as "other" machine load.
 /// </summary>
 public sealed class ServerCluster : IAsyncDisposable
 {
     private readonly List<ServerNode> _servers;
-    private readonly RedisProcess? _redis;
+    private readonly RedisServer? _redis;
 
-    private ServerCluster(List<ServerNode> servers, RedisProcess? redis)
+    private ServerCluster(List<ServerNode> servers, RedisServer? redis)
     {
         _servers = servers;
         _redis = redis;
@@ -42,11 +44,11 @@ public sealed class ServerCluster : IAsyncDisposable
     /// <summary>TokenWire nodes (Development keys, the inbound rate limit lifted), on a fresh Redis when asked for.</summary>
     public static async Task<ServerCluster> StartTokenWireAsync(string serverDll, int nodes, bool useRedis, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
-        RedisProcess? redis = null;
+        RedisServer? redis = null;
         var servers = new List<ServerNode>();
         try
         {
-            redis = useRedis ? await RedisProcess.StartAsync(cancellationToken) : null;
+            redis = useRedis ? await RedisServer.StartAsync(cancellationToken) : null;
             for (var i = 0; i < nodes; i++)
             {
                 var nodeEnvironment = new Dictionary<string, string>(StringComparer.Ordinal)

@@ -1,4 +1,5 @@
 using StackExchange.Redis;
+using TokenWire.Server.Engine;
 
 namespace TokenWire.Redis;
 
@@ -34,15 +35,15 @@ public sealed class RedisKeys(string prefix)
     public string Prefix { get; } = prefix;
 
     /// <summary>The five keys of a channel, in the order the channel scripts expect (see Scripts/channel.lua).</summary>
-    public RedisKey[] Channel(string channelKey)
+    public RedisKey[] Channel(ChannelKey channel)
     {
-        var tag = string.Concat(Prefix, "ch:{", channelKey, "}:");
+        var tag = string.Concat(Prefix, "ch:{", channel.ToString(), "}:");
         return [tag + "s", tag + "m", tag + "i", tag + "x", tag + "v"];
     }
 
-    public string BusChannelName(string channelKey) => string.Concat(Prefix, "bus:", channelKey);
+    public string BusChannelName(ChannelKey channel) => string.Concat(Prefix, "bus:", channel.ToString());
 
-    public RedisChannel BusChannel(string channelKey) => RedisChannel.Literal(BusChannelName(channelKey));
+    public RedisChannel BusChannel(ChannelKey channel) => RedisChannel.Literal(BusChannelName(channel));
 
     public RedisKey Connection(string connectionKey) => string.Concat(Prefix, "conn:", connectionKey);
 
@@ -57,15 +58,15 @@ public sealed class RedisKeys(string prefix)
     public RedisChannel RevocationsChanged => RedisChannel.Literal(Prefix + "revocations-changed");
 
     /// <summary>The three presence hashes of a channel, in the order presence_apply.lua expects; same hash tag as its log.</summary>
-    public RedisKey[] Presence(string channelKey)
+    public RedisKey[] Presence(ChannelKey channel)
     {
-        var tag = string.Concat(Prefix, "pres:{", channelKey, "}:");
+        var tag = string.Concat(Prefix, "pres:{", channel.ToString(), "}:");
         return [tag + "m", tag + "o", tag + "f"];
     }
 
-    public string PresenceChannelName(string channelKey) => string.Concat(Prefix, "presence:", channelKey);
+    public string PresenceChannelName(ChannelKey channel) => string.Concat(Prefix, "presence:", channel.ToString());
 
-    public RedisChannel PresenceChannel(string channelKey) => RedisChannel.Literal(PresenceChannelName(channelKey));
+    public RedisChannel PresenceChannel(ChannelKey channel) => RedisChannel.Literal(PresenceChannelName(channel));
 
     public RedisKey PresenceChannels => Prefix + "pres-channels";
 

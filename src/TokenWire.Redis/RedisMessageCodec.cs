@@ -4,7 +4,7 @@ using StackExchange.Redis;
 using TokenWire.Protocol;
 using TokenWire.Protocol.MessagePack;
 using TokenWire.Protocol.Serials;
-using TokenWire.Server.Bus;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Redis;
@@ -133,22 +133,22 @@ internal static class RedisMessageCodec
 
     /// <summary>
     /// An ephemeral envelope (<see cref="BusEnvelope.Ephemeral"/>) in the form <see cref="DecodeEnvelope"/> reads, with
-    /// first offset 0: its messages were never stored and have no offsets.
+    /// first offset 0: its messages were never stored and have no offsets. The publisher is the messages' connection.
     /// </summary>
-    public static byte[] EncodeEphemeralEnvelope(BusEnvelope envelope)
+    public static byte[] EncodeEphemeralEnvelope(IReadOnlyList<Message> messages)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         var writer = new MessagePackWriter(buffer);
         writer.Write(EnvelopeVersion);
-        writer.Write(envelope.Epoch);
-        writer.Write(envelope.PublisherConnectionId ?? string.Empty);
-        writer.Write(envelope.Entries.Count > 0 ? envelope.Entries[0].LoggedAt : 0);
+        writer.Write(string.Empty);
+        writer.Write(messages[0].ConnectionId ?? string.Empty);
+        writer.Write(messages[0].Timestamp ?? 0);
         writer.Write(0L);
-        writer.Write(envelope.Entries.Count);
+        writer.Write(messages.Count);
         writer.Flush();
-        foreach (var entry in envelope.Entries)
+        foreach (var message in messages)
         {
-            buffer.Write(EncodeStored(entry.Message));
+            buffer.Write(EncodeStored(message));
         }
 
         return buffer.WrittenSpan.ToArray();
@@ -160,7 +160,7 @@ internal static class RedisMessageCodec
     /// messages (offsets first, first+1, …), then (from mutate.lua) the acting connection's appendRollupWindow in ms.
     /// Any additional items are ignored, so a newer node may append some.
     /// </summary>
-    public static BusEnvelope DecodeEnvelope(string channelKey, ReadOnlyMemory<byte> payload)
+    public static BusEnvelope DecodeEnvelope(ChannelKey channel, ReadOnlyMemory<byte> payload)
     {
         var sequence = new ReadOnlySequence<byte>(payload);
         var reader = new MessagePackReader(sequence);
@@ -194,7 +194,7 @@ internal static class RedisMessageCodec
         }
 
         var rollup = reader.End ? 0 : reader.ReadInt64();
-        return new BusEnvelope(channelKey, epoch, entries, string.IsNullOrEmpty(connectionId) ? null : connectionId, Ephemeral: first == 0)
+        return new BusEnvelope(channel, epoch, entries, string.IsNullOrEmpty(connectionId) ? null : connectionId, Ephemeral: first == 0)
         {
             AppendRollupWindow = TimeSpan.FromMilliseconds(rollup),
         };

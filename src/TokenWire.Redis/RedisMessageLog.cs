@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Redis;
@@ -11,9 +12,10 @@ namespace TokenWire.Redis;
 /// <summary>
 /// The shared message log: one Redis Stream per channel plus a small meta hash and an id window (see
 /// <see cref="RedisKeys"/>). Every operation is one Lua script, so it sees and leaves the channel consistent:
-/// <c>append.lua</c> deduplicates ids, assigns offsets and timestamps, XADDs, trims and publishes the envelope for
-/// the bus in one atomic step. Redis runs scripts one at a time, so every node's appends to a channel get one order,
-/// and the bus carries them in that same order. Time comes from <see cref="TimeProvider"/> (passed to the scripts),
+/// <c>append.lua</c> deduplicates ids, assigns offsets and timestamps, XADDs, trims and publishes the envelope that
+/// every node's <see cref="RedisMessageBus"/> receives, in one atomic step (<c>mutate.lua</c> likewise for a version).
+/// Redis runs scripts one at a time, so every node's appends to a channel get one order, and are delivered in that
+/// same order. Time comes from <see cref="TimeProvider"/> (passed to the scripts),
 /// so timestamps stay monotonic per channel even when node clocks differ.
 /// </summary>
 public sealed partial class RedisMessageLog : IMessageLog
@@ -46,7 +48,7 @@ public sealed partial class RedisMessageLog : IMessageLog
     /// publish is never acknowledged. A timeout is ambiguous (the script may have run): a retry with the same message
     /// ids is deduplicated, so the outcome is at-least-once, never acknowledged-and-lost.
     /// </summary>
-    public async ValueTask<AppendResult> AppendAsync(string channelKey, IReadOnlyList<Message> messages, ChannelRetention retention, CancellationToken cancellationToken = default)
+    public async ValueTask<AppendResult> AppendAsync(ChannelKey channel, IReadOnlyList<Message> messages, ChannelRetention retention, CancellationToken cancellationToken = default)
     {
         var window = Ms(retention.IdempotencyWindow);
         var maxAge = Ms(retention.MaxAge);
@@ -62,7 +64,7 @@ public sealed partial class RedisMessageLog : IMessageLog
         values[3] = window;
         values[4] = _forgetIdleMs;
         values[5] = expiry;
-        values[6] = _keys.BusChannelName(channelKey);
+        values[6] = _keys.BusChannelName(channel);
         values[7] = messages.Count > 0 ? messages[0].ConnectionId ?? string.Empty : string.Empty;
         values[8] = messages.Count;
         values[9] = stride;
@@ -77,7 +79,7 @@ public sealed partial class RedisMessageLog : IMessageLog
             }
         }
 
-        var result = await AppendScriptAsync(RedisScripts.Append, channelKey, values, cancellationToken).ConfigureAwait(false);
+        var result = await AppendScriptAsync(RedisScripts.Append, channel, values, cancellationToken).ConfigureAwait(false);
 
         var epoch = (string)result[0]!;
         var timestamp = (long)result[1];
@@ -105,7 +107,7 @@ public sealed partial class RedisMessageLog : IMessageLog
         return new AppendResult(serials, appended, epoch);
     }
 
-    public async ValueTask<AppendResult> AppendMutationAsync(string channelKey, MessageMutation mutation, ChannelRetention retention, CancellationToken cancellationToken = default)
+    public async ValueTask<AppendResult> AppendMutationAsync(ChannelKey channel, MessageMutation mutation, ChannelRetention retention, CancellationToken cancellationToken = default)
     {
         var window = Ms(retention.IdempotencyWindow);
         var maxAge = Ms(retention.MaxAge);
@@ -129,7 +131,7 @@ public sealed partial class RedisMessageLog : IMessageLog
             window,
             _forgetIdleMs,
             Math.Max(Math.Max(maxAge, window), _forgetIdleMs) + 60_000,
-            _keys.BusChannelName(channelKey),
+            _keys.BusChannelName(channel),
             operation.ConnectionId ?? string.Empty,
             mutation.OriginalEpoch,
             mutation.OriginalOffset,
@@ -146,7 +148,7 @@ public sealed partial class RedisMessageLog : IMessageLog
             operation.Data.Size,
             (long)mutation.AppendRollupWindow.TotalMilliseconds,
         ];
-        var result = await AppendScriptAsync(RedisScripts.Mutate, channelKey, values, cancellationToken).ConfigureAwait(false);
+        var result = await AppendScriptAsync(RedisScripts.Mutate, channel, values, cancellationToken).ConfigureAwait(false);
         var epoch = (string)result[0]!;
         switch ((string)result[2]!)
         {
@@ -169,36 +171,36 @@ public sealed partial class RedisMessageLog : IMessageLog
         return new AppendResult([serial], [entry], epoch);
     }
 
-    public async ValueTask<MessageVersions?> ReadMessageAsync(string channelKey, LogPosition serial, CancellationToken cancellationToken = default)
+    public async ValueTask<MessageVersions?> ReadMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default)
     {
-        var result = await EvaluateAsync(RedisScripts.Message, channelKey, [Now, _forgetIdleMs, serial.Epoch, serial.Offset], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Message, channel, [Now, _forgetIdleMs, serial.Epoch, serial.Offset], cancellationToken).ConfigureAwait(false);
         var epoch = (string)result[0]!;
         var original = RedisMessageCodec.DecodeEntries(result[1], epoch);
         return original.Count == 1 ? new MessageVersions(original[0], RedisMessageCodec.DecodeEntries(result[2], epoch)) : null;
     }
 
-    public async ValueTask<LogPosition> GetHeadAsync(string channelKey, CancellationToken cancellationToken = default)
+    public async ValueTask<LogPosition> GetHeadAsync(ChannelKey channel, CancellationToken cancellationToken = default)
     {
-        var result = await EvaluateAsync(RedisScripts.Head, channelKey, [Now, _forgetIdleMs, ExpiryOfEmpty], cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Head, channel, [Now, _forgetIdleMs, ExpiryOfEmpty], cancellationToken).ConfigureAwait(false);
         return new LogPosition((string)result[0]!, (long)result[1]);
     }
 
-    public async ValueTask<ReadResult> ReadAfterAsync(string channelKey, LogPosition after, int max, CancellationToken cancellationToken = default)
+    public async ValueTask<ReadResult> ReadAfterAsync(ChannelKey channel, LogPosition after, int max, CancellationToken cancellationToken = default)
     {
         var result = await EvaluateAsync(
             RedisScripts.ReadAfter,
-            channelKey,
+            channel,
             [Now, _forgetIdleMs, ExpiryOfEmpty, after.Epoch, after.Offset, max],
             cancellationToken).ConfigureAwait(false);
         var epoch = (string)result[0]!;
         return new ReadResult(RedisMessageCodec.DecodeEntries(result[3], epoch), (long)result[2] == 1, epoch, (long)result[1]);
     }
 
-    public async ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(string channelKey, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(ChannelKey channel, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default)
     {
         var result = await EvaluateAsync(
             RedisScripts.ReadRecent,
-            channelKey,
+            channel,
             [Now, _forgetIdleMs, ExpiryOfEmpty, upTo.Epoch, upTo.Offset, count ?? -1, sinceMs is { } since ? Math.Clamp(since, 0, MaxExactMs) : -1],
             cancellationToken).ConfigureAwait(false);
 
@@ -208,11 +210,11 @@ public sealed partial class RedisMessageLog : IMessageLog
         return recent;
     }
 
-    public async ValueTask<HistoryPage> ReadHistoryAsync(string channelKey, HistoryQuery query, CancellationToken cancellationToken = default)
+    public async ValueTask<HistoryPage> ReadHistoryAsync(ChannelKey channel, HistoryQuery query, CancellationToken cancellationToken = default)
     {
         var result = await EvaluateAsync(
             RedisScripts.History,
-            channelKey,
+            channel,
             [
                 Now,
                 _forgetIdleMs,
@@ -231,18 +233,28 @@ public sealed partial class RedisMessageLog : IMessageLog
         return new HistoryPage(RedisMessageCodec.DecodeFolded(result[2], result[3], epoch), next > 0 ? new LogPosition(epoch, next) : null);
     }
 
+    /// <summary>Ephemeral messages go straight to the channel's pub/sub channel: no script, nothing stored.</summary>
+    public async ValueTask PublishEphemeralAsync(ChannelKey channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken = default)
+    {
+        if (messages.Count > 0)
+        {
+            var payload = RedisMessageCodec.EncodeEphemeralEnvelope(messages);
+            await _redis.GetSubscriber().PublishAsync(_keys.BusChannel(channel), payload).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>
     /// Runs an appending script. A Redis that cannot be reached fails with 50003 (retriable), never acknowledged.
     /// </summary>
-    private async Task<RedisResult[]> AppendScriptAsync(string script, string channelKey, RedisValue[] values, CancellationToken cancellationToken)
+    private async Task<RedisResult[]> AppendScriptAsync(string script, ChannelKey channel, RedisValue[] values, CancellationToken cancellationToken)
     {
         try
         {
-            return (RedisResult[])(await Database.ScriptEvaluateAsync(script, _keys.Channel(channelKey), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+            return (RedisResult[])(await Database.ScriptEvaluateAsync(script, _keys.Channel(channel), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
         }
         catch (Exception ex) when (ex is RedisConnectionException or TimeoutException)
         {
-            AppendFailed(_logger, ex, channelKey);
+            AppendFailed(_logger, ex, channel);
             throw new ProtocolException(ErrorCodes.ServiceUnavailable, "Publish not accepted: the message store (Redis) is unavailable; retry", ex);
         }
     }
@@ -250,11 +262,11 @@ public sealed partial class RedisMessageLog : IMessageLog
     /// <summary>An epoch created by a read (no append yet) is kept this long: the same as a forgotten channel's.</summary>
     private long ExpiryOfEmpty => _forgetIdleMs + 60_000;
 
-    private async Task<RedisResult[]> EvaluateAsync(string script, string channelKey, RedisValue[] values, CancellationToken cancellationToken) =>
-        (RedisResult[])(await Database.ScriptEvaluateAsync(script, _keys.Channel(channelKey), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+    private async Task<RedisResult[]> EvaluateAsync(string script, ChannelKey channel, RedisValue[] values, CancellationToken cancellationToken) =>
+        (RedisResult[])(await Database.ScriptEvaluateAsync(script, _keys.Channel(channel), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
 
     private static long Ms(TimeSpan span) => (long)Math.Clamp(span.TotalMilliseconds, 0, MaxExactMs / 4);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Append to {Channel} failed: Redis is unavailable; the publish is rejected (retriable)")]
-    private static partial void AppendFailed(ILogger logger, Exception exception, string channel);
+    private static partial void AppendFailed(ILogger logger, Exception exception, ChannelKey channel);
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using TokenWire.Protocol;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Presence;
 
 namespace TokenWire.Redis;
@@ -33,7 +34,7 @@ public sealed partial class RedisPresenceStore : IPresenceStore
 
     private IDatabase Database => _redis.GetDatabase();
 
-    public async ValueTask<IReadOnlyList<PresenceMessage>> ApplyAsync(string channelKey, IReadOnlyList<PresenceChange> changes, int maxMembers, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<PresenceMessage>> ApplyAsync(ChannelKey channel, IReadOnlyList<PresenceChange> changes, int maxMembers, CancellationToken cancellationToken = default)
     {
         if (changes.Count == 0)
         {
@@ -41,7 +42,7 @@ public sealed partial class RedisPresenceStore : IPresenceStore
         }
 
         var values = new RedisValue[3 + (6 * changes.Count)];
-        values[0] = _keys.PresenceChannelName(channelKey);
+        values[0] = _keys.PresenceChannelName(channel);
         values[1] = Math.Max(maxMembers, 0);
         values[2] = changes.Count;
         var entersAny = false;
@@ -62,7 +63,7 @@ public sealed partial class RedisPresenceStore : IPresenceStore
         RedisResult[] result;
         try
         {
-            result = (RedisResult[])(await Database.ScriptEvaluateAsync(RedisScripts.PresenceApply, _keys.Presence(channelKey), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+            result = (RedisResult[])(await Database.ScriptEvaluateAsync(RedisScripts.PresenceApply, _keys.Presence(channel), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
             if ((long)result[0] == -1)
             {
                 throw new ProtocolException(ErrorCodes.TooManyPresenceMembers, $"Maximum number of presence members on the channel ({maxMembers}) reached");
@@ -70,12 +71,12 @@ public sealed partial class RedisPresenceStore : IPresenceStore
 
             if (entersAny && (long)result[0] > 0)
             {
-                await Database.SetAddAsync(_keys.PresenceChannels, channelKey).WaitAsync(cancellationToken).ConfigureAwait(false);
+                await Database.SetAddAsync(_keys.PresenceChannels, channel.ToString()).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is RedisConnectionException or TimeoutException)
         {
-            ApplyFailed(_logger, ex, channelKey);
+            ApplyFailed(_logger, ex, channel);
             throw new ProtocolException(ErrorCodes.ServiceUnavailable, "Presence change not accepted: the presence store (Redis) is unavailable; retry", ex);
         }
 
@@ -83,9 +84,9 @@ public sealed partial class RedisPresenceStore : IPresenceStore
         return payload is { Length: > 0 } ? RedisPresenceCodec.DecodeEvents(payload) : [];
     }
 
-    public async ValueTask<IReadOnlyList<PresenceMessage>> GetMembersAsync(string channelKey, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<PresenceMessage>> GetMembersAsync(ChannelKey channel, CancellationToken cancellationToken = default)
     {
-        var entries = await Database.HashGetAllAsync(_keys.Presence(channelKey)[0]).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var entries = await Database.HashGetAllAsync(_keys.Presence(channel)[0]).WaitAsync(cancellationToken).ConfigureAwait(false);
         Array.Sort(entries, static (a, b) => string.CompareOrdinal((string?)a.Name, (string?)b.Name));
         var members = new PresenceMessage[entries.Length];
         for (var i = 0; i < entries.Length; i++)
@@ -96,68 +97,32 @@ public sealed partial class RedisPresenceStore : IPresenceStore
         return members;
     }
 
-    public async ValueTask<IAsyncDisposable> SubscribeAsync(string channelKey, Action<PresenceEvent> handler, CancellationToken cancellationToken = default)
-    {
-        var queue = await _redis.GetSubscriber().SubscribeAsync(_keys.PresenceChannel(channelKey)).WaitAsync(cancellationToken).ConfigureAwait(false);
-        var subscription = new Subscription(this, channelKey, handler, queue);
+    public async ValueTask<IAsyncDisposable> SubscribeAsync(ChannelKey channel, Action<PresenceEvent> handler, CancellationToken cancellationToken = default) =>
+        await RedisSubscription.StartAsync(
+            _redis,
+            _keys.PresenceChannel(channel),
+            channel.ToString(),
+            payload =>
+            {
+                IReadOnlyList<PresenceMessage> events;
+                try
+                {
+                    events = RedisPresenceCodec.DecodeEvents((ReadOnlyMemory<byte>)payload);
+                }
+                catch (Exception ex)
+                {
+                    EventsDropped(_logger, ex, channel);
+                    return;
+                }
 
-        // The queue hands over one message at a time in arrival order; handler callbacks would run in no order.
-        queue.OnMessage(message => subscription.Receive(message.Message));
-        return subscription;
-    }
+                handler(new PresenceEvent(channel, events));
+            },
+            _logger,
+            cancellationToken).ConfigureAwait(false);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence change on {Channel} failed: Redis is unavailable; it is rejected (retriable)")]
-    private static partial void ApplyFailed(ILogger logger, Exception exception, string channel);
+    private static partial void ApplyFailed(ILogger logger, Exception exception, ChannelKey channel);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence: undecodable events on {Channel} dropped (the next SYNC makes them good)")]
-    private static partial void EventsDropped(ILogger logger, Exception exception, string channel);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Presence: a handler for {Channel} threw")]
-    private static partial void HandlerFailed(ILogger logger, Exception exception, string channel);
-
-    private sealed class Subscription(RedisPresenceStore store, string channelKey, Action<PresenceEvent> handler, ChannelMessageQueue queue) : IAsyncDisposable
-    {
-        private volatile bool _disposed;
-
-        public void Receive(RedisValue payload)
-        {
-            if (_disposed)
-            {
-                return;
-            }
-
-            IReadOnlyList<PresenceMessage> events;
-            try
-            {
-                events = RedisPresenceCodec.DecodeEvents((ReadOnlyMemory<byte>)payload);
-            }
-            catch (Exception ex)
-            {
-                EventsDropped(store._logger, ex, channelKey);
-                return;
-            }
-
-            try
-            {
-                handler(new PresenceEvent(channelKey, events));
-            }
-            catch (Exception ex)
-            {
-                HandlerFailed(store._logger, ex, channelKey);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _disposed = true;
-            try
-            {
-                await queue.UnsubscribeAsync().ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                // Redis is unreachable: the queue is already detached locally, and the server side ends with the link.
-            }
-        }
-    }
+    private static partial void EventsDropped(ILogger logger, Exception exception, ChannelKey channel);
 }

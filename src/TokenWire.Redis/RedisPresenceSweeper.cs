@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Presence;
 
 namespace TokenWire.Redis;
@@ -103,9 +104,11 @@ public sealed partial class RedisPresenceSweeper : IHostedService, IDisposable
         }
     }
 
-    private async Task<int> SweepChannelAsync(string channelKey, Dictionary<string, bool> alive, CancellationToken cancellationToken)
+    /// <param name="stored">The channel as indexed: <see cref="ChannelKey.ToString"/>'s form.</param>
+    private async Task<int> SweepChannelAsync(string stored, Dictionary<string, bool> alive, CancellationToken cancellationToken)
     {
-        var keys = _keys.Presence(channelKey);
+        var channel = ChannelKey.Parse(stored);
+        var keys = _keys.Presence(channel);
         var dead = new List<(string ClientId, string ConnectionId, string Owner)>();
         await foreach (var entry in Database.HashScanAsync(keys[1], pageSize: 1000).WithCancellation(cancellationToken).ConfigureAwait(false))
         {
@@ -129,15 +132,15 @@ public sealed partial class RedisPresenceSweeper : IHostedService, IDisposable
         var removed = 0;
         foreach (var chunk in dead.Chunk(LeavesPerApply))
         {
-            removed += await _presence.LeaveOwnedAsync(channelKey, chunk, cancellationToken).ConfigureAwait(false);
+            removed += await _presence.LeaveOwnedAsync(channel, chunk, cancellationToken).ConfigureAwait(false);
         }
 
         // Unindex an empty channel, then look again: an enter in between indexes it after its script, so it is never lost.
         if (!await Database.KeyExistsAsync(keys[1]).ConfigureAwait(false)
-            && await Database.SetRemoveAsync(_keys.PresenceChannels, channelKey).ConfigureAwait(false)
+            && await Database.SetRemoveAsync(_keys.PresenceChannels, stored).ConfigureAwait(false)
             && await Database.KeyExistsAsync(keys[1]).ConfigureAwait(false))
         {
-            await Database.SetAddAsync(_keys.PresenceChannels, channelKey).ConfigureAwait(false);
+            await Database.SetAddAsync(_keys.PresenceChannels, stored).ConfigureAwait(false);
         }
 
         return removed;

@@ -3,9 +3,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Bus;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
 
@@ -45,7 +45,6 @@ public static class RedisServiceCollectionExtensions
         services.AddSingleton<IMessageBus>(sp => new RedisMessageBus(
             sp.GetRequiredService<RedisConnection>().Multiplexer,
             sp.GetRequiredService<RedisKeys>(),
-            sp.GetRequiredService<RedisMessageLog>(),
             sp.GetRequiredService<ILogger<RedisMessageBus>>()));
         services.RemoveAll<IPresenceStore>();
         services.AddSingleton<IPresenceStore>(sp => new RedisPresenceStore(

@@ -12,7 +12,7 @@ public sealed class ResponseStreamerTests
     public async Task A_complete_answer_is_start_then_indexed_tokens_then_stop_with_count_and_hash()
     {
         var channel = new RecordingResponseChannel();
-        var outcome = await new ResponseStreamer(new SimulatedChatClient(Fast)).StreamAsync(channel, "What is TokenWire?", "r1").WaitAsync(TimeSpan.FromSeconds(20));
+        var outcome = await new ResponseStreamer(new SimulatedChatClient(Fast)).StreamAsync(channel, "What is TokenWire?", "r1").Within();
 
         var expected = SimulatedAnswers.For("What is TokenWire?");
         Assert.Equal("start", channel.Published[0].Name);
@@ -49,7 +49,7 @@ public sealed class ResponseStreamerTests
             },
         };
         var slowEnough = new SimulatedChatClientOptions { MinDelay = TimeSpan.FromMilliseconds(1), MaxDelay = TimeSpan.FromMilliseconds(2) };
-        var outcome = await new ResponseStreamer(new SimulatedChatClient(slowEnough)).StreamAsync(channel, "Explain resumable streams", "r2").WaitAsync(TimeSpan.FromSeconds(20));
+        var outcome = await new ResponseStreamer(new SimulatedChatClient(slowEnough)).StreamAsync(channel, "Explain resumable streams", "r2").Within();
 
         Assert.Equal("cancelled", outcome.Reason);
         Assert.Equal(5, outcome.TokenCount);
@@ -64,7 +64,7 @@ public sealed class ResponseStreamerTests
     public async Task A_model_that_throws_ends_with_reason_error_and_its_message()
     {
         var channel = new RecordingResponseChannel();
-        var outcome = await new ResponseStreamer(new ThrowingChatClient(afterChunks: 3)).StreamAsync(channel, "anything", "r3").WaitAsync(TimeSpan.FromSeconds(20));
+        var outcome = await new ResponseStreamer(new ThrowingChatClient(afterChunks: 3)).StreamAsync(channel, "anything", "r3").Within();
 
         Assert.Equal("error", outcome.Reason);
         var stop = channel.Published[^1];
@@ -78,7 +78,7 @@ public sealed class ResponseStreamerTests
     public async Task A_failed_token_publish_puts_the_full_text_in_the_stop_message()
     {
         var channel = new RecordingResponseChannel { FailTokenIndex = 1 };
-        await new ResponseStreamer(new SimulatedChatClient(Fast)).StreamAsync(channel, "What is TokenWire?", "r4").WaitAsync(TimeSpan.FromSeconds(20));
+        await new ResponseStreamer(new SimulatedChatClient(Fast)).StreamAsync(channel, "What is TokenWire?", "r4").Within();
 
         var stop = channel.Published[^1];
         Assert.Equal("stop", stop.Name);
@@ -89,7 +89,7 @@ public sealed class ResponseStreamerTests
     public async Task Role_only_and_empty_updates_are_not_tokens()
     {
         var channel = new RecordingResponseChannel();
-        var outcome = await new ResponseStreamer(new ScriptedChatClient(["", "Hel", "", "lo"])).StreamAsync(channel, "x", "r5").WaitAsync(TimeSpan.FromSeconds(20));
+        var outcome = await new ResponseStreamer(new ScriptedChatClient(["", "Hel", "", "lo"])).StreamAsync(channel, "x", "r5").Within();
 
         Assert.Equal(2, outcome.TokenCount);
         Assert.Equal("Hello", channel.TokenText());

@@ -36,7 +36,7 @@ public sealed class IdleTimeoutTests(ShortIdleServerFixture server)
         // Server heartbeats keep a quiet connection alive; swallowing them makes the transport look dead.
         proxy.PauseDownstream();
         var publish = channel.PublishAsync("m", "sent while the server looks silent");
-        await Wait.UntilAsync(() => client.Connection.State != ConnectionState.Connected, "the idle timer drops the transport");
+        await Wait.Eventually("the idle timer drops the transport", () => client.Connection.State != ConnectionState.Connected);
         proxy.ResumeDownstream();
 
         await client.Connection.WaitForStateAsync(ConnectionState.Connected).Within();

@@ -92,7 +92,7 @@ public sealed class PresenceTests(ServerFixture server)
         // A failed resume: a new connection, whose members the SDK enters again with the data they had.
         proxy.BreakResumeKeys = true;
         proxy.KillConnections();
-        await Wait.UntilAsync(() => client.Connection.Id is { } id && id != firstId && channel.State == ChannelState.Attached, "the client reconnects with a new connection");
+        await Wait.Eventually("the client reconnects with a new connection", () => client.Connection.Id is { } id && id != firstId && channel.State == ChannelState.Attached);
         var newId = client.Connection.Id;
 
         var reentered = await ReadUntilAsync(events, m => m.Action == PresenceAction.Enter && m.ConnectionId == newId);
@@ -115,7 +115,7 @@ public sealed class PresenceTests(ServerFixture server)
         var connectionId = client.Connection.Id;
 
         proxy.KillConnections();
-        await Wait.UntilAsync(() => proxy.Accepted >= 2 && client.Connection.State == ConnectionState.Connected && channel.State == ChannelState.Attached, "the client resumes");
+        await Wait.Eventually("the client resumes", () => proxy.Accepted >= 2 && client.Connection.State == ConnectionState.Connected && channel.State == ChannelState.Attached);
         Assert.Equal(connectionId, client.Connection.Id);
 
         // The re-entry carried the original id, so the server kept one member, unchanged.
@@ -161,7 +161,7 @@ public sealed class PresenceTests(ServerFixture server)
 
     private static async Task<List<PresenceMessage>> ReadAsync(PresenceSubscription subscription, int count)
     {
-        using var cancel = new CancellationTokenSource(Wait.Default);
+        using var cancel = new CancellationTokenSource(Wait.Timeout);
         var items = new List<PresenceMessage>(count);
         while (items.Count < count)
         {

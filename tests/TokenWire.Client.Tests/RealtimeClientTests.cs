@@ -66,7 +66,7 @@ public sealed class RealtimeClientTests(ServerFixture server)
             Assert.NotNull(received[i].Timestamp);
         }
 
-        await Wait.UntilAsync(() => { lock (handled) { return handled.Count == 3; } }, "the handler saw all three messages");
+        await Wait.Eventually("the handler saw all three messages", () => { lock (handled) { return handled.Count == 3; } });
         Assert.True(await client.PingAsync().Within() > TimeSpan.Zero);
         Assert.Equal(received[2].Serial, channel.ChannelSerial);
     }
@@ -176,7 +176,7 @@ public sealed class RealtimeClientTests(ServerFixture server)
 
         Assert.Equal(["m4", "m5"], (await subscription.ReadAsync(2)).Select(m => m.GetText()));
         Assert.Equal("2", channel.Params["rewind"]);
-        await Wait.UntilAsync(() => { lock (changes) { return changes.Any(c => c.Current == ChannelState.Attached); } }, "the ATTACHED state change is raised");
+        await Wait.Eventually("the ATTACHED state change is raised", () => { lock (changes) { return changes.Any(c => c.Current == ChannelState.Attached); } });
         lock (changes)
         {
             Assert.True(changes.Single(c => c.Current == ChannelState.Attached).HasBacklog);
@@ -228,7 +228,7 @@ public sealed class RealtimeClientTests(ServerFixture server)
         Assert.Equal(40101, error.Code);
         Assert.Equal(ConnectionState.Failed, client.Connection.State);
         Assert.Equal(40101, client.Connection.ErrorReason?.Code);
-        await Wait.UntilAsync(() => { lock (states) { return states.Contains(ConnectionState.Failed); } }, "FAILED is raised");
+        await Wait.Eventually("FAILED is raised", () => { lock (states) { return states.Contains(ConnectionState.Failed); } });
         lock (states)
         {
             Assert.Equal([ConnectionState.Connecting, ConnectionState.Failed], states);
@@ -261,7 +261,7 @@ public sealed class RealtimeClientTests(ServerFixture server)
         Assert.Equal(ConnectionState.Closed, client.Connection.State);
         Assert.Null(client.Connection.Id);
         Assert.Equal(ChannelState.Detached, channel.State);
-        await Wait.UntilAsync(() => { lock (states) { return states.Count == 4; } }, "four state changes are raised");
+        await Wait.Eventually("four state changes are raised", () => { lock (states) { return states.Count == 4; } });
         lock (states)
         {
             Assert.Equal([ConnectionState.Connecting, ConnectionState.Connected, ConnectionState.Closing, ConnectionState.Closed], states);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Conformance;
@@ -12,7 +13,7 @@ namespace TokenWire.Conformance;
 /// </summary>
 public abstract class MessageLogConformance : IAsyncLifetime
 {
-    protected const string Channel = "app:chan";
+    protected static readonly ChannelKey Channel = new("app", "chan");
     protected static readonly DateTimeOffset Start = new(2026, 11, 26, 9, 0, 0, TimeSpan.Zero);
     protected static readonly ChannelRetention Retention = new(TimeSpan.FromHours(1), 10_000, TimeSpan.FromMinutes(2));
 
@@ -89,13 +90,13 @@ public abstract class MessageLogConformance : IAsyncLifetime
     [Fact]
     public async Task Channels_have_independent_offsets()
     {
-        await Append("app:one", "a", "b", "c");
+        await Append(new ChannelKey("app", "one"), "a", "b", "c");
 
-        var other = await Append("app:two", "x");
+        var other = await Append(new ChannelKey("app", "two"), "x");
 
         Assert.Equal(1, other.Appended[0].Offset);
-        Assert.Equal(3, (await Log.GetHeadAsync("app:one").Within()).Offset);
-        Assert.Equal(0, (await Log.GetHeadAsync("app:three").Within()).Offset);
+        Assert.Equal(3, (await Log.GetHeadAsync(new ChannelKey("app", "one")).Within()).Offset);
+        Assert.Equal(0, (await Log.GetHeadAsync(new ChannelKey("app", "three")).Within()).Offset);
     }
 
     [Fact]
@@ -389,7 +390,7 @@ public abstract class MessageLogConformance : IAsyncLifetime
     {
         await Append(Channel, "a");
 
-        var unknown = await Log.ReadHistoryAsync("app:nothing", new HistoryQuery(null, null, false, 100, null, null)).Within();
+        var unknown = await Log.ReadHistoryAsync(new ChannelKey("app", "nothing"), new HistoryQuery(null, null, false, 100, null, null)).Within();
         var foreignCursor = await Log.ReadHistoryAsync(Channel, new HistoryQuery(null, null, false, 100, null, new LogPosition("1", 1))).Within();
 
         Assert.Empty(unknown.Entries);
@@ -471,25 +472,25 @@ public abstract class MessageLogConformance : IAsyncLifetime
         Assert.Empty(read);
     }
 
-    private Task<AppendResult> Append(string channel, params string[] names) => Append(channel, Retention, names);
+    private Task<AppendResult> Append(ChannelKey channel, params string[] names) => Append(channel, Retention, names);
 
-    private Task<AppendResult> Append(string channel, ChannelRetention retention, params string[] names) =>
+    private Task<AppendResult> Append(ChannelKey channel, ChannelRetention retention, params string[] names) =>
         Append(channel, retention, names.Select(n => new Message { Name = n, Data = MessageData.FromText(n) }).ToArray());
 
-    private Task<AppendResult> Append(string channel, params Message[] messages) => Append(channel, Retention, messages);
+    private Task<AppendResult> Append(ChannelKey channel, params Message[] messages) => Append(channel, Retention, messages);
 
-    private Task<AppendResult> Append(string channel, ChannelRetention retention, params Message[] messages) =>
+    private Task<AppendResult> Append(ChannelKey channel, ChannelRetention retention, params Message[] messages) =>
         Log.AppendAsync(channel, messages, retention).Within();
 
     private static Message WithId(string id, string name) => new() { Id = id, Name = name };
 
     private static string[] Names(int first, int count) => [.. Enumerable.Range(first, count).Select(i => $"m{i}")];
 
-    private async Task<IReadOnlyList<LogEntry>> ReadAll(string channel) =>
+    private async Task<IReadOnlyList<LogEntry>> ReadAll(ChannelKey channel) =>
         (await AllPages(channel, new HistoryQuery(null, null, true, 1000, null, null))).SelectMany(p => p).ToList();
 
     /// <summary>Follows <see cref="HistoryPage.Next"/> until there is none; bounded so a cursor loop fails the test.</summary>
-    private async Task<List<IReadOnlyList<LogEntry>>> AllPages(string channel, HistoryQuery query)
+    private async Task<List<IReadOnlyList<LogEntry>>> AllPages(ChannelKey channel, HistoryQuery query)
     {
         var pages = new List<IReadOnlyList<LogEntry>>();
         while (true)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Conformance;
@@ -12,7 +13,7 @@ namespace TokenWire.Conformance;
 /// </summary>
 public abstract class MutableMessageLogConformance : IAsyncLifetime
 {
-    protected const string Channel = "app:mutable:chan";
+    protected static readonly ChannelKey Channel = new("app", "mutable:chan");
     protected static readonly DateTimeOffset Start = new(2026, 11, 26, 9, 0, 0, TimeSpan.Zero);
     protected static readonly ChannelRetention Retention = new(TimeSpan.FromHours(1), 10_000, TimeSpan.FromMinutes(2), Mutable: true);
 

@@ -1,4 +1,5 @@
 using TokenWire.Protocol;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Presence;
 
 namespace TokenWire.Conformance;
@@ -13,7 +14,7 @@ public abstract class PresenceStoreConformance : IAsyncLifetime
     private IPresenceStore? _store;
 
     /// <summary>A channel of its own per test, so engines that share state across tests (Redis) stay independent.</summary>
-    protected string Channel { get; } = $"app:presence-{Environment.ProcessId}-{Interlocked.Increment(ref _channels)}-{Guid.NewGuid():N}";
+    protected ChannelKey Channel { get; } = new("app", $"presence-{Environment.ProcessId}-{Interlocked.Increment(ref _channels)}-{Guid.NewGuid():N}");
 
     protected IPresenceStore Store => _store ??= CreateStore();
 

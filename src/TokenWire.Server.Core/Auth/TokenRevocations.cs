@@ -1,3 +1,5 @@
+using TokenWire.Server.Engine;
+
 namespace TokenWire.Server.Auth;
 
 /// <summary>

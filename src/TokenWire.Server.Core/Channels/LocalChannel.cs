@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
-using TokenWire.Server.Bus;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Fanout;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
@@ -15,7 +15,9 @@ namespace TokenWire.Server.Channels;
 /// take the same lock, the cursor at attach time is an exact seam between history and live delivery: each delivery is
 /// posted under the lock with the subscriber set of that moment, and handed out per subscriber by the
 /// <see cref="ChannelDispatcher"/> outside it. Partial files: <c>.Aggregates</c> (each changing message's fold, for
-/// first contacts), <c>.Rollup</c> (append rollup), <c>.Presence</c>.
+/// first contacts), <c>.Rollup</c> (append rollup), <c>.Presence</c>. Catching up after lost envelopes is this type's
+/// alone: a quiet channel, or an engine that reports its link back (<see cref="IMessageBus"/>'s <c>onMissed</c>), asks
+/// the log for what came after the cursor (<see cref="CatchUpAsync"/>).
 /// </summary>
 public sealed partial class LocalChannel
 {
@@ -53,19 +55,19 @@ public sealed partial class LocalChannel
     private int _references;
     private bool _closed;
 
-    internal LocalChannel(string key, IMessageLog log, IMessageBus bus, IPresenceStore presence, ILogger logger, TimeProvider? time = null)
+    internal LocalChannel(ChannelKey key, IMessageLog log, IMessageBus bus, IPresenceStore presence, ILogger logger, TimeProvider? time = null)
     {
         _presence = presence;
         _time = time ?? TimeProvider.System;
         Key = key;
-        Name = ChannelKeys.ChannelName(key);
+        Name = key.Name;
         _log = log;
         _bus = bus;
         _logger = logger;
         Ready = StartAsync();
     }
 
-    public string Key { get; }
+    public ChannelKey Key { get; }
 
     public string Name { get; }
 
@@ -89,10 +91,10 @@ public sealed partial class LocalChannel
     {
         // Follow the bus first, then read the head: anything appended in between is either at or before the head
         // (history) or arrives as an envelope after it (live); nothing falls between the two.
-        _busSubscription = await _bus.SubscribeAsync(Key, OnEnvelope).ConfigureAwait(false);
+        _busSubscription = await _bus.SubscribeAsync(Key, OnEnvelope, OnMissed).ConfigureAwait(false);
         _presenceSubscription = await _presence.SubscribeAsync(Key, OnPresence).ConfigureAwait(false);
         var head = await _log.GetHeadAsync(Key).ConfigureAwait(false);
-        _tailCheck = _time.CreateTimer(_ => _ = CheckTailAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _tailCheck = _time.CreateTimer(_ => _ = CatchUpAsync(evenWithoutSubscribers: false), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         lock (_gate)
         {
             _epoch = head.Epoch;
@@ -139,8 +141,7 @@ public sealed partial class LocalChannel
             {
                 // Queued under the lock, so it precedes every live frame delivered after this registration.
                 // A transport that does not subscribe has nothing to replay, so its resume trivially succeeds.
-                var resumed = subscriber is null && request.ResumeFrom is { } from
-                    && from.Epoch == attachPosition.Epoch && from.Offset >= 0 && from.Offset <= attachPosition.Offset;
+                var resumed = subscriber is null && request.ResumeFrom is { } from && ResumeDecision.CanContinue(from, attachPosition);
                 var outcome = new AttachOutcome(
                     resumed ? request.ResumeFrom!.Value : attachPosition,
                     Resumed: resumed,
@@ -168,7 +169,7 @@ public sealed partial class LocalChannel
         AttachOutcome outcome;
         if (request.ResumeFrom is { } from)
         {
-            var continuous = from.Epoch == attachPosition.Epoch && from.Offset <= attachPosition.Offset;
+            var continuous = ResumeDecision.CanContinue(from, attachPosition);
             var position = from;
             while (continuous && position.Offset < attachPosition.Offset)
             {
@@ -308,16 +309,21 @@ public sealed partial class LocalChannel
         }
     }
 
+    /// <summary>The engine's link to the other nodes came back: envelopes may have been lost meanwhile.</summary>
+    private void OnMissed() => _ = CatchUpAsync(evenWithoutSubscribers: true);
+
     /// <summary>
-    /// Asks the log for anything after the cursor once envelopes have gone quiet, and feeds the newest entry back in as
-    /// an envelope: the gap before it is then filled from the log like any other. At most one read when nothing was lost.
+    /// Asks the log for anything after the cursor, and feeds the newest entry back in as an envelope: the gap before it
+    /// is then filled from the log like any other, and a newer epoch is taken up. Runs once envelopes have gone quiet
+    /// (a lost *last* envelope, the end of a stream, would otherwise wait for the channel's next publish) and when the
+    /// engine reports a lost link. At most one read when nothing was lost.
     /// </summary>
-    private async Task CheckTailAsync()
+    private async Task CatchUpAsync(bool evenWithoutSubscribers)
     {
         LogPosition cursor;
         lock (_gate)
         {
-            if (_closed || _subscribers.Length == 0)
+            if (_closed || !_ready || (_subscribers.Length == 0 && !evenWithoutSubscribers))
             {
                 return;
             }
@@ -328,7 +334,7 @@ public sealed partial class LocalChannel
         try
         {
             var head = await _log.GetHeadAsync(Key).ConfigureAwait(false);
-            if (head.Epoch != cursor.Epoch || head.Offset <= cursor.Offset)
+            if (head.Offset == 0 || (head.Epoch == cursor.Epoch && head.Offset <= cursor.Offset))
             {
                 return;
             }
@@ -660,14 +666,14 @@ public sealed partial class LocalChannel
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: log epoch changed from {Old} to {New}")]
-    private static partial void LogEpochChanged(ILogger logger, string channel, string old, string @new);
+    private static partial void LogEpochChanged(ILogger logger, ChannelKey channel, string old, string @new);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: reading the log to fill a delivery gap failed; retrying")]
-    private static partial void GapFillFailed(ILogger logger, Exception exception, string channel);
+    private static partial void GapFillFailed(ILogger logger, Exception exception, ChannelKey channel);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: offsets {From}..{To} never arrived on the bus; delivering them from the log")]
-    private static partial void TailRecovered(ILogger logger, string channel, long from, long to);
+    private static partial void TailRecovered(ILogger logger, ChannelKey channel, long from, long to);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: offsets {From}..{To} are no longer in the log and were not delivered")]
-    private static partial void MessagesSkipped(ILogger logger, string channel, long from, long to);
+    private static partial void MessagesSkipped(ILogger logger, ChannelKey channel, long from, long to);
 }

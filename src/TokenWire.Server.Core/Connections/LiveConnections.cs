@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Engine;
 
 namespace TokenWire.Server.Connections;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
 
@@ -13,7 +14,7 @@ public sealed class RealtimeServices(
     ChannelPublisher publisher,
     MessageMutator mutator,
     Authenticator authenticator,
-    LocalChannelRegistry channels,
+    LocalChannels channels,
     IConnectionStore connections,
     LiveConnections live,
     HeartbeatWheel heartbeats,
@@ -28,7 +29,7 @@ public sealed class RealtimeServices(
 
     public Authenticator Authenticator { get; } = authenticator;
 
-    public LocalChannelRegistry Channels { get; } = channels;
+    public LocalChannels Channels { get; } = channels;
 
     public IConnectionStore Connections { get; } = connections;
 

@@ -2,6 +2,7 @@ using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
+using TokenWire.Server.Engine;
 
 namespace TokenWire.Server.Connections;
 
@@ -63,7 +64,7 @@ public sealed partial class RealtimeSession
             request = request with { ResumeFrom = LogPosition.TryParse(serial, out var from) ? from : new LogPosition(string.Empty, 0) };
         }
 
-        var channel = _services.Channels.Acquire(ChannelKeys.For(Connection.Auth.App.Id, name!));
+        var channel = _services.Channels.Acquire(new ChannelKey(Connection.Auth.App.Id, name!));
         var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? new ChannelSubscriber(_transport, modes, parameters.WholeAppends) : null;
         var presenceSubscriber = new ChannelSubscriber(_transport, modes);
         IReadOnlyList<PresenceMessage> members = [];

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
+using TokenWire.Server.Engine;
 
 namespace TokenWire.Server.Connections;
 

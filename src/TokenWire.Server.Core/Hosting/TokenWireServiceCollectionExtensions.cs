@@ -4,10 +4,10 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Bus;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
@@ -18,9 +18,9 @@ namespace TokenWire.Server.Hosting;
 public static class TokenWireServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the server with the embedded in-memory engine. A scale-out engine replaces the
-    /// <see cref="IMessageLog"/>, <see cref="IMessageBus"/>, <see cref="IConnectionStore"/>, <see cref="IPresenceStore"/>
-    /// and <see cref="ITokenRevocationStore"/> registrations after this call.
+    /// Registers the server with the embedded in-memory engine (<c>Engine/</c>). A scale-out engine replaces the
+    /// <see cref="IMessageLog"/>, <see cref="IMessageBus"/>, <see cref="IConnectionStore"/>, <see cref="IPresenceStore"/>,
+    /// <see cref="ITokenRevocationStore"/> and <see cref="IClusterConnectionCounts"/> registrations.
     /// </summary>
     public static IServiceCollection AddTokenWire(this IServiceCollection services, IHostEnvironment environment)
     {
@@ -38,10 +38,13 @@ public static class TokenWireServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => new NodeInstance());
+        // The in-memory log delivers its appends on the in-memory bus; an engine replaces the two together.
+        services.TryAddSingleton<InMemoryMessageBus>();
         services.TryAddSingleton<IMessageLog>(sp => new InMemoryMessageLog(
             sp.GetRequiredService<TimeProvider>(),
-            ForgetIdleAfter(sp.GetRequiredService<IOptions<TokenWireOptions>>().Value)));
-        services.TryAddSingleton<IMessageBus, InMemoryMessageBus>();
+            ForgetIdleAfter(sp.GetRequiredService<IOptions<TokenWireOptions>>().Value),
+            sp.GetRequiredService<InMemoryMessageBus>()));
+        services.TryAddSingleton<IMessageBus>(sp => sp.GetRequiredService<InMemoryMessageBus>());
         services.TryAddSingleton<IPresenceStore, InMemoryPresenceStore>();
         services.AddSingleton<PresenceService>();
         services.AddSingleton<AppRegistry>();
@@ -53,9 +56,9 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<ChannelRules>();
         services.AddSingleton<ChannelPublisher>();
         services.AddSingleton<MessageMutator>();
-        services.AddSingleton<LocalChannelRegistry>();
-        services.TryAddSingleton<IConnectionStore, ConnectionRegistry>();
-        services.TryAddSingleton<IClusterConnectionCounts, NoOtherNodes>();
+        services.AddSingleton<LocalChannels>();
+        services.TryAddSingleton<IConnectionStore, InMemoryConnectionStore>();
+        services.TryAddSingleton<IClusterConnectionCounts, InMemoryClusterConnectionCounts>();
         services.AddSingleton<LiveConnections>();
         services.AddSingleton<HeartbeatWheel>();
         services.AddSingleton<RealtimeServices>();

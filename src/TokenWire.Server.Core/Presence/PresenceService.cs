@@ -5,6 +5,7 @@ using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Publishing;
 
@@ -32,7 +33,7 @@ public sealed partial class PresenceService(
     public IPresenceStore Store { get; } = store;
 
     /// <summary>The presence history log of a channel: its key plus a suffix no channel name can contain (control characters are refused).</summary>
-    public static string HistoryKey(string channelKey) => channelKey + "\u001Fpresence";
+    public static ChannelKey HistoryKey(ChannelKey channel) => channel with { Name = channel.Name + "\u001Fpresence" };
 
 
     /// <summary>The owner of sandbox fixture members: this node, on no connection (they never leave by themselves).</summary>
@@ -43,7 +44,7 @@ public sealed partial class PresenceService(
 
     public async ValueTask<IReadOnlyList<PresenceMessage>> ApplyAsync(AppDefinition app, string channelName, IReadOnlyList<PresenceChange> changes, CancellationToken cancellationToken)
     {
-        var channelKey = ChannelKeys.For(app.Id, channelName);
+        var channelKey = new ChannelKey(app.Id, channelName);
         var events = await Store.ApplyAsync(channelKey, changes, app.MaxPresenceMembers, cancellationToken).ConfigureAwait(false);
         if (events.Count > 0)
         {
@@ -92,12 +93,12 @@ public sealed partial class PresenceService(
     /// a member re-entered since through another node stays. The leaves are broadcast and recorded like any other.
     /// </summary>
     /// <returns>How many members left.</returns>
-    public async Task<int> LeaveOwnedAsync(string channelKey, IReadOnlyList<(string ClientId, string ConnectionId, string Owner)> members, CancellationToken cancellationToken)
+    public async Task<int> LeaveOwnedAsync(ChannelKey channelKey, IReadOnlyList<(string ClientId, string ConnectionId, string Owner)> members, CancellationToken cancellationToken)
     {
         var changes = members.Select(m => new PresenceChange(Leave(m.ClientId, m.ConnectionId), m.Owner, OnlyIfOwner: true)).ToList();
-        if (apps.FindApp(channelKey[..Math.Max(channelKey.IndexOf(':'), 0)]) is { } app)
+        if (apps.FindApp(channelKey.AppId) is { } app)
         {
-            return (await ApplyAsync(app, ChannelKeys.ChannelName(channelKey), changes, cancellationToken).ConfigureAwait(false)).Count;
+            return (await ApplyAsync(app, channelKey.Name, changes, cancellationToken).ConfigureAwait(false)).Count;
         }
 
         // The app is no longer configured here: nothing to record its history under, but the members must go.

@@ -2,21 +2,21 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Bus;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Server.Publishing;
 
 /// <summary>
 /// The one publish path for realtime and REST: check rights, identity and size, stamp the publisher, append to the
-/// log (which orders and deduplicates), then hand the appended entries to the bus. The append is the commit point:
-/// once it returns the publish may be acknowledged. Ephemeral messages (<c>extras.ephemeral: true</c>, Ably's
-/// transient messages) skip the log: they go to the bus as they are, are delivered live only, get no serial (null
-/// in the ACK) and never appear in history, rewind, <c>getMessage</c> or a resume's replay.
+/// log (which orders, deduplicates and delivers). The append is the commit point: once it returns the publish may be
+/// acknowledged. Ephemeral messages (<c>extras.ephemeral: true</c>, Ably's transient messages) are not stored: the
+/// engine delivers them live only, as they are; they get no serial (null in the ACK) and never appear in history,
+/// rewind, <c>getMessage</c> or a resume's replay.
 /// </summary>
-public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRules rules, TimeProvider time)
+public sealed class ChannelPublisher(IMessageLog log, ChannelRules rules, TimeProvider time)
 {
     /// <param name="connectionId">The publishing realtime connection, or null for REST (whose caller attributes each message).</param>
     public async ValueTask<AppendResult> PublishAsync(AuthContext auth, string channelName, IReadOnlyList<Message> messages, string? connectionId, CancellationToken cancellationToken)
@@ -39,36 +39,25 @@ public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRu
 
         auth.App.EnsureWithinMessageSize(total);
 
-        var channelKey = ChannelKeys.For(auth.App.Id, channelName);
+        var channelKey = new ChannelKey(auth.App.Id, channelName);
         if (!HasEphemeral(messages))
         {
-            var result = await log.AppendAsync(channelKey, messages, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
-            if (result.Appended.Count > 0)
-            {
-                await bus.PublishAsync(new BusEnvelope(channelKey, result.Epoch, result.Appended, connectionId), cancellationToken).ConfigureAwait(false);
-            }
-
-            return result;
+            return await log.AppendAsync(channelKey, messages, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
         }
 
-        return await PublishWithEphemeralAsync(auth, channelKey, channelName, messages, connectionId, cancellationToken).ConfigureAwait(false);
+        return await PublishWithEphemeralAsync(auth, channelKey, channelName, messages, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stored messages are appended first (one append), then the ephemeral ones go out; serials in input order.</summary>
-    private async ValueTask<AppendResult> PublishWithEphemeralAsync(AuthContext auth, string channelKey, string channelName, IReadOnlyList<Message> messages, string? connectionId, CancellationToken cancellationToken)
+    private async ValueTask<AppendResult> PublishWithEphemeralAsync(AuthContext auth, ChannelKey channelKey, string channelName, IReadOnlyList<Message> messages, CancellationToken cancellationToken)
     {
         var stored = messages.Where(m => !IsEphemeral(m)).ToList();
         var appended = stored.Count == 0
             ? new AppendResult([], [], string.Empty)
             : await log.AppendAsync(channelKey, stored, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
-        if (appended.Appended.Count > 0)
-        {
-            await bus.PublishAsync(new BusEnvelope(channelKey, appended.Epoch, appended.Appended, connectionId), cancellationToken).ConfigureAwait(false);
-        }
-
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var serials = new string?[messages.Count];
-        var ephemeral = new List<LogEntry>();
+        var ephemeral = new List<Message>();
         for (int i = 0, s = 0; i < messages.Count; i++)
         {
             var message = messages[i];
@@ -76,7 +65,7 @@ public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRu
             {
                 message.Timestamp = now;
                 message.Action ??= MessageActions.Create;
-                ephemeral.Add(new LogEntry(0, message) { LoggedAt = now });
+                ephemeral.Add(message);
             }
             else
             {
@@ -84,7 +73,7 @@ public sealed class ChannelPublisher(IMessageLog log, IMessageBus bus, ChannelRu
             }
         }
 
-        await bus.PublishAsync(new BusEnvelope(channelKey, appended.Epoch, ephemeral, connectionId, Ephemeral: true), cancellationToken).ConfigureAwait(false);
+        await log.PublishEphemeralAsync(channelKey, ephemeral, cancellationToken).ConfigureAwait(false);
         return new AppendResult(serials, appended.Appended, appended.Epoch);
     }
 

@@ -2,9 +2,9 @@ using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Bus;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Server.Publishing;
@@ -12,9 +12,9 @@ namespace TokenWire.Server.Publishing;
 /// <summary>
 /// The one update/delete/append path for realtime and REST (reference §4.12): the channel must be mutable (93002),
 /// the caller needs message-update-* (update, append) or message-delete-* (delete) rights (40160), then the log
-/// checks the target, ownership and append rules atomically with the append, and the version goes on the bus.
+/// checks the target, ownership and append rules atomically with the append, and delivers the version.
 /// </summary>
-public sealed class MessageMutator(IMessageLog log, IMessageBus bus, ChannelRules rules)
+public sealed class MessageMutator(IMessageLog log, ChannelRules rules)
 {
     /// <param name="connectionId">The acting realtime connection, or null for REST.</param>
     /// <param name="appendRollupWindow">The acting connection's rollup window for appends (none for REST).</param>
@@ -61,14 +61,8 @@ public sealed class MessageMutator(IMessageLog log, IMessageBus bus, ChannelRule
         operation.ConnectionKey = null;
         operation.Action = action;
 
-        var channelKey = ChannelKeys.For(auth.App.Id, channelName);
+        var channelKey = new ChannelKey(auth.App.Id, channelName);
         var mutation = new MessageMutation(target.Epoch, target.Offset, operation, auth.ClientId, mayChangeAny, auth.App.MaxMessageSize, appendRollupWindow);
-        var result = await log.AppendMutationAsync(channelKey, mutation, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
-        if (result.Appended.Count > 0)
-        {
-            await bus.PublishAsync(new BusEnvelope(channelKey, result.Epoch, result.Appended, connectionId) { AppendRollupWindow = appendRollupWindow }, cancellationToken).ConfigureAwait(false);
-        }
-
-        return result;
+        return await log.AppendMutationAsync(channelKey, mutation, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
     }
 }

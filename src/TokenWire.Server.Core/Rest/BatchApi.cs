@@ -10,6 +10,7 @@ using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
 
@@ -157,7 +158,7 @@ public static class BatchApi
             {
                 ChannelNames.Validate(channel);
                 RestApi.Require(auth, channel, ChannelOperation.Subscribe, "subscribe");
-                outcomes.Add((channel, await presence.Store.GetMembersAsync(ChannelKeys.For(auth.App.Id, channel), context.RequestAborted), null));
+                outcomes.Add((channel, await presence.Store.GetMembersAsync(new ChannelKey(auth.App.Id, channel), context.RequestAborted), null));
             }
             catch (ProtocolException ex)
             {

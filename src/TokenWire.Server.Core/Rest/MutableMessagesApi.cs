@@ -8,6 +8,7 @@ using TokenWire.Protocol.Serials;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Publishing;
 
@@ -88,7 +89,7 @@ public static class MutableMessagesApi
             throw MutationRules.NotFound(serial);
         }
 
-        return await log.ReadMessageAsync(ChannelKeys.For(auth.App.Id, channel), position, context.RequestAborted)
+        return await log.ReadMessageAsync(new ChannelKey(auth.App.Id, channel), position, context.RequestAborted)
             ?? throw MutationRules.NotFound(serial);
     }
 

@@ -7,6 +7,7 @@ using TokenWire.Protocol;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
 
@@ -37,7 +38,7 @@ public static class PresenceApi
         string? clientId = query["clientId"];
         string? connectionId = query["connectionId"];
         string? after = query["cursor"];
-        var members = await presence.Store.GetMembersAsync(ChannelKeys.For(auth.App.Id, channel), context.RequestAborted);
+        var members = await presence.Store.GetMembersAsync(new ChannelKey(auth.App.Id, channel), context.RequestAborted);
         var matching = members
             .Where(m => (clientId is null || m.ClientId == clientId) && (connectionId is null || m.ConnectionId == connectionId))
             .Where(m => after is null || string.CompareOrdinal(m.MemberKey, after) > 0)
@@ -54,7 +55,7 @@ public static class PresenceApi
         ChannelNames.Validate(channel);
         RestApi.Require(auth, channel, ChannelOperation.History, "history");
         var query = HistoryRequest.Parse(context.Request.Query, options.Value.Limits.HistoryMaxLimit);
-        var page = await log.ReadHistoryAsync(PresenceService.HistoryKey(ChannelKeys.For(auth.App.Id, channel)), query, context.RequestAborted);
+        var page = await log.ReadHistoryAsync(PresenceService.HistoryKey(new ChannelKey(auth.App.Id, channel)), query, context.RequestAborted);
         context.Response.Headers.Link = HistoryRequest.Link("history", query, page.Next);
 
         // The log's serial orders the events; presence messages have no serial field of their own.

@@ -8,6 +8,7 @@ using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
@@ -41,7 +42,7 @@ public static class RestApi
         ChannelNames.Validate(channel);
         Require(auth, channel, ChannelOperation.History, "history");
         var query = HistoryRequest.Parse(context.Request.Query, options.Value.Limits.HistoryMaxLimit);
-        var page = await log.ReadHistoryAsync(ChannelKeys.For(auth.App.Id, channel), query, context.RequestAborted);
+        var page = await log.ReadHistoryAsync(new ChannelKey(auth.App.Id, channel), query, context.RequestAborted);
         context.Response.Headers.Link = HistoryRequest.Link("messages", query, page.Next);
         await RestResponses.WriteMessagesAsync(context, page.Entries.Select(e => e.Message).ToList());
     }
@@ -107,12 +108,12 @@ public static class RestApi
         }
     }
 
-    private static async Task StatusAsync(HttpContext context, string channel, RestAuthentication authentication, LocalChannelRegistry channels, IMessageLog log, PresenceService presence)
+    private static async Task StatusAsync(HttpContext context, string channel, RestAuthentication authentication, LocalChannels channels, IMessageLog log, PresenceService presence)
     {
         var auth = authentication.Authenticate(context.Request);
         ChannelNames.Validate(channel);
         Require(auth, channel, ChannelOperation.ChannelMetadata, "channel-metadata");
-        var key = ChannelKeys.For(auth.App.Id, channel);
+        var key = new ChannelKey(auth.App.Id, channel);
         var occupancy = channels.Find(key)?.Occupancy ?? new ChannelOccupancy();
         var head = await log.GetHeadAsync(key, context.RequestAborted);
         var members = await presence.Store.GetMembersAsync(key, context.RequestAborted);

@@ -7,71 +7,35 @@ using TokenWire.Protocol.Tests.Support;
 
 namespace TokenWire.Protocol.Tests.MessagePack;
 
-public sealed class MessagePackProtocolCodecTests
+/// <summary>The MessagePack codec: the shared codec suite, plus what is particular to it (bin data, number widths, nil).</summary>
+public sealed class MessagePackProtocolCodecTests : ProtocolCodecConformance
 {
-    private static readonly IProtocolCodec Codec = ProtocolCodecs.MessagePack;
+    private static readonly IProtocolCodec MsgPackCodec = ProtocolCodecs.MessagePack;
 
     private delegate void PackAction(ref MessagePackWriter writer);
 
-    public static TheoryData<string> ClientFrames => CapturedFrames.ClientTheoryData();
-
-    public static TheoryData<string> ServerFrames => CapturedFrames.ServerTheoryData();
+    protected override WireFormat Format => WireFormat.MessagePack;
 
     [Fact]
-    public void Codec_reports_the_msgpack_format()
-    {
-        Assert.Equal(WireFormat.MessagePack, Codec.Format);
-        Assert.IsType<MessagePackProtocolCodec>(ProtocolCodecs.For(WireFormat.MessagePack));
-    }
+    public void For_msgpack_is_the_msgpack_codec() => Assert.IsType<MessagePackProtocolCodec>(ProtocolCodecs.For(WireFormat.MessagePack));
 
     [Theory]
-    [MemberData(nameof(ClientFrames))]
-    public void Captured_client_frame_decodes_to_its_key_fields(string frame)
-    {
-        var pm = Codec.Decode(CapturedFrames.Client(WireFormat.MessagePack, frame));
-
-        ClientFrameExpectations.AssertKeyFields(frame, pm);
-    }
-
-    [Theory]
-    [MemberData(nameof(ClientFrames))]
-    public void Captured_client_frame_round_trips_through_encode_and_decode(string frame)
-    {
-        var decoded = Codec.Decode(CapturedFrames.Client(WireFormat.MessagePack, frame));
-
-        var again = Codec.Decode(Codec.Encode(decoded));
-
-        ProtocolAssert.Equivalent(decoded, again);
-    }
-
-    [Theory]
-    [MemberData(nameof(ServerFrames))]
-    public void Captured_server_frame_decodes_to_its_key_fields(string frame)
-    {
-        var pm = Codec.Decode(CapturedFrames.Server(WireFormat.MessagePack, frame));
-
-        ServerFrameExpectations.AssertKeyFields(frame, pm);
-    }
-
-    [Theory]
-    [MemberData(nameof(ServerFrames))]
-    public void Captured_server_frame_re_encodes_to_an_equivalent_frame(string frame)
+    [MemberData(nameof(ServerFrames), MemberType = typeof(ProtocolCodecConformance))]
+    public void Captured_server_frame_re_encodes_to_the_same_value(string frame)
     {
         var original = CapturedFrames.Server(WireFormat.MessagePack, frame);
-        var decoded = Codec.Decode(original);
 
-        var reencoded = Codec.Encode(decoded);
+        var reencoded = MsgPackCodec.Encode(MsgPackCodec.Decode(original));
 
-        ProtocolAssert.Equivalent(decoded, Codec.Decode(reencoded));
         ProtocolAssert.JsonEquivalent(AsJson(original), AsJson(reencoded));
     }
 
     [Fact]
     public void Binary_data_is_written_as_bin_without_an_encoding()
     {
-        var pm = Codec.Decode(CapturedFrames.Client(WireFormat.MessagePack, "05-publish-binary-buffer"));
+        var pm = MsgPackCodec.Decode(CapturedFrames.Client(WireFormat.MessagePack, "05-publish-binary-buffer"));
 
-        var message = FirstMessageFields(Codec.Encode(pm));
+        var message = FirstMessageFields(MsgPackCodec.Encode(pm));
 
         Assert.Equal(MessagePackType.Binary, message["data"].Type);
         Assert.Equal("000102FDFEFF", message["data"].Text);
@@ -84,18 +48,18 @@ public sealed class MessagePackProtocolCodecTests
         var fromJson = ProtocolCodecs.Json.Decode(Encoding.UTF8.GetBytes(
             """{"action":15,"channel":"c","messages":[{"data":"AQID","encoding":"utf-8/cipher+aes-128-cbc/base64"},{"data":"3q2+7w==","encoding":"base64"}]}"""));
 
-        var bytes = Codec.Encode(fromJson);
+        var bytes = MsgPackCodec.Encode(fromJson);
 
         var first = FirstMessageFields(bytes);
         Assert.Equal(MessagePackType.Binary, first["data"].Type);
         Assert.Equal("010203", first["data"].Text);
         Assert.Equal("utf-8/cipher+aes-128-cbc", first["encoding"].Text);
-        var second = Codec.Decode(bytes).Messages![1];
+        var second = MsgPackCodec.Decode(bytes).Messages![1];
         Assert.Equal([0xde, 0xad, 0xbe, 0xef], second.Data.Bytes);
         Assert.Null(second.Encoding);
 
         // And back to JSON: base64 again, with the step re-appended.
-        using var json = JsonDocument.Parse(ProtocolCodecs.Json.Encode(Codec.Decode(bytes)));
+        using var json = JsonDocument.Parse(ProtocolCodecs.Json.Encode(MsgPackCodec.Decode(bytes)));
         var messages = json.RootElement.GetProperty("messages");
         Assert.Equal("AQID", messages[0].GetProperty("data").GetString());
         Assert.Equal("utf-8/cipher+aes-128-cbc/base64", messages[0].GetProperty("encoding").GetString());
@@ -103,21 +67,10 @@ public sealed class MessagePackProtocolCodecTests
         Assert.Equal("base64", messages[1].GetProperty("encoding").GetString());
     }
 
-    [Theory]
-    [MemberData(nameof(ClientFrames))]
-    public void Captured_frame_decoded_from_msgpack_survives_a_trip_through_json(string frame)
-    {
-        var decoded = Codec.Decode(CapturedFrames.Client(WireFormat.MessagePack, frame));
-
-        var viaJson = ProtocolCodecs.Json.Decode(ProtocolCodecs.Json.Encode(decoded));
-
-        ProtocolAssert.Equivalent(decoded, Codec.Decode(Codec.Encode(viaJson)));
-    }
-
     [Fact]
     public void Text_data_with_a_trailing_base64_step_is_stored_as_bytes()
     {
-        var pm = Codec.Decode(Pack((ref MessagePackWriter w) =>
+        var pm = MsgPackCodec.Decode(Pack((ref MessagePackWriter w) =>
         {
             w.WriteMapHeader(2);
             w.Write("action");
@@ -139,7 +92,7 @@ public sealed class MessagePackProtocolCodecTests
     [Fact]
     public void Structured_data_becomes_json_text_with_json_appended_to_the_encoding()
     {
-        var pm = Codec.Decode(Pack((ref MessagePackWriter w) =>
+        var pm = MsgPackCodec.Decode(Pack((ref MessagePackWriter w) =>
         {
             w.WriteMapHeader(2);
             w.Write("action");
@@ -167,7 +120,7 @@ public sealed class MessagePackProtocolCodecTests
     [Fact]
     public void Numbers_of_every_msgpack_width_are_accepted()
     {
-        var pm = Codec.Decode(Pack((ref MessagePackWriter w) =>
+        var pm = MsgPackCodec.Decode(Pack((ref MessagePackWriter w) =>
         {
             w.WriteMapHeader(5);
             w.Write("action");
@@ -195,7 +148,7 @@ public sealed class MessagePackProtocolCodecTests
         string[] pmFields = ["flags", "count", "error", "id", "channel", "channelSerial", "connectionId", "msgSerial", "timestamp", "messages", "presence", "auth", "connectionDetails", "params", "res"];
         string[] messageFields = ["id", "name", "data", "encoding", "clientId", "connectionId", "connectionKey", "timestamp", "extras", "action", "serial", "version"];
 
-        var pm = Codec.Decode(Pack((ref MessagePackWriter w) =>
+        var pm = MsgPackCodec.Decode(Pack((ref MessagePackWriter w) =>
         {
             w.WriteMapHeader(pmFields.Length + 2);
             w.Write("action");
@@ -222,9 +175,9 @@ public sealed class MessagePackProtocolCodecTests
     [Fact]
     public void Unknown_fields_of_every_msgpack_type_are_skipped_at_every_level()
     {
-        var plain = Codec.Decode(Pack((ref MessagePackWriter w) => WriteFrameWithUnknowns(ref w, noise: false)));
+        var plain = MsgPackCodec.Decode(Pack((ref MessagePackWriter w) => WriteFrameWithUnknowns(ref w, noise: false)));
 
-        var noisy = Codec.Decode(Pack((ref MessagePackWriter w) => WriteFrameWithUnknowns(ref w, noise: true)));
+        var noisy = MsgPackCodec.Decode(Pack((ref MessagePackWriter w) => WriteFrameWithUnknowns(ref w, noise: true)));
 
         ProtocolAssert.Equivalent(plain, noisy);
         Assert.Equal("tok", noisy.AuthAccessToken);
@@ -235,7 +188,7 @@ public sealed class MessagePackProtocolCodecTests
     [Fact]
     public void Rest_body_may_be_one_message_or_an_array_of_messages()
     {
-        var one = Codec.ReadMessages(new ReadOnlySequence<byte>(Pack((ref MessagePackWriter w) =>
+        var one = MsgPackCodec.ReadMessages(new ReadOnlySequence<byte>(Pack((ref MessagePackWriter w) =>
         {
             w.WriteMapHeader(1);
             w.Write("name");
@@ -250,7 +203,7 @@ public sealed class MessagePackProtocolCodecTests
             new() { Name = "empty" },
         ];
 
-        var read = Codec.ReadMessages(new ReadOnlySequence<byte>(Codec.EncodeMessages(messages)));
+        var read = MsgPackCodec.ReadMessages(new ReadOnlySequence<byte>(MsgPackCodec.EncodeMessages(messages)));
 
         ProtocolAssert.Equivalent(messages, read);
     }
@@ -263,35 +216,9 @@ public sealed class MessagePackProtocolCodecTests
     {
         var input = MalformedFrameCases[@case];
 
-        var ex = Record.Exception(() => Codec.Decode(input));
+        var ex = Record.Exception(() => MsgPackCodec.Decode(input));
 
         Assert.IsType<ProtocolException>(ex);
-    }
-
-    [Theory]
-    [MemberData(nameof(ClientFrames))]
-    public void Every_truncation_of_a_captured_frame_throws_ProtocolException(string frame)
-    {
-        var bytes = CapturedFrames.Client(WireFormat.MessagePack, frame);
-
-        for (var length = 0; length < bytes.Length; length++)
-        {
-            var ex = Record.Exception(() => Codec.Decode(bytes.AsMemory(0, length)));
-            Assert.True(ex is ProtocolException, $"prefix of {length} bytes: {ex?.GetType().Name ?? "no exception"} {ex?.Message}");
-        }
-    }
-
-    [Theory]
-    [MemberData(nameof(ServerFrames))]
-    public void Every_truncation_of_a_server_frame_throws_ProtocolException(string frame)
-    {
-        var bytes = CapturedFrames.Server(WireFormat.MessagePack, frame);
-
-        for (var length = 0; length < bytes.Length; length++)
-        {
-            var ex = Record.Exception(() => Codec.Decode(bytes.AsMemory(0, length)));
-            Assert.True(ex is ProtocolException, $"prefix of {length} bytes: {ex?.GetType().Name ?? "no exception"} {ex?.Message}");
-        }
     }
 
     public static TheoryData<string> MalformedBodies => [.. MalformedBodyCases.Keys];
@@ -302,7 +229,7 @@ public sealed class MessagePackProtocolCodecTests
     {
         var input = MalformedBodyCases[@case];
 
-        var ex = Record.Exception(() => Codec.ReadMessages(new ReadOnlySequence<byte>(input)));
+        var ex = Record.Exception(() => MsgPackCodec.ReadMessages(new ReadOnlySequence<byte>(input)));
 
         Assert.IsType<ProtocolException>(ex);
     }
@@ -310,7 +237,7 @@ public sealed class MessagePackProtocolCodecTests
     [Fact]
     public void Invalid_base64_text_data_with_encoding_base64_is_reported_as_invalid_message_data()
     {
-        var ex = Assert.Throws<ProtocolException>(() => Codec.Decode(MalformedFrameCases["invalid base64 with encoding base64"]));
+        var ex = Assert.Throws<ProtocolException>(() => MsgPackCodec.Decode(MalformedFrameCases["invalid base64 with encoding base64"]));
 
         Assert.Equal(ErrorCodes.InvalidMessageData, ex.Error.Code);
     }
@@ -321,9 +248,9 @@ public sealed class MessagePackProtocolCodecTests
     [InlineData(64)]
     public void Extras_nested_within_the_depth_limit_is_relayed_in_both_formats(int depth)
     {
-        var pm = Codec.Decode(FrameWithExtras(NestedMaps(depth)));
+        var pm = MsgPackCodec.Decode(FrameWithExtras(NestedMaps(depth)));
 
-        var viaMessagePack = Codec.Decode(Codec.Encode(pm));
+        var viaMessagePack = MsgPackCodec.Decode(MsgPackCodec.Encode(pm));
         using var json = JsonDocument.Parse(ProtocolCodecs.Json.Encode(pm), new JsonDocumentOptions { MaxDepth = 256 });
 
         ProtocolAssert.Equivalent(pm, viaMessagePack);
@@ -341,14 +268,14 @@ public sealed class MessagePackProtocolCodecTests
             ProtocolMessage pm;
             try
             {
-                pm = Codec.Decode(frame);
+                pm = MsgPackCodec.Decode(frame);
             }
             catch (ProtocolException)
             {
                 continue;
             }
 
-            Assert.Null(Record.Exception(() => Codec.Encode(pm)));
+            Assert.Null(Record.Exception(() => MsgPackCodec.Encode(pm)));
         }
     }
 
@@ -372,7 +299,7 @@ public sealed class MessagePackProtocolCodecTests
 
         foreach (var frame in frames)
         {
-            Assert.Throws<ProtocolException>(() => Codec.Decode(frame));
+            Assert.Throws<ProtocolException>(() => MsgPackCodec.Decode(frame));
         }
     }
 

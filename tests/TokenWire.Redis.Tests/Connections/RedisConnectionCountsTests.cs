@@ -5,13 +5,17 @@ using TokenWire.Conformance;
 using TokenWire.Redis.Tests.Support;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Hosting;
 
 namespace TokenWire.Redis.Tests.Connections;
 
-/// <summary>MaxConnectionsPerApp across nodes: each node sees the others' counts; a node that stops refreshing stops counting.</summary>
+/// <summary>
+/// MaxConnectionsPerApp across nodes against the shared contract, plus the cluster itself: each node sees the
+/// others' counts; a node that stops refreshing stops counting.
+/// </summary>
 [Collection(RedisCollection.Name)]
-public sealed class RedisConnectionCountsTests(RedisServerFixture redis) : IAsyncLifetime
+public sealed class RedisConnectionCountsTests(RedisServerFixture redis) : ClusterConnectionCountsConformance
 {
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(1);
 
@@ -24,10 +28,26 @@ public sealed class RedisConnectionCountsTests(RedisServerFixture redis) : IAsyn
     });
 
     private readonly List<ConnectionMultiplexer> _multiplexers = [];
+    private readonly List<RedisConnectionCounts> _nodes = [];
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    protected override async Task<IClusterConnectionCounts> StartNodeAsync(Func<string, int> liveConnections) =>
+        await Node(liveConnections);
 
-    public async Task DisposeAsync()
+    /// <summary>Each node publishes, then each reads what all published.</summary>
+    protected override async Task RefreshAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.RefreshAsync();
+        }
+
+        foreach (var node in _nodes)
+        {
+            await node.RefreshAsync();
+        }
+    }
+
+    public override async Task DisposeAsync()
     {
         foreach (var multiplexer in _multiplexers)
         {
@@ -82,10 +102,14 @@ public sealed class RedisConnectionCountsTests(RedisServerFixture redis) : IAsyn
         Assert.Equal(0, a.OnOtherNodes("dev"));
     }
 
-    private async Task<RedisConnectionCounts> Node(Func<int> live)
+    private Task<RedisConnectionCounts> Node(Func<int> live) => Node(_ => live());
+
+    private async Task<RedisConnectionCounts> Node(Func<string, int> live)
     {
         var multiplexer = await redis.ConnectAsync();
         _multiplexers.Add(multiplexer);
-        return new RedisConnectionCounts(multiplexer, _keys, new AppRegistry(_options), _options, _ => live(), _time, Period);
+        var node = new RedisConnectionCounts(multiplexer, _keys, new AppRegistry(_options), _options, live, _time, Period);
+        _nodes.Add(node);
+        return node;
     }
 }

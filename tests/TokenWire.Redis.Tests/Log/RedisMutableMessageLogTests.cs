@@ -1,5 +1,6 @@
 using TokenWire.Conformance;
 using TokenWire.Redis.Tests.Support;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Redis.Tests.Log;

@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
 using StackExchange.Redis;
-using TokenWire.Conformance;
 using TokenWire.Protocol;
 using TokenWire.Redis.Tests.Support;
-using TokenWire.Server.Bus;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Redis.Tests.Log;
@@ -15,7 +14,7 @@ namespace TokenWire.Redis.Tests.Log;
 [Collection(RedisCollection.Name)]
 public sealed class RedisScaleOutTests(RedisServerFixture redis) : IAsyncLifetime
 {
-    private const string Channel = "app:shared";
+    private static readonly ChannelKey Channel = new("app", "shared");
     private static readonly ChannelRetention Retention = new(TimeSpan.FromHours(1), 1_000_000, TimeSpan.FromMinutes(2));
 
     private readonly RedisKeys _keys = new(RedisServerFixture.UniquePrefix());
@@ -44,8 +43,8 @@ public sealed class RedisScaleOutTests(RedisServerFixture redis) : IAsyncLifetim
         const int batchesEach = 40;
         using var subscriptionA = new Recorder();
         using var subscriptionB = new Recorder();
-        await using var subA = await _a.Bus.SubscribeAsync(Channel, subscriptionA.Add).Within();
-        await using var subB = await _b.Bus.SubscribeAsync(Channel, subscriptionB.Add).Within();
+        await using var subA = await _a.Bus.SubscribeAsync(Channel, subscriptionA.Add, static () => { }).Within();
+        await using var subB = await _b.Bus.SubscribeAsync(Channel, subscriptionB.Add, static () => { }).Within();
 
         // Each appender alternates nodes and batch sizes; ids are unique, so nothing is deduplicated.
         var results = await Task.WhenAll(Enumerable.Range(0, appenders).Select(a => Task.Run(async () =>
@@ -95,7 +94,7 @@ public sealed class RedisScaleOutTests(RedisServerFixture redis) : IAsyncLifetim
     public async Task A_node_reads_what_another_node_appended_exactly_as_its_bus_delivered_it()
     {
         using var recorder = new Recorder();
-        await using var subscription = await _b.Bus.SubscribeAsync(Channel, recorder.Add).Within();
+        await using var subscription = await _b.Bus.SubscribeAsync(Channel, recorder.Add, static () => { }).Within();
         var message = new Message
         {
             Id = "m:1:0",
@@ -123,31 +122,12 @@ public sealed class RedisScaleOutTests(RedisServerFixture redis) : IAsyncLifetim
         }
     }
 
-    [Fact]
-    public async Task An_ephemeral_envelope_published_on_one_node_reaches_the_other_and_is_not_stored()
-    {
-        using var recorder = new Recorder();
-        await using var subscription = await _b.Bus.SubscribeAsync(Channel, recorder.Add).Within();
-        var message = new Message { Id = "e:1:0", Name = "data-progress", Data = MessageData.FromText("42%"), ConnectionId = "conn1", Action = 0 };
-
-        await _a.Bus.PublishAsync(new BusEnvelope(Channel, string.Empty, [new LogEntry(0, message) { LoggedAt = 1234 }], "conn1", Ephemeral: true)).Within();
-
-        await Wait.Eventually("the bus delivered it", () => recorder.Count == 1);
-        var envelope = recorder.Envelopes[0];
-        Assert.True(envelope.Ephemeral);
-        Assert.Equal("conn1", envelope.PublisherConnectionId);
-        var delivered = Assert.Single(envelope.Entries).Message;
-        Assert.Equal(("e:1:0", "data-progress", "42%", 1234L), (delivered.Id, delivered.Name, delivered.Data.Text, delivered.Timestamp!.Value));
-        Assert.Null(delivered.Serial);
-        Assert.Equal(0, (await _a.Log.GetHeadAsync(Channel).Within()).Offset);
-    }
-
     private async Task<Node> StartNode()
     {
         var link = await redis.ConnectAsync();
         _links.Add(link);
         var log = new RedisMessageLog(link, _keys, TimeProvider.System, TimeSpan.FromMinutes(5));
-        return new Node(log, new RedisMessageBus(link, _keys, log));
+        return new Node(log, new RedisMessageBus(link, _keys));
     }
 
     private sealed record Node(RedisMessageLog Log, RedisMessageBus Bus);

@@ -1,6 +1,7 @@
 using TokenWire.Conformance;
 using TokenWire.Protocol;
 using TokenWire.Redis.Tests.Support;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Presence;
 
 namespace TokenWire.Redis.Tests.Presence;
@@ -54,6 +55,6 @@ public sealed class RedisPresenceStoreTests(RedisServerFixture redis) : Presence
     {
         await Store.ApplyAsync(Channel, [Change(PresenceAction.Enter, "alice", "c1")], 0);
 
-        Assert.True(await redis.Redis.GetDatabase().SetContainsAsync(_keys.PresenceChannels, Channel));
+        Assert.True(await redis.Redis.GetDatabase().SetContainsAsync(_keys.PresenceChannels, Channel.ToString()));
     }
 }

@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using TokenWire.Conformance;
 using TokenWire.Protocol;
 using TokenWire.Redis.Tests.Support;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
@@ -18,7 +18,7 @@ public sealed class RedisPresenceSweeperTests(RedisServerFixture redis)
     private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(1);
 
     private readonly RedisKeys _keys = new(RedisServerFixture.UniquePrefix());
-    private readonly string _channel = $"app:sweep-{Guid.NewGuid():N}";
+    private readonly ChannelKey _channel = new("app", $"sweep-{Guid.NewGuid():N}");
 
     [Fact]
     public async Task Members_of_a_node_whose_heartbeat_expired_leave_and_the_rest_stay()
@@ -94,7 +94,7 @@ public sealed class RedisPresenceSweeperTests(RedisServerFixture redis)
         await Wait.Eventually("this node may sweep", () => heartbeat.MaySweep);
         await sweeper.SweepAsync();
 
-        Assert.False(await redis.Redis.GetDatabase().SetContainsAsync(_keys.PresenceChannels, _channel));
+        Assert.False(await redis.Redis.GetDatabase().SetContainsAsync(_keys.PresenceChannels, _channel.ToString()));
     }
 
     private static PresenceChange Enter(string clientId, string connectionId, string node) =>

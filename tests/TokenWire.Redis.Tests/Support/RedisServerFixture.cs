@@ -1,24 +1,18 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using StackExchange.Redis;
 
 namespace TokenWire.Redis.Tests.Support;
 
 /// <summary>
-/// A real <c>redis-server</c> (no persistence) on a free loopback port, started once for the collection and stopped
-/// after it. Tests isolate themselves with <see cref="UniquePrefix"/> rather than flushing. ./test.sh installs
+/// One real <c>redis-server</c> (<see cref="RedisServer"/>, the shared test kit's) for the collection, stopped after
+/// it. Tests isolate themselves with <see cref="UniquePrefix"/> rather than flushing. ./test.sh installs
 /// redis-server; without it every test fails saying so.
 /// </summary>
 public sealed class RedisServerFixture : IAsyncLifetime
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "tokenwire-redis-tests-" + Guid.NewGuid().ToString("N"));
-    private Process? _process;
+    private RedisServer? _server;
     private ConnectionMultiplexer? _shared;
 
-    public int Port { get; private set; }
-
-    public string Configuration => $"127.0.0.1:{Port}";
+    public string Configuration => (_server ?? throw new InvalidOperationException("redis-server is not running")).Endpoint;
 
     /// <summary>One multiplexer for tests that need a single node.</summary>
     public IConnectionMultiplexer Redis => _shared ?? throw new InvalidOperationException("redis-server is not running");
@@ -30,41 +24,8 @@ public sealed class RedisServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var binary = FindRedisServer() ?? throw new InvalidOperationException(
-            "redis-server is not installed: the Redis engine tests need a real one. Install it with `apt-get install -y redis-server` (./test.sh does).");
-        Directory.CreateDirectory(_directory);
-        Port = FreePort();
-        var start = new ProcessStartInfo(binary)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no", "--dir", _directory })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                _shared = await ConnectionMultiplexer.ConnectAsync($"{Configuration},abortConnect=true,connectTimeout=1000");
-                await _shared.GetDatabase().PingAsync();
-                return;
-            }
-            catch (RedisConnectionException) when (clock.Elapsed < TimeSpan.FromSeconds(20) && !_process.HasExited)
-            {
-                await Task.Delay(100);
-            }
-        }
+        _server = await RedisServer.StartAsync();
+        _shared = await ConnectionMultiplexer.ConnectAsync($"{Configuration},abortConnect=true,connectTimeout=5000");
     }
 
     public async Task DisposeAsync()
@@ -74,33 +35,10 @@ public sealed class RedisServerFixture : IAsyncLifetime
             await _shared.DisposeAsync();
         }
 
-        if (_process is { HasExited: false })
+        if (_server is not null)
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            await _server.DisposeAsync();
         }
-
-        _process?.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private static string? FindRedisServer() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':')
-            .Append("/usr/bin").Append("/usr/local/bin")
-            .Select(dir => Path.Combine(dir, "redis-server"))
-            .FirstOrDefault(File.Exists);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

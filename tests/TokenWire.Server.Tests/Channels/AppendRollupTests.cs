@@ -1,10 +1,9 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using TokenWire.Conformance;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
-using TokenWire.Server.Bus;
 using TokenWire.Server.Channels;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Tests.Support;
 
@@ -17,7 +16,7 @@ namespace TokenWire.Server.Tests.Channels;
 /// </summary>
 public sealed class AppendRollupTests : IDisposable
 {
-    private const string Key = "app:mutable:rollup";
+    private static readonly ChannelKey Key = new("app", "mutable:rollup");
     private const ProtocolFlags Modes = ProtocolFlags.Subscribe | ProtocolFlags.Publish;
     private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(40);
     private static readonly ChannelRetention Retention = new(TimeSpan.FromHours(1), 1_000_000, TimeSpan.FromMinutes(2), Mutable: true);
@@ -30,8 +29,8 @@ public sealed class AppendRollupTests : IDisposable
 
     public AppendRollupTests()
     {
-        _log = new InMemoryMessageLog(_time, TimeSpan.FromMinutes(5));
-        _agent = new ResponseWriter(_log, _bus, Key, Retention);
+        _log = new InMemoryMessageLog(_time, TimeSpan.FromMinutes(5), _bus);
+        _agent = new ResponseWriter(_log, Key, Retention);
     }
 
     public void Dispose() => _log.Dispose();
@@ -107,7 +106,7 @@ public sealed class AppendRollupTests : IDisposable
 
     private async Task<(LocalChannel Channel, RecordingSink Sink)> StartWithSubscriber()
     {
-        var channel = new LocalChannel(Key, _log, _bus, new TokenWire.Server.Presence.InMemoryPresenceStore(), NullLogger.Instance, _time);
+        var channel = new LocalChannel(Key, _log, _bus, new InMemoryPresenceStore(), NullLogger.Instance, _time);
         await channel.Ready.Within();
         var sink = new RecordingSink("conn-viewer");
         await channel.AttachAsync(new ChannelSubscriber(sink, Modes), AttachRequest.Fresh, _ => { }, CancellationToken.None).Within();

@@ -1,11 +1,10 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using TokenWire.Conformance;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
-using TokenWire.Server.Bus;
 using TokenWire.Server.Channels;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Tests.Support;
 
@@ -18,7 +17,7 @@ namespace TokenWire.Server.Tests.Channels;
 /// </summary>
 public sealed class FirstContactTests : IDisposable
 {
-    private const string Key = "app:mutable:chan";
+    private static readonly ChannelKey Key = new("app", "mutable:chan");
     private const ProtocolFlags Modes = ProtocolFlags.Subscribe | ProtocolFlags.Publish;
     private static readonly ChannelRetention Retention = new(TimeSpan.FromHours(1), 1_000_000, TimeSpan.FromMinutes(2), Mutable: true);
 
@@ -30,8 +29,8 @@ public sealed class FirstContactTests : IDisposable
 
     public FirstContactTests()
     {
-        _log = new InMemoryMessageLog(_time, TimeSpan.FromMinutes(5));
-        _agent = new ResponseWriter(_log, _bus, Key, Retention);
+        _log = new InMemoryMessageLog(_time, TimeSpan.FromMinutes(5), _bus);
+        _agent = new ResponseWriter(_log, Key, Retention);
     }
 
     public void Dispose() => _log.Dispose();
@@ -182,7 +181,7 @@ public sealed class FirstContactTests : IDisposable
         var cursor = channel.Cursor;
 
         var ephemeral = new Message { Id = "e:0:0", Name = "progress", Data = MessageData.FromText("50%"), Timestamp = 1 };
-        await _bus.PublishAsync(new BusEnvelope(Key, cursor.Epoch, [new LogEntry(0, ephemeral)], "conn-agent", Ephemeral: true)).Within();
+        _bus.Deliver(new BusEnvelope(Key, cursor.Epoch, [new LogEntry(0, ephemeral)], "conn-agent", Ephemeral: true));
         await _agent.CreateAsync("after");
 
         await Wait.Eventually("three deliveries", () => sink.MessageCount >= 3);
@@ -196,7 +195,7 @@ public sealed class FirstContactTests : IDisposable
 
     private async Task<LocalChannel> StartChannel()
     {
-        var channel = new LocalChannel(Key, _log, _bus, new TokenWire.Server.Presence.InMemoryPresenceStore(), NullLogger.Instance);
+        var channel = new LocalChannel(Key, _log, _bus, new InMemoryPresenceStore(), NullLogger.Instance);
         await channel.Ready.Within();
         return channel;
     }

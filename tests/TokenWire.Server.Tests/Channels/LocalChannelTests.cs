@@ -1,10 +1,9 @@
-using TokenWire.Conformance;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
-using TokenWire.Server.Bus;
 using TokenWire.Server.Channels;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Tests.Support;
 
@@ -12,7 +11,7 @@ namespace TokenWire.Server.Tests.Channels;
 
 public sealed class LocalChannelTests : IDisposable
 {
-    private const string Key = "app:chan";
+    private static readonly ChannelKey Key = new("app", "chan");
     private const ProtocolFlags Modes = ProtocolFlags.Subscribe | ProtocolFlags.Publish;
     private static readonly DateTimeOffset Start = new(2026, 11, 26, 9, 0, 0, TimeSpan.Zero);
     private static readonly ChannelRetention Retention = new(TimeSpan.FromHours(1), 1_000_000, TimeSpan.FromMinutes(2));
@@ -337,6 +336,34 @@ public sealed class LocalChannelTests : IDisposable
     }
 
     [Fact]
+    public async Task Envelopes_lost_while_the_engine_link_was_down_are_delivered_from_the_log_when_it_reports_them()
+    {
+        var bus = new MissReportingBus(_bus);
+        var channel = await StartChannel(bus: bus);
+        var sink = new RecordingSink("conn-s");
+        await Attach(channel, sink, AttachRequest.Fresh);
+        await Publish("conn-p", "m1");
+        await Append("conn-p", "m2", "m3"); // published while this node's link was down
+
+        bus.ReportMissed();
+
+        await Wait.Eventually("the missed envelopes delivered", () => sink.MessageCount >= 3);
+        Assert.Equal(["m1", "m2", "m3"], sink.Messages.Select(m => m.Name));
+    }
+
+    [Fact]
+    public async Task A_channel_without_subscribers_catches_its_cursor_up_when_the_engine_reports_lost_envelopes()
+    {
+        var bus = new MissReportingBus(_bus);
+        var channel = await StartChannel(bus: bus);
+        await Append("conn-p", "m1", "m2");
+
+        bus.ReportMissed();
+
+        await Wait.Eventually("the cursor reaches the log head", () => channel.Cursor.Offset == 2);
+    }
+
+    [Fact]
     public async Task Duplicate_envelopes_are_delivered_once()
     {
         var channel = await StartChannel();
@@ -363,7 +390,7 @@ public sealed class LocalChannelTests : IDisposable
         await Attach(channel, sink, AttachRequest.Fresh);
         var batch = await Append("conn-p", "m1", "m2", "m3");
 
-        await _bus.PublishAsync(new BusEnvelope(Key, batch.Epoch, [batch.Appended[0]], "conn-p")).Within();
+        _bus.Deliver(new BusEnvelope(Key, batch.Epoch, [batch.Appended[0]], "conn-p"));
         await Deliver(batch, "conn-p");
 
         await channel.Dispatched().Within();
@@ -378,7 +405,7 @@ public sealed class LocalChannelTests : IDisposable
         await Attach(channel, sink, AttachRequest.Fresh);
         var stale = new LogEntry(1, new Message { Name = "stale", Serial = "00000000000001-000000000001" });
 
-        await _bus.PublishAsync(new BusEnvelope(Key, "00000000000001", [stale], "conn-p")).Within();
+        _bus.Deliver(new BusEnvelope(Key, "00000000000001", [stale], "conn-p"));
         await Publish("conn-p", "fresh");
 
         await Wait.Eventually("fresh delivered", () => sink.MessageCount >= 1);
@@ -540,7 +567,7 @@ public sealed class LocalChannelTests : IDisposable
         var newEpoch = LogPosition.NewEpoch(Start.AddHours(1));
         var reborn = new LogEntry(1, new Message { Name = "new-1", Serial = new LogPosition(newEpoch, 1).ToSerial() });
 
-        await _bus.PublishAsync(new BusEnvelope(Key, newEpoch, [reborn], "conn-p")).Within();
+        _bus.Deliver(new BusEnvelope(Key, newEpoch, [reborn], "conn-p"));
 
         await channel.Dispatched().Within();
         Assert.Equal(["old-1", "old-2", "new-1"], sink.Messages.Select(m => m.Name));
@@ -564,9 +591,9 @@ public sealed class LocalChannelTests : IDisposable
     private long Head() => _log.GetHeadAsync(Key).AsTask().Result.Offset;
 
     /// <param name="asyncLog">Reads complete asynchronously, like a remote log's, instead of inline.</param>
-    private async Task<LocalChannel> StartChannel(bool asyncLog = false)
+    private async Task<LocalChannel> StartChannel(bool asyncLog = false, IMessageBus? bus = null)
     {
-        var channel = new LocalChannel(Key, asyncLog ? new YieldingMessageLog(_log) : _log, _bus, new TokenWire.Server.Presence.InMemoryPresenceStore(), NullLogger.Instance);
+        var channel = new LocalChannel(Key, asyncLog ? new YieldingMessageLog(_log) : _log, bus ?? _bus, new InMemoryPresenceStore(), NullLogger.Instance);
         await channel.Ready.Within();
         return channel;
     }
@@ -608,10 +635,15 @@ public sealed class LocalChannelTests : IDisposable
         return _log.AppendAsync(Key, messages, retention).Within();
     }
 
-    private Task Deliver(AppendResult result, string? connectionId) =>
-        result.Appended.Count == 0
-            ? Task.CompletedTask
-            : _bus.PublishAsync(new BusEnvelope(Key, result.Epoch, result.Appended, connectionId)).Within();
+    private Task Deliver(AppendResult result, string? connectionId)
+    {
+        if (result.Appended.Count > 0)
+        {
+            _bus.Deliver(new BusEnvelope(Key, result.Epoch, result.Appended, connectionId));
+        }
+
+        return Task.CompletedTask;
+    }
 
     private async Task<IReadOnlyList<LogEntry>> ReadLog()
     {
@@ -642,4 +674,24 @@ public sealed class LocalChannelTests : IDisposable
     private static Message Text(string name) => new() { Name = name, Data = MessageData.FromText(name) };
 
     private static string[] Names(string prefix, int count) => [.. Enumerable.Range(0, count).Select(i => $"{prefix}{i}")];
+
+    /// <summary>A bus whose engine can say "envelopes may have been lost" on demand, as a reconnected link does.</summary>
+    private sealed class MissReportingBus(InMemoryMessageBus inner) : IMessageBus
+    {
+        private readonly List<Action> _onMissed = [];
+
+        public void ReportMissed()
+        {
+            foreach (var onMissed in _onMissed)
+            {
+                onMissed();
+            }
+        }
+
+        public ValueTask<IAsyncDisposable> SubscribeAsync(ChannelKey channel, Action<BusEnvelope> onEnvelope, Action onMissed, CancellationToken cancellationToken = default)
+        {
+            _onMissed.Add(onMissed);
+            return inner.SubscribeAsync(channel, onEnvelope, onMissed, cancellationToken);
+        }
+    }
 }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using TokenWire.Conformance;
 using TokenWire.Protocol;
 using TokenWire.Server.Connections;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
+using TokenWire.Server.Engine;
 
 namespace TokenWire.Server.Tests.Connections;
 
@@ -64,7 +65,7 @@ public sealed class LiveConnectionsTests
     }
 
     private static LiveConnections Live(int maxPerApp, IClusterConnectionCounts? cluster = null) =>
-        new(Options.Create(new TokenWireOptions { Limits = new LimitOptions { MaxConnectionsPerApp = maxPerApp } }), cluster ?? new NoOtherNodes());
+        new(Options.Create(new TokenWireOptions { Limits = new LimitOptions { MaxConnectionsPerApp = maxPerApp } }), cluster ?? new InMemoryClusterConnectionCounts());
 
     private sealed class OtherNodes : Dictionary<string, int>, IClusterConnectionCounts
     {

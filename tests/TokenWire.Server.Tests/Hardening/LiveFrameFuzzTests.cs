@@ -1,4 +1,3 @@
-using TokenWire.Conformance;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.WebSockets;

@@ -1,16 +1,15 @@
-using TokenWire.Conformance;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
-using TokenWire.Server.Bus;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Server.Tests.Support;
 
 /// <summary>
-/// Streams message-per-response the way ChannelPublisher and MessageMutator do (append to the log, then hand the
-/// entries to the bus), as agent <c>conn-agent</c> / clientId <c>agent</c>, so channel tests can drive a response.
+/// Streams message-per-response the way ChannelPublisher and MessageMutator do (append to the log, which delivers), as
+/// agent <c>conn-agent</c> / clientId <c>agent</c>, so channel tests can drive a response.
 /// </summary>
-internal sealed class ResponseWriter(IMessageLog log, IMessageBus bus, string channelKey, ChannelRetention retention)
+internal sealed class ResponseWriter(IMessageLog log, ChannelKey channelKey, ChannelRetention retention)
 {
     public const string ConnectionId = "conn-agent";
 
@@ -18,7 +17,6 @@ internal sealed class ResponseWriter(IMessageLog log, IMessageBus bus, string ch
     {
         var message = new Message { Id = Guid.NewGuid().ToString(), Name = "response", Data = MessageData.FromText(text), ConnectionId = ConnectionId, ClientId = "agent" };
         var result = await log.AppendAsync(channelKey, [message], retention).Within();
-        await bus.PublishAsync(new BusEnvelope(channelKey, result.Epoch, result.Appended, ConnectionId)).Within();
         return result.Appended[0].Message;
     }
 
@@ -35,8 +33,8 @@ internal sealed class ResponseWriter(IMessageLog log, IMessageBus bus, string ch
             ConnectionId = ConnectionId,
             Version = VersionPayload.Compose(null, "agent"),
         };
-        var result = await log.AppendMutationAsync(channelKey, new MessageMutation(target.Epoch, target.Offset, operation, "agent", MayChangeAny: true), retention).Within();
-        await bus.PublishAsync(new BusEnvelope(channelKey, result.Epoch, result.Appended, ConnectionId) { AppendRollupWindow = rollupWindow }).Within();
+        var mutation = new MessageMutation(target.Epoch, target.Offset, operation, "agent", MayChangeAny: true, AppendRollupWindow: rollupWindow);
+        var result = await log.AppendMutationAsync(channelKey, mutation, retention).Within();
         return result.Serials[0]!;
     }
 }

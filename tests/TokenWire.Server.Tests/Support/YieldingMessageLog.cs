@@ -1,5 +1,6 @@
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Server.Tests.Support;
@@ -10,37 +11,40 @@ namespace TokenWire.Server.Tests.Support;
 /// </summary>
 internal sealed class YieldingMessageLog(IMessageLog inner) : IMessageLog
 {
-    public ValueTask<AppendResult> AppendAsync(string channelKey, IReadOnlyList<Message> messages, ChannelRetention retention, CancellationToken cancellationToken = default) =>
+    public ValueTask<AppendResult> AppendAsync(ChannelKey channelKey, IReadOnlyList<Message> messages, ChannelRetention retention, CancellationToken cancellationToken = default) =>
         inner.AppendAsync(channelKey, messages, retention, cancellationToken);
 
-    public ValueTask<AppendResult> AppendMutationAsync(string channelKey, MessageMutation mutation, ChannelRetention retention, CancellationToken cancellationToken = default) =>
+    public ValueTask<AppendResult> AppendMutationAsync(ChannelKey channelKey, MessageMutation mutation, ChannelRetention retention, CancellationToken cancellationToken = default) =>
         inner.AppendMutationAsync(channelKey, mutation, retention, cancellationToken);
 
-    public async ValueTask<MessageVersions?> ReadMessageAsync(string channelKey, LogPosition serial, CancellationToken cancellationToken = default)
+    public ValueTask PublishEphemeralAsync(ChannelKey channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken = default) =>
+        inner.PublishEphemeralAsync(channel, messages, cancellationToken);
+
+    public async ValueTask<MessageVersions?> ReadMessageAsync(ChannelKey channelKey, LogPosition serial, CancellationToken cancellationToken = default)
     {
         await Task.Yield();
         return await inner.ReadMessageAsync(channelKey, serial, cancellationToken);
     }
 
-    public async ValueTask<LogPosition> GetHeadAsync(string channelKey, CancellationToken cancellationToken = default)
+    public async ValueTask<LogPosition> GetHeadAsync(ChannelKey channelKey, CancellationToken cancellationToken = default)
     {
         await Task.Yield();
         return await inner.GetHeadAsync(channelKey, cancellationToken);
     }
 
-    public async ValueTask<ReadResult> ReadAfterAsync(string channelKey, LogPosition after, int max, CancellationToken cancellationToken = default)
+    public async ValueTask<ReadResult> ReadAfterAsync(ChannelKey channelKey, LogPosition after, int max, CancellationToken cancellationToken = default)
     {
         await Task.Yield();
         return await inner.ReadAfterAsync(channelKey, after, max, cancellationToken);
     }
 
-    public async ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(string channelKey, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(ChannelKey channelKey, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default)
     {
         await Task.Yield();
         return await inner.ReadRecentAsync(channelKey, count, sinceMs, upTo, cancellationToken);
     }
 
-    public async ValueTask<HistoryPage> ReadHistoryAsync(string channelKey, HistoryQuery query, CancellationToken cancellationToken = default)
+    public async ValueTask<HistoryPage> ReadHistoryAsync(ChannelKey channelKey, HistoryQuery query, CancellationToken cancellationToken = default)
     {
         await Task.Yield();
         return await inner.ReadHistoryAsync(channelKey, query, cancellationToken);

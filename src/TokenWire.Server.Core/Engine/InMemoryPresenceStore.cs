@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using TokenWire.Protocol;
+using TokenWire.Server.Presence;
 
-namespace TokenWire.Server.Presence;
+namespace TokenWire.Server.Engine;
 
 /// <summary>
 /// The embedded engine's <see cref="IPresenceStore"/>: one <see cref="PresenceSet"/> per channel in this node's memory.
@@ -10,13 +11,13 @@ namespace TokenWire.Server.Presence;
 /// </summary>
 public sealed class InMemoryPresenceStore : IPresenceStore
 {
-    private readonly ConcurrentDictionary<string, ChannelState> _channels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ChannelKey, ChannelState> _channels = new();
 
-    public ValueTask<IReadOnlyList<PresenceMessage>> ApplyAsync(string channelKey, IReadOnlyList<PresenceChange> changes, int maxMembers, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<PresenceMessage>> ApplyAsync(ChannelKey channel, IReadOnlyList<PresenceChange> changes, int maxMembers, CancellationToken cancellationToken = default)
     {
         while (true)
         {
-            var state = _channels.GetOrAdd(channelKey, static _ => new ChannelState());
+            var state = _channels.GetOrAdd(channel, static _ => new ChannelState());
             lock (state)
             {
                 if (state.Removed)
@@ -27,22 +28,22 @@ public sealed class InMemoryPresenceStore : IPresenceStore
                 var events = state.Members.Apply(changes, maxMembers);
                 if (events.Count > 0)
                 {
-                    var presenceEvent = new PresenceEvent(channelKey, events);
+                    var presenceEvent = new PresenceEvent(channel, events);
                     foreach (var handler in state.Handlers)
                     {
                         handler(presenceEvent);
                     }
                 }
 
-                ForgetIfUnused(channelKey, state);
+                ForgetIfUnused(channel, state);
                 return ValueTask.FromResult(events);
             }
         }
     }
 
-    public ValueTask<IReadOnlyList<PresenceMessage>> GetMembersAsync(string channelKey, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<PresenceMessage>> GetMembersAsync(ChannelKey channel, CancellationToken cancellationToken = default)
     {
-        if (!_channels.TryGetValue(channelKey, out var state))
+        if (!_channels.TryGetValue(channel, out var state))
         {
             return ValueTask.FromResult<IReadOnlyList<PresenceMessage>>([]);
         }
@@ -53,11 +54,11 @@ public sealed class InMemoryPresenceStore : IPresenceStore
         }
     }
 
-    public ValueTask<IAsyncDisposable> SubscribeAsync(string channelKey, Action<PresenceEvent> handler, CancellationToken cancellationToken = default)
+    public ValueTask<IAsyncDisposable> SubscribeAsync(ChannelKey channel, Action<PresenceEvent> handler, CancellationToken cancellationToken = default)
     {
         while (true)
         {
-            var state = _channels.GetOrAdd(channelKey, static _ => new ChannelState());
+            var state = _channels.GetOrAdd(channel, static _ => new ChannelState());
             lock (state)
             {
                 if (state.Removed)
@@ -66,27 +67,27 @@ public sealed class InMemoryPresenceStore : IPresenceStore
                 }
 
                 state.Handlers = [.. state.Handlers, handler];
-                return ValueTask.FromResult<IAsyncDisposable>(new Subscription(this, channelKey, state, handler));
+                return ValueTask.FromResult<IAsyncDisposable>(new Subscription(this, channel, state, handler));
             }
         }
     }
 
-    private void Unsubscribe(string channelKey, ChannelState state, Action<PresenceEvent> handler)
+    private void Unsubscribe(ChannelKey channel, ChannelState state, Action<PresenceEvent> handler)
     {
         lock (state)
         {
             state.Handlers = state.Handlers.Where(h => h != handler).ToArray();
-            ForgetIfUnused(channelKey, state);
+            ForgetIfUnused(channel, state);
         }
     }
 
     /// <summary>Caller holds the state's lock.</summary>
-    private void ForgetIfUnused(string channelKey, ChannelState state)
+    private void ForgetIfUnused(ChannelKey channel, ChannelState state)
     {
         if (state.Members.Count == 0 && state.Handlers.Length == 0)
         {
             state.Removed = true;
-            _channels.TryRemove(new KeyValuePair<string, ChannelState>(channelKey, state));
+            _channels.TryRemove(new KeyValuePair<ChannelKey, ChannelState>(channel, state));
         }
     }
 
@@ -99,7 +100,7 @@ public sealed class InMemoryPresenceStore : IPresenceStore
         public bool Removed { get; set; }
     }
 
-    private sealed class Subscription(InMemoryPresenceStore store, string channelKey, ChannelState state, Action<PresenceEvent> handler) : IAsyncDisposable
+    private sealed class Subscription(InMemoryPresenceStore store, ChannelKey channel, ChannelState state, Action<PresenceEvent> handler) : IAsyncDisposable
     {
         private int _disposed;
 
@@ -107,7 +108,7 @@ public sealed class InMemoryPresenceStore : IPresenceStore
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                store.Unsubscribe(channelKey, state, handler);
+                store.Unsubscribe(channel, state, handler);
             }
 
             return ValueTask.CompletedTask;

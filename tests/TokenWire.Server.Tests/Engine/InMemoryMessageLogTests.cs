@@ -1,7 +1,8 @@
 using TokenWire.Conformance;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
-namespace TokenWire.Server.Tests.Log;
+namespace TokenWire.Server.Tests.Engine;
 
 /// <summary>The embedded engine against the shared log contract; its sweeper runs on demand.</summary>
 public sealed class InMemoryMessageLogTests : MessageLogConformance

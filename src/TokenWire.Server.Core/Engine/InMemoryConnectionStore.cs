@@ -1,23 +1,30 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Connections;
 
-namespace TokenWire.Server.Connections;
+namespace TokenWire.Server.Engine;
 
 /// <summary>
 /// The embedded engine's <see cref="IConnectionStore"/>: connections by key, in this node's memory, for resume and
 /// recover. A disconnected connection is kept for <c>connectionStateTtl</c>, then replaced by a tombstone for as long
 /// again, so a late resume is told "expired" (80008) rather than "unknown" (80018).
+/// <para>
+/// The countdown runs from <see cref="RealtimeConnection.DisconnectedAt"/> when the connection had a transport here
+/// (the object is the truth in its own process), else from the time it was marked disconnected; a connection with a
+/// transport never expires, so a mark that arrives after a resume has no effect.
+/// </para>
 /// </summary>
-public sealed class ConnectionRegistry : IConnectionStore, IDisposable
+public sealed class InMemoryConnectionStore : IConnectionStore, IDisposable
 {
     private readonly ConcurrentDictionary<string, RealtimeConnection> _byKey = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _expiredKeys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _markedDisconnected = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly TimeSpan _stateTtl;
     private readonly ITimer _reaper;
 
-    public ConnectionRegistry(TimeProvider time, IOptions<TokenWireOptions> options)
+    public InMemoryConnectionStore(TimeProvider time, IOptions<TokenWireOptions> options)
     {
         _time = time;
         _stateTtl = options.Value.Connection.StateTtl;
@@ -27,15 +34,22 @@ public sealed class ConnectionRegistry : IConnectionStore, IDisposable
 
     public int Count => _byKey.Count;
 
-    public void Add(RealtimeConnection connection) => _byKey[connection.Key] = connection;
+    public void Add(RealtimeConnection connection)
+    {
+        _byKey[connection.Key] = connection;
+        _markedDisconnected.TryRemove(connection.Key, out _);
+    }
 
     public RealtimeConnection? Find(string key) => _byKey.GetValueOrDefault(key);
 
     public bool IsExpired(string key) => _expiredKeys.ContainsKey(key);
 
     /// <summary>Forgets a connection at once (client CLOSE).</summary>
-    public void Remove(RealtimeConnection connection) =>
+    public void Remove(RealtimeConnection connection)
+    {
         _byKey.TryRemove(new KeyValuePair<string, RealtimeConnection>(connection.Key, connection));
+        _markedDisconnected.TryRemove(connection.Key, out _);
+    }
 
     ValueTask<RealtimeConnection?> IConnectionStore.FindAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult(Find(key));
 
@@ -47,8 +61,11 @@ public sealed class ConnectionRegistry : IConnectionStore, IDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Nothing to do: the reaper reads <see cref="RealtimeConnection.DisconnectedAt"/> itself.</summary>
-    ValueTask IConnectionStore.MarkDisconnectedAsync(RealtimeConnection connection, DateTimeOffset at, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    ValueTask IConnectionStore.MarkDisconnectedAsync(RealtimeConnection connection, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        _markedDisconnected[connection.Key] = at;
+        return ValueTask.CompletedTask;
+    }
 
     ValueTask IConnectionStore.RemoveAsync(RealtimeConnection connection, CancellationToken cancellationToken)
     {
@@ -61,9 +78,11 @@ public sealed class ConnectionRegistry : IConnectionStore, IDisposable
         var now = _time.GetUtcNow();
         foreach (var (key, connection) in _byKey)
         {
-            if (connection.DisconnectedAt is { } at && now - at > _stateTtl
+            var disconnectedAt = connection.DisconnectedAt ?? (_markedDisconnected.TryGetValue(key, out var marked) ? marked : null);
+            if (connection.Transport is null && disconnectedAt is { } at && now - at > _stateTtl
                 && _byKey.TryRemove(new KeyValuePair<string, RealtimeConnection>(key, connection)))
             {
+                _markedDisconnected.TryRemove(key, out _);
                 _expiredKeys[key] = now;
             }
         }

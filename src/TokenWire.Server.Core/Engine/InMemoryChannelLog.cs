@@ -1,7 +1,8 @@
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
+using TokenWire.Server.Log;
 
-namespace TokenWire.Server.Log;
+namespace TokenWire.Server.Engine;
 
 /// <summary>
 /// One channel's log in memory. Entries are contiguous by offset (entry i has offset FirstOffset + i), so a

@@ -2,18 +2,21 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 
-namespace TokenWire.LoadTest;
+namespace TokenWire.Testing;
 
 /// <summary>
-/// A throwaway <c>redis-server</c> for one scenario: bound to 127.0.0.1 on a free port, nothing persisted, killed on
-/// dispose. It runs in the foreground as a child process (not daemonized) so that stopping it needs no pid file and
-/// its CPU time can be read like the servers'.
+/// A throwaway real <c>redis-server</c>, shared by the Redis engine's tests and the load test: bound to 127.0.0.1 on a
+/// free port, nothing persisted, killed on dispose. It runs in the foreground as a child process (not daemonized) so
+/// that stopping it needs no pid file and its CPU time can be read like the servers'. Ready once it answers PING.
 /// </summary>
-public sealed class RedisProcess : IAsyncDisposable
+public sealed class RedisServer : IAsyncDisposable
 {
+    /// <summary>Generous: a busy CI box may take a while to start a process.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+
     private readonly Process _process;
 
-    private RedisProcess(Process process, int port)
+    private RedisServer(Process process, int port)
     {
         _process = process;
         Port = port;
@@ -21,7 +24,7 @@ public sealed class RedisProcess : IAsyncDisposable
 
     public int Port { get; }
 
-    /// <summary>The value for the server's <c>--redis</c> option.</summary>
+    /// <summary>The value for the server's <c>--redis</c> option and a StackExchange.Redis configuration.</summary>
     public string Endpoint => $"127.0.0.1:{Port}";
 
     public TimeSpan CpuTime
@@ -33,7 +36,7 @@ public sealed class RedisProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<RedisProcess> StartAsync(CancellationToken cancellationToken)
+    public static async Task<RedisServer> StartAsync(CancellationToken cancellationToken = default)
     {
         var port = FreeLoopbackPort();
         var start = new ProcessStartInfo("redis-server")
@@ -56,7 +59,7 @@ public sealed class RedisProcess : IAsyncDisposable
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
-            throw new InvalidOperationException("redis-server is not on PATH (apt-get install redis-server)", ex);
+            throw new InvalidOperationException("redis-server is not on PATH: the Redis engine needs a real one. Install it with `apt-get install -y redis-server` (./test.sh does).", ex);
         }
 
         // Its log is not needed, but an unread redirected pipe could fill up and block it.
@@ -64,7 +67,7 @@ public sealed class RedisProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var redis = new RedisProcess(process, port);
+        var redis = new RedisServer(process, port);
         try
         {
             await redis.WaitUntilReadyAsync(cancellationToken);
@@ -99,11 +102,11 @@ public sealed class RedisProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>PING over plain RESP until it answers PONG, so the servers do not start against a closed port.</summary>
+    /// <summary>PING over plain RESP until it answers PONG, so nothing starts against a closed port.</summary>
     private async Task WaitUntilReadyAsync(CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(10))
+        while (deadline.Elapsed < StartTimeout)
         {
             if (_process.HasExited)
             {
@@ -130,7 +133,7 @@ public sealed class RedisProcess : IAsyncDisposable
             await Task.Delay(50, cancellationToken);
         }
 
-        throw new TimeoutException("redis-server did not answer PING within 10 s");
+        throw new TimeoutException($"redis-server did not answer PING within {StartTimeout.TotalSeconds} s");
     }
 
     private static int FreeLoopbackPort()

@@ -1,7 +1,8 @@
 using TokenWire.Conformance;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Presence;
 
-namespace TokenWire.Server.Tests.Presence;
+namespace TokenWire.Server.Tests.Engine;
 
 /// <summary>The embedded engine against the shared presence contract.</summary>
 public sealed class InMemoryPresenceStoreTests : PresenceStoreConformance

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using TokenWire.Server.Bus;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
 
@@ -10,16 +10,16 @@ namespace TokenWire.Server.Channels;
 /// The node's active <see cref="LocalChannel"/>s, reference-counted by the transports attached to them. A channel
 /// follows the bus only while someone here is attached.
 /// </summary>
-public sealed class LocalChannelRegistry(IMessageLog log, IMessageBus bus, IPresenceStore presence, ILogger<LocalChannel> logger, TimeProvider time)
+public sealed class LocalChannels(IMessageLog log, IMessageBus bus, IPresenceStore presence, ILogger<LocalChannel> logger, TimeProvider time)
 {
-    private readonly ConcurrentDictionary<string, Lazy<LocalChannel>> _channels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ChannelKey, Lazy<LocalChannel>> _channels = new();
 
     public int Count => _channels.Count;
 
-    public LocalChannel? Find(string channelKey) => _channels.GetValueOrDefault(channelKey)?.Value;
+    public LocalChannel? Find(ChannelKey channelKey) => _channels.GetValueOrDefault(channelKey)?.Value;
 
     /// <summary>Returns the channel with a reference taken; pair with <see cref="Release"/>.</summary>
-    public LocalChannel Acquire(string channelKey)
+    public LocalChannel Acquire(ChannelKey channelKey)
     {
         while (true)
         {
@@ -31,7 +31,7 @@ public sealed class LocalChannelRegistry(IMessageLog log, IMessageBus bus, IPres
             }
 
             // Closed between lookup and reference: it is being removed; take a fresh one.
-            _channels.TryRemove(new KeyValuePair<string, Lazy<LocalChannel>>(channelKey, lazy));
+            _channels.TryRemove(new KeyValuePair<ChannelKey, Lazy<LocalChannel>>(channelKey, lazy));
         }
     }
 
@@ -39,7 +39,7 @@ public sealed class LocalChannelRegistry(IMessageLog log, IMessageBus bus, IPres
     {
         if (channel.ReleaseReference() && _channels.TryGetValue(channel.Key, out var lazy) && lazy.Value == channel)
         {
-            _channels.TryRemove(new KeyValuePair<string, Lazy<LocalChannel>>(channel.Key, lazy));
+            _channels.TryRemove(new KeyValuePair<ChannelKey, Lazy<LocalChannel>>(channel.Key, lazy));
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
+using TokenWire.Server.Auth;
 
-namespace TokenWire.Server.Auth;
+namespace TokenWire.Server.Engine;
 
 /// <summary>
 /// Where revocations live (engine seam). Every token check on every connect and REST request asks

@@ -1,6 +1,7 @@
 using TokenWire.Protocol;
+using TokenWire.Server.Presence;
 
-namespace TokenWire.Server.Presence;
+namespace TokenWire.Server.Engine;
 
 /// <summary>
 /// Where each channel's presence set lives and how its changes reach every node (reference §4.11). The embedded
@@ -19,11 +20,11 @@ public interface IPresenceStore
 {
     /// <summary>Applies one connection's changes in order; returns the events published (possibly none).</summary>
     /// <exception cref="ProtocolException">91003 when an enter would take the channel past <paramref name="maxMembers"/>; nothing is applied.</exception>
-    ValueTask<IReadOnlyList<PresenceMessage>> ApplyAsync(string channelKey, IReadOnlyList<PresenceChange> changes, int maxMembers, CancellationToken cancellationToken = default);
+    ValueTask<IReadOnlyList<PresenceMessage>> ApplyAsync(ChannelKey channel, IReadOnlyList<PresenceChange> changes, int maxMembers, CancellationToken cancellationToken = default);
 
     /// <summary>The channel's current members, each as a PRESENT message, ordered by member key.</summary>
-    ValueTask<IReadOnlyList<PresenceMessage>> GetMembersAsync(string channelKey, CancellationToken cancellationToken = default);
+    ValueTask<IReadOnlyList<PresenceMessage>> GetMembersAsync(ChannelKey channel, CancellationToken cancellationToken = default);
 
     /// <summary>Starts delivering the channel's presence events to <paramref name="handler"/> until the result is disposed.</summary>
-    ValueTask<IAsyncDisposable> SubscribeAsync(string channelKey, Action<PresenceEvent> handler, CancellationToken cancellationToken = default);
+    ValueTask<IAsyncDisposable> SubscribeAsync(ChannelKey channel, Action<PresenceEvent> handler, CancellationToken cancellationToken = default);
 }

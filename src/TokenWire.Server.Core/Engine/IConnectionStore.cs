@@ -1,8 +1,10 @@
-namespace TokenWire.Server.Connections;
+using TokenWire.Server.Connections;
+
+namespace TokenWire.Server.Engine;
 
 /// <summary>
 /// Where resumable connection state lives. The embedded engine keeps it in this node's memory
-/// (<see cref="ConnectionRegistry"/>); a scale-out engine shares it, so a client whose node died can resume on any other.
+/// (<see cref="InMemoryConnectionStore"/>); a scale-out engine shares it, so a client whose node died can resume on any other.
 /// <list type="bullet">
 /// <item><see cref="AddAsync"/> is called whenever a transport is bound to a connection on this node (new or resumed):
 /// the connection is live here, and its state is kept without expiry.</item>

@@ -1,0 +1,7 @@
+namespace TokenWire.Server.Engine;
+
+/// <summary>The embedded engine is a single node: nobody else holds connections.</summary>
+public sealed class InMemoryClusterConnectionCounts : IClusterConnectionCounts
+{
+    public int OnOtherNodes(string appId) => 0;
+}

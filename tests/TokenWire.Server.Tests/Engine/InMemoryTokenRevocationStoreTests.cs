@@ -1,0 +1,12 @@
+using TokenWire.Conformance;
+using TokenWire.Server.Engine;
+
+namespace TokenWire.Server.Tests.Engine;
+
+/// <summary>The embedded engine against the shared revocation contract: one process, so every node is the same store.</summary>
+public sealed class InMemoryTokenRevocationStoreTests : TokenRevocationStoreConformance
+{
+    private readonly InMemoryTokenRevocationStore _store = new();
+
+    protected override Task<ITokenRevocationStore> StartNodeAsync() => Task.FromResult<ITokenRevocationStore>(_store);
+}
