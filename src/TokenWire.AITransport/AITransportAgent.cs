@@ -56,9 +56,15 @@ public sealed class AITransportAgent : IAsyncDisposable
         RunIdentity? identity = null;
         try
         {
-            var (messages, trigger) = await HydrateAsync(session, invocation, start.Token).ConfigureAwait(false);
+            var (messages, trigger, cancelledEarly) = await HydrateAsync(session, invocation, start.Token).ConfigureAwait(false);
             identity = RunIdentity.Create(trigger.Header(AitHeaders.RunId), trigger.Header(AitHeaders.CodecMessageId)!, trigger.ClientId);
             session.Register(identity.RunId, identity.InputCodecMessageId, cancel);
+            if (cancelledEarly)
+            {
+                // The client cancelled before this attachment existed (the SDK stamps cancels so history shows them).
+                await cancel.CancelAsync().ConfigureAwait(false);
+            }
+
             var writer = new RunWriter(new RealtimeAITransportChannel(session.Channel), identity);
             await writer.StartRunAsync(start.Token).ConfigureAwait(false);
             await writer.StartStepAsync(start.Token).ConfigureAwait(false);
@@ -124,7 +130,7 @@ public sealed class AITransportAgent : IAsyncDisposable
     /// The conversation up to and including the triggering input: history up to the attach, then what arrived live,
     /// folded per serial; waits (bounded) for an input that has not reached this attachment yet.
     /// </summary>
-    private async Task<(List<ChatMessage> Messages, WireMessage Trigger)> HydrateAsync(AgentSession session, AITransportInvocation invocation, CancellationToken cancellationToken)
+    private async Task<(List<ChatMessage> Messages, WireMessage Trigger, bool CancelledEarly)> HydrateAsync(AgentSession session, AITransportInvocation invocation, CancellationToken cancellationToken)
     {
         var log = new WireLog();
         var page = await session.Channel.HistoryAsync(new HistoryRequest { UntilAttach = true, Limit = 100 }, cancellationToken).ConfigureAwait(false);
@@ -160,7 +166,8 @@ public sealed class AITransportAgent : IAsyncDisposable
             if (trigger?.Header(AitHeaders.CodecMessageId) is { Length: > 0 } inputId)
             {
                 var folded = ConversationBuilder.Fold(ordered);
-                return (ChatMessageConverter.ToChatMessages(ConversationBuilder.Branch(folded, inputId)), trigger);
+                var cancelled = ordered.Any(m => m.Name == AitEvents.Cancel && m.Header(AitHeaders.InputCodecMessageId) == inputId);
+                return (ChatMessageConverter.ToChatMessages(ConversationBuilder.Branch(folded, inputId)), trigger, cancelled);
             }
 
             try
