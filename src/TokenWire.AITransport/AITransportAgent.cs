@@ -52,11 +52,13 @@ public sealed class AITransportAgent : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
         using var start = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         var session = await AcquireAsync(invocation.SessionName, start.Token).ConfigureAwait(false);
+        Log.Stage(_logger, invocation.InputEventId, invocation.SessionName, "attached");
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         RunIdentity? identity = null;
         try
         {
             var (messages, trigger, cancelledEarly) = await HydrateAsync(session, invocation, start.Token).ConfigureAwait(false);
+            Log.Stage(_logger, invocation.InputEventId, invocation.SessionName, "input located");
             identity = RunIdentity.Create(trigger.Header(AitHeaders.RunId), trigger.Header(AitHeaders.CodecMessageId)!, trigger.ClientId);
             session.Register(identity.RunId, identity.InputCodecMessageId, cancel);
             if (cancelledEarly)
@@ -283,59 +285,68 @@ public sealed class AITransportAgent : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The session for <paramref name="name"/>, attached, with one more reference. Client calls are made outside
+    /// <see cref="_gate"/>: the first caller opens the session through a placeholder the others await.
+    /// </summary>
     private async Task<AgentSession> AcquireAsync(string name, CancellationToken cancellationToken)
     {
         while (true)
         {
-            Task<AgentSession> session;
-            Task? releasing;
+            Task<AgentSession>? existing = null;
+            Task? releasing = null;
+            TaskCompletionSource<AgentSession>? opening = null;
             lock (_gate)
             {
-                if (_releasing.TryGetValue(name, out releasing))
+                if (_releasing.TryGetValue(name, out var release))
                 {
-                    session = null!;
+                    releasing = release;
+                }
+                else if (_sessions.TryGetValue(name, out var current))
+                {
+                    existing = current;
                 }
                 else
                 {
-                    if (!_sessions.TryGetValue(name, out session!))
-                    {
-                        session = OpenAsync(name);
-                        _sessions[name] = session;
-                    }
+                    opening = new TaskCompletionSource<AgentSession>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _sessions[name] = opening.Task;
                 }
             }
 
             if (releasing is not null)
             {
-                // The previous attachment is being released: wait, then attach afresh.
+                // The previous attachment is being released: wait for it, then attach afresh.
                 await releasing.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await Task.Yield();
                 continue;
             }
 
-            AgentSession opened;
-            try
+            if (opening is not null)
             {
-                opened = await session.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception) when (session.IsFaulted)
-            {
-                lock (_gate)
+                try
                 {
-                    if (_sessions.TryGetValue(name, out var current) && current == session)
+                    opening.SetResult(await OpenAsync(name).ConfigureAwait(false));
+                }
+                catch (Exception ex)
+                {
+                    lock (_gate)
                     {
                         _sessions.Remove(name);
                     }
+
+                    opening.SetException(ex);
                 }
 
-                throw;
+                existing = opening.Task;
             }
 
+            var session = await existing!.WaitAsync(cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
-                if (_sessions.TryGetValue(name, out var current) && current == session)
+                if (_sessions.TryGetValue(name, out var current) && current == existing)
                 {
-                    opened.References++;
-                    return opened;
+                    session.References++;
+                    return session;
                 }
             }
         }
@@ -351,7 +362,7 @@ public sealed class AITransportAgent : IAsyncDisposable
 
     private async Task ReleaseAsync(string name, AgentSession session)
     {
-        Task release;
+        var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
             if (--session.References > 0)
@@ -360,14 +371,21 @@ public sealed class AITransportAgent : IAsyncDisposable
             }
 
             _sessions.Remove(name);
-            release = DetachAsync(name, session);
-            _releasing[name] = release;
+            _releasing[name] = released.Task;
         }
 
-        await release.ConfigureAwait(false);
-        lock (_gate)
+        try
         {
-            _releasing.Remove(name);
+            await DetachAsync(name, session).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _releasing.Remove(name);
+            }
+
+            released.SetResult();
         }
     }
 

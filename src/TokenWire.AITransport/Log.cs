@@ -16,6 +16,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId} on {Session}: publishing failed")]
     public static partial void PublishFailed(ILogger logger, Exception exception, string runId, string session);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Invocation for input {InputEventId} on {Session}: {Stage}")]
+    public static partial void Stage(ILogger logger, string inputEventId, string session, string stage);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Releasing session channel {Session} failed")]
     public static partial void ReleaseFailed(ILogger logger, Exception exception, string session);
 }

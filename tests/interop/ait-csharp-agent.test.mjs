@@ -23,8 +23,8 @@ const clients = new Clients('ait-csharp-agent');
 const cleanups = [];
 
 // Fast for most tests; a paced server for the cancel and reload points (the simulated model's 1–8 char chunks).
-const FAST = { TokenWire__Agent__Simulated__MinDelay: '00:00:00.001', TokenWire__Agent__Simulated__MaxDelay: '00:00:00.004' };
-const PACED = { TokenWire__Agent__Simulated__MinDelay: '00:00:00.015', TokenWire__Agent__Simulated__MaxDelay: '00:00:00.025' };
+const FAST = { 'Logging__LogLevel__TokenWire.AITransport': 'Debug', TokenWire__Agent__Simulated__MinDelay: '00:00:00.001', TokenWire__Agent__Simulated__MaxDelay: '00:00:00.004' };
+const PACED = { 'Logging__LogLevel__TokenWire.AITransport': 'Debug', TokenWire__Agent__Simulated__MinDelay: '00:00:00.015', TokenWire__Agent__Simulated__MaxDelay: '00:00:00.025' };
 
 before(async () => {
   [server, slowServer] = await Promise.all([

@@ -30,7 +30,6 @@ public sealed class UIChunkMapper(bool includeUsage = true)
         ArgumentNullException.ThrowIfNull(update);
         _chunks.Clear();
         Start();
-        _finishReason = update.FinishReason ?? _finishReason;
         foreach (var content in update.Contents)
         {
             switch (content)
@@ -79,6 +78,8 @@ public sealed class UIChunkMapper(bool includeUsage = true)
             }
         }
 
+        // After the contents: a step's reason (tool-calls) must not outlive it once the next step has begun.
+        _finishReason = update.FinishReason ?? _finishReason;
         return [.. _chunks];
     }
 
@@ -145,6 +146,7 @@ public sealed class UIChunkMapper(bool includeUsage = true)
         if (_stepHasResults)
         {
             _stepHasResults = false;
+            _finishReason = null;
             _chunks.Add(new FinishStepChunk());
             _chunks.Add(new StartStepChunk());
         }
