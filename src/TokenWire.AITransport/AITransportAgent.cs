@@ -68,8 +68,9 @@ public sealed class AITransportAgent : IAsyncDisposable
             }
 
             var writer = new RunWriter(new RealtimeAITransportChannel(session.Channel), identity);
-            await writer.StartRunAsync(start.Token).ConfigureAwait(false);
-            await writer.StartStepAsync(start.Token).ConfigureAwait(false);
+            // Not bounded by the request: a run-start whose caller went away must still get its step and its end.
+            await writer.StartRunAsync(_stopping.Token).ConfigureAwait(false);
+            await writer.StartStepAsync(_stopping.Token).ConfigureAwait(false);
             Log.RunStarted(_logger, identity.RunId, invocation.SessionName, identity.InvocationId, messages.Count);
             var run = new AITransportRun(identity.RunId, identity.InvocationId, invocation.SessionName, cancel);
             var completion = StreamAsync(session, invocation.SessionName, identity, writer, messages, cancel);
