@@ -150,8 +150,12 @@ for (const format of FORMATS) {
       cleanups.push(() => agent.close());
       const jsName = `${MUTABLE_PREFIX}${uniqueName('parity-js')}`;
       const js = await clientSession(clients.realtime(server, format, { clientId: 'user' }), jsName, 'JS session');
-      for (const [i, p] of prompts.entries()) await sendAndWait(js, (run) => agent.invoke(run), p, i + 1);
-      for (const r of agent.runs) assert.deepEqual(await within(r.promise, 20000, 'JS agent run'), { reason: 'complete' });
+      for (const [i, p] of prompts.entries()) {
+        await sendAndWait(js, (run) => agent.invoke(run), p, i + 1);
+        // The JS agent session detaches the channel when its run ends (session.end()); the harness shares one ably
+        // client between invocations, so the next one must wait for that or its new attachment is cut.
+        assert.deepEqual(await within(agent.runs[i].promise, 20000, `JS agent run ${i + 1}`), { reason: 'complete' });
+      }
 
       // 3. Same folded conversation and runs in the client; same messages on the channel.
       assert.deepEqual(folded(cs.view), folded(js.view), 'the client folds both conversations identically');
