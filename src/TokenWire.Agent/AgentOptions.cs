@@ -14,9 +14,23 @@ public sealed class AgentOptions
     /// <summary>Where prompt requests are published by <c>POST /agent/prompts</c> and read by agents.</summary>
     public string RequestsChannel { get; set; } = "tokenwire-agent:requests";
 
+    /// <summary>How answers to <c>POST /agent/prompts</c> go on the channel (default: message per token).</summary>
+    public AgentResponseMode ResponseMode { get; set; } = AgentResponseMode.MessagePerToken;
+
     public SimulatedModelOptions Simulated { get; set; } = new();
 
     public OpenAIModelOptions OpenAI { get; set; } = new();
+}
+
+/// <summary>The two ways the agent streams an answer.</summary>
+public enum AgentResponseMode
+{
+    /// <summary><c>start</c>, one <c>token</c> message per delta, <c>stop</c> (<see cref="ResponseStreamer"/>).</summary>
+    MessagePerToken,
+
+    /// <summary>One <c>response</c> message appended to per delta, as Ably's message-per-response pattern
+    /// (<see cref="ResponseMessageStreamer"/>); the channel's namespace must allow mutable messages.</summary>
+    MessagePerResponse,
 }
 
 public sealed class SimulatedModelOptions

@@ -10,7 +10,8 @@ namespace TokenWire.Agent;
 
 /// <summary>
 /// The agent loop: follows the requests channel over a <see cref="RealtimeClient"/> and streams each prompt's answer
-/// onto the prompt's channel with <see cref="ResponseStreamer"/>. Runs the same in the server process and as a
+/// onto the prompt's channel with <see cref="ResponseStreamer"/> (message per token) or
+/// <see cref="ResponseMessageStreamer"/> (message per response), as <see cref="AgentOptions.ResponseMode"/> says. Runs the same in the server process and as a
 /// separate <c>agent</c> process. Responses run concurrently, up to <see cref="MaxConcurrentResponses"/>.
 /// </summary>
 public sealed partial class AgentWorker(RealtimeClient client, IChatClient model, AgentOptions options, ILoggerFactory? loggerFactory = null)
@@ -57,9 +58,10 @@ public sealed partial class AgentWorker(RealtimeClient client, IChatClient model
         _activeChannels.AddOrUpdate(prompt.Channel, 1, static (_, n) => n + 1);
         try
         {
-            var channel = client.Channels.Get(prompt.Channel);
-            var streamer = new ResponseStreamer(model, _loggers.CreateLogger<ResponseStreamer>());
-            var outcome = await streamer.StreamAsync(new RealtimeResponseChannel(channel), prompt.Prompt, prompt.ResponseId, cancellationToken).ConfigureAwait(false);
+            var channel = new RealtimeResponseChannel(client.Channels.Get(prompt.Channel));
+            var outcome = options.ResponseMode == AgentResponseMode.MessagePerResponse
+                ? await new ResponseMessageStreamer(model, _loggers.CreateLogger<ResponseMessageStreamer>()).StreamAsync(channel, prompt.Prompt, prompt.ResponseId, cancellationToken).ConfigureAwait(false)
+                : await new ResponseStreamer(model, _loggers.CreateLogger<ResponseStreamer>()).StreamAsync(channel, prompt.Prompt, prompt.ResponseId, cancellationToken).ConfigureAwait(false);
             ResponseEnded(_logger, prompt.ResponseId, prompt.Channel, outcome.Reason, outcome.TokenCount);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

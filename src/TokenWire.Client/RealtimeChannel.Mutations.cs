@@ -33,6 +33,14 @@ public sealed partial class RealtimeChannel
     public Task<UpdateDeleteResult> AppendMessageAsync(string serial, string fragment, MessageOperation? operation = null, CancellationToken cancellationToken = default) =>
         MutateAsync(MessageMutations.Create(new Message { Serial = serial, Data = MessageData.FromText(fragment) }, MessageActions.Append, operation), cancellationToken);
 
+    /// <summary>
+    /// Appends <paramref name="message"/>'s data (plain text) to the message with its <see cref="Message.Serial"/>.
+    /// Its non-null extras replace the message's extras, as on Ably: protocols that keep state in extras (such as
+    /// <c>@ably/ai-transport</c>'s headers) repeat them on every append. Pipelined like the other overload.
+    /// </summary>
+    public Task<UpdateDeleteResult> AppendMessageAsync(Message message, MessageOperation? operation = null, CancellationToken cancellationToken = default) =>
+        MutateAsync(MessageMutations.Create(message, MessageActions.Append, operation), cancellationToken);
+
     /// <summary>The latest form of the message with <paramref name="serial"/>, over REST (appends and updates folded in).</summary>
     public Task<Message> GetMessageAsync(string serial, CancellationToken cancellationToken = default) =>
         _rest.GetMessageAsync(Name, serial, cancellationToken);

@@ -40,6 +40,7 @@ try
 {
     app.MapTokenWire();
     app.MapTokenWireAgent();
+    app.MapTokenWireAgentChat();
     app.MapTokenWireDemo();
 }
 catch (Microsoft.Extensions.Options.OptionsValidationException ex)

@@ -127,8 +127,8 @@ export async function startAgentEndpoint(agentClient, modelFor) {
   };
 }
 
-/** One agent invocation, as the SDK README's route handler does it. */
-export function runAgent(agentClient, invocation, { model, onChunk } = {}) {
+/** One agent invocation, as the SDK README's route handler does it (`tools`/`stopWhen` go to streamText when given). */
+export function runAgent(agentClient, invocation, { model, onChunk, tools, stopWhen } = {}) {
   const entry = { invocation, run: null, session: null, outcome: null, errors: [], chunks: [] };
   entry.promise = (async () => {
     const session = createAgentSession({ client: agentClient, channelName: invocation.sessionName });
@@ -147,6 +147,9 @@ export function runAgent(agentClient, invocation, { model, onChunk } = {}) {
         model,
         messages: await convertToModelMessages(conversation),
         abortSignal: run.abortSignal,
+        // Optional, for tool round trips (the parity tests): tools run on the agent, stopWhen allows the next step.
+        ...(tools && { tools }),
+        ...(stopWhen && { stopWhen }),
       });
       const ui = result.toUIMessageStream().pipeThrough(
         new TransformStream({

@@ -20,7 +20,7 @@ export const CHANNEL_NAME = `ai-transport-${uuid()}`;
  * The realtime client talks to the server the page came from: host, port and TLS from `window.location`.
  * It never sees a key: `/demo/token` returns a token limited to this page's channel.
  */
-export function createClient(): Ably.Realtime {
+export function createClient(channel: string = CHANNEL_NAME): Ably.Realtime {
   const { hostname, port, protocol } = window.location;
   const tls = protocol === 'https:';
   const serverPort = import.meta.env.DEV ? DEV_SERVER_PORT : Number(port) || (tls ? 443 : 80);
@@ -33,7 +33,7 @@ export function createClient(): Ably.Realtime {
     tlsPort: serverPort,
     tls,
     authUrl: '/demo/token',
-    authParams: { channel: CHANNEL_NAME },
+    authParams: { channel },
     transports: ['web_socket'],
     fallbackHosts: [],
     disableConnectivityCheck: true,

@@ -25,6 +25,23 @@ public static class SimulatedAnswers
 
     public static IReadOnlyCollection<string> KnownPrompts => Known.Keys;
 
+    /// <summary>Asked to recall the conversation, it lists the earlier user prompts: a way to see what context a model got.</summary>
+    public const string RecallPrompt = "What did I ask before?";
+
+    /// <summary><see cref="For"/>, except that <see cref="RecallPrompt"/> is answered from the earlier turns.</summary>
+    public static string ForConversation(IReadOnlyList<Microsoft.Extensions.AI.ChatMessage> messages, string prompt)
+    {
+        if (!string.Equals(prompt.Trim(), RecallPrompt, StringComparison.OrdinalIgnoreCase))
+        {
+            return For(prompt);
+        }
+
+        var earlier = messages.Where(m => m.Role == Microsoft.Extensions.AI.ChatRole.User).Select(m => m.Text.Trim()).SkipLast(1).ToList();
+        return earlier.Count == 0
+            ? "This is your first question."
+            : "Before this you asked: " + string.Join("; ", earlier.Select(p => $"\"{p}\"")) + ".";
+    }
+
     public static string For(string prompt)
     {
         if (Known.TryGetValue(prompt.Trim(), out var answer))

@@ -25,10 +25,18 @@ public sealed class SimulatedChatClient(SimulatedChatClientOptions? options = nu
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var prompt = messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? string.Empty;
-        var text = SimulatedAnswers.For(prompt);
-        var random = new Random(SimulatedAnswers.StableHash(prompt));
+        var history = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
         var responseId = "sim-" + Guid.NewGuid().ToString("N")[..12];
+        if (SimulatedTools.CallFor(history, options) is { } call)
+        {
+            // A tool the caller offers and the prompt asks for: the call is the whole answer of this step.
+            yield return new ChatResponseUpdate(ChatRole.Assistant, [call]) { ResponseId = responseId, ModelId = "tokenwire-simulated", FinishReason = ChatFinishReason.ToolCalls };
+            yield break;
+        }
+
+        var prompt = history.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? string.Empty;
+        var text = SimulatedTools.AnswerFromResult(history) ?? SimulatedAnswers.ForConversation(history, prompt);
+        var random = new Random(SimulatedAnswers.StableHash(prompt));
         var maxChunk = Math.Max(1, _options.MaxChunkLength);
         for (var position = 0; position < text.Length;)
         {

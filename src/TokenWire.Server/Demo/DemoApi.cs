@@ -14,7 +14,8 @@ using TokenWire.Server.Rest;
 namespace TokenWire.Server.Demo;
 
 /// <summary>
-/// What the demo page needs without holding a key: <c>GET /demo/token?channel=ai-transport-…</c> (the SDK's
+/// What the demo pages need without holding a key: <c>GET /demo/token?channel=ai-transport-…</c> (or
+/// <c>mutable:ai-chat-…</c> for the useChat page; the SDK's
 /// <c>authUrl</c>) issues a token for that one channel (<c>subscribe</c>, <c>history</c>, <c>publish</c>), and
 /// <c>GET /demo/prompts</c> lists the prompts the simulated model answers. Anyone who can reach the server can get such
 /// a token, so the endpoints exist only when <c>TokenWire:Demo:Enabled</c> (on in Development).
@@ -22,6 +23,9 @@ namespace TokenWire.Server.Demo;
 public static class DemoApi
 {
     public const string ChannelPrefix = "ai-transport-";
+
+    /// <summary>The useChat page's sessions: the AI Transport SDK appends, so they live in the mutable namespace.</summary>
+    public const string ChatChannelPrefix = "mutable:ai-chat-";
 
     /// <summary>Long enough for a session; the SDK asks the authUrl again when it expires.</summary>
     private static readonly long TokenTtlMs = (long)TimeSpan.FromHours(1).TotalMilliseconds;
@@ -45,9 +49,12 @@ public static class DemoApi
     private static Task IssueToken(HttpContext context, TokenService tokens, AppRegistry apps, IOptions<AgentOptions> agentOptions, IOptions<TokenWireOptions> options)
     {
         var channel = context.Request.Query["channel"].ToString();
-        if (!channel.StartsWith(ChannelPrefix, StringComparison.Ordinal) || channel.Length > 200 || channel.Contains(':') || channel.Contains('*'))
+        var id = channel.StartsWith(ChannelPrefix, StringComparison.Ordinal) ? channel[ChannelPrefix.Length..]
+            : channel.StartsWith(ChatChannelPrefix, StringComparison.Ordinal) ? channel[ChatChannelPrefix.Length..]
+            : null;
+        if (id is not { Length: > 0 } || channel.Length > 200 || id.Contains(':') || id.Contains('*'))
         {
-            throw new ProtocolException(ErrorCodes.InvalidParameterValue, $"channel must be a session channel named {ChannelPrefix}<id>");
+            throw new ProtocolException(ErrorCodes.InvalidParameterValue, $"channel must be a session channel named {ChannelPrefix}<id> or {ChatChannelPrefix}<id>");
         }
 
         var keyText = AgentConnectionSettings.ResolveKey(agentOptions.Value, options.Value);
