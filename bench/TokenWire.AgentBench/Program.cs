@@ -12,10 +12,16 @@ using TokenWire.Client;
 //      measured from each token's scheduled send time (no coordinated omission);
 //   3. append rollup (--rollup only that): one message-per-response stream of 600 appends at 150 tokens/s, the
 //      publisher's appendRollupWindow 0 / 40 / 100 ms, and the deliveries per second one subscriber receives;
-//   4. history (--history only that): history({ untilAttach }) of a 2,000-token response paged to its end.
+//   4. history (--history only that): history({ untilAttach }) of a 2,000-token response paged to its end;
+//   5. resume (--resume only that): a subscriber's transport is cut, 1,000 tokens are published while its reconnect is
+//      held at a loopback proxy, and the time from letting the reconnect through to the last missed token is measured,
+//      --repetitions times (30) after 3 warm-up rounds.
+// --server-dll <path> starts that build instead of src/TokenWire.Server's Release output (pin a copy while others rebuild).
 var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(8);
+var repetitions = args.SkipWhile(a => a != "--repetitions").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(30);
 var port = FreePort();
-var serverDll = Path.Combine(RepoRoot(), "src", "TokenWire.Server", "bin", "Release", "net10.0", "TokenWire.Server.dll");
+var serverDll = args.SkipWhile(a => a != "--server-dll").Skip(1).Select(Path.GetFullPath).FirstOrDefault()
+    ?? Path.Combine(RepoRoot(), "src", "TokenWire.Server", "bin", "Release", "net10.0", "TokenWire.Server.dll");
 using var server = Process.Start(new ProcessStartInfo("dotnet", [serverDll, "--urls", $"http://127.0.0.1:{port}", "--TokenWire:Agent:Enabled=false", "--Logging:LogLevel:Default=Warning", "--TokenWire:Limits:MaxInboundRate=1000000"])
 {
     Environment = { ["ASPNETCORE_ENVIRONMENT"] = "Development" },
@@ -30,6 +36,20 @@ try
 {
     await WaitForServerAsync(port);
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; server on 127.0.0.1:{port}");
+    if (args.Contains("--resume"))
+    {
+        Console.WriteLine("| format | missed tokens | rounds | resumed (same connection id) | all missed tokens once, in order | release → CONNECTED p50 / p90 ms | release → re-ATTACHED p50 / p90 ms | release → first missed token p50 / p90 ms | release → last missed token p50 / p90 / max ms |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var binary in new[] { true, false })
+        {
+            var options = RealtimeClientOptions.Default with { Key = "dev.root:dev-root-secret", Endpoint = "127.0.0.1", Port = port, Tls = false, UseBinaryProtocol = binary };
+            var r = await ResumeCatchUp.MeasureAsync(options, port, missed: 1_000, repetitions);
+            Console.WriteLine($"| {(binary ? "msgpack" : "json")} | 1,000 | {r.Repetitions} | {r.Resumed} | {r.Exact} | {r.ConnectedP50Ms:0.0} / {r.ConnectedP90Ms:0.0} | {r.AttachedP50Ms:0.0} / {r.AttachedP90Ms:0.0} | {r.FirstP50Ms:0.0} / {r.FirstP90Ms:0.0} | {r.LastP50Ms:0.0} / {r.LastP90Ms:0.0} / {r.LastMaxMs:0.0} |");
+        }
+
+        return;
+    }
+
     if (args.Contains("--history"))
     {
         Console.WriteLine("| format | response as | items | pages | p50 ms | p90 ms |");

@@ -47,13 +47,15 @@ public sealed class Bench(LoadTestOptions options, string? serverDll, string? ra
     private async Task<ScenarioResult?> RunOnceAsync(Scenario scenario, Timing timing, CancellationToken cancellationToken)
     {
         ServerCluster? server = null;
+        ScenarioResult? result;
+        var slowConsumerWarnings = 0;
         try
         {
             // Fresh servers (and Redis) per run: no channel history or GC debt carried from the previous one.
             server = scenario.IsRaw
                 ? await ServerCluster.StartRawAsync(rawDll ?? throw new InvalidOperationException("no raw baseline dll"), cancellationToken)
                 : serverDll is null ? null : await ServerCluster.StartTokenWireAsync(serverDll, options.Nodes, options.Redis, options.ServerEnvironment, cancellationToken);
-            return await _runner.RunAsync(scenario, timing, server?.Nodes ?? [options.Url!], server, cancellationToken);
+            result = await _runner.RunAsync(scenario, timing, server?.Nodes ?? [options.Url!], server, cancellationToken);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -65,6 +67,9 @@ public sealed class Bench(LoadTestOptions options, string? serverDll, string? ra
             if (server is not null)
             {
                 var problems = server.DrainProblems();
+
+                // Both servers log each slow-consumer disconnect as a warning ("… disconnecting slow consumer", "Slow consumer: …").
+                slowConsumerWarnings = problems.Count(line => line.Contains("slow consumer", StringComparison.OrdinalIgnoreCase));
                 foreach (var line in problems.Take(5))
                 {
                     progress.WriteLine($"  [server] {line}");
@@ -78,5 +83,7 @@ public sealed class Bench(LoadTestOptions options, string? serverDll, string? ra
                 await server.DisposeAsync();
             }
         }
+
+        return result with { SlowConsumerWarnings = slowConsumerWarnings };
     }
 }

@@ -12,12 +12,19 @@ public sealed class FrameSocket : IDisposable
     private readonly ClientWebSocket _socket;
     private readonly WebSocketMessageType _sendType;
     private byte[] _buffer = new byte[8192];
+    private Func<long>? _readAllowance;
+    private long _throttledBytes;
 
     private FrameSocket(ClientWebSocket socket, WebSocketMessageType sendType)
     {
         _socket = socket;
         _sendType = sendType;
     }
+
+    /// <summary>A throttled reader's largest read: small, so what it has taken off the socket stays close to its allowance.</summary>
+    private const int ThrottledReadBytes = 1024;
+
+    private static readonly TimeSpan ThrottlePoll = TimeSpan.FromMilliseconds(5);
 
     public WebSocketState State => _socket.State;
 
@@ -46,6 +53,18 @@ public sealed class FrameSocket : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes this a slow reader (<c>--slow</c>): from now on it asks the socket for at most 1 KiB at a time, and after
+    /// each read waits until <paramref name="allowance"/> (bytes it may have read since this call) covers what it
+    /// read. The kernel's receive buffer then fills, TCP's window closes and the server's sends stall — the way a
+    /// slow network or a busy client looks from the server.
+    /// </summary>
+    public void ThrottleReads(Func<long> allowance)
+    {
+        _readAllowance = allowance;
+        _throttledBytes = 0;
+    }
+
     /// <summary>Size of a WebSocket frame header (RFC 6455 §5.2) for a payload of <paramref name="length"/> bytes.</summary>
     public static int HeaderBytes(int length, bool masked) => (length < 126 ? 2 : length <= ushort.MaxValue ? 4 : 10) + (masked ? 4 : 0);
 
@@ -66,10 +85,20 @@ public sealed class FrameSocket : IDisposable
                 Array.Resize(ref _buffer, _buffer.Length * 2);
             }
 
-            var result = await _socket.ReceiveAsync(_buffer.AsMemory(length), cancellationToken);
+            var free = _buffer.AsMemory(length);
+            var result = await _socket.ReceiveAsync(_readAllowance is null ? free : free[..Math.Min(free.Length, ThrottledReadBytes)], cancellationToken);
             if (result.MessageType == WebSocketMessageType.Close)
             {
                 return ReadOnlyMemory<byte>.Empty;
+            }
+
+            if (_readAllowance is { } allowance)
+            {
+                _throttledBytes += result.Count;
+                while (_throttledBytes > allowance())
+                {
+                    await Task.Delay(ThrottlePoll, cancellationToken);
+                }
             }
 
             length += result.Count;

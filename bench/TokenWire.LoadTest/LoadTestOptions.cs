@@ -26,8 +26,8 @@ public enum Target
     MessagePack,
 }
 
-/// <summary>One run: a load shape against one target.</summary>
-public sealed record Scenario(Shape Shape, Target Target)
+/// <summary>One run: a load shape against one target, <paramref name="Slow"/> of its subscribers reading slowly (<c>--slow</c>).</summary>
+public sealed record Scenario(Shape Shape, Target Target, int Slow = 0)
 {
     public string TargetName => Target switch
     {
@@ -92,6 +92,12 @@ public sealed class LoadTestOptions
           --idle <n>            memory instead of the matrix: n idle connections, each attached to one of 100
                                 channels (TokenWire, per --format) or subscribed (raw baseline); reports the
                                 server's RSS growth per connection, settled                      [off; at most 20000]
+          --slow <n,..>         slow-subscriber cost: each scenario (and target) runs once with no slow subscriber, then
+                                once per n with n of its subscribers reading their socket at --slow-fraction of the
+                                bytes a normal subscriber of the stream reads (throttled ReceiveAsync); reports the
+                                normal subscribers' p99 against the run without, the server's peak RSS, and how many
+                                slow subscribers the server disconnected                    [off]
+          --slow-fraction <f>   share of the stream a slow subscriber reads                         [0.1]
           --server-env <K=V>    extra environment variable for the started TokenWire server (repeatable; not the
                                 baseline), e.g. DOTNET_gcServer=0
           --help
@@ -112,11 +118,27 @@ public sealed class LoadTestOptions
     /// <summary>Run every shape against the raw fan-out too, and report the ratios.</summary>
     public bool Baseline { get; private set; } = true;
 
-    /// <summary>The runs of the matrix: per shape, the baseline first, then each format.</summary>
+    /// <summary>
+    /// The runs of the matrix: per shape, the baseline first, then each format; with <c>--slow</c>, per target the run
+    /// without slow subscribers right before those with, so their ratio is taken over minutes, not the whole invocation.
+    /// </summary>
     public IEnumerable<Scenario> Scenarios =>
         from shape in Shapes
         from target in Baseline ? Formats.Prepend(Target.Raw) : Formats
-        select new Scenario(shape, target);
+        from slow in SlowCounts.Prepend(0)
+        select new Scenario(shape, target, slow);
+
+    /// <summary>Slow-subscriber counts to run each scenario with (besides 0); empty without <c>--slow</c>.</summary>
+    public IReadOnlyList<int> SlowCounts { get; private set; } = [];
+
+    /// <summary>TokenWire's per-connection outbound bound as the started server has it (<c>--server-env TokenWire__Limits__OutboundQueueBytes=…</c> or the default).</summary>
+    public long OutboundQueueBytes =>
+        _serverEnvironment.TryGetValue("TokenWire__Limits__OutboundQueueBytes", out var value) && long.TryParse(value, CultureInfo.InvariantCulture, out var bytes)
+            ? bytes
+            : ScenarioResult.DefaultOutboundQueueBytes;
+
+    /// <summary>Share of the stream's bytes a slow subscriber reads.</summary>
+    public double SlowFraction { get; private set; } = 0.1;
 
     public Timing Timing { get; private set; } = new(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
 
@@ -174,6 +196,7 @@ public sealed class LoadTestOptions
         string? formats = null;
         var streams = 1;
         TimeSpan? warmup = null, duration = null, drain = null;
+        string? slow = null;
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
@@ -273,6 +296,12 @@ public sealed class LoadTestOptions
                 case "--retry-busy":
                     options.RetryBusy = Bounded(Number(value, name), name, 0, 5);
                     break;
+                case "--slow":
+                    slow = value;
+                    break;
+                case "--slow-fraction":
+                    options.SlowFraction = Bounded(Number(value, name), name, 0.001, 1);
+                    break;
                 case "--server-env":
                     var equals = value.IndexOf('=');
                     if (equals <= 0)
@@ -310,6 +339,21 @@ public sealed class LoadTestOptions
             ? (from s in List(subscribers ?? "1", "--subscribers") from r in List(rates ?? "1000", "--rate") select ((double)streams, r, s)).ToList()
             : ParseMatrix(Matrices.GetValueOrDefault(scenarios) ?? scenarios);
         options.Shapes = shapes.Select(Validate).ToList();
+        options.SlowCounts = slow is null ? [] : List(slow, "--slow").Select(n => Bounded(n, "--slow", 1, MaxSubscribers)).Distinct().ToList();
+        foreach (var shape in options.Shapes)
+        {
+            // Each stream's first subscriber stays normal: it is the pace the stream's slow ones read a fraction of.
+            if (options.SlowCounts.Any(n => n > shape.TotalSubscribers - shape.Streams))
+            {
+                throw new ArgumentException($"--slow: {shape} has {shape.TotalSubscribers} subscribers; at most {shape.TotalSubscribers - shape.Streams} can be slow");
+            }
+        }
+
+        if (options.SlowCounts.Count > 0 && (options.Sweep || options.Idle > 0))
+        {
+            throw new ArgumentException("--slow applies to the matrix, not to --sweep or --idle");
+        }
+
         options.SweepShape = Validate((streams, options.SweepStart, subscribers is null ? 100 : List(subscribers, "--subscribers").First()));
         return options;
     }

@@ -92,7 +92,14 @@ if (results.Count > 0)
         Console.WriteLine(result.ToMarkdownRow());
     }
 
-    var comparison = ScenarioResult.ComparisonTable(results);
+    var slowTable = ScenarioResult.SlowTable(results, options.OutboundQueueBytes);
+    if (slowTable.Length > 0)
+    {
+        Console.WriteLine();
+        Console.Write(slowTable);
+    }
+
+    var comparison = ScenarioResult.ComparisonTable(results.Where(r => r.Scenario.Slow == 0).ToList());
     if (comparison.Length > 0)
     {
         Console.WriteLine();

@@ -35,8 +35,17 @@ public sealed record ScenarioResult(
     double? ServerCpuMicrosPerDelivery,
     double WireBytesPerDelivery,
     double PublishWireBytesPerMessage,
-    double? ReplyWireBytesPerMessage)
+    double? ReplyWireBytesPerMessage,
+    double? ServerPeakMemoryMb = null,
+    SlowOutcome? SlowSubscribers = null,
+    int SlowConsumerWarnings = 0)
 {
+    /// <summary>TokenWire's default <c>Limits:OutboundQueueBytes</c>, the per-connection bound a slow subscriber's queue is held to.</summary>
+    public const long DefaultOutboundQueueBytes = 4 * 1024 * 1024;
+
+    public const string SlowHeader =
+        "| streams × msg/s × subs | server | slow subs | normal subs p50 / p99 ms | p99 without slow | p99 ratio | normal lost / dup / reordered | server peak RSS MB: run / without slow | peak RSS growth vs n × bound | slow subs disconnected: server log · seen by client (median s after start) | slow subs got | other cores: run · without |\n" +
+        "|---|---|---:|---:|---:|---:|:---:|---:|---:|:---:|---:|:---:|";
     public const string MarkdownHeader =
         "| streams × msg/s × subs | server | offered deliveries/s | deliveries/s | p50 ms | p99 ms | max ms | ack p99 ms | lost / dup / reordered | dropped sockets | server CPU µs / delivery | B / delivery | CPU server / redis / client / other (cores) |\n" +
         "|---|---|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|:---:|";
@@ -51,14 +60,22 @@ public sealed record ScenarioResult(
     /// <summary>Something else used a noticeable share of the two cores while this run was measured.</summary>
     public bool MachineWasBusy => OtherCores > 0.25;
 
-    public string ToLine() => string.Create(
+    public string ToLine() => ToLineWithoutSlow() + SlowLine();
+
+    private string SlowLine() => SlowSubscribers is { } slow
+        ? string.Create(
+            CultureInfo.InvariantCulture,
+            $" slow={slow.Count} slow-disconnected-server-log={SlowConsumerWarnings} slow-ended-client={slow.Ended} slow-ended-median={Number(slow.MedianEndedAfterSeconds, "0.0")}s slow-got={slow.DeliveredFraction:P0} slow-out-of-order={slow.OutOfOrder} slow-end-reason=\"{slow.FirstEndReason}\"")
+        : string.Empty;
+
+    private string ToLineWithoutSlow() => string.Create(
         CultureInfo.InvariantCulture,
         $"shape={Scenario.Shape,-10} server={Scenario.TargetName,-7} offered={Scenario.Shape.OfferedDeliveries,7:0}/s published={PublishedPerSecond,8:0.0}/s " +
         $"deliveries={DeliveriesPerSecond,9:0}/s p50={Ms(Latency(P50Ms))} p99={Ms(Latency(P99Ms))} max={Ms(Latency(MaxMs))} ack-p99={Ms(AckP99Ms)} " +
         $"send-lag-p99={SendLagP99Ms:0.00}ms lost={Lost} dup={Duplicates} reordered={Reordered} bad={BadPayloads} dropped-sockets={EndedEarly} nacks={Nacks} " +
         $"cpu-server={Cores(ServerCores)} cpu-server-kernel={Cores(ServerKernelCores)} cpu-server-post-connect={Cores(PostConnectServerCores)} cpu-redis={Cores(RedisCores)} cpu-client={ClientCores:0.00} cpu-other={Cores(OtherCores)} " +
         $"server-us/delivery={Number(ServerCpuMicrosPerDelivery, "0.00")} B/delivery={WireBytesPerDelivery:0.0} publish-B/msg={PublishWireBytesPerMessage:0.0} reply-B/msg={Number(ReplyWireBytesPerMessage, "0.0")} " +
-        $"server-mem={(ServerMemoryMb is { } mb ? mb.ToString("0", CultureInfo.InvariantCulture) + "MB" : "n/a")} connect={ConnectSeconds:0.0}s");
+        $"server-mem={(ServerMemoryMb is { } mb ? mb.ToString("0", CultureInfo.InvariantCulture) + "MB" : "n/a")} server-peak-mem={(ServerPeakMemoryMb is { } peak ? peak.ToString("0", CultureInfo.InvariantCulture) + "MB" : "n/a")} connect={ConnectSeconds:0.0}s");
 
     public string ToMarkdownRow() => string.Create(
         CultureInfo.InvariantCulture,
@@ -90,6 +107,41 @@ public sealed record ScenarioResult(
         return rows == 0 ? string.Empty : table.ToString();
     }
 
+    /// <summary>
+    /// One row per run with slow subscribers: the normal subscribers' figures against the run of the same shape and
+    /// target without slow subscribers (the one just before it), the server's peak RSS growth against the bound, and
+    /// what became of the slow subscribers.
+    /// </summary>
+    public static string SlowTable(IReadOnlyList<ScenarioResult> results, long outboundQueueBytes)
+    {
+        var table = new StringBuilder(SlowHeader).AppendLine();
+        var rows = 0;
+        foreach (var run in results.Where(r => r.Scenario.Slow > 0))
+        {
+            var without = results.LastOrDefault(r => r.Scenario.Slow == 0 && r.Scenario.Shape == run.Scenario.Shape && r.Scenario.Target == run.Scenario.Target);
+            var slow = run.SlowSubscribers;
+            if (without is null || slow is null)
+            {
+                continue;
+            }
+
+            rows++;
+            var n = run.Scenario.Slow;
+            var growth = run.ServerPeakMemoryMb - without.ServerPeakMemoryMb;
+
+            // The raw baseline's bound is 8192 frames, not bytes.
+            var bound = run.Scenario.IsRaw ? "8192 frames each" : $"{n * outboundQueueBytes / (1024.0 * 1024.0):0} MB";
+            table.AppendLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"| {run.Scenario.Shape} | {run.Scenario.TargetName} | {n} | {run.Percentiles} | {Number(without.Latency(without.P99Ms), "0.00")} | " +
+                $"{Ratio(run.Latency(run.P99Ms), without.Latency(without.P99Ms))}{(run.Clean && without.Clean ? "" : " (lossy)")} | {run.Lost} / {run.Duplicates} / {run.Reordered} | " +
+                $"{Number(run.ServerPeakMemoryMb, "0")} / {Number(without.ServerPeakMemoryMb, "0")} | {(growth is { } g ? g.ToString("+0;-0", CultureInfo.InvariantCulture) : "n/a")} MB vs {bound} | " +
+                $"{run.SlowConsumerWarnings} · {slow.Ended} ({Number(slow.MedianEndedAfterSeconds, "0.0")}) of {n} | {slow.DeliveredFraction:P0} | {Cores(run.OtherCores)} · {Cores(without.OtherCores)} |"));
+        }
+
+        return rows == 0 ? string.Empty : table.ToString();
+    }
+
     /// <summary>"p50 / p99", or n/a when nothing measured arrived.</summary>
     private string Percentiles => LatencySamples == 0 ? "n/a" : string.Create(CultureInfo.InvariantCulture, $"{P50Ms:0.00} / {P99Ms:0.00}");
 
@@ -105,3 +157,10 @@ public sealed record ScenarioResult(
 
     private static string Number(double? value, string format) => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "n/a";
 }
+
+/// <summary>
+/// What became of a run's slow subscribers by the end of its drain: how many saw their socket end (the server
+/// disconnecting them as slow consumers; this tool does not resume), the median time from the first scheduled publish
+/// to that end, the share of the stream's messages they received, and how many arrived out of order or twice.
+/// </summary>
+public sealed record SlowOutcome(int Count, int Ended, double? MedianEndedAfterSeconds, double DeliveredFraction, long OutOfOrder, string? FirstEndReason);

@@ -29,6 +29,7 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
         var channels = Enumerable.Range(0, shape.Streams).Select(k => $"loadtest-{scenario.TargetName}-{run}-{k}").ToArray();
         var schedule = new PublishSchedule(shape.Rate, shape.Streams, timing);
         var latency = new LatencyHistogram();
+        var slowLatency = new LatencyHistogram();
         var ackLatency = new LatencyHistogram();
         var sendLag = new LatencyHistogram();
         var subscribers = new Subscriber[shape.TotalSubscribers];
@@ -50,7 +51,8 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
                     {
                         var stream = i % shape.Streams;
                         var socket = await client.ConnectSubscriberAsync(nodes[i / shape.Streams % nodes.Count], channels[stream], token);
-                        subscribers[i] = new Subscriber(socket, client.CreateScanner(stream, schedule), stream, schedule, latency);
+                        var slow = i >= shape.TotalSubscribers - scenario.Slow;
+                        subscribers[i] = new Subscriber(socket, client.CreateScanner(stream, schedule), stream, schedule, slow ? slowLatency : latency);
                     });
 
                 // 2. One publisher per stream, on the first node.
@@ -62,6 +64,13 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
 
             var connectSeconds = connectTimer.Elapsed.TotalSeconds;
             progress.WriteLine($"  {shape.TotalSubscribers} subscribers and {shape.Streams} publishers connected in {connectSeconds:0.0} s");
+
+            // The last --slow subscribers read at a fraction of their stream's first subscriber's pace (options
+            // guarantee that one is normal); with one stream they are its last ones, with several spread over them.
+            for (var i = shape.TotalSubscribers - scenario.Slow; i < shape.TotalSubscribers; i++)
+            {
+                subscribers[i].ReadSlowly(subscribers[i % shape.Streams], options.SlowFraction);
+            }
 
             // Every receive loop runs before the first publish.
             var publisher = new Publisher(client, publisherSockets, channels, schedule, ackLatency, sendLag);
@@ -99,7 +108,8 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
             var cpuUse = await cpu;
 
             // 4. Drain: every subscriber has its stream's last message and every publish its ACK, or the drain time is up.
-            var drained = Task.WhenAll(subscribers.Select(s => s.Completion).Append(publisher.AckCompletion));
+            // Slow subscribers are not waited for: they could take ten times the run to catch up, if they are not disconnected.
+            var drained = Task.WhenAll(subscribers.Where(s => !s.IsSlow).Select(s => s.Completion).Append(publisher.AckCompletion));
             try
             {
                 await drained.WaitAsync(timing.Drain, ct);
@@ -110,7 +120,8 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
             }
 
             var serverMemory = cluster is null ? (double?)null : cluster.WorkingSetBytes / (1024.0 * 1024.0);
-            return Summarise(scenario, client, schedule, subscribers, publisher, latency, ackLatency, sendLag, cpuUse, postConnectCores, serverMemory, connectSeconds);
+            var result = Summarise(scenario, client, schedule, subscribers, publisher, latency, ackLatency, sendLag, cpuUse, postConnectCores, serverMemory, connectSeconds);
+            return result with { ServerPeakMemoryMb = cluster is null ? null : cluster.PeakWorkingSetBytes / (1024.0 * 1024.0), SlowSubscribers = SlowOutcome(subscribers, schedule) };
         }
         finally
         {
@@ -126,6 +137,25 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
                 progress.WriteLine("  some receive loops did not stop within 10 s");
             }
         }
+    }
+
+    /// <summary>What became of the slow subscribers by the end of the drain; null when there were none.</summary>
+    private static SlowOutcome? SlowOutcome(Subscriber[] subscribers, PublishSchedule schedule)
+    {
+        var slow = subscribers.Where(s => s.IsSlow).ToList();
+        if (slow.Count == 0)
+        {
+            return null;
+        }
+
+        var ended = slow.Where(s => s.EndedEarly is not null).Select(s => Stopwatch.GetElapsedTime(schedule.Start, s.EndedAt).TotalSeconds).Order().ToList();
+        return new SlowOutcome(
+            slow.Count,
+            ended.Count,
+            ended.Count == 0 ? null : ended[ended.Count / 2],
+            slow.Sum(s => s.Delivered) / (double)(slow.Count * schedule.PerStream),
+            slow.Sum(s => s.Duplicates + s.Reordered),
+            slow.Where(s => s.EndedEarly is not null).Select(s => s.EndedEarly!).FirstOrDefault());
     }
 
     private static ScenarioResult Summarise(
@@ -147,6 +177,10 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
         // Rates over the time it actually took: a publisher or server that falls behind stretches the window.
         var publishSpan = Math.Max(window, publisher.LastMeasuredSend - schedule.WindowStart);
         var lastDelivery = subscribers.Max(s => s.LastMeasuredDelivery);
+
+        // Order, loss and dropped sockets are the normal subscribers' (the slow ones have their own SlowOutcome);
+        // rates, CPU and bytes count every delivery, since the server did the work for all of them.
+        var normal = subscribers.Where(s => !s.IsSlow).ToList();
         var deliverySpan = Math.Max(window, lastDelivery - schedule.WindowStart);
         var measuredDelivered = subscribers.Sum(s => s.MeasuredDelivered);
         var delivered = subscribers.Sum(s => s.Delivered + s.Duplicates);
@@ -163,11 +197,11 @@ public sealed class ScenarioRunner(LoadTestOptions options, TextWriter progress)
             MaxMs: latency.MaxMicros / 1000.0,
             AckP99Ms: client.HasAcks ? ackLatency.PercentileMicros(99) / 1000.0 : null,
             SendLagP99Ms: sendLag.PercentileMicros(99) / 1000.0,
-            Lost: subscribers.Sum(s => s.Lost),
-            Duplicates: subscribers.Sum(s => s.Duplicates),
-            Reordered: subscribers.Sum(s => s.Reordered),
+            Lost: normal.Sum(s => s.Lost),
+            Duplicates: normal.Sum(s => s.Duplicates),
+            Reordered: normal.Sum(s => s.Reordered),
             BadPayloads: subscribers.Sum(s => s.PayloadErrors),
-            EndedEarly: subscribers.Count(s => s.EndedEarly is not null) + (publisher.Failure is null ? 0 : 1),
+            EndedEarly: normal.Count(s => s.EndedEarly is not null) + (publisher.Failure is null ? 0 : 1),
             Nacks: publisher.Nacked,
             ServerCores: cpu.Server,
             ServerKernelCores: cpu.ServerKernel,

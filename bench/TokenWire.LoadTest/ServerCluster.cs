@@ -41,6 +41,9 @@ public sealed class ServerCluster : IAsyncDisposable
 
     public long WorkingSetBytes => _servers.Sum(s => s.WorkingSetBytes);
 
+    /// <summary>Each node's peak resident set since it started (Linux: VmHWM), summed.</summary>
+    public long PeakWorkingSetBytes => _servers.Sum(s => s.PeakWorkingSetBytes);
+
     /// <summary>TokenWire nodes (Development keys, the inbound rate limit lifted), on a fresh Redis when asked for.</summary>
     public static async Task<ServerCluster> StartTokenWireAsync(string serverDll, int nodes, bool useRedis, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {

@@ -44,6 +44,16 @@ public sealed class ServerNode : IAsyncDisposable
         }
     }
 
+    public long PeakWorkingSetBytes
+    {
+        get
+        {
+            var process = Process;
+            process.Refresh();
+            return process.PeakWorkingSet64;
+        }
+    }
+
     private ServerProcess Server => _server ?? throw new InvalidOperationException("not started");
 
     private Process Process => _process ?? throw new InvalidOperationException("not started");

@@ -54,6 +54,20 @@ public sealed class Subscriber(FrameSocket socket, DeliveryScanner scanner, int 
     /// <summary>Why the socket ended before all messages arrived, if it did.</summary>
     public string? EndedEarly { get; private set; }
 
+    /// <summary>Stopwatch timestamp at which the socket ended early, or 0.</summary>
+    public long EndedAt { get; private set; }
+
+    /// <summary>Reads at a fraction of the stream's pace (<c>--slow</c>); reported apart from the others.</summary>
+    public bool IsSlow { get; private set; }
+
+    /// <summary>From now on, read at most <paramref name="fraction"/> of the bytes <paramref name="pace"/> (a normal subscriber of the same stream) has read.</summary>
+    public void ReadSlowly(Subscriber pace, double fraction)
+    {
+        IsSlow = true;
+        var start = pace.Socket.WireBytesReceived;
+        Socket.ThrottleReads(() => (long)(fraction * (pace.Socket.WireBytesReceived - start)));
+    }
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         _wireBytesAtStart = Socket.WireBytesReceived;
@@ -65,7 +79,7 @@ public sealed class Subscriber(FrameSocket socket, DeliveryScanner scanner, int 
                 var now = Stopwatch.GetTimestamp();
                 if (frame.IsEmpty)
                 {
-                    EndedEarly = "closed by server";
+                    End("closed by server");
                     return;
                 }
 
@@ -80,7 +94,7 @@ public sealed class Subscriber(FrameSocket socket, DeliveryScanner scanner, int 
 
                         break;
                     case FrameKind.End:
-                        EndedEarly = endReason;
+                        End(endReason);
                         return;
                     default:
                         break; // HEARTBEAT and anything else: not a delivery.
@@ -92,12 +106,18 @@ public sealed class Subscriber(FrameSocket socket, DeliveryScanner scanner, int 
         }
         catch (WebSocketException ex)
         {
-            EndedEarly = ex.Message;
+            End(ex.Message);
         }
         finally
         {
             _done.TrySetResult();
         }
+    }
+
+    private void End(string? reason)
+    {
+        EndedEarly = reason ?? "ended";
+        EndedAt = Stopwatch.GetTimestamp();
     }
 
     private void OnMessage(long serial, long now)
