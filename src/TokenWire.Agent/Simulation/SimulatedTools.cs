@@ -15,7 +15,7 @@ public static partial class SimulatedTools
 
     private static readonly string[] Skies = ["sunny", "cloudy", "raining", "windy", "foggy", "snowing"];
 
-    /// <summary>The demo tool: a made-up but stable forecast for <paramref name="city"/>.</summary>
+    /// <summary>The demo tool: a made-up but stable forecast for the city the model asks about.</summary>
     public static AIFunction Weather { get; } = AIFunctionFactory.Create(
         (string city) =>
         {
