@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -18,53 +17,16 @@ public sealed partial class ResponseMessageStreamer(IChatClient model, ILogger<R
 {
     public const string ResponseName = "response";
 
-    /// <summary>Bounds the final append when the caller's token is already cancelled (host shutting down).</summary>
-    private static readonly TimeSpan FinalPublishTimeout = TimeSpan.FromSeconds(10);
-
     private readonly ILogger _logger = logger ?? NullLogger<ResponseMessageStreamer>.Instance;
 
     public async Task<ResponseOutcome> StreamAsync(IMutableResponseChannel channel, string prompt, string responseId, CancellationToken cancellationToken = default)
     {
-        using var generation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        await using var cancelSubscription = await channel.SubscribeAsync("cancel", id =>
-        {
-            if (id == responseId)
-            {
-                generation.Cancel();
-            }
-        }, cancellationToken).ConfigureAwait(false);
-
+        await using var answer = await ModelAnswer.StartAsync(channel, responseId, cancellationToken).ConfigureAwait(false);
         var serial = await channel.PublishTextAsync(ResponseName, string.Empty, Headers(responseId, "streaming"), cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException("The response message got no serial");
         var appends = new List<Task>();
-        var text = new StringBuilder();
-        var count = 0;
-        var reason = "complete";
-        string? error = null;
-        try
-        {
-            await foreach (var update in model.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, prompt)], cancellationToken: generation.Token).ConfigureAwait(false))
-            {
-                if (string.IsNullOrEmpty(update.Text))
-                {
-                    continue;
-                }
-
-                count++;
-                text.Append(update.Text);
-                appends.Add(channel.AppendAsync(serial, update.Text, Headers(responseId, "streaming"), cancellationToken));
-            }
-        }
-        catch (OperationCanceledException) when (generation.IsCancellationRequested)
-        {
-            reason = "cancelled";
-        }
-        catch (Exception ex)
-        {
-            reason = "error";
-            error = ex.Message;
-            ModelFailed(_logger, ex, responseId);
-        }
+        await answer.ReadAsync(model, prompt, delta => appends.Add(channel.AppendAsync(serial, delta, Headers(responseId, "streaming"), cancellationToken)), _logger, responseId)
+            .ConfigureAwait(false);
 
         try
         {
@@ -72,29 +34,25 @@ public sealed partial class ResponseMessageStreamer(IChatClient model, ILogger<R
         }
         catch (Exception ex)
         {
-            reason = "error";
-            error ??= ex.Message;
+            answer.Fail(ex.Message);
             AppendFailed(_logger, ex, responseId);
         }
 
-        var fullText = text.ToString();
-        var final = Headers(responseId, reason);
-        final["tokenCount"] = count;
+        var fullText = answer.Text;
+        var final = Headers(responseId, answer.Reason);
+        final["tokenCount"] = answer.Count;
         final["textSha256"] = ResponseStreamer.Sha256Hex(fullText);
-        if (error is not null)
+        if (answer.Error is not null)
         {
-            final["error"] = error;
+            final["error"] = answer.Error;
         }
 
-        using var finalToken = cancellationToken.IsCancellationRequested ? new CancellationTokenSource(FinalPublishTimeout) : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var finalToken = ModelAnswer.FinalPublishToken(cancellationToken);
         await channel.AppendAsync(serial, string.Empty, final, finalToken.Token).ConfigureAwait(false);
-        return new ResponseOutcome(responseId, reason, count, fullText, error);
+        return new ResponseOutcome(responseId, answer.Reason, answer.Count, fullText, answer.Error);
     }
 
     private static JsonObject Headers(string responseId, string status) => new() { ["responseId"] = responseId, ["status"] = status };
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Response {ResponseId}: the model failed")]
-    private static partial void ModelFailed(ILogger logger, Exception exception, string responseId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Response {ResponseId}: an append failed; the final append says error")]
     private static partial void AppendFailed(ILogger logger, Exception exception, string responseId);

@@ -16,54 +16,18 @@ namespace TokenWire.Agent;
 /// </summary>
 public sealed partial class ResponseStreamer(IChatClient model, ILogger<ResponseStreamer>? logger = null)
 {
-    /// <summary>Bounds the final stop when the caller's token is already cancelled (host shutting down).</summary>
-    private static readonly TimeSpan FinalPublishTimeout = TimeSpan.FromSeconds(10);
-
     private readonly ILogger _logger = logger ?? NullLogger<ResponseStreamer>.Instance;
 
     public async Task<ResponseOutcome> StreamAsync(IResponseChannel channel, string prompt, string responseId, CancellationToken cancellationToken = default)
     {
-        using var generation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        await using var cancelSubscription = await channel.SubscribeAsync("cancel", id =>
-        {
-            if (id == responseId)
-            {
-                generation.Cancel();
-            }
-        }, cancellationToken).ConfigureAwait(false);
-
+        await using var answer = await ModelAnswer.StartAsync(channel, responseId, cancellationToken).ConfigureAwait(false);
         var publishes = new List<Task> { channel.PublishAsync("start", new JsonObject { ["prompt"] = prompt }, Headers(responseId), cancellationToken) };
-        var text = new StringBuilder();
-        var index = 0;
-        var reason = "complete";
-        string? error = null;
-        try
+        await answer.ReadAsync(model, prompt, delta =>
         {
-            await foreach (var update in model.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, prompt)], cancellationToken: generation.Token).ConfigureAwait(false))
-            {
-                // Role-only and empty deltas carry no text.
-                var delta = update.Text;
-                if (string.IsNullOrEmpty(delta))
-                {
-                    continue;
-                }
-
-                var headers = Headers(responseId);
-                headers["index"] = index++;
-                publishes.Add(channel.PublishAsync("token", new JsonObject { ["token"] = delta }, headers, cancellationToken));
-                text.Append(delta);
-            }
-        }
-        catch (OperationCanceledException) when (generation.IsCancellationRequested)
-        {
-            reason = "cancelled";
-        }
-        catch (Exception ex)
-        {
-            reason = "error";
-            error = ex.Message;
-            ModelFailed(_logger, ex, responseId);
-        }
+            var headers = Headers(responseId);
+            headers["index"] = answer.Count - 1;
+            publishes.Add(channel.PublishAsync("token", new JsonObject { ["token"] = delta }, headers, cancellationToken));
+        }, _logger, responseId).ConfigureAwait(false);
 
         var publishFailed = false;
         try
@@ -77,28 +41,25 @@ public sealed partial class ResponseStreamer(IChatClient model, ILogger<Response
             PublishFailed(_logger, ex, responseId);
         }
 
-        var fullText = text.ToString();
+        var fullText = answer.Text;
         var stopHeaders = Headers(responseId);
-        stopHeaders["tokenCount"] = index;
+        stopHeaders["tokenCount"] = answer.Count;
         stopHeaders["textSha256"] = Sha256Hex(fullText);
-        stopHeaders["reason"] = reason;
-        if (error is not null)
+        stopHeaders["reason"] = answer.Reason;
+        if (answer.Error is not null)
         {
-            stopHeaders["error"] = error;
+            stopHeaders["error"] = answer.Error;
         }
 
         var stopData = publishFailed ? new JsonObject { ["text"] = fullText } : [];
-        using var final = cancellationToken.IsCancellationRequested ? new CancellationTokenSource(FinalPublishTimeout) : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var final = ModelAnswer.FinalPublishToken(cancellationToken);
         await channel.PublishAsync("stop", stopData, stopHeaders, final.Token).ConfigureAwait(false);
-        return new ResponseOutcome(responseId, reason, index, fullText, error);
+        return new ResponseOutcome(responseId, answer.Reason, answer.Count, fullText, answer.Error);
     }
 
     public static string Sha256Hex(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
     private static JsonObject Headers(string responseId) => new() { ["responseId"] = responseId };
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Response {ResponseId}: the model failed")]
-    private static partial void ModelFailed(ILogger logger, Exception exception, string responseId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Response {ResponseId}: a token publish failed; the stop message carries the full text")]
     private static partial void PublishFailed(ILogger logger, Exception exception, string responseId);
