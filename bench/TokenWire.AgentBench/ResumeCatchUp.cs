@@ -1,3 +1,4 @@
+using TokenWire.Testing;
 using System.Diagnostics;
 using System.Globalization;
 using TokenWire.Client;
@@ -5,7 +6,7 @@ using TokenWire.Client;
 namespace TokenWire.AgentBench;
 
 /// <summary>
-/// Resume with missed tokens (issue 12 item 5): a subscriber attached through a <see cref="CutProxy"/> loses its
+/// Resume with missed tokens (issue 12 item 5): a subscriber attached through a <see cref="TcpProxy"/> loses its
 /// transport, <c>missed</c> tokens are published (and acknowledged) while its reconnect is held at the proxy, then the
 /// proxy lets the reconnect through. Measured from that release — the moment the new transport can reach the server —
 /// to the CONNECTED that resumes the connection, to the channel's re-ATTACHED, to the delivery of the first missed
@@ -19,7 +20,7 @@ internal static class ResumeCatchUp
     public static async Task<Result> MeasureAsync(RealtimeClientOptions options, int port, int missed = 1_000, int repetitions = 30, int warmup = 3)
     {
         var channelName = $"resume-{Guid.NewGuid():N}";
-        await using var proxy = new CutProxy(port);
+        await using var proxy = new TcpProxy(port);
         await using var subscriber = new RealtimeClient(options with { Port = proxy.Port });
         await using var publisher = new RealtimeClient(options);
         var channel = subscriber.Channels.Get(channelName);
@@ -90,7 +91,8 @@ internal static class ResumeCatchUp
         for (var round = 0; round < warmup + repetitions; round++)
         {
             var connectionId = subscriber.Connection.Id;
-            proxy.Cut();
+            proxy.HoldNewConnections();
+            proxy.KillConnections();
 
             // The reconnect is under way (its socket waits at the proxy) before anything is published.
             var waiting = Stopwatch.StartNew();
@@ -114,7 +116,7 @@ internal static class ResumeCatchUp
             await PublishRoundAsync(missed);
             Volatile.Write(ref connectedAt, 0);
             Volatile.Write(ref attachedAt, 0);
-            var released = proxy.Release();
+            var released = proxy.ReleaseHeld();
             var delivered = await lastDelivered.Task.WaitAsync(TimeSpan.FromSeconds(30));
             await subscriber.Connection.WaitForStateAsync(ConnectionState.Connected).WaitAsync(TimeSpan.FromSeconds(10));
             if (round < warmup)

@@ -1,12 +1,14 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace TokenWire.Client.Tests.Support;
+namespace TokenWire.Testing;
 
 /// <summary>
 /// A loopback TCP proxy in front of the server, so a test can cut a client's connection abruptly
 /// (<see cref="KillConnections"/> resets both sides, like a network failure) while the proxy keeps accepting new
-/// connections for the reconnect.
+/// connections for the reconnect. <see cref="HoldNewConnections"/> makes those wait at the proxy until
+/// <see cref="ReleaseHeld"/>, so a benchmark knows to the tick when a reconnect reaches the server.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -17,6 +19,8 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly Task _acceptLoop;
     private int _accepted;
     private TaskCompletionSource _downstream = CompletedGate();
+    private TaskCompletionSource _admission = CompletedGate();
+    private int _held;
 
     public TcpProxy(int targetPort)
     {
@@ -36,6 +40,35 @@ public sealed class TcpProxy : IAsyncDisposable
 
     /// <summary>Connections accepted so far.</summary>
     public int Accepted => Volatile.Read(ref _accepted);
+
+    /// <summary>Connections waiting at the proxy for <see cref="ReleaseHeld"/>.</summary>
+    public int Held => Volatile.Read(ref _held);
+
+    /// <summary>New connections are accepted but not connected to the server until <see cref="ReleaseHeld"/>.</summary>
+    public void HoldNewConnections()
+    {
+        lock (_pairs)
+        {
+            if (_admission.Task.IsCompleted)
+            {
+                _admission = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
+    /// <summary>Lets held and new connections through; returns the <see cref="Stopwatch"/> timestamp of the release.</summary>
+    public long ReleaseHeld()
+    {
+        TaskCompletionSource gate;
+        lock (_pairs)
+        {
+            gate = _admission;
+        }
+
+        var at = Stopwatch.GetTimestamp();
+        gate.TrySetResult();
+        return at;
+    }
 
     /// <summary>
     /// Holds back everything the server sends (ACKs, messages) while client-to-server traffic still flows: publishes
@@ -91,6 +124,7 @@ public sealed class TcpProxy : IAsyncDisposable
     {
         await _stop.CancelAsync();
         _listener.Stop();
+        ReleaseHeld();
         KillConnections();
         try
         {
@@ -120,28 +154,45 @@ public sealed class TcpProxy : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             var client = await _listener.AcceptSocketAsync(_stop.Token);
-            var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             client.NoDelay = true;
-            try
-            {
-                await server.ConnectAsync(new IPEndPoint(IPAddress.Loopback, _targetPort), _stop.Token);
-            }
-            catch (SocketException)
-            {
-                Reset(client);
-                Reset(server);
-                continue;
-            }
-
-            lock (_pairs)
-            {
-                _pairs.Add((client, server));
-            }
-
             Interlocked.Increment(ref _accepted);
-            _ = PumpAsync(client, server, BreakResumeKeys, downstream: false);
-            _ = PumpAsync(server, client, rewriteFirstChunk: false, downstream: true);
+            _ = ConnectAsync(client);
         }
+    }
+
+    private async Task ConnectAsync(Socket client)
+    {
+        Task admission;
+        lock (_pairs)
+        {
+            admission = _admission.Task;
+        }
+
+        Interlocked.Increment(ref _held);
+        var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await admission.WaitAsync(_stop.Token);
+            await server.ConnectAsync(new IPEndPoint(IPAddress.Loopback, _targetPort), _stop.Token);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            Reset(client);
+            Reset(server);
+            return;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _held);
+        }
+
+        lock (_pairs)
+        {
+            _pairs.Add((client, server));
+        }
+
+        _ = PumpAsync(client, server, BreakResumeKeys, downstream: false);
+        _ = PumpAsync(server, client, rewriteFirstChunk: false, downstream: true);
     }
 
     private static TaskCompletionSource CompletedGate()
