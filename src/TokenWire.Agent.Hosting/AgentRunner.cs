@@ -24,6 +24,12 @@ public static partial class AgentRunner
             {
                 return;
             }
+            catch (AblyException ex) when (ex.Code is >= 50000 and < 60000 || ex.StatusCode >= 500)
+            {
+                // The server is unavailable for now (e.g. its Redis is away): expected, retried, no stack trace.
+                AgentUnavailable(logger, ex.Message);
+                await Task.Delay(RetryDelay, cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
+            }
             catch (Exception ex)
             {
                 AgentFailed(logger, ex);
@@ -34,4 +40,7 @@ public static partial class AgentRunner
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The agent stopped unexpectedly; restarting")]
     private static partial void AgentFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The agent cannot reach the server for now ({Reason}); retrying")]
+    private static partial void AgentUnavailable(ILogger logger, string reason);
 }

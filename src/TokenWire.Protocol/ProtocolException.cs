@@ -1,7 +1,7 @@
 namespace TokenWire.Protocol;
 
 /// <summary>Thrown for input that breaks the protocol; carries the Ably error to answer with.</summary>
-public sealed class ProtocolException(ErrorInfo error, Exception? inner = null) : Exception(error.Message, inner)
+public class ProtocolException(ErrorInfo error, Exception? inner = null) : Exception(error.Message, inner)
 {
     public ErrorInfo Error { get; } = error;
 

@@ -129,9 +129,13 @@ public sealed partial class RedisConnectionCounts : IClusterConnectionCounts, IH
         {
             await RefreshAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
         {
-            // The last figures stay in use until Redis answers again.
+            // The last figures stay in use until Redis answers again; RedisConnection logs the outage once.
+            RefreshDeferred(_logger, RedisFailures.Describe(ex));
+        }
+        catch (Exception ex) when (ex is RedisException)
+        {
             RefreshFailed(_logger, ex);
         }
         finally
@@ -158,4 +162,7 @@ public sealed partial class RedisConnectionCounts : IClusterConnectionCounts, IH
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connection counts: exchanging per-app counts through Redis failed; the last figures stay in use")]
     private static partial void RefreshFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection counts: waiting for Redis ({Reason}); the last figures stay in use")]
+    private static partial void RefreshDeferred(ILogger logger, string reason);
 }

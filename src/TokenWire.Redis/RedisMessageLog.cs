@@ -1,6 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
@@ -18,7 +16,7 @@ namespace TokenWire.Redis;
 /// same order. Time comes from <see cref="TimeProvider"/> (passed to the scripts),
 /// so timestamps stay monotonic per channel even when node clocks differ.
 /// </summary>
-public sealed partial class RedisMessageLog : IMessageLog
+public sealed class RedisMessageLog : IMessageLog
 {
     /// <summary>Lua numbers are doubles: time bounds beyond 2^53 ms (year 287,396) mean "unbounded".</summary>
     private const long MaxExactMs = 1L << 53;
@@ -27,16 +25,14 @@ public sealed partial class RedisMessageLog : IMessageLog
     private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
     private readonly long _forgetIdleMs;
-    private readonly ILogger _logger;
 
     /// <param name="forgetIdleAfter">How long an empty, idle channel keeps its epoch, so recent serials stay resumable.</param>
-    public RedisMessageLog(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time, TimeSpan forgetIdleAfter, ILogger<RedisMessageLog>? logger = null)
+    public RedisMessageLog(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time, TimeSpan forgetIdleAfter)
     {
         _redis = redis;
         _keys = keys;
         _time = time;
         _forgetIdleMs = Ms(forgetIdleAfter);
-        _logger = logger ?? NullLogger<RedisMessageLog>.Instance;
     }
 
     private IDatabase Database => _redis.GetDatabase();
@@ -44,11 +40,11 @@ public sealed partial class RedisMessageLog : IMessageLog
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>
-    /// Appends through <c>append.lua</c>. A Redis that cannot be reached fails the append with 50003 (retriable): the
-    /// publish is never acknowledged. A timeout is ambiguous (the script may have run): a retry with the same message
-    /// ids is deduplicated, so the outcome is at-least-once, never acknowledged-and-lost.
+    /// Appends through <c>append.lua</c>. A Redis that cannot be reached (or is loading) fails the append with
+    /// <see cref="EngineUnavailableException"/>: the script may or may not have run, and a retry with the same message
+    /// ids is deduplicated, so a caller that retries stores it exactly once.
     /// </summary>
-    public async ValueTask<AppendResult> AppendAsync(ChannelKey channel, IReadOnlyList<Message> messages, ChannelRetention retention, CancellationToken cancellationToken = default)
+    public async ValueTask<AppendResult> AppendAsync(ChannelKey channel, IReadOnlyList<Message> messages, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default)
     {
         var window = Ms(retention.IdempotencyWindow);
         var maxAge = Ms(retention.MaxAge);
@@ -57,7 +53,7 @@ public sealed partial class RedisMessageLog : IMessageLog
         var expiry = Math.Max(Math.Max(maxAge, window), _forgetIdleMs) + 60_000;
         // Mutable channels store what mutate.lua checks and merges beside each message (see Scripts/channel.lua).
         var stride = retention.Mutable ? RedisMessageCodec.MutableStride : 2;
-        var values = new RedisValue[10 + (stride * messages.Count)];
+        var values = new RedisValue[11 + (stride * messages.Count)];
         values[0] = Now;
         values[1] = maxAge;
         values[2] = Math.Max(retention.MaxMessages, 1);
@@ -68,9 +64,10 @@ public sealed partial class RedisMessageLog : IMessageLog
         values[7] = messages.Count > 0 ? messages[0].ConnectionId ?? string.Empty : string.Empty;
         values[8] = messages.Count;
         values[9] = stride;
+        values[10] = after ?? string.Empty;
         for (var i = 0; i < messages.Count; i++)
         {
-            var at = 10 + (stride * i);
+            var at = 11 + (stride * i);
             values[at] = messages[i].Id ?? string.Empty;
             values[at + 1] = RedisMessageCodec.EncodeStored(messages[i]);
             if (retention.Mutable)
@@ -79,10 +76,15 @@ public sealed partial class RedisMessageLog : IMessageLog
             }
         }
 
-        var result = await AppendScriptAsync(RedisScripts.Append, channel, values, cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Append, channel, values, cancellationToken).ConfigureAwait(false);
 
         var epoch = (string)result[0]!;
         var timestamp = (long)result[1];
+        if (timestamp < 0)
+        {
+            throw new AppendOutOfOrderException(after!);
+        }
+
         var serials = new string[messages.Count];
         var appended = new List<LogEntry>(messages.Count);
         for (var i = 0; i < messages.Count; i++)
@@ -107,7 +109,7 @@ public sealed partial class RedisMessageLog : IMessageLog
         return new AppendResult(serials, appended, epoch);
     }
 
-    public async ValueTask<AppendResult> AppendMutationAsync(ChannelKey channel, MessageMutation mutation, ChannelRetention retention, CancellationToken cancellationToken = default)
+    public async ValueTask<AppendResult> AppendMutationAsync(ChannelKey channel, MessageMutation mutation, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default)
     {
         var window = Ms(retention.IdempotencyWindow);
         var maxAge = Ms(retention.MaxAge);
@@ -147,13 +149,16 @@ public sealed partial class RedisMessageLog : IMessageLog
             mutation.MaxMessageSize,
             operation.Data.Size,
             (long)mutation.AppendRollupWindow.TotalMilliseconds,
+            after ?? string.Empty,
         ];
-        var result = await AppendScriptAsync(RedisScripts.Mutate, channel, values, cancellationToken).ConfigureAwait(false);
+        var result = await EvaluateAsync(RedisScripts.Mutate, channel, values, cancellationToken).ConfigureAwait(false);
         var epoch = (string)result[0]!;
         switch ((string)result[2]!)
         {
             case "dup":
                 return new AppendResult([(string)result[3]!], [], epoch);
+            case "order":
+                throw new AppendOutOfOrderException(after!);
             case "err":
                 throw (int)result[3] switch
                 {
@@ -239,34 +244,35 @@ public sealed partial class RedisMessageLog : IMessageLog
         if (messages.Count > 0)
         {
             var payload = RedisMessageCodec.EncodeEphemeralEnvelope(messages);
-            await _redis.GetSubscriber().PublishAsync(_keys.BusChannel(channel), payload).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// Runs an appending script. A Redis that cannot be reached fails with 50003 (retriable), never acknowledged.
-    /// </summary>
-    private async Task<RedisResult[]> AppendScriptAsync(string script, ChannelKey channel, RedisValue[] values, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return (RedisResult[])(await Database.ScriptEvaluateAsync(script, _keys.Channel(channel), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
-        }
-        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException)
-        {
-            AppendFailed(_logger, ex, channel);
-            throw new ProtocolException(ErrorCodes.ServiceUnavailable, "Publish not accepted: the message store (Redis) is unavailable; retry", ex);
+            try
+            {
+                await _redis.GetSubscriber().PublishAsync(_keys.BusChannel(channel), payload).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
+            {
+                throw new EngineUnavailableException($"The message bus (Redis) is unavailable: {RedisFailures.Describe(ex)}", ex);
+            }
         }
     }
 
     /// <summary>An epoch created by a read (no append yet) is kept this long: the same as a forgotten channel's.</summary>
     private long ExpiryOfEmpty => _forgetIdleMs + 60_000;
 
-    private async Task<RedisResult[]> EvaluateAsync(string script, ChannelKey channel, RedisValue[] values, CancellationToken cancellationToken) =>
-        (RedisResult[])(await Database.ScriptEvaluateAsync(script, _keys.Channel(channel), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+    /// <summary>
+    /// Runs a channel script. A Redis that cannot be reached or is not ready fails with
+    /// <see cref="EngineUnavailableException"/>, logged once per outage by whoever waits it out, not here.
+    /// </summary>
+    private async Task<RedisResult[]> EvaluateAsync(string script, ChannelKey channel, RedisValue[] values, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (RedisResult[])(await Database.ScriptEvaluateAsync(script, _keys.Channel(channel), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
+        {
+            throw new EngineUnavailableException($"The message store (Redis) is unavailable: {RedisFailures.Describe(ex)}", ex);
+        }
+    }
 
     private static long Ms(TimeSpan span) => (long)Math.Clamp(span.TotalMilliseconds, 0, MaxExactMs / 4);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Append to {Channel} failed: Redis is unavailable; the publish is rejected (retriable)")]
-    private static partial void AppendFailed(ILogger logger, Exception exception, ChannelKey channel);
 }

@@ -92,7 +92,13 @@ public sealed partial class RedisNodeHeartbeat : IHostedService, IDisposable
             _lastBeat = now;
             Interlocked.CompareExchange(ref _upSinceTicks, now.UtcTicks, 0);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
+        {
+            // Expected while Redis is away (RedisConnection logs the outage once): no warning per tick.
+            Interlocked.Exchange(ref _upSinceTicks, 0);
+            BeatDeferred(_logger, RedisFailures.Describe(ex));
+        }
+        catch (Exception ex) when (ex is RedisException)
         {
             Interlocked.Exchange(ref _upSinceTicks, 0);
             BeatFailed(_logger, ex);
@@ -119,4 +125,7 @@ public sealed partial class RedisNodeHeartbeat : IHostedService, IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing this node's heartbeat in Redis failed; retrying")]
     private static partial void BeatFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Renewing this node's heartbeat waits for Redis ({Reason})")]
+    private static partial void BeatDeferred(ILogger logger, string reason);
 }

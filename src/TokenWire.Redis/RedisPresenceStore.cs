@@ -74,10 +74,9 @@ public sealed partial class RedisPresenceStore : IPresenceStore
                 await Database.SetAddAsync(_keys.PresenceChannels, channel.ToString()).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException)
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
         {
-            ApplyFailed(_logger, ex, channel);
-            throw new ProtocolException(ErrorCodes.ServiceUnavailable, "Presence change not accepted: the presence store (Redis) is unavailable; retry", ex);
+            throw new EngineUnavailableException($"The presence store (Redis) is unavailable: {RedisFailures.Describe(ex)}", ex);
         }
 
         var payload = (byte[]?)result[1];
@@ -119,9 +118,6 @@ public sealed partial class RedisPresenceStore : IPresenceStore
             },
             _logger,
             cancellationToken).ConfigureAwait(false);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Presence change on {Channel} failed: Redis is unavailable; it is rejected (retriable)")]
-    private static partial void ApplyFailed(ILogger logger, Exception exception, ChannelKey channel);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence: undecodable events on {Channel} dropped (the next SYNC makes them good)")]
     private static partial void EventsDropped(ILogger logger, Exception exception, ChannelKey channel);

@@ -98,6 +98,11 @@ public sealed partial class RedisPresenceSweeper : IHostedService, IDisposable
                 Swept(_logger, removed);
             }
         }
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
+        {
+            // Expected while Redis is away (RedisConnection logs the outage once): no warning per tick.
+            SweepDeferred(_logger, RedisFailures.Describe(ex));
+        }
         catch (Exception ex)
         {
             SweepFailed(_logger, ex);
@@ -167,6 +172,9 @@ public sealed partial class RedisPresenceSweeper : IHostedService, IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Presence sweep: removed {Count} members of nodes without a heartbeat")]
     private static partial void Swept(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Presence sweep waits for Redis ({Reason})")]
+    private static partial void SweepDeferred(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Presence sweep failed; retrying at the next tick")]
     private static partial void SweepFailed(ILogger logger, Exception exception);

@@ -36,8 +36,7 @@ public static class RedisServiceCollectionExtensions
             sp.GetRequiredService<RedisConnection>().Multiplexer,
             sp.GetRequiredService<RedisKeys>(),
             sp.GetRequiredService<TimeProvider>(),
-            ForgetIdleAfter(sp.GetRequiredService<IOptions<TokenWireOptions>>().Value),
-            sp.GetRequiredService<ILogger<RedisMessageLog>>()));
+            ForgetIdleAfter(sp.GetRequiredService<IOptions<TokenWireOptions>>().Value)));
 
         services.RemoveAll<IMessageLog>();
         services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<RedisMessageLog>());

@@ -154,6 +154,31 @@ public abstract class MessageLogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_append_after_a_message_not_in_the_log_stores_nothing_and_is_refused_as_out_of_order()
+    {
+        await Append(Channel, WithId("conn:1:0", "first"));
+
+        var refused = await Assert.ThrowsAsync<AppendOutOfOrderException>(() => Log.AppendAsync(Channel, [WithId("conn:3:0", "third")], Retention, after: "conn:2:0").AsTask().Within());
+
+        Assert.Equal("conn:2:0", refused.AfterId);
+        Assert.Equal(["first"], (await ReadAll(Channel)).Select(e => e.Message.Name));
+    }
+
+    [Fact]
+    public async Task An_append_after_a_stored_message_is_appended_and_a_repeat_of_it_is_still_deduplicated()
+    {
+        await Append(Channel, WithId("conn:1:0", "first"));
+
+        var second = await Log.AppendAsync(Channel, [WithId("conn:2:0", "second")], Retention, after: "conn:1:0").Within();
+        var again = await Log.AppendAsync(Channel, [WithId("conn:2:0", "second")], Retention, after: "conn:1:0").Within();
+
+        Assert.Single(second.Appended);
+        Assert.Empty(again.Appended);
+        Assert.Equal(second.Serials, again.Serials);
+        Assert.Equal(["first", "second"], (await ReadAll(Channel)).Select(e => e.Message.Name));
+    }
+
+    [Fact]
     public async Task ReadAfter_returns_what_follows_a_position_continuously()
     {
         var appended = await Append(Channel, Names(1, 10));

@@ -206,6 +206,21 @@ public abstract class MutableMessageLogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_operation_after_a_message_not_in_the_log_is_refused_as_out_of_order_and_not_folded()
+    {
+        var original = await Create(new Message { Id = "conn:1:0", Data = MessageData.FromText("x") });
+        var at = Position(original);
+        var operation = new Message { Id = "conn:3:0", Action = MessageActions.Append, Data = MessageData.FromText("z") };
+
+        await Assert.ThrowsAsync<AppendOutOfOrderException>(() => Log.AppendMutationAsync(Channel, new MessageMutation(at.Epoch, at.Offset, operation, null, true), Retention, after: "conn:2:0").AsTask().Within());
+        Assert.Equal("x", (await Log.ReadMessageAsync(Channel, at).Within())!.Latest().Data.Text);
+
+        var appended = await Log.AppendMutationAsync(Channel, new MessageMutation(at.Epoch, at.Offset, operation, null, true), Retention, after: "conn:1:0").Within();
+        Assert.Single(appended.Appended);
+        Assert.Equal("xz", (await Log.ReadMessageAsync(Channel, at).Within())!.Latest().Data.Text);
+    }
+
+    [Fact]
     public async Task An_append_that_would_make_the_message_too_large_is_refused_and_not_folded()
     {
         var original = await Create(new Message { Data = MessageData.FromText("12345") });

@@ -3,15 +3,17 @@
 -- ARGV[1] now ms            ARGV[2] max age ms            ARGV[3] max messages
 -- ARGV[4] idempotency ms    ARGV[5] forget-idle ms        ARGV[6] key expiry ms (garbage collection)
 -- ARGV[7] bus channel       ARGV[8] publisher connection id ('' for REST)
--- ARGV[9] n, ARGV[10] stride (2, or 7 in mutable channels), then n groups: message id ('' for none), message
+-- ARGV[9] n, ARGV[10] stride (2, or 7 in mutable channels), ARGV[11] after: the id of the message that must already be
+-- stored ('' for none; see has_id in channel.lua), then n groups: message id ('' for none), message
 -- (msgpack, without serial and timestamp), and in mutable channels its k, n, x, c and z fields (see channel.lua)
--- Returns: { epoch, timestamp, then per message: its offset (integer) if appended, or the serial (string) of the
--- earlier message with the same id inside the idempotency window }.
+-- Returns { epoch, -1 } when `after` is not stored (nothing is appended), else { epoch, timestamp, then per message:
+-- its offset (integer) if appended, or the serial (string) of the earlier message with the same id inside the
+-- idempotency window }.
 -- Publishes: msgpack 1, epoch, connection id, timestamp, first offset, count, then the appended messages as they
 -- were stored. The script runs atomically, so bus order is log order, across every node appending.
 local now, max_age, max_messages = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, forget, expiry = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local bus, connection, n, stride = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
+local bus, connection, n, stride, after = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11]
 
 local epoch, last, last_ts = open_channel(now, forget, true)
 
@@ -22,20 +24,22 @@ if #expired > 0 then
   redis.call('ZREM', idexp, unpack(expired))
 end
 
+-- A publisher's retried append never overtakes its earlier one.
+if after ~= '' and not has_id(after, now) then
+  return { epoch, -1 }
+end
+
 -- Timestamps never go backwards within a channel, whichever node's clock stamped the previous append.
 local ts = math.max(now, last_ts)
 local result = { epoch, ts }
 local appended = {}
 local first = last + 1
 for i = 1, n do
-  local base = 10 + stride * (i - 1)
+  local base = 11 + stride * (i - 1)
   local id, message = ARGV[base + 1], ARGV[base + 2]
   local serial = nil
-  if id ~= '' then
-    local expires = tonumber(redis.call('ZSCORE', idexp, id))
-    if expires ~= nil and expires > now then
-      serial = redis.call('HGET', ids, id)
-    end
+  if id ~= '' and has_id(id, now) then
+    serial = redis.call('HGET', ids, id)
   end
   if serial then
     result[#result + 1] = serial

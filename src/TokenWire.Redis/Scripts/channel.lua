@@ -95,6 +95,12 @@ local function open_channel(now, forget_ms, create)
   return epoch, last, ts, age
 end
 
+-- Whether a message id is recorded and still inside the idempotency window (expired ids may linger until swept).
+local function has_id(id, now)
+  local expires = tonumber(redis.call('ZSCORE', idexp, id))
+  return expires ~= nil and expires > now
+end
+
 -- Readers see entries up to their age; a channel that never had an append has no age and nothing to hide.
 local function visible_from(last, now, age)
   if age == nil then

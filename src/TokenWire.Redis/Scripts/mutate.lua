@@ -7,7 +7,9 @@
 -- ARGV[17] data kind of the operation (n, t, o)   ARGV[18] actor clientId ('' none)   ARGV[19] 1 if it may change any message
 -- ARGV[20] maxMessageSize (0 none)   ARGV[21] the operation's data size in bytes
 -- ARGV[22] the acting connection's appendRollupWindow in ms, published after the message for receivers' rollup
+-- ARGV[23] after: the id of the message that must already be stored ('' for none), as in append.lua
 -- Returns { epoch, timestamp, 'ok', offset, stored message } | { epoch, 0, 'dup', serial } | { epoch, 0, 'err', code }
+-- | { epoch, 0, 'order' } when `after` is not stored (nothing is appended)
 -- | { epoch, 0, 'err', 40009, size } when an append would make the message's data larger than maxMessageSize.
 -- The stored and published message is the broadcast form, as Ably sends it: the operation's fields plus the merged
 -- name (not on appends) and extras, the original's clientId and create time; readers add version.serial and
@@ -18,7 +20,7 @@ local bus, connection = ARGV[7], ARGV[8]
 local target_epoch, target, id, action = ARGV[9], tonumber(ARGV[10]), ARGV[11], ARGV[12]
 local pairs_raw, pair_count, name_pair, extras_pair = ARGV[13], tonumber(ARGV[14]), ARGV[15], ARGV[16]
 local op_kind, actor, may_any = ARGV[17], ARGV[18], ARGV[19] == '1'
-local max_size, op_size, rollup = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22])
+local max_size, op_size, rollup, after = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22]), ARGV[23]
 
 local epoch, last, last_ts = open_channel(now, forget, true)
 
@@ -28,14 +30,16 @@ if #expired > 0 then
   redis.call('ZREM', idexp, unpack(expired))
 end
 
-if id ~= '' then
-  local expires = tonumber(redis.call('ZSCORE', idexp, id))
-  if expires ~= nil and expires > now then
-    local serial = redis.call('HGET', ids, id)
-    if serial then
-      return { epoch, 0, 'dup', serial }
-    end
+if id ~= '' and has_id(id, now) then
+  local serial = redis.call('HGET', ids, id)
+  if serial then
+    return { epoch, 0, 'dup', serial }
   end
+end
+
+-- A publisher's retried append never overtakes its earlier one.
+if after ~= '' and not has_id(after, now) then
+  return { epoch, 0, 'order' }
 end
 
 if target_epoch ~= epoch or target > last then

@@ -94,7 +94,7 @@ public sealed partial class LocalChannel
         _busSubscription = await _bus.SubscribeAsync(Key, OnEnvelope, OnMissed).ConfigureAwait(false);
         _presenceSubscription = await _presence.SubscribeAsync(Key, OnPresence).ConfigureAwait(false);
         var head = await _log.GetHeadAsync(Key).ConfigureAwait(false);
-        _tailCheck = _time.CreateTimer(_ => _ = CatchUpAsync(evenWithoutSubscribers: false), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _tailCheck = _time.CreateTimer(_ => _ = CatchUpAsync(afterLostLink: false), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         lock (_gate)
         {
             _epoch = head.Epoch;
@@ -310,7 +310,7 @@ public sealed partial class LocalChannel
     }
 
     /// <summary>The engine's link to the other nodes came back: envelopes may have been lost meanwhile.</summary>
-    private void OnMissed() => _ = CatchUpAsync(evenWithoutSubscribers: true);
+    private void OnMissed() => _ = CatchUpAsync(afterLostLink: true);
 
     /// <summary>
     /// Asks the log for anything after the cursor, and feeds the newest entry back in as an envelope: the gap before it
@@ -318,12 +318,14 @@ public sealed partial class LocalChannel
     /// (a lost *last* envelope, the end of a stream, would otherwise wait for the channel's next publish) and when the
     /// engine reports a lost link. At most one read when nothing was lost.
     /// </summary>
-    private async Task CatchUpAsync(bool evenWithoutSubscribers)
+    /// <param name="afterLostLink">The engine reported a lost link: losses are expected (logged at Debug, not Warning),
+    /// and the channel catches up even with no subscriber, for those attaching next.</param>
+    private async Task CatchUpAsync(bool afterLostLink)
     {
         LogPosition cursor;
         lock (_gate)
         {
-            if (_closed || !_ready || (_subscribers.Length == 0 && !evenWithoutSubscribers))
+            if (_closed || !_ready || (_subscribers.Length == 0 && !afterLostLink))
             {
                 return;
             }
@@ -343,9 +345,22 @@ public sealed partial class LocalChannel
             var newest = await _log.ReadAfterAsync(Key, head.WithOffset(head.Offset - 1), 1).ConfigureAwait(false);
             if (newest.Entries.Count > 0)
             {
-                TailRecovered(_logger, Key, cursor.Offset + 1, head.Offset);
+                if (afterLostLink)
+                {
+                    CaughtUpAfterLostLink(_logger, Key, cursor.Offset + 1, head.Offset);
+                }
+                else
+                {
+                    TailRecovered(_logger, Key, cursor.Offset + 1, head.Offset);
+                }
+
                 OnEnvelope(new BusEnvelope(Key, newest.Epoch, newest.Entries, newest.Entries[0].Message.ConnectionId));
             }
+        }
+        catch (EngineUnavailableException ex)
+        {
+            // The engine is away: the next report of a restored link, or the next envelope, catches up.
+            CatchUpDeferred(_logger, Key, ex.Message);
         }
         catch (Exception ex)
         {
@@ -673,6 +688,12 @@ public sealed partial class LocalChannel
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: offsets {From}..{To} never arrived on the bus; delivering them from the log")]
     private static partial void TailRecovered(ILogger logger, ChannelKey channel, long from, long to);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Channel {Channel}: catching up offsets {From}..{To} from the log after the engine's link was restored")]
+    private static partial void CaughtUpAfterLostLink(ILogger logger, ChannelKey channel, long from, long to);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Channel {Channel}: catch-up deferred, the engine is unavailable ({Reason})")]
+    private static partial void CatchUpDeferred(ILogger logger, ChannelKey channel, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: offsets {From}..{To} are no longer in the log and were not delivered")]
     private static partial void MessagesSkipped(ILogger logger, ChannelKey channel, long from, long to);

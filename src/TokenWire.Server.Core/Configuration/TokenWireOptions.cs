@@ -17,4 +17,13 @@ public sealed class TokenWireOptions
     public HistoryOptions History { get; set; } = new();
 
     public PresenceOptions Presence { get; set; } = new();
+
+    /// <summary>
+    /// How long a publish, append or presence change waits for an unreachable (or still loading) engine store —
+    /// Redis — to come back before giving up. Within it an outage is only a delay: operations are retried in each
+    /// publisher's order and stored exactly once. Past it the realtime connection is sent DISCONNECTED (50003), so
+    /// the SDK resumes and retransmits what is unacknowledged (deduplicated by id); REST answers 50003. 5 s covers a
+    /// Redis restart with AOF loading and a failover; longer holds more operations in memory during an outage.
+    /// </summary>
+    public TimeSpan EngineOutageWait { get; set; } = TimeSpan.FromSeconds(5);
 }

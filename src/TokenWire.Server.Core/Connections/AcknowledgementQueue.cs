@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using TokenWire.Protocol;
+using TokenWire.Server.Engine;
 
 namespace TokenWire.Server.Connections;
 
@@ -7,8 +8,11 @@ namespace TokenWire.Server.Connections;
 /// The ordered ACK/NACK window of one transport, shared by MESSAGE and PRESENCE: each operation is started at once,
 /// in msgSerial order, and answered in that order when it completes — ACK with its serials, or NACK with the Ably
 /// error it failed with. A remote log (Redis) then costs one round trip per window, not per message.
+/// An operation that outlasted an engine outage is never NACKed (it may yet have been stored, and a NACK invites a
+/// retry that would duplicate and reorder): <paramref name="endForOutage"/> disconnects the transport instead, nothing
+/// is answered after it, and the client resumes and retransmits whatever is unacknowledged, which the log deduplicates.
 /// </summary>
-internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send, ILogger logger, string connectionId)
+internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send, Action<ErrorInfo> endForOutage, ILogger logger, string connectionId)
 {
     /// <summary>
     /// Operations a connection may have in flight (started, not yet answered) before its read loop waits: bounds a
@@ -20,12 +24,18 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
     private Task _tail = Task.CompletedTask;
     private int _inFlight;
 
+    /// <summary>Set once the transport was ended for an outage; only touched by the answers, one at a time.</summary>
+    private bool _ended;
+
     /// <summary>Answers <paramref name="msgSerial"/> once <paramref name="outcome"/> completes, after every earlier one.</summary>
     public void Enqueue(long msgSerial, Task<PublishResult?> outcome)
     {
         Interlocked.Increment(ref _inFlight);
         _tail = AnswerAfterAsync(_tail, msgSerial, outcome);
     }
+
+    /// <summary>Completes once every operation enqueued so far has been answered (or suppressed).</summary>
+    public Task Answered => _tail;
 
     /// <summary>A refusal, answered in its place in msgSerial order (behind any operation still in flight).</summary>
     public void Nack(long msgSerial, ErrorInfo error) => Enqueue(msgSerial, Task.FromException<PublishResult?>(new ProtocolException(error)));
@@ -45,12 +55,26 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
         try
         {
             var result = await outcome.ConfigureAwait(false);
-            // Presence ACKs carry no res (there are no serials to report).
-            send(new ProtocolMessage(ProtocolAction.Ack) { MsgSerial = msgSerial, Count = 1, Res = result is null ? null : [result] });
+            if (!_ended)
+            {
+                // Presence ACKs carry no res (there are no serials to report).
+                send(new ProtocolMessage(ProtocolAction.Ack) { MsgSerial = msgSerial, Count = 1, Res = result is null ? null : [result] });
+            }
+        }
+        catch (EngineUnavailableException ex)
+        {
+            if (!_ended)
+            {
+                _ended = true;
+                endForOutage(ex.Error);
+            }
         }
         catch (ProtocolException ex)
         {
-            send(new ProtocolMessage(ProtocolAction.Nack) { MsgSerial = msgSerial, Count = 1, Error = ex.Error });
+            if (!_ended)
+            {
+                send(new ProtocolMessage(ProtocolAction.Nack) { MsgSerial = msgSerial, Count = 1, Error = ex.Error });
+            }
         }
         catch (OperationCanceledException)
         {
@@ -59,12 +83,15 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
         catch (Exception ex)
         {
             OperationFailed(logger, ex, connectionId, msgSerial);
-            send(new ProtocolMessage(ProtocolAction.Nack)
+            if (!_ended)
             {
-                MsgSerial = msgSerial,
-                Count = 1,
-                Error = ErrorCodes.Create(ErrorCodes.InternalChannelError, "Publish failed: internal error; retry"),
-            });
+                send(new ProtocolMessage(ProtocolAction.Nack)
+                {
+                    MsgSerial = msgSerial,
+                    Count = 1,
+                    Error = ErrorCodes.Create(ErrorCodes.InternalChannelError, "Publish failed: internal error; retry"),
+                });
+            }
         }
         finally
         {

@@ -1,5 +1,6 @@
-using TokenWire.Server.Publishing;
 using TokenWire.Protocol;
+using TokenWire.Server.Engine;
+using TokenWire.Server.Publishing;
 
 namespace TokenWire.Server.Connections;
 
@@ -32,17 +33,74 @@ public sealed partial class RealtimeSession
         }
 
         MessageIds.AssignMissing(messages, MessageIds.RealtimeBase(Connection.Id, msgSerial));
+        var order = NextAppendOrder(message.Channel, messages);
 
         // Issued now, in msgSerial order (the append is started before PublishCoreAsync first yields); acknowledged later.
         await AcknowledgeAsync(msgSerial, HasMutation(messages)
-            ? MutateCoreAsync(message.Channel, messages, cancellationToken)
-            : PublishCoreAsync(message.Channel, messages, cancellationToken)).ConfigureAwait(false);
+            ? MutateCoreAsync(message.Channel, messages, order, cancellationToken)
+            : PublishCoreAsync(message.Channel, messages, order, cancellationToken)).ConfigureAwait(false);
     }
 
-    private async Task<PublishResult?> PublishCoreAsync(string channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken)
+    private async Task<PublishResult?> PublishCoreAsync(string channel, IReadOnlyList<Message> messages, AppendOrder? order, CancellationToken cancellationToken)
     {
-        var result = await _services.Publisher.PublishAsync(Connection.Auth, channel, messages, Connection.Id, cancellationToken).ConfigureAwait(false);
-        return new PublishResult(result.Serials);
+        var outcome = AppendOutcome.Unknown;
+        try
+        {
+            var result = await _services.Publisher.PublishAsync(Connection.Auth, channel, messages, Connection.Id, cancellationToken, order).ConfigureAwait(false);
+            outcome = StoredAny(result.Serials) ? AppendOutcome.Stored : AppendOutcome.NotStored;
+            return new PublishResult(result.Serials);
+        }
+        catch (Exception ex) when (ex is not EngineUnavailableException and not OperationCanceledException)
+        {
+            outcome = AppendOutcome.NotStored;
+            throw;
+        }
+        finally
+        {
+            order?.Settle(outcome);
+        }
+    }
+
+    /// <summary>
+    /// This publish's place in the connection's order on <paramref name="channel"/>, after the previous one
+    /// (<see cref="AppendOrder"/>). Only stored messages order: ids are what the log checks.
+    /// </summary>
+    private AppendOrder? NextAppendOrder(string channel, IReadOnlyList<Message> messages)
+    {
+        if (messages.Count == 0 || messages[0].Id is not { } id)
+        {
+            return null;
+        }
+
+        _appendOrders.TryGetValue(channel, out var previous);
+        var order = new AppendOrder(id, previous);
+        if (_appendOrders.Count >= MaxTrackedAppendOrders && previous is null)
+        {
+            // A connection publishing on ever new channels: forget the settled ones.
+            foreach (var (name, tracked) in _appendOrders)
+            {
+                if (tracked.Outcome != AppendOutcome.Pending)
+                {
+                    _appendOrders.Remove(name);
+                }
+            }
+        }
+
+        _appendOrders[channel] = order;
+        return order;
+    }
+
+    private static bool StoredAny(IReadOnlyList<string?> serials)
+    {
+        foreach (var serial in serials)
+        {
+            if (serial is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool HasMutation(IReadOnlyList<Message> messages)
@@ -59,14 +117,28 @@ public sealed partial class RealtimeSession
     }
 
     /// <summary>updateMessage/deleteMessage/appendMessage send one message per MESSAGE; ACK res = the version serial.</summary>
-    private async Task<PublishResult?> MutateCoreAsync(string channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken)
+    private async Task<PublishResult?> MutateCoreAsync(string channel, IReadOnlyList<Message> messages, AppendOrder? order, CancellationToken cancellationToken)
     {
-        if (messages.Count != 1)
+        var outcome = AppendOutcome.Unknown;
+        try
         {
-            throw new ProtocolException(ErrorCodes.BadRequest, "An update, delete or append must be the only message of its MESSAGE");
-        }
+            if (messages.Count != 1)
+            {
+                throw new ProtocolException(ErrorCodes.BadRequest, "An update, delete or append must be the only message of its MESSAGE");
+            }
 
-        var result = await _services.Mutator.MutateAsync(Connection.Auth, channel, messages[0], Connection.Id, cancellationToken, _appendRollupWindow).ConfigureAwait(false);
-        return new PublishResult(result.Serials);
+            var result = await _services.Mutator.MutateAsync(Connection.Auth, channel, messages[0], Connection.Id, cancellationToken, _appendRollupWindow, order).ConfigureAwait(false);
+            outcome = AppendOutcome.Stored;
+            return new PublishResult(result.Serials);
+        }
+        catch (Exception ex) when (ex is not EngineUnavailableException and not OperationCanceledException)
+        {
+            outcome = AppendOutcome.NotStored;
+            throw;
+        }
+        finally
+        {
+            order?.Settle(outcome);
+        }
     }
 }

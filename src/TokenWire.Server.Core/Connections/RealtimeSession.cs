@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using TokenWire.Protocol;
+using TokenWire.Server.Publishing;
 
 namespace TokenWire.Server.Connections;
 
@@ -12,6 +13,9 @@ namespace TokenWire.Server.Connections;
 /// </summary>
 public sealed partial class RealtimeSession
 {
+    /// <summary>Channels whose latest publish is remembered before settled ones are forgotten.</summary>
+    private const int MaxTrackedAppendOrders = 64;
+
     private readonly RealtimeTransport _transport;
     private readonly RealtimeServices _services;
     private readonly InboundRateLimiter _inboundRate;
@@ -20,6 +24,9 @@ public sealed partial class RealtimeSession
 
     /// <summary>This connection's <c>appendRollupWindow</c> for the appends it publishes (<see cref="AppendRollup"/>).</summary>
     private readonly TimeSpan _appendRollupWindow;
+
+    /// <summary>Per channel, this transport's latest publish: the next one is ordered after it (<see cref="AppendOrder"/>).</summary>
+    private readonly Dictionary<string, AppendOrder> _appendOrders = new(StringComparer.Ordinal);
 
     private ITimer? _expiryTimer;
     private long _syncIds;
@@ -31,7 +38,7 @@ public sealed partial class RealtimeSession
         _appendRollupWindow = appendRollupWindow;
         Connection = connection;
         _inboundRate = new InboundRateLimiter(services.Options.Limits.MaxInboundRate, services.Options.Limits.InboundBurst, services.Time);
-        _acknowledgements = new AcknowledgementQueue(transport.Send, services.Logger, connection.Id);
+        _acknowledgements = new AcknowledgementQueue(transport.Send, EndForEngineOutage, services.Logger, connection.Id);
     }
 
     public RealtimeConnection Connection { get; }
@@ -121,6 +128,16 @@ public sealed partial class RealtimeSession
     private void Send(ProtocolMessage message) => _transport.Send(message);
 
     /// <summary>
+    /// An operation outlasted an engine outage (<see cref="AcknowledgementQueue"/>): DISCONNECTED, so the SDK resumes at
+    /// once and retransmits what is unacknowledged (on this node or another), rather than a NACK it cannot retry safely.
+    /// </summary>
+    private void EndForEngineOutage(ErrorInfo error)
+    {
+        EndedForEngineOutage(_services.Logger, ConnectionId, error.Message);
+        _transport.SendAndClose(new ProtocolMessage(ProtocolAction.Disconnected) { Error = error });
+    }
+
+    /// <summary>
     /// Issues an operation in msgSerial order and answers it (ACK or NACK) when it completes; the read loop waits only
     /// when the connection has too many operations in flight.
     /// </summary>
@@ -201,4 +218,8 @@ public sealed partial class RealtimeSession
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId}: attach to {Channel} failed; the channel was told to retry")]
     private static partial void AttachFailed(ILogger logger, Exception exception, string connectionId, string channel);
+
+    /// <summary>Debug: every publisher of a node hits this in a long outage; EngineOutage logs the summary.</summary>
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId}: disconnected to resume after an engine outage: {Reason}")]
+    private static partial void EndedForEngineOutage(ILogger logger, string connectionId, string reason);
 }

@@ -18,6 +18,11 @@ namespace TokenWire.Server.Engine;
 /// <c>connectionId</c>. It may do so atomically with the append (then every node receives appends in log order) or
 /// after it; receivers order by offset either way. Delivery is best-effort: an append that returned is committed
 /// whether or not its envelope arrives (receivers fill gaps from the log). Nothing else publishes appended entries.</item>
+/// <item>Order per publisher: an append given <c>after</c> (the id of the publisher's previous message on the channel)
+/// is stored only if that message is in the log (within the idempotency window); otherwise nothing is stored and
+/// <see cref="AppendOutOfOrderException"/> is thrown. Retried appends thus never overtake earlier ones.</item>
+/// <item>An engine whose store cannot be reached throws <see cref="EngineUnavailableException"/>: the append may or may
+/// not have been applied, and retrying it is safe (idempotency).</item>
 /// <item>An acknowledged append is durable for as long as the retention keeps it; the caller must not acknowledge
 /// before <see cref="AppendAsync"/> completes.</item>
 /// <item>Positions carry an epoch; a log that is lost and rebuilt gets a new, greater epoch, so old positions are
@@ -32,7 +37,8 @@ namespace TokenWire.Server.Engine;
 public interface IMessageLog
 {
     /// <summary>Appends messages (ids already set by the caller) in order and delivers them; see the type's contract.</summary>
-    ValueTask<AppendResult> AppendAsync(ChannelKey channel, IReadOnlyList<Message> messages, ChannelRetention retention, CancellationToken cancellationToken = default);
+    /// <param name="after">The id of the message that must already be in the log, or null.</param>
+    ValueTask<AppendResult> AppendAsync(ChannelKey channel, IReadOnlyList<Message> messages, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default);
 
     /// <summary>The position of the last appended message (offset 0 when the channel has none).</summary>
     ValueTask<LogPosition> GetHeadAsync(ChannelKey channel, CancellationToken cancellationToken = default);
@@ -49,10 +55,11 @@ public interface IMessageLog
     /// <summary>
     /// Appends a version of an existing message: checks it exists (40400), ownership (40160) and append rules (40013)
     /// atomically with the append, merges the name and extras it does not change, and stamps the version serial.
-    /// Idempotent by the operation's id like <see cref="AppendAsync"/>. The version is delivered like an append's
+    /// Idempotent by the operation's id, and ordered by <paramref name="after"/>, like <see cref="AppendAsync"/>. The version is delivered like an append's
     /// entries, with the mutation's <see cref="MessageMutation.AppendRollupWindow"/>.
     /// </summary>
-    ValueTask<AppendResult> AppendMutationAsync(ChannelKey channel, MessageMutation mutation, ChannelRetention retention, CancellationToken cancellationToken = default);
+    /// <param name="after">As for <see cref="AppendAsync"/>.</param>
+    ValueTask<AppendResult> AppendMutationAsync(ChannelKey channel, MessageMutation mutation, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default);
 
     /// <summary>The original message at <paramref name="serial"/> and its versions, or null if there is none.</summary>
     ValueTask<MessageVersions?> ReadMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default);

@@ -37,7 +37,7 @@ internal sealed class InMemoryChannelLog(string epoch)
 
     private long FirstOffset => _lastOffset - Count + 1;
 
-    public AppendResult Append(IReadOnlyList<Message> messages, ChannelRetention retention, DateTimeOffset now)
+    public AppendResult Append(IReadOnlyList<Message> messages, ChannelRetention retention, DateTimeOffset now, string? after)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
         var serials = new string[messages.Count];
@@ -47,6 +47,7 @@ internal sealed class InMemoryChannelLog(string epoch)
             _retention = retention;
             _lastActivity = now;
             ExpireIds(nowMs);
+            EnsureStored(after);
             // Timestamps never go backwards within a channel, so history time bounds can binary-search.
             var timestamp = Math.Max(nowMs, _lastTimestamp);
             for (var i = 0; i < messages.Count; i++)
@@ -79,6 +80,15 @@ internal sealed class InMemoryChannelLog(string epoch)
         }
 
         return new AppendResult(serials, appended, epoch);
+    }
+
+    /// <summary>The publisher-order rule of <see cref="IMessageLog.AppendAsync"/>: the predecessor must be stored.</summary>
+    private void EnsureStored(string? after)
+    {
+        if (after is not null && !_serialsById.ContainsKey(after))
+        {
+            throw new AppendOutOfOrderException(after);
+        }
     }
 
     public ReadResult ReadAfter(LogPosition after, int max)
@@ -208,7 +218,7 @@ internal sealed class InMemoryChannelLog(string epoch)
         }
     }
 
-    public AppendResult AppendMutation(MessageMutation mutation, ChannelRetention retention, DateTimeOffset now)
+    public AppendResult AppendMutation(MessageMutation mutation, ChannelRetention retention, DateTimeOffset now, string? after)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
         var operation = mutation.Operation;
@@ -222,6 +232,7 @@ internal sealed class InMemoryChannelLog(string epoch)
                 return new AppendResult([existing], [], epoch);
             }
 
+            EnsureStored(after);
             var originalSerial = new LogPosition(mutation.OriginalEpoch, mutation.OriginalOffset).ToSerial();
             if (mutation.OriginalEpoch != epoch || mutation.OriginalOffset < FirstOffset || mutation.OriginalOffset > _lastOffset
                 || At(mutation.OriginalOffset) is not { IsVersion: false } original)

@@ -34,9 +34,9 @@ public sealed class InMemoryMessageLog : IMessageLog, IDisposable
     /// <summary>The bus this log's appends are delivered on.</summary>
     public InMemoryMessageBus Bus { get; }
 
-    public ValueTask<AppendResult> AppendAsync(ChannelKey channel, IReadOnlyList<Message> messages, ChannelRetention retention, CancellationToken cancellationToken = default)
+    public ValueTask<AppendResult> AppendAsync(ChannelKey channel, IReadOnlyList<Message> messages, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default)
     {
-        var result = GetOrCreate(channel).Append(messages, retention, _time.GetUtcNow());
+        var result = GetOrCreate(channel).Append(messages, retention, _time.GetUtcNow(), after);
         if (result.Appended.Count > 0)
         {
             Bus.Deliver(new BusEnvelope(channel, result.Epoch, result.Appended, messages[0].ConnectionId));
@@ -54,9 +54,9 @@ public sealed class InMemoryMessageLog : IMessageLog, IDisposable
     public ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(ChannelKey channel, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(GetOrCreate(channel).ReadRecent(count, sinceMs, upTo));
 
-    public ValueTask<AppendResult> AppendMutationAsync(ChannelKey channel, MessageMutation mutation, ChannelRetention retention, CancellationToken cancellationToken = default)
+    public ValueTask<AppendResult> AppendMutationAsync(ChannelKey channel, MessageMutation mutation, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default)
     {
-        var result = GetOrCreate(channel).AppendMutation(mutation, retention, _time.GetUtcNow());
+        var result = GetOrCreate(channel).AppendMutation(mutation, retention, _time.GetUtcNow(), after);
         if (result.Appended.Count > 0)
         {
             Bus.Deliver(new BusEnvelope(channel, result.Epoch, result.Appended, mutation.Operation.ConnectionId) { AppendRollupWindow = mutation.AppendRollupWindow });

@@ -54,6 +54,8 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<Authenticator>();
         services.AddSingleton<RestAuthentication>();
         services.AddSingleton<ChannelRules>();
+        services.AddSingleton<EngineOutage>();
+        services.AddSingleton<LogWriter>();
         services.AddSingleton<ChannelPublisher>();
         services.AddSingleton<MessageMutator>();
         services.AddSingleton<LocalChannels>();

@@ -19,6 +19,7 @@ namespace TokenWire.Server.Presence;
 public sealed partial class PresenceService(
     IPresenceStore store,
     IMessageLog log,
+    EngineOutage outage,
     ChannelRules rules,
     AppRegistry apps,
     IOptions<TokenWireOptions> options,
@@ -45,7 +46,8 @@ public sealed partial class PresenceService(
     public async ValueTask<IReadOnlyList<PresenceMessage>> ApplyAsync(AppDefinition app, string channelName, IReadOnlyList<PresenceChange> changes, CancellationToken cancellationToken)
     {
         var channelKey = new ChannelKey(app.Id, channelName);
-        var events = await Store.ApplyAsync(channelKey, changes, app.MaxPresenceMembers, cancellationToken).ConfigureAwait(false);
+        // An apply retried after an outage is harmless: a change that already took effect publishes no second event.
+        var events = await outage.WaitOutAsync(() => Store.ApplyAsync(channelKey, changes, app.MaxPresenceMembers, cancellationToken), cancellationToken).ConfigureAwait(false);
         if (events.Count > 0)
         {
             var entries = new Message[events.Count];
@@ -54,7 +56,7 @@ public sealed partial class PresenceService(
                 entries[i] = events[i].ToMessage();
             }
 
-            await log.AppendAsync(HistoryKey(channelKey), entries, rules.RetentionFor(app, channelName), cancellationToken).ConfigureAwait(false);
+            await outage.WaitOutAsync(() => log.AppendAsync(HistoryKey(channelKey), entries, rules.RetentionFor(app, channelName), cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
         }
 
         return events;

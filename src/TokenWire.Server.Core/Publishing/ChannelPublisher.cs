@@ -16,10 +16,11 @@ namespace TokenWire.Server.Publishing;
 /// engine delivers them live only, as they are; they get no serial (null in the ACK) and never appear in history,
 /// rewind, <c>getMessage</c> or a resume's replay.
 /// </summary>
-public sealed class ChannelPublisher(IMessageLog log, ChannelRules rules, TimeProvider time)
+public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProvider time)
 {
     /// <param name="connectionId">The publishing realtime connection, or null for REST (whose caller attributes each message).</param>
-    public async ValueTask<AppendResult> PublishAsync(AuthContext auth, string channelName, IReadOnlyList<Message> messages, string? connectionId, CancellationToken cancellationToken)
+    /// <param name="order">The realtime publish's place in its connection's order on the channel (none for REST).</param>
+    public async ValueTask<AppendResult> PublishAsync(AuthContext auth, string channelName, IReadOnlyList<Message> messages, string? connectionId, CancellationToken cancellationToken, AppendOrder? order = null)
     {
         ChannelNames.Validate(channelName);
         if (!auth.Capability.Allows(channelName, ChannelOperation.Publish))
@@ -42,19 +43,19 @@ public sealed class ChannelPublisher(IMessageLog log, ChannelRules rules, TimePr
         var channelKey = new ChannelKey(auth.App.Id, channelName);
         if (!HasEphemeral(messages))
         {
-            return await log.AppendAsync(channelKey, messages, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
+            return await log.AppendAsync(channelKey, messages, rules.RetentionFor(auth.App, channelName), order, cancellationToken).ConfigureAwait(false);
         }
 
-        return await PublishWithEphemeralAsync(auth, channelKey, channelName, messages, cancellationToken).ConfigureAwait(false);
+        return await PublishWithEphemeralAsync(auth, channelKey, channelName, messages, order, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stored messages are appended first (one append), then the ephemeral ones go out; serials in input order.</summary>
-    private async ValueTask<AppendResult> PublishWithEphemeralAsync(AuthContext auth, ChannelKey channelKey, string channelName, IReadOnlyList<Message> messages, CancellationToken cancellationToken)
+    private async ValueTask<AppendResult> PublishWithEphemeralAsync(AuthContext auth, ChannelKey channelKey, string channelName, IReadOnlyList<Message> messages, AppendOrder? order, CancellationToken cancellationToken)
     {
         var stored = messages.Where(m => !IsEphemeral(m)).ToList();
         var appended = stored.Count == 0
             ? new AppendResult([], [], string.Empty)
-            : await log.AppendAsync(channelKey, stored, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
+            : await log.AppendAsync(channelKey, stored, rules.RetentionFor(auth.App, channelName), order, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var serials = new string?[messages.Count];
         var ephemeral = new List<Message>();

@@ -14,11 +14,12 @@ namespace TokenWire.Server.Publishing;
 /// the caller needs message-update-* (update, append) or message-delete-* (delete) rights (40160), then the log
 /// checks the target, ownership and append rules atomically with the append, and delivers the version.
 /// </summary>
-public sealed class MessageMutator(IMessageLog log, ChannelRules rules)
+public sealed class MessageMutator(LogWriter log, ChannelRules rules)
 {
     /// <param name="connectionId">The acting realtime connection, or null for REST.</param>
     /// <param name="appendRollupWindow">The acting connection's rollup window for appends (none for REST).</param>
-    public async ValueTask<AppendResult> MutateAsync(AuthContext auth, string channelName, Message operation, string? connectionId, CancellationToken cancellationToken, TimeSpan appendRollupWindow = default)
+    /// <param name="order">The realtime operation's place in its connection's order on the channel (none for REST).</param>
+    public async ValueTask<AppendResult> MutateAsync(AuthContext auth, string channelName, Message operation, string? connectionId, CancellationToken cancellationToken, TimeSpan appendRollupWindow = default, AppendOrder? order = null)
     {
         ChannelNames.Validate(channelName);
         var action = operation.Action ?? MessageActions.Create;
@@ -63,6 +64,6 @@ public sealed class MessageMutator(IMessageLog log, ChannelRules rules)
 
         var channelKey = new ChannelKey(auth.App.Id, channelName);
         var mutation = new MessageMutation(target.Epoch, target.Offset, operation, auth.ClientId, mayChangeAny, auth.App.MaxMessageSize, appendRollupWindow);
-        return await log.AppendMutationAsync(channelKey, mutation, rules.RetentionFor(auth.App, channelName), cancellationToken).ConfigureAwait(false);
+        return await log.AppendMutationAsync(channelKey, mutation, rules.RetentionFor(auth.App, channelName), order, cancellationToken).ConfigureAwait(false);
     }
 }

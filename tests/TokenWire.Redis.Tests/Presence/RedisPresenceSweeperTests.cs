@@ -27,7 +27,7 @@ public sealed class RedisPresenceSweeperTests(RedisServerFixture redis)
         var log = new InMemoryMessageLog(TimeProvider.System, TimeSpan.FromMinutes(5));
         var store = new RedisPresenceStore(redis.Redis, _keys);
         var liveNode = new NodeInstance("livenode");
-        var presence = new PresenceService(store, log, new ChannelRules(options), new AppRegistry(options), options, TimeProvider.System, liveNode, NullLogger<PresenceService>.Instance);
+        var presence = new PresenceService(store, log, new EngineOutage(options, TimeProvider.System, NullLogger<EngineOutage>.Instance), new ChannelRules(options), new AppRegistry(options), options, TimeProvider.System, liveNode, NullLogger<PresenceService>.Instance);
         var engine = new RedisEngineOptions(redis.Configuration, _keys.Prefix) { NodeTtl = Ttl };
         using var live = new RedisNodeHeartbeat(redis.Redis, _keys, liveNode, engine, "live", TimeProvider.System);
         using var dying = new RedisNodeHeartbeat(redis.Redis, _keys, new NodeInstance("deadnode"), engine, "dead", TimeProvider.System);
@@ -83,7 +83,7 @@ public sealed class RedisPresenceSweeperTests(RedisServerFixture redis)
         var options = Options.Create(new TokenWireOptions());
         var store = new RedisPresenceStore(redis.Redis, _keys);
         var node = new NodeInstance("onlynode");
-        var presence = new PresenceService(store, new InMemoryMessageLog(TimeProvider.System, TimeSpan.FromMinutes(5)), new ChannelRules(options), new AppRegistry(options), options, TimeProvider.System, node, NullLogger<PresenceService>.Instance);
+        var presence = new PresenceService(store, new InMemoryMessageLog(TimeProvider.System, TimeSpan.FromMinutes(5)), new EngineOutage(options, TimeProvider.System, NullLogger<EngineOutage>.Instance), new ChannelRules(options), new AppRegistry(options), options, TimeProvider.System, node, NullLogger<PresenceService>.Instance);
         var engine = new RedisEngineOptions(redis.Configuration, _keys.Prefix) { NodeTtl = TimeSpan.FromMilliseconds(300) };
         using var heartbeat = new RedisNodeHeartbeat(redis.Redis, _keys, node, engine, "only", TimeProvider.System);
         using var sweeper = new RedisPresenceSweeper(redis.Redis, _keys, heartbeat, presence, engine, TimeProvider.System);

@@ -1,12 +1,14 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using TokenWire.Protocol;
 using TokenWire.Server.Connections;
+using TokenWire.Server.Engine;
 
 namespace TokenWire.Server.Tests.Connections;
 
 public sealed class AcknowledgementQueueTests
 {
     private readonly List<ProtocolMessage> _sent = [];
+    private readonly List<ErrorInfo> _endedWith = [];
 
     [Fact]
     public async Task Answers_go_out_in_msgSerial_order_whatever_order_the_operations_complete_in()
@@ -61,13 +63,41 @@ public sealed class AcknowledgementQueueTests
         await Wait.Eventually("every answer", () => Sent().Count == 257);
     }
 
-    private AcknowledgementQueue NewQueue() => new(m =>
+    [Fact]
+    public async Task An_operation_that_outlasted_an_engine_outage_ends_the_transport_instead_of_a_NACK_and_nothing_is_answered_after_it()
     {
-        lock (_sent)
+        var queue = NewQueue();
+        var later = new TaskCompletionSource<PublishResult?>();
+        queue.Enqueue(0, Task.FromResult<PublishResult?>(new PublishResult(["s0"])));
+        queue.Enqueue(1, Task.FromException<PublishResult?>(new EngineUnavailableException("store away")));
+        queue.Enqueue(2, later.Task);
+        queue.Nack(3, ErrorCodes.Create(ErrorCodes.InboundRateLimited, "slow down"));
+        later.SetResult(new PublishResult(["s2"]));
+
+        await queue.Answered.Within();
+        Assert.Single(_endedWith);
+        Assert.Equal(ErrorCodes.ServiceUnavailable, _endedWith[0].Code);
+        // Only the ACK before the outage: a later ACK or NACK would let the client reorder or duplicate on its retry.
+        Assert.Equal([(ProtocolAction.Ack, 0L)], Sent().Select(m => (m.Action, m.MsgSerial!.Value)));
+    }
+
+    private AcknowledgementQueue NewQueue() => new(
+        m =>
         {
-            _sent.Add(m);
-        }
-    }, NullLogger.Instance, "conn-1");
+            lock (_sent)
+            {
+                _sent.Add(m);
+            }
+        },
+        e =>
+        {
+            lock (_sent)
+            {
+                _endedWith.Add(e);
+            }
+        },
+        NullLogger.Instance,
+        "conn-1");
 
     private List<ProtocolMessage> Sent()
     {

@@ -11,11 +11,11 @@ namespace TokenWire.Server.Tests.Support;
 /// </summary>
 internal sealed class YieldingMessageLog(IMessageLog inner) : IMessageLog
 {
-    public ValueTask<AppendResult> AppendAsync(ChannelKey channelKey, IReadOnlyList<Message> messages, ChannelRetention retention, CancellationToken cancellationToken = default) =>
-        inner.AppendAsync(channelKey, messages, retention, cancellationToken);
+    public ValueTask<AppendResult> AppendAsync(ChannelKey channelKey, IReadOnlyList<Message> messages, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default) =>
+        inner.AppendAsync(channelKey, messages, retention, after, cancellationToken);
 
-    public ValueTask<AppendResult> AppendMutationAsync(ChannelKey channelKey, MessageMutation mutation, ChannelRetention retention, CancellationToken cancellationToken = default) =>
-        inner.AppendMutationAsync(channelKey, mutation, retention, cancellationToken);
+    public ValueTask<AppendResult> AppendMutationAsync(ChannelKey channelKey, MessageMutation mutation, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default) =>
+        inner.AppendMutationAsync(channelKey, mutation, retention, after, cancellationToken);
 
     public ValueTask PublishEphemeralAsync(ChannelKey channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken = default) =>
         inner.PublishEphemeralAsync(channel, messages, cancellationToken);
