@@ -33,6 +33,8 @@ function startNode(name, redisPort, outageWait) {
 before(async () => {
   redisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenwire-outage-redis-'));
   redis = await startRedis({ port: await freePort(), dir: redisDir });
+  // Before the nodes start: filling blocks Redis for a while (every MSET is fsynced).
+  await fillRedis(redis.port, 400_000);
   proxies.a = await startProxy(redis.port);
   proxies.b = await startProxy(redis.port);
   [nodes.a, nodes.b] = await Promise.all([startNode('a', proxies.a.port, '00:00:10'), startNode('b', proxies.b.port, '00:00:05')]);
@@ -138,7 +140,6 @@ async function setUp(format, publisherNode, { publisherOptions = {} } = {}) {
 describe('Redis outages under a pipelined publisher', () => {
   test('a Redis restart that loads its AOF is only a delay: nothing refused, lost, doubled or reordered', async (t) => {
     const format = FORMATS[0];
-    await fillRedis(redis.port, 400_000);
     const { channel, name, recordings, publisherStates } = await setUp(format, nodes.a);
 
     const count = 400;
