@@ -159,6 +159,49 @@ describe('Redis outages under a pipelined publisher', () => {
     t.diagnostic(`${count} tokens, none refused`);
   });
 
+  test('an appendMessage stream through a Redis restart reads back whole and in order, live and from history', async () => {
+    const format = FORMATS[1];
+    const name = `mutable:${uniqueName('outage-append')}`;
+    const agent = clients.realtime(nodes.a, format, { clientId: 'ai-agent' });
+    const subscriber = clients.realtime(nodes.b, FORMATS[0]);
+    const live = record(subscriber.channels.get(name));
+    await within(live.subscribed, 15000, 'subscriber attach');
+    const channel = agent.channels.get(name);
+    const { serials } = await within(channel.publish({ name: 'response', data: '' }), 15000, 'create');
+    const agentStates = states(agent);
+
+    // Appends are pipelined like an LLM's tokens; Redis restarts (loading its AOF) a quarter of the way in.
+    const tokens = Array.from({ length: 300 }, (_, i) => `t${i} `);
+    const outcomes = [];
+    let restarting = null;
+    for (const [i, token] of tokens.entries()) {
+      if (i === 75) {
+        restarting = (async () => {
+          await redis.stop();
+          redis = await startRedis({ port: redis.port, dir: redisDir });
+        })();
+      }
+      const outcome = { acked: false, error: null };
+      outcomes.push(outcome);
+      channel.appendMessage({ serial: serials[0], data: token }).then(
+        () => (outcome.acked = true),
+        (err) => (outcome.error = err),
+      );
+      await sleep(5);
+    }
+    await within(restarting, 60000, 'redis restarts');
+    await waitFor(() => outcomes.every((o) => o.acked || o.error), 60000, 'every append settled');
+    assert.deepEqual(outcomes.filter((o) => o.error).map((o) => errText(o.error)), [], 'no append is refused');
+    assert.deepEqual(agentStates, [], 'the agent stayed connected');
+
+    const text = () => live.messages.filter((m) => m.serial === serials[0] && m.action === 'message.append').map((m) => m.data).join('');
+    await waitFor(() => text().length >= tokens.join('').length, 60000, 'every token live', () => `${text().length} chars`);
+    assert.equal(text(), tokens.join(''), 'live fragments: every token once, in order');
+    const { items } = await allPages(clients.rest(nodes.b, format).channels.get(name).history({ limit: 10 }));
+    assert.equal(items.length, 1, 'history shows the response once');
+    assert.equal(items[0].data, tokens.join(''), 'history: the whole response, in order');
+  });
+
   test('a node cut off from Redis for less than its wait delays its publisher, which stays connected', async () => {
     const format = FORMATS[1];
     const { channel, name, recordings, publisherStates } = await setUp(format, nodes.a);
