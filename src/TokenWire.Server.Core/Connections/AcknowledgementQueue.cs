@@ -28,10 +28,11 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
     private bool _ended;
 
     /// <summary>Answers <paramref name="msgSerial"/> once <paramref name="outcome"/> completes, after every earlier one.</summary>
-    public void Enqueue(long msgSerial, Task<PublishResult?> outcome)
+    /// <param name="channel">The operation's channel, named in the log if it fails unexpectedly.</param>
+    public void Enqueue(long msgSerial, Task<PublishResult?> outcome, string? channel = null)
     {
         Interlocked.Increment(ref _inFlight);
-        _tail = AnswerAfterAsync(_tail, msgSerial, outcome);
+        _tail = AnswerAfterAsync(_tail, msgSerial, outcome, channel);
     }
 
     /// <summary>Completes once every operation enqueued so far has been answered (or suppressed).</summary>
@@ -49,7 +50,7 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
         }
     }
 
-    private async Task AnswerAfterAsync(Task previous, long msgSerial, Task<PublishResult?> outcome)
+    private async Task AnswerAfterAsync(Task previous, long msgSerial, Task<PublishResult?> outcome, string? channel)
     {
         await previous.ConfigureAwait(false); // never faults: every answer handles its own outcome
         try
@@ -82,7 +83,7 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
         }
         catch (Exception ex)
         {
-            OperationFailed(logger, ex, connectionId, msgSerial);
+            OperationFailed(logger, ex, connectionId, msgSerial, channel ?? "(none)");
             if (!_ended)
             {
                 send(new ProtocolMessage(ProtocolAction.Nack)
@@ -99,6 +100,6 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Connection {ConnectionId}: operation msgSerial {MsgSerial} failed")]
-    private static partial void OperationFailed(ILogger logger, Exception exception, string connectionId, long msgSerial);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Connection {ConnectionId}: operation msgSerial {MsgSerial} on channel {Channel} failed")]
+    private static partial void OperationFailed(ILogger logger, Exception exception, string connectionId, long msgSerial, string channel);
 }

@@ -45,7 +45,7 @@ public sealed partial class RealtimeSession
             return;
         }
 
-        await AcknowledgeAsync(msgSerial, ApplyPresenceAsync(name, changes, cancellationToken)).ConfigureAwait(false);
+        await AcknowledgeAsync(msgSerial, ApplyPresenceAsync(name, changes, cancellationToken), name).ConfigureAwait(false);
     }
 
     /// <summary>Stamps each item with the verified clientId, this connection, an id and the time; refuses what Ably refuses.</summary>

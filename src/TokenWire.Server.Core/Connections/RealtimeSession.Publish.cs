@@ -38,7 +38,7 @@ public sealed partial class RealtimeSession
         // Issued now, in msgSerial order (the append is started before PublishCoreAsync first yields); acknowledged later.
         await AcknowledgeAsync(msgSerial, HasMutation(messages)
             ? MutateCoreAsync(message.Channel, messages, order, cancellationToken)
-            : PublishCoreAsync(message.Channel, messages, order, cancellationToken)).ConfigureAwait(false);
+            : PublishCoreAsync(message.Channel, messages, order, cancellationToken), message.Channel).ConfigureAwait(false);
     }
 
     private async Task<PublishResult?> PublishCoreAsync(string channel, IReadOnlyList<Message> messages, AppendOrder? order, CancellationToken cancellationToken)

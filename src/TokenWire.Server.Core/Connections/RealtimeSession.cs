@@ -141,9 +141,9 @@ public sealed partial class RealtimeSession
     /// Issues an operation in msgSerial order and answers it (ACK or NACK) when it completes; the read loop waits only
     /// when the connection has too many operations in flight.
     /// </summary>
-    private ValueTask AcknowledgeAsync(long msgSerial, Task<PublishResult?> operation)
+    private ValueTask AcknowledgeAsync(long msgSerial, Task<PublishResult?> operation, string channel)
     {
-        _acknowledgements.Enqueue(msgSerial, operation);
+        _acknowledgements.Enqueue(msgSerial, operation, channel);
         return _acknowledgements.WaitForRoomAsync();
     }
 
