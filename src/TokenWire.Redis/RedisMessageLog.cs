@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using StackExchange.Redis;
 using TokenWire.Protocol;
@@ -25,11 +26,13 @@ public sealed class RedisMessageLog : IMessageLog
     private readonly RedisKeys _keys;
     private readonly TimeProvider _time;
     private readonly long _forgetIdleMs;
+    private readonly RedisMetrics? _metrics;
 
     /// <param name="forgetIdleAfter">How long an empty, idle channel keeps its epoch, so recent serials stay resumable.</param>
-    public RedisMessageLog(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time, TimeSpan forgetIdleAfter)
+    public RedisMessageLog(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time, TimeSpan forgetIdleAfter, RedisMetrics? metrics = null)
     {
         _redis = redis;
+        _metrics = metrics;
         _keys = keys;
         _time = time;
         _forgetIdleMs = Ms(forgetIdleAfter);
@@ -264,12 +267,16 @@ public sealed class RedisMessageLog : IMessageLog
     /// </summary>
     private async Task<RedisResult[]> EvaluateAsync(string script, ChannelKey channel, RedisValue[] values, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            return (RedisResult[])(await Database.ScriptEvaluateAsync(script, _keys.Channel(channel), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+            var result = (RedisResult[])(await Database.ScriptEvaluateAsync(script, _keys.Channel(channel), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+            _metrics?.ScriptRan(script, started);
+            return result;
         }
         catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
         {
+            _metrics?.ScriptRan(script, started, unavailable: true);
             throw new EngineUnavailableException($"The message store (Redis) is unavailable: {RedisFailures.Describe(ex)}", ex);
         }
     }

@@ -24,10 +24,12 @@ public sealed partial class RedisPresenceStore : IPresenceStore
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisKeys _keys;
     private readonly ILogger _logger;
+    private readonly RedisMetrics? _metrics;
 
-    public RedisPresenceStore(IConnectionMultiplexer redis, RedisKeys keys, ILogger<RedisPresenceStore>? logger = null)
+    public RedisPresenceStore(IConnectionMultiplexer redis, RedisKeys keys, ILogger<RedisPresenceStore>? logger = null, RedisMetrics? metrics = null)
     {
         _redis = redis;
+        _metrics = metrics;
         _keys = keys;
         _logger = logger ?? NullLogger<RedisPresenceStore>.Instance;
     }
@@ -61,9 +63,11 @@ public sealed partial class RedisPresenceStore : IPresenceStore
         }
 
         RedisResult[] result;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             result = (RedisResult[])(await Database.ScriptEvaluateAsync(RedisScripts.PresenceApply, _keys.Presence(channel), values).WaitAsync(cancellationToken).ConfigureAwait(false))!;
+            _metrics?.ScriptRan(RedisScripts.PresenceApply, started);
             if ((long)result[0] == -1)
             {
                 throw new ProtocolException(ErrorCodes.TooManyPresenceMembers, $"Maximum number of presence members on the channel ({maxMembers}) reached");
@@ -76,6 +80,7 @@ public sealed partial class RedisPresenceStore : IPresenceStore
         }
         catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
         {
+            _metrics?.ScriptRan(RedisScripts.PresenceApply, started, unavailable: true);
             throw new EngineUnavailableException($"The presence store (Redis) is unavailable: {RedisFailures.Describe(ex)}", ex);
         }
 

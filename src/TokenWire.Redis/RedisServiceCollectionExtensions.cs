@@ -32,11 +32,14 @@ public static class RedisServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => new NodeInstance());
         services.AddSingleton<RedisConnection>();
+        services.AddMetrics();
+        services.AddSingleton<RedisMetrics>();
         services.AddSingleton(sp => new RedisMessageLog(
             sp.GetRequiredService<RedisConnection>().Multiplexer,
             sp.GetRequiredService<RedisKeys>(),
             sp.GetRequiredService<TimeProvider>(),
-            ForgetIdleAfter(sp.GetRequiredService<IOptions<TokenWireOptions>>().Value)));
+            ForgetIdleAfter(sp.GetRequiredService<IOptions<TokenWireOptions>>().Value),
+            sp.GetRequiredService<RedisMetrics>()));
 
         services.RemoveAll<IMessageLog>();
         services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<RedisMessageLog>());
@@ -49,7 +52,8 @@ public static class RedisServiceCollectionExtensions
         services.AddSingleton<IPresenceStore>(sp => new RedisPresenceStore(
             sp.GetRequiredService<RedisConnection>().Multiplexer,
             sp.GetRequiredService<RedisKeys>(),
-            sp.GetRequiredService<ILogger<RedisPresenceStore>>()));
+            sp.GetRequiredService<ILogger<RedisPresenceStore>>(),
+            sp.GetRequiredService<RedisMetrics>()));
         services.AddSingleton(sp => new RedisNodeHeartbeat(
             sp.GetRequiredService<RedisConnection>().Multiplexer,
             sp.GetRequiredService<RedisKeys>(),

@@ -118,7 +118,8 @@ public sealed partial class LocalChannel
                 message.Data = MessageData.FromText(string.Concat(_entries.Select(e => e.Message.Data.Text)));
             }
 
-            return new DeliveredMessage(message, last.Offset, last.VersionOf, _snapshot);
+            // Lag counts from the first append rolled in: the window held it back.
+            return new DeliveredMessage(message, last.Offset, last.VersionOf, _snapshot, _entries[0].LoggedAt);
         }
     }
 }

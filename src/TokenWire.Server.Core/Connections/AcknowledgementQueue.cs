@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using TokenWire.Protocol;
+using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 
 namespace TokenWire.Server.Connections;
@@ -12,7 +13,7 @@ namespace TokenWire.Server.Connections;
 /// retry that would duplicate and reorder): <paramref name="endForOutage"/> disconnects the transport instead, nothing
 /// is answered after it, and the client resumes and retransmits whatever is unacknowledged, which the log deduplicates.
 /// </summary>
-internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send, Action<ErrorInfo> endForOutage, ILogger logger, string connectionId)
+internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send, Action<ErrorInfo> endForOutage, ILogger logger, string connectionId, MessageMetrics? metrics = null)
 {
     /// <summary>
     /// Operations a connection may have in flight (started, not yet answered) before its read loop waits: bounds a
@@ -74,6 +75,7 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
         {
             if (!_ended)
             {
+                metrics?.Nack(ex.Error.Code);
                 send(new ProtocolMessage(ProtocolAction.Nack) { MsgSerial = msgSerial, Count = 1, Error = ex.Error });
             }
         }
@@ -86,6 +88,7 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
             OperationFailed(logger, ex, connectionId, msgSerial, channel ?? "(none)");
             if (!_ended)
             {
+                metrics?.Nack(ErrorCodes.InternalChannelError);
                 send(new ProtocolMessage(ProtocolAction.Nack)
                 {
                     MsgSerial = msgSerial,

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Runtime.InteropServices;
 using TokenWire.Protocol;
+using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Fanout;
 
 namespace TokenWire.Server.Connections;
@@ -30,6 +31,7 @@ internal sealed class ConnectionEgress
     private readonly int _maxBundleBytes;
     private readonly OutboundRateLimiter _pacing;
     private readonly TimeProvider _time;
+    private readonly MessageMetrics? _metrics;
     private readonly PooledBufferWriter _buffer = new();
     private readonly List<DeliveredMessage> _bundle = [];
     private readonly List<ReadOnlyMemory<byte>> _parts = [];
@@ -38,12 +40,16 @@ internal sealed class ConnectionEgress
     private string? _bundleSerial;
     private int _bundleBytes;
     private bool _bundleChanged;
+
+    /// <summary>Log timestamp (Unix ms) of the bundle's oldest live message; 0 while it holds only replayed ones.</summary>
+    private long _bundleLiveSince;
     private long _queuedBytes;
     private long _lastWriteTicks;
     private TaskCompletionSource? _drained;
 
-    public ConnectionEgress(WireFormat format, long maxQueuedBytes, int maxOutboundRate, TimeProvider time)
+    public ConnectionEgress(WireFormat format, long maxQueuedBytes, int maxOutboundRate, TimeProvider time, MessageMetrics? metrics = null)
     {
+        _metrics = metrics;
         _format = format;
         _maxQueuedBytes = maxQueuedBytes;
         _maxBundleBytes = maxQueuedBytes > 0 ? (int)Math.Min(MaxBundleBytes, maxQueuedBytes / 4) : MaxBundleBytes;
@@ -156,6 +162,11 @@ internal sealed class ConnectionEgress
         _bundleChannel = batch.Channel;
         _bundleSerial = batch.ChannelSerial;
         _bundleBytes += size;
+        if (_bundleLiveSince == 0 && !batch.IsReplay && batch.Messages.Length > 0)
+        {
+            _bundleLiveSince = batch.Messages[0].LoggedAt;
+        }
+
         foreach (var message in batch.Messages)
         {
             if (_bundle.Count > 0 && Coalesce(_bundle[^1], message) is { } folded)
@@ -191,7 +202,7 @@ internal sealed class ConnectionEgress
         folded.Name = next.Name ?? first.Name;
         folded.Extras = next.Extras ?? first.Extras;
         folded.Version = next.Version;
-        return new DeliveredMessage(folded, append.Offset, append.VersionOf);
+        return new DeliveredMessage(folded, append.Offset, append.VersionOf, loggedAt: earlier.LoggedAt);
     }
 
     private async ValueTask FlushBundleAsync(WebSocket socket, CancellationToken cancellationToken)
@@ -218,13 +229,18 @@ internal sealed class ConnectionEgress
         }
 
         var count = _bundle.Count;
+        var liveSince = _bundleLiveSince;
         _bundle.Clear();
         _parts.Clear();
         _bundleSingle = null;
         _bundleBytes = 0;
         _bundleChanged = false;
+        _bundleLiveSince = 0;
         await SendAsync(socket, bytes, count, cancellationToken).ConfigureAwait(false);
         _buffer.Reset();
+
+        // Per frame, not per message: one counter add and at most one histogram record, whatever the frame holds.
+        _metrics?.FrameWritten(count, liveSince);
     }
 
     private async ValueTask SendAsync(WebSocket socket, ReadOnlyMemory<byte> bytes, int messages, CancellationToken cancellationToken)

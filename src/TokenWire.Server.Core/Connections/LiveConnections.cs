@@ -64,6 +64,42 @@ public sealed class LiveConnections(IOptions<TokenWireOptions> options, ICluster
         }
     }
 
+    /// <summary>Live connections over all apps (metrics; takes each app's lock in turn).</summary>
+    public int Count
+    {
+        get
+        {
+            var count = 0;
+            foreach (var (_, connections) in _byApp)
+            {
+                lock (connections)
+                {
+                    count += connections.Count;
+                }
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>Bytes queued on the live connections' transports (metrics, read when collected).</summary>
+    public long QueuedBytes()
+    {
+        long bytes = 0;
+        foreach (var (_, connections) in _byApp)
+        {
+            lock (connections)
+            {
+                foreach (var (_, connection) in connections)
+                {
+                    bytes += connection.Transport?.QueuedBytes ?? 0;
+                }
+            }
+        }
+
+        return bytes;
+    }
+
     public int CountFor(string appId)
     {
         if (!_byApp.TryGetValue(appId, out var connections))

@@ -54,6 +54,7 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            services.ConnectionMetrics.ResumeFailed(resumeKey);
             // The shared connection store (scale-out engine) is unreachable: neither resume nor a new connection can
             // be recorded. DISCONNECTED with a 5xxxx error makes the SDK retry later, keeping its resume key.
             ConnectionStoreFailed(logger, ex);
@@ -61,6 +62,7 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
             return;
         }
 
+        services.ConnectionMetrics.Resume(resumeKey, resumed: resumeError is null);
         var heartbeats = string.Equals(query["heartbeats"], "true", StringComparison.OrdinalIgnoreCase);
         var transport = new RealtimeTransport(socket, format, echo, heartbeats, appendRollupWindow, connection, services);
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
@@ -21,7 +22,9 @@ public sealed class RealtimeServices(
     PresenceService presence,
     IOptions<TokenWireOptions> options,
     TimeProvider time,
-    ILogger<RealtimeTransport> logger)
+    ILogger<RealtimeTransport> logger,
+    ConnectionMetrics connectionMetrics,
+    MessageMetrics messageMetrics)
 {
     public ChannelPublisher Publisher { get; } = publisher;
 
@@ -46,4 +49,9 @@ public sealed class RealtimeServices(
     public TimeProvider Time { get; } = time;
 
     public ILogger<RealtimeTransport> Logger { get; } = logger;
+
+    public ConnectionMetrics ConnectionMetrics { get; } = connectionMetrics;
+
+    /// <summary>Deliveries (per frame, from each connection's egress) and NACKs.</summary>
+    public MessageMetrics MessageMetrics { get; } = messageMetrics;
 }

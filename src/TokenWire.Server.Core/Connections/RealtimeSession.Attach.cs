@@ -2,6 +2,7 @@ using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
+using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 
 namespace TokenWire.Server.Connections;
@@ -12,6 +13,9 @@ public sealed partial class RealtimeSession
     private async Task HandleAttachAsync(ProtocolMessage message, CancellationToken cancellationToken)
     {
         var name = message.Channel;
+        using var activity = ServerTelemetry.StartRoot("tokenwire.attach");
+        activity?.SetTag("messaging.destination.name", name);
+        activity?.SetTag("tokenwire.connection.id", ConnectionId);
         try
         {
             ChannelNames.Validate(name);
@@ -87,6 +91,7 @@ public sealed partial class RealtimeSession
                     // HAS_PRESENCE only with members: without it the SDK clears its set itself (reference §4.5).
                     var flags = modes | (outcome.Resumed ? ProtocolFlags.Resumed : 0) | (outcome.HasBacklog ? ProtocolFlags.HasBacklog : 0)
                         | (members.Count > 0 ? ProtocolFlags.HasPresence : 0);
+                    activity?.SetTag("tokenwire.attach.resumed", outcome.Resumed);
                     var error = outcome.ContinuityLost
                         ? ErrorCodes.Create(ErrorCodes.ChannelContinuityLost, "Channel continuity not guaranteed: attached from the current position")
                         : null;
@@ -101,6 +106,7 @@ public sealed partial class RealtimeSession
             channel.RemovePresenceSubscriber(presenceSubscriber);
             _services.Channels.Release(channel);
             AttachFailed(_services.Logger, ex, ConnectionId, name!);
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "message store unavailable");
             Send(new ProtocolMessage(ProtocolAction.Detached)
             {
                 Channel = name,

@@ -38,7 +38,7 @@ public sealed partial class RealtimeSession
         _appendRollupWindow = appendRollupWindow;
         Connection = connection;
         _inboundRate = new InboundRateLimiter(services.Options.Limits.MaxInboundRate, services.Options.Limits.InboundBurst, services.Time);
-        _acknowledgements = new AcknowledgementQueue(transport.Send, EndForEngineOutage, services.Logger, connection.Id);
+        _acknowledgements = new AcknowledgementQueue(transport.Send, EndForEngineOutage, services.Logger, connection.Id, services.MessageMetrics);
     }
 
     public RealtimeConnection Connection { get; }

@@ -30,7 +30,7 @@ public sealed partial class RealtimeTransport : IFrameSink
         _services = services;
         _heartbeats = heartbeats;
         _codec = ProtocolCodecs.For(format);
-        _egress = new ConnectionEgress(format, services.Options.Limits.OutboundQueueBytes, services.Options.Limits.MaxOutboundRate, services.Time);
+        _egress = new ConnectionEgress(format, services.Options.Limits.OutboundQueueBytes, services.Options.Limits.MaxOutboundRate, services.Time, services.MessageMetrics);
         Format = format;
         EchoMessages = echoMessages;
         Connection = connection;
@@ -47,6 +47,9 @@ public sealed partial class RealtimeTransport : IFrameSink
     public string ConnectionId => Connection.Id;
 
     public bool EchoMessages { get; }
+
+    /// <summary>Bytes waiting in this transport's outbound queue.</summary>
+    public long QueuedBytes => _egress.QueuedBytes;
 
     public void Enqueue(EncodedFrame frame)
     {
@@ -91,6 +94,7 @@ public sealed partial class RealtimeTransport : IFrameSink
         if (!_stop.IsCancellationRequested)
         {
             SlowConsumer(_services.Logger, ConnectionId, _services.Options.Limits.OutboundQueueBytes);
+            _services.ConnectionMetrics.SlowConsumerDisconnected();
             Abort();
         }
     }

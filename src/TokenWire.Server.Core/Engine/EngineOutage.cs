@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Diagnostics;
 
 namespace TokenWire.Server.Engine;
 
@@ -10,7 +11,7 @@ namespace TokenWire.Server.Engine;
 /// warning when the store goes away and one when it is back, with how long it was away and how many operations waited
 /// and gave up — not one line per operation.
 /// </summary>
-public sealed partial class EngineOutage(IOptions<TokenWireOptions> options, TimeProvider time, ILogger<EngineOutage> logger)
+public sealed partial class EngineOutage(IOptions<TokenWireOptions> options, TimeProvider time, ILogger<EngineOutage> logger, EngineMetrics? metrics = null)
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(25);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
@@ -45,6 +46,7 @@ public sealed partial class EngineOutage(IOptions<TokenWireOptions> options, Tim
                 _gaveUp++;
             }
 
+            metrics?.GaveUp();
             return false;
         }
 
@@ -106,6 +108,7 @@ public sealed partial class EngineOutage(IOptions<TokenWireOptions> options, Tim
             (waited, gaveUp) = (_waited, _gaveUp);
         }
 
+        metrics?.OutageClosed(length);
         Closed(logger, length.TotalSeconds, waited, gaveUp);
     }
 
@@ -125,6 +128,8 @@ public sealed partial class EngineOutage(IOptions<TokenWireOptions> options, Tim
             _waited = 1;
             _gaveUp = 0;
         }
+
+        metrics?.OutageOpened();
 
         // The engine's message says what failed (connection lost, LOADING…); no stack trace: an outage is expected.
         Unavailable(logger, failure.Message, MaxWait.TotalSeconds);

@@ -15,16 +15,18 @@ public sealed class DeliveredMessage
     private PerFormatBytes _bytes;
     private DeliveredMessage? _whole;
 
-    public DeliveredMessage(Message message, long offset, long? versionOf = null, MessageSnapshot? snapshot = null)
+    /// <param name="loggedAt">When the log appended it (Unix ms, <see cref="LogEntry.LoggedAt"/>); 0 when unknown.</param>
+    public DeliveredMessage(Message message, long offset, long? versionOf = null, MessageSnapshot? snapshot = null, long loggedAt = 0)
     {
         Message = message;
+        LoggedAt = loggedAt;
         Offset = offset;
         VersionOf = versionOf;
         _snapshot = snapshot;
     }
 
     public DeliveredMessage(LogEntry entry, MessageSnapshot? snapshot = null)
-        : this(entry.Message, entry.Offset, entry.VersionOf, snapshot)
+        : this(entry.Message, entry.Offset, entry.VersionOf, snapshot, entry.LoggedAt)
     {
     }
 
@@ -35,6 +37,12 @@ public sealed class DeliveredMessage
 
     /// <summary>For a version, the offset of the original message it changes.</summary>
     public long? VersionOf { get; }
+
+    /// <summary>
+    /// When the log appended it (Unix ms; for a version, the version's time, not the message's create time), for
+    /// the delivery lag metric; 0 when unknown.
+    /// </summary>
+    public long LoggedAt { get; }
 
     public bool IsAppend => Message.Action == MessageActions.Append;
 
@@ -54,7 +62,7 @@ public sealed class DeliveredMessage
             var whole = Volatile.Read(ref _whole);
             if (whole is null)
             {
-                Interlocked.CompareExchange(ref _whole, new DeliveredMessage(snapshot.Materialize(), Offset, VersionOf), null);
+                Interlocked.CompareExchange(ref _whole, new DeliveredMessage(snapshot.Materialize(), Offset, VersionOf, loggedAt: LoggedAt), null);
                 whole = Volatile.Read(ref _whole)!;
             }
 

@@ -21,6 +21,9 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
     /// <summary>The realtime connection whose publish this is, for echo suppression; null when unknown or REST.</summary>
     public string? PublisherConnectionId { get; } = publisherConnectionId;
 
+    /// <summary>A resume's or rewind's replay from the log, not a live delivery (its age is not delivery lag).</summary>
+    public bool IsReplay { get; init; }
+
     /// <summary>Whether any message is a version (so a subscriber's first-contact state may change it).</summary>
     public bool HasVersions { get; } = Array.Exists(messages, static m => m.VersionOf is not null);
 

@@ -7,6 +7,7 @@ using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
+using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
@@ -54,6 +55,11 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<Authenticator>();
         services.AddSingleton<RestAuthentication>();
         services.AddSingleton<ChannelRules>();
+        // Metrics: one Meter per area through IMeterFactory, whatever exports them (the host's OpenTelemetry setup).
+        services.AddMetrics();
+        services.AddSingleton<MessageMetrics>();
+        services.AddSingleton<ConnectionMetrics>();
+        services.AddSingleton<EngineMetrics>();
         services.AddSingleton<EngineOutage>();
         services.AddSingleton<LogWriter>();
         services.AddSingleton<ChannelPublisher>();

@@ -4,6 +4,7 @@ using TokenWire.Protocol;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
@@ -16,7 +17,7 @@ namespace TokenWire.Server.Publishing;
 /// engine delivers them live only, as they are; they get no serial (null in the ACK) and never appear in history,
 /// rewind, <c>getMessage</c> or a resume's replay.
 /// </summary>
-public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProvider time)
+public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProvider time, MessageMetrics? metrics = null)
 {
     /// <param name="connectionId">The publishing realtime connection, or null for REST (whose caller attributes each message).</param>
     /// <param name="order">The realtime publish's place in its connection's order on the channel (none for REST).</param>
@@ -43,7 +44,9 @@ public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProv
         var channelKey = new ChannelKey(auth.App.Id, channelName);
         if (!HasEphemeral(messages))
         {
-            return await log.AppendAsync(channelKey, messages, rules.RetentionFor(auth.App, channelName), order, cancellationToken).ConfigureAwait(false);
+            var result = await log.AppendAsync(channelKey, messages, rules.RetentionFor(auth.App, channelName), order, cancellationToken).ConfigureAwait(false);
+            metrics?.Published(MessageActions.Create, result.Appended.Count);
+            return result;
         }
 
         return await PublishWithEphemeralAsync(auth, channelKey, channelName, messages, order, cancellationToken).ConfigureAwait(false);
@@ -75,6 +78,8 @@ public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProv
         }
 
         await log.PublishEphemeralAsync(channelKey, ephemeral, cancellationToken).ConfigureAwait(false);
+        metrics?.Published(MessageActions.Create, appended.Appended.Count);
+        metrics?.PublishedEphemeral(ephemeral.Count);
         return new AppendResult(serials, appended.Appended, appended.Epoch);
     }
 

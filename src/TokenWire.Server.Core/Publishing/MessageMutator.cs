@@ -4,6 +4,7 @@ using TokenWire.Protocol.Serials;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
@@ -14,7 +15,7 @@ namespace TokenWire.Server.Publishing;
 /// the caller needs message-update-* (update, append) or message-delete-* (delete) rights (40160), then the log
 /// checks the target, ownership and append rules atomically with the append, and delivers the version.
 /// </summary>
-public sealed class MessageMutator(LogWriter log, ChannelRules rules)
+public sealed class MessageMutator(LogWriter log, ChannelRules rules, MessageMetrics? metrics = null)
 {
     /// <param name="connectionId">The acting realtime connection, or null for REST.</param>
     /// <param name="appendRollupWindow">The acting connection's rollup window for appends (none for REST).</param>
@@ -64,6 +65,8 @@ public sealed class MessageMutator(LogWriter log, ChannelRules rules)
 
         var channelKey = new ChannelKey(auth.App.Id, channelName);
         var mutation = new MessageMutation(target.Epoch, target.Offset, operation, auth.ClientId, mayChangeAny, auth.App.MaxMessageSize, appendRollupWindow);
-        return await log.AppendMutationAsync(channelKey, mutation, rules.RetentionFor(auth.App, channelName), order, cancellationToken).ConfigureAwait(false);
+        var result = await log.AppendMutationAsync(channelKey, mutation, rules.RetentionFor(auth.App, channelName), order, cancellationToken).ConfigureAwait(false);
+        metrics?.Published(action, result.Appended.Count);
+        return result;
     }
 }

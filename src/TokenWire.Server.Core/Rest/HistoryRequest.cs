@@ -1,8 +1,11 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
+using TokenWire.Server.Diagnostics;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Server.Rest;
@@ -11,6 +14,19 @@ namespace TokenWire.Server.Rest;
 public static class HistoryRequest
 {
     public const int DefaultLimit = 100;
+
+    /// <summary>Reads one page from the log, timed (<c>tokenwire.history.duration</c>) and traced (<c>tokenwire.history</c>).</summary>
+    public static async ValueTask<HistoryPage> ReadPageAsync(IMessageLog log, ChannelKey key, string channel, HistoryQuery query, bool presence, MessageMetrics metrics, CancellationToken cancellationToken)
+    {
+        using var activity = ServerTelemetry.Source.StartActivity(presence ? "tokenwire.presence_history" : "tokenwire.history");
+        activity?.SetTag("messaging.destination.name", channel);
+        activity?.SetTag("tokenwire.history.limit", query.Limit);
+        var started = Stopwatch.GetTimestamp();
+        var page = await log.ReadHistoryAsync(key, query, cancellationToken).ConfigureAwait(false);
+        metrics.HistoryRead(Stopwatch.GetElapsedTime(started), presence);
+        activity?.SetTag("tokenwire.history.count", page.Entries.Count);
+        return page;
+    }
 
     public static HistoryQuery Parse(IQueryCollection query, int maxLimit)
     {

@@ -7,6 +7,7 @@ using TokenWire.Protocol;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
@@ -49,13 +50,13 @@ public static class PresenceApi
         await RestResponses.WriteMessagesAsync(context, page.Select(m => m.ToMessage()).ToList());
     }
 
-    private static async Task HistoryAsync(HttpContext context, string channel, RestAuthentication authentication, IMessageLog log, IOptions<TokenWireOptions> options)
+    private static async Task HistoryAsync(HttpContext context, string channel, RestAuthentication authentication, IMessageLog log, IOptions<TokenWireOptions> options, MessageMetrics metrics)
     {
         var auth = authentication.Authenticate(context.Request);
         ChannelNames.Validate(channel);
         RestApi.Require(auth, channel, ChannelOperation.History, "history");
         var query = HistoryRequest.Parse(context.Request.Query, options.Value.Limits.HistoryMaxLimit);
-        var page = await log.ReadHistoryAsync(PresenceService.HistoryKey(new ChannelKey(auth.App.Id, channel)), query, context.RequestAborted);
+        var page = await HistoryRequest.ReadPageAsync(log, PresenceService.HistoryKey(new ChannelKey(auth.App.Id, channel)), channel, query, presence: true, metrics, context.RequestAborted);
         context.Response.Headers.Link = HistoryRequest.Link("history", query, page.Next);
 
         // The log's serial orders the events; presence messages have no serial field of their own.

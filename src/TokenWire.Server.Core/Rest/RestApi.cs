@@ -8,6 +8,7 @@ using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
+using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
@@ -36,13 +37,13 @@ public static class RestApi
         return routes;
     }
 
-    private static async Task HistoryAsync(HttpContext context, string channel, RestAuthentication authentication, IMessageLog log, IOptions<TokenWireOptions> options)
+    private static async Task HistoryAsync(HttpContext context, string channel, RestAuthentication authentication, IMessageLog log, IOptions<TokenWireOptions> options, MessageMetrics metrics)
     {
         var auth = authentication.Authenticate(context.Request);
         ChannelNames.Validate(channel);
         Require(auth, channel, ChannelOperation.History, "history");
         var query = HistoryRequest.Parse(context.Request.Query, options.Value.Limits.HistoryMaxLimit);
-        var page = await log.ReadHistoryAsync(new ChannelKey(auth.App.Id, channel), query, context.RequestAborted);
+        var page = await HistoryRequest.ReadPageAsync(log, new ChannelKey(auth.App.Id, channel), channel, query, presence: false, metrics, context.RequestAborted);
         context.Response.Headers.Link = HistoryRequest.Link("messages", query, page.Next);
         await RestResponses.WriteMessagesAsync(context, page.Entries.Select(e => e.Message).ToList());
     }
