@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -25,14 +27,17 @@ public sealed class AITransportAgent : IAsyncDisposable
     private readonly IChatClient _model;
     private readonly AITransportAgentOptions _options;
     private readonly ILogger _logger;
+    private readonly AITransportMetrics _metrics;
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _gate = new();
     private readonly Dictionary<string, Task<AgentSession>> _sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task> _releasing = new(StringComparer.Ordinal);
     private readonly HashSet<Task> _running = [];
 
-    public AITransportAgent(IAITransportClientProvider clients, IChatClient model, IOptions<AITransportAgentOptions>? options = null, ILogger<AITransportAgent>? logger = null)
+    /// <param name="meterFactory">Where its meter <c>TokenWire.AITransport</c> is created (DI's); else it makes its own.</param>
+    public AITransportAgent(IAITransportClientProvider clients, IChatClient model, IOptions<AITransportAgentOptions>? options = null, ILogger<AITransportAgent>? logger = null, IMeterFactory? meterFactory = null)
     {
+        _metrics = new AITransportMetrics(meterFactory);
         _clients = clients ?? throw new ArgumentNullException(nameof(clients));
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _options = options?.Value ?? new AITransportAgentOptions();
@@ -50,8 +55,22 @@ public sealed class AITransportAgent : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(invocation);
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
+        var started = Stopwatch.GetTimestamp();
+        var activity = AITransportMetrics.Source.StartActivity("tokenwire.ai_transport.run");
+        activity?.SetTag("messaging.destination.name", invocation.SessionName);
         using var start = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-        var session = await AcquireAsync(invocation.SessionName, start.Token).ConfigureAwait(false);
+        AgentSession session;
+        try
+        {
+            session = await AcquireAsync(invocation.SessionName, start.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity?.Dispose();
+            throw;
+        }
+
         Log.Stage(_logger, invocation.InputEventId, invocation.SessionName, "attached");
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         RunIdentity? identity = null;
@@ -73,7 +92,8 @@ public sealed class AITransportAgent : IAsyncDisposable
             await writer.StartStepAsync(_stopping.Token).ConfigureAwait(false);
             Log.RunStarted(_logger, identity.RunId, invocation.SessionName, identity.InvocationId, messages.Count);
             var run = new AITransportRun(identity.RunId, identity.InvocationId, invocation.SessionName, cancel);
-            var completion = StreamAsync(session, invocation.SessionName, identity, writer, messages, cancel);
+            activity?.SetTag("tokenwire.ai_transport.run_id", identity.RunId);
+            var completion = StreamAsync(session, invocation.SessionName, identity, writer, messages, cancel, new RunTelemetry(activity, started));
             run.Completion = completion;
             Track(completion);
             return run;
@@ -86,6 +106,8 @@ public sealed class AITransportAgent : IAsyncDisposable
             }
 
             cancel.Dispose();
+            activity?.SetStatus(ActivityStatusCode.Error);
+            activity?.Dispose();
             await ReleaseAsync(invocation.SessionName, session).ConfigureAwait(false);
             throw;
         }
@@ -184,7 +206,26 @@ public sealed class AITransportAgent : IAsyncDisposable
         }
     }
 
-    private async Task<AITransportRunOutcome> StreamAsync(AgentSession session, string sessionName, RunIdentity identity, RunWriter writer, List<ChatMessage> messages, CancellationTokenSource cancel)
+    private async Task<AITransportRunOutcome> StreamAsync(AgentSession session, string sessionName, RunIdentity identity, RunWriter writer, List<ChatMessage> messages, CancellationTokenSource cancel, RunTelemetry telemetry)
+    {
+        var outcome = await StreamCoreAsync(session, sessionName, identity, writer, messages, cancel, telemetry).ConfigureAwait(false);
+        _metrics.RunEnded(outcome.Reason, telemetry.Tokens, telemetry.FirstToken, Stopwatch.GetElapsedTime(telemetry.Started));
+        if (telemetry.Activity is { } activity)
+        {
+            activity.SetTag("tokenwire.ai_transport.outcome", outcome.Reason);
+            activity.SetTag("tokenwire.ai_transport.tokens", telemetry.Tokens);
+            if (outcome.Reason == AitStatus.Error)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, outcome.Error);
+            }
+
+            activity.Dispose();
+        }
+
+        return outcome;
+    }
+
+    private async Task<AITransportRunOutcome> StreamCoreAsync(AgentSession session, string sessionName, RunIdentity identity, RunWriter writer, List<ChatMessage> messages, CancellationTokenSource cancel, RunTelemetry telemetry)
     {
         await Task.Yield();
         var mapper = new Codec.UIChunkMapper(_options.IncludeUsage);
@@ -238,6 +279,7 @@ public sealed class AITransportAgent : IAsyncDisposable
                         if (chunk is Codec.TextDeltaChunk delta)
                         {
                             text.Append(delta.Delta);
+                            telemetry.TextDelta();
                         }
 
                         await writer.WriteAsync(chunk, publishing.Token).ConfigureAwait(false);
@@ -401,6 +443,26 @@ public sealed class AITransportAgent : IAsyncDisposable
         catch (Exception ex) when (ex is AblyException or OperationCanceledException or TimeoutException)
         {
             Log.ReleaseFailed(_logger, ex, name);
+        }
+    }
+
+    /// <summary>One run's measurements, kept by its stream and recorded once it ends.</summary>
+    private sealed class RunTelemetry(Activity? activity, long started)
+    {
+        public Activity? Activity { get; } = activity;
+
+        public long Started { get; } = started;
+
+        public int Tokens { get; private set; }
+
+        public TimeSpan? FirstToken { get; private set; }
+
+        public void TextDelta()
+        {
+            if (Tokens++ == 0)
+            {
+                FirstToken = Stopwatch.GetElapsedTime(Started);
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ public static partial class AgentRunner
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
 
-    public static async Task RunAsync(RealtimeClientOptions clientOptions, IChatClient model, AgentOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
+    public static async Task RunAsync(RealtimeClientOptions clientOptions, IChatClient model, AgentOptions options, ILoggerFactory loggers, CancellationToken cancellationToken, AgentMetrics? metrics = null)
     {
         var logger = loggers.CreateLogger(typeof(AgentRunner).FullName!);
         while (!cancellationToken.IsCancellationRequested)
@@ -18,7 +18,7 @@ public static partial class AgentRunner
             {
                 await using var client = new RealtimeClient(clientOptions);
                 await client.ConnectAsync(cancellationToken);
-                await new AgentWorker(client, model, options, loggers).RunAsync(cancellationToken);
+                await new AgentWorker(client, model, options, loggers, metrics).RunAsync(cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

@@ -16,7 +16,8 @@ public sealed partial class InProcessAgentService(
     IHostApplicationLifetime lifetime,
     IOptions<AgentOptions> agentOptions,
     IOptions<TokenWireOptions> serverOptions,
-    ILoggerFactory loggers) : BackgroundService
+    ILoggerFactory loggers,
+    AgentMetrics metrics) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -49,7 +50,7 @@ public sealed partial class InProcessAgentService(
         var model = ChatClientFactory.Create(options);
         AgentStarting(logger, ChatClientFactory.UsesOpenAI(options) ? "an OpenAI-compatible endpoint" : "the simulated model", address);
         var clientOptions = AgentConnectionSettings.ClientOptions(AgentConnectionSettings.ParseAddress(address), key, loggers);
-        await AgentRunner.RunAsync(clientOptions, model, options, loggers, stoppingToken);
+        await AgentRunner.RunAsync(clientOptions, model, options, loggers, stoppingToken, metrics);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "In-process agent using {Model}, connecting to {Address}")]

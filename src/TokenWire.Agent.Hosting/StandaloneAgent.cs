@@ -30,7 +30,7 @@ public static class StandaloneAgent
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         await host.StartAsync();
         var clientOptions = AgentConnectionSettings.ClientOptions(new Uri(url), options.Key, loggers);
-        await AgentRunner.RunAsync(clientOptions, ChatClientFactory.Create(options), options, loggers, lifetime.ApplicationStopping);
+        await AgentRunner.RunAsync(clientOptions, ChatClientFactory.Create(options), options, loggers, lifetime.ApplicationStopping, new AgentMetrics(host.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         await host.StopAsync();
         return 0;
     }

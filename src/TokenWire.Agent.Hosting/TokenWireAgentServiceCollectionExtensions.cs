@@ -19,6 +19,8 @@ public static class TokenWireAgentServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<AgentOptions>().Bind(configuration.GetSection(AgentOptions.SectionName));
+        services.AddMetrics();
+        services.AddSingleton(sp => new AgentMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddHostedService<InProcessAgentService>();
 
         // The AI Transport agent behind POST /agent/chat: the configured model, with the demo tool it may call.
@@ -27,7 +29,8 @@ public static class TokenWireAgentServiceCollectionExtensions
             sp.GetRequiredService<InProcessAgentClientProvider>(),
             new ChatClientBuilder(ChatClientFactory.Create(sp.GetRequiredService<IOptions<AgentOptions>>().Value)).UseFunctionInvocation().Build(sp),
             Options.Create(new AITransportAgentOptions { ChatOptions = new ChatOptions { Tools = [SimulatedTools.Weather] } }),
-            sp.GetService<ILogger<AITransportAgent>>()));
+            sp.GetService<ILogger<AITransportAgent>>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         return services;
     }
 }

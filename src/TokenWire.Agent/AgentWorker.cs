@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,7 @@ namespace TokenWire.Agent;
 /// <see cref="ResponseMessageStreamer"/> (message per response), as <see cref="AgentOptions.ResponseMode"/> says. Runs the same in the server process and as a
 /// separate <c>agent</c> process. Responses run concurrently, up to <see cref="MaxConcurrentResponses"/>.
 /// </summary>
-public sealed partial class AgentWorker(RealtimeClient client, IChatClient model, AgentOptions options, ILoggerFactory? loggerFactory = null)
+public sealed partial class AgentWorker(RealtimeClient client, IChatClient model, AgentOptions options, ILoggerFactory? loggerFactory = null, AgentMetrics? metrics = null)
 {
     /// <summary>Bounds model calls in flight; a burst of prompts queues instead of overwhelming the model.</summary>
     public const int MaxConcurrentResponses = 64;
@@ -56,6 +57,10 @@ public sealed partial class AgentWorker(RealtimeClient client, IChatClient model
     private async Task RespondAsync(AgentPrompt prompt, SemaphoreSlim gate, CancellationToken cancellationToken)
     {
         _activeChannels.AddOrUpdate(prompt.Channel, 1, static (_, n) => n + 1);
+        using var activity = AgentMetrics.Source.StartActivity("tokenwire.agent.response");
+        activity?.SetTag("messaging.destination.name", prompt.Channel);
+        activity?.SetTag("tokenwire.agent.response_id", prompt.ResponseId);
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var channel = new RealtimeResponseChannel(client.Channels.Get(prompt.Channel));
@@ -63,9 +68,14 @@ public sealed partial class AgentWorker(RealtimeClient client, IChatClient model
                 ? await new ResponseMessageStreamer(model, _loggers.CreateLogger<ResponseMessageStreamer>()).StreamAsync(channel, prompt.Prompt, prompt.ResponseId, cancellationToken).ConfigureAwait(false)
                 : await new ResponseStreamer(model, _loggers.CreateLogger<ResponseStreamer>()).StreamAsync(channel, prompt.Prompt, prompt.ResponseId, cancellationToken).ConfigureAwait(false);
             ResponseEnded(_logger, prompt.ResponseId, prompt.Channel, outcome.Reason, outcome.TokenCount);
+            metrics?.ResponseEnded(outcome, Stopwatch.GetElapsedTime(started));
+            activity?.SetTag("tokenwire.agent.outcome", outcome.Reason);
+            activity?.SetTag("tokenwire.agent.tokens", outcome.TokenCount);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            metrics?.ResponseFailed();
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             ResponseFailed(_logger, ex, prompt.ResponseId, prompt.Channel);
         }
         finally

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -18,6 +19,7 @@ internal sealed partial class ModelAnswer : IAsyncDisposable
     private readonly CancellationTokenSource _generation;
     private readonly IAsyncDisposable _cancelSubscription;
     private readonly StringBuilder _text = new();
+    private readonly long _started = Stopwatch.GetTimestamp();
 
     private ModelAnswer(CancellationTokenSource generation, IAsyncDisposable cancelSubscription)
     {
@@ -33,6 +35,9 @@ internal sealed partial class ModelAnswer : IAsyncDisposable
     public int Count { get; private set; }
 
     public string Text => _text.ToString();
+
+    /// <summary>From the start of this answer (the cancel subscription included) to the first text delta; null before it.</summary>
+    public TimeSpan? TimeToFirstToken { get; private set; }
 
     /// <summary>Starts following cancels for <paramref name="responseId"/>; the model is read by <see cref="ReadAsync"/>.</summary>
     public static async Task<ModelAnswer> StartAsync(IResponseChannel channel, string responseId, CancellationToken cancellationToken)
@@ -68,7 +73,11 @@ internal sealed partial class ModelAnswer : IAsyncDisposable
                     continue;
                 }
 
-                Count++;
+                if (Count++ == 0)
+                {
+                    TimeToFirstToken = Stopwatch.GetElapsedTime(_started);
+                }
+
                 _text.Append(update.Text);
                 onDelta(update.Text);
             }

@@ -49,7 +49,7 @@ public sealed partial class ResponseMessageStreamer(IChatClient model, ILogger<R
 
         using var finalToken = ModelAnswer.FinalPublishToken(cancellationToken);
         await channel.AppendAsync(serial, string.Empty, final, finalToken.Token).ConfigureAwait(false);
-        return new ResponseOutcome(responseId, answer.Reason, answer.Count, fullText, answer.Error);
+        return new ResponseOutcome(responseId, answer.Reason, answer.Count, fullText, answer.Error) { TimeToFirstToken = answer.TimeToFirstToken };
     }
 
     private static JsonObject Headers(string responseId, string status) => new() { ["responseId"] = responseId, ["status"] = status };

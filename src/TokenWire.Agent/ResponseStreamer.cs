@@ -54,7 +54,7 @@ public sealed partial class ResponseStreamer(IChatClient model, ILogger<Response
         var stopData = publishFailed ? new JsonObject { ["text"] = fullText } : [];
         using var final = ModelAnswer.FinalPublishToken(cancellationToken);
         await channel.PublishAsync("stop", stopData, stopHeaders, final.Token).ConfigureAwait(false);
-        return new ResponseOutcome(responseId, answer.Reason, answer.Count, fullText, answer.Error);
+        return new ResponseOutcome(responseId, answer.Reason, answer.Count, fullText, answer.Error) { TimeToFirstToken = answer.TimeToFirstToken };
     }
 
     public static string Sha256Hex(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));

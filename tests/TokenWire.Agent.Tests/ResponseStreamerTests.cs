@@ -26,7 +26,8 @@ public sealed class ResponseStreamerTests
         Assert.Equal(ResponseStreamer.Sha256Hex(expected), stop["textSha256"]!.GetValue<string>());
         Assert.Equal("complete", stop["reason"]!.GetValue<string>());
         Assert.Empty(channel.Published[^1].Data);
-        Assert.Equal(new ResponseOutcome("r1", "complete", tokens.Count, expected, null), outcome);
+        Assert.Equal(new ResponseOutcome("r1", "complete", tokens.Count, expected, null), outcome with { TimeToFirstToken = null });
+        Assert.NotNull(outcome.TimeToFirstToken);
     }
 
     [Fact]

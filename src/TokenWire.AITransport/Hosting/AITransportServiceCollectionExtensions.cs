@@ -27,7 +27,8 @@ public static class AITransportServiceCollectionExtensions
             sp.GetRequiredService<IAITransportClientProvider>(),
             sp.GetRequiredService<IChatClient>(),
             sp.GetRequiredService<IOptions<AITransportAgentOptions>>(),
-            sp.GetService<ILogger<AITransportAgent>>()));
+            sp.GetService<ILogger<AITransportAgent>>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         return services;
     }
 
