@@ -2,6 +2,7 @@ using TokenWire.Agent.Hosting;
 using TokenWire.Redis;
 using TokenWire.Server.Demo;
 using TokenWire.Server.Hosting;
+using TokenWire.Server.Telemetry;
 
 if (args.Length > 0 && args[0] == "agent")
 {
@@ -35,9 +36,13 @@ if (builder.Configuration["TokenWire:Redis"] is { Length: > 0 } redis)
 // The agent (TokenWire:Agent; in-process unless Enabled=false) connects back over the wire like any other client.
 builder.Services.AddTokenWireAgent(builder.Configuration);
 
+// Metrics and traces: OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, /metrics when TokenWire:Metrics:Prometheus.
+builder.AddTokenWireTelemetry();
+
 var app = builder.Build();
 try
 {
+    app.MapTokenWireMetrics();
     app.MapTokenWire();
     app.MapTokenWireAgent();
     app.MapTokenWireAgentChat();

@@ -47,10 +47,11 @@ function tail(file, maxChars = 4000) {
 }
 
 /**
- * @param {{ env?: Record<string,string>, args?: string[], logName?: string }} [options]
+ * @param {{ env?: Record<string,string>, args?: string[], logName?: string, extraUrls?: string[] }} [options]
+ *   extraUrls: more listeners for the same process (e.g. a metrics port), added to `--urls`.
  * @returns {Promise<{ port: number, url: string, logFile: string, stop: () => Promise<void> }>}
  */
-export async function startServer({ env = {}, args = [], logName = 'server' } = {}) {
+export async function startServer({ env = {}, args = [], logName = 'server', extraUrls = [] } = {}) {
   let command;
   let commandArgs;
   if (process.env.TOKENWIRE_SERVER_CMD) {
@@ -69,13 +70,14 @@ export async function startServer({ env = {}, args = [], logName = 'server' } = 
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const urls = [url, ...extraUrls].join(';');
   fs.mkdirSync(logDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const logFile = path.join(logDir, `${logName}-${stamp}-${port}.log`);
   const log = fs.openSync(logFile, 'a');
-  fs.writeSync(log, `# ${command} ${[...commandArgs, '--urls', url, ...args].join(' ')}\n`);
+  fs.writeSync(log, `# ${command} ${[...commandArgs, '--urls', urls, ...args].join(' ')}\n`);
 
-  const child = spawn(command, [...commandArgs, '--urls', url, ...args], {
+  const child = spawn(command, [...commandArgs, '--urls', urls, ...args], {
     cwd: repoRoot,
     env: {
       ...process.env,

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
+using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Rest;
 
 namespace TokenWire.Server.Hosting;
@@ -26,6 +27,11 @@ public static class TokenWireApplicationExtensions
             // Key names only: secrets never go to the logs, not even these public ones (README lists them).
             app.Logger.LogWarning("Development keys are active ({RootKeyName}, {SubscribeKeyName}; secrets in README.md). Configure TokenWire:Apps for anything but local development.", DevelopmentApp.RootKeyName, DevelopmentApp.SubscribeKeyName);
         }
+
+        // The meters exist from the start (their observable gauges included), not from the first connection.
+        app.Services.GetRequiredService<ConnectionMetrics>();
+        app.Services.GetRequiredService<MessageMetrics>();
+        app.Services.GetRequiredService<EngineMetrics>();
 
         // Ping frames well inside maxIdleInterval: clients that asked for heartbeats=false (Node) count them as
         // activity, and a peer that stops answering them is dropped (its connection stays resumable).

@@ -1,0 +1,224 @@
+// Metrics end to end (issue 15): the real ably SDK streams tokens through a real server process, and its Prometheus
+// endpoint (/metrics, on in Development) must have moved by exactly what was sent: tokenwire_messages_published_total
+// by the tokens published, tokenwire_messages_delivered_total by tokens × subscribers, and the delivery lag
+// histogram's count by the frames written (one per delivery when the stream goes in lock step). The server is this
+// file's alone, and its tests run one after another, so every counter's change is theirs.
+import { describe, test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { freePort, startServer } from './server.mjs';
+import { FORMATS, Clients, ROOT_KEY, connectionState, sleep, uniqueName, waitFor, within } from './helpers.mjs';
+
+const SUBSCRIBERS = 3;
+const TOKENS = 40;
+
+const clients = new Clients('metrics');
+let server;
+
+before(async () => {
+  server = await startServer({ logName: 'metrics' });
+});
+afterEach(() => clients.closeAll());
+after(async () => {
+  await clients.closeAll();
+  await server?.stop();
+});
+
+/** GET /metrics, parsed: [{ name, labels, value }]. */
+async function scrape() {
+  const response = await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(10000) });
+  assert.equal(response.status, 200, 'GET /metrics');
+  const text = await response.text();
+  const samples = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!match) continue;
+    const labels = {};
+    for (const [, key, value] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key] = value;
+    samples.push({ name: match[1], labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+/** The sum of a metric's samples whose labels include `labels` (0 when it has none yet: a counter appears on first use). */
+function read(samples, name, labels = {}) {
+  return samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+const PUBLISHED = ['tokenwire_messages_published_total', { tokenwire_message_kind: 'message' }];
+const DELIVERED = ['tokenwire_messages_delivered_total'];
+const LAG_COUNT = ['tokenwire_delivery_lag_milliseconds_count'];
+
+/**
+ * Polls /metrics until `done(deltas)` holds, where deltas are each watched metric's change since `before`; returns
+ * the last deltas. The exporter caches a scrape for 300 ms and counts a frame just after its write returns, so a
+ * client may see a message a moment before the counter moves.
+ */
+async function settle(before, watched, done, label) {
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const now = await scrape();
+    const deltas = Object.fromEntries(Object.entries(watched).map(([key, [name, labels]]) => [key, read(now, name, labels) - read(before, name, labels)]));
+    if (done(deltas)) return deltas;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}: ${JSON.stringify(deltas)}`);
+    await sleep(100);
+  }
+}
+
+async function subscribers(format, channelName, count) {
+  const received = [];
+  for (let i = 0; i < count; i++) {
+    const client = clients.realtime(server, format);
+    await connectionState(client, 'connected');
+    const messages = [];
+    await within(client.channels.get(channelName).subscribe((m) => messages.push(m)), 10000, `subscriber ${i} attach`);
+    received.push(messages);
+  }
+  return received;
+}
+
+for (const format of FORMATS) {
+  describe(`metrics (${format.name})`, () => {
+    test('tokens streamed in lock step move published, delivered and the lag count by exactly what was sent', async () => {
+      const channelName = uniqueName('metrics-lockstep');
+      const received = await subscribers(format, channelName, SUBSCRIBERS);
+      // echoMessages: false, so the publisher is sent nothing whether or not its publish attached it.
+      const publisher = clients.realtime(server, format, { echoMessages: false });
+      await connectionState(publisher, 'connected');
+      const channel = publisher.channels.get(channelName);
+
+      const before = await scrape();
+      for (let i = 0; i < TOKENS; i++) {
+        await within(channel.publish('token', { token: `t${i}` }), 10000, `publish ${i}`);
+        // Every subscriber holds token i before i+1 is published: each delivery is a frame of its own.
+        await waitFor(() => received.every((m) => m.length === i + 1), 10000, `token ${i} at every subscriber`, () =>
+          received.map((m) => m.length).join(','),
+        );
+      }
+
+      const deltas = await settle(
+        before,
+        { published: PUBLISHED, delivered: DELIVERED, lag: LAG_COUNT },
+        (d) => d.published >= TOKENS && d.delivered >= TOKENS * SUBSCRIBERS && d.lag >= TOKENS * SUBSCRIBERS,
+        'the counters to move',
+      );
+      assert.deepEqual(deltas, { published: TOKENS, delivered: TOKENS * SUBSCRIBERS, lag: TOKENS * SUBSCRIBERS });
+      for (const messages of received) {
+        assert.deepEqual(messages.map((m) => m.data.token), Array.from({ length: TOKENS }, (_, i) => `t${i}`));
+      }
+    });
+
+    test('a pipelined burst counts every delivery once, and at least one lag per subscriber, at most one per delivery', async () => {
+      const channelName = uniqueName('metrics-burst');
+      const received = await subscribers(format, channelName, SUBSCRIBERS);
+      const publisher = clients.realtime(server, format, { echoMessages: false });
+      await connectionState(publisher, 'connected');
+      const channel = publisher.channels.get(channelName);
+
+      const before = await scrape();
+      await within(Promise.all(Array.from({ length: TOKENS }, (_, i) => channel.publish('token', { token: `t${i}` }))), 15000, 'burst');
+      await waitFor(() => received.every((m) => m.length === TOKENS), 15000, 'the burst at every subscriber');
+
+      const deltas = await settle(
+        before,
+        { published: PUBLISHED, delivered: DELIVERED, lag: LAG_COUNT },
+        (d) => d.published >= TOKENS && d.delivered >= TOKENS * SUBSCRIBERS && d.lag >= SUBSCRIBERS,
+        'the counters to move',
+      );
+      assert.equal(deltas.published, TOKENS);
+      assert.equal(deltas.delivered, TOKENS * SUBSCRIBERS);
+      assert.ok(deltas.lag >= SUBSCRIBERS && deltas.lag <= TOKENS * SUBSCRIBERS, `lag count ${deltas.lag}`);
+    });
+  });
+}
+
+test('connections are counted while open, and an agent response records its tokens, first token and outcome', async () => {
+  // The in-process agent attaches to its requests channel once the server is up: wait for it, as agent.test.mjs does.
+  const authorization = `Basic ${Buffer.from(ROOT_KEY).toString('base64')}`;
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const status = await (await fetch(`${server.url}/channels/${encodeURIComponent('tokenwire-agent:requests')}`, { headers: { authorization } })).json();
+    if (status.status?.occupancy?.metrics?.subscribers > 0) break;
+    if (Date.now() > deadline) throw new Error('the in-process agent did not attach');
+    await sleep(50);
+  }
+
+  // The earlier tests' clients are closed, and the server soon notices: then the agent's is the only connection.
+  const zero = [];
+  const onlyAgent = () => settle(zero, { connections: ['tokenwire_connections'] }, (d) => d.connections === 1, 'the agent alone connected');
+  await onlyAgent();
+  const format = FORMATS[0];
+  const channelName = uniqueName('metrics-agent');
+  const [messages] = await subscribers(format, channelName, 1);
+  await settle(zero, { connections: ['tokenwire_connections'] }, (d) => d.connections === 2, 'the subscriber connected');
+
+  const before = await scrape();
+  const response = await fetch(`${server.url}/agent/prompts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization },
+    body: JSON.stringify({ channel: channelName, prompt: 'What is TokenWire?' }),
+  });
+  assert.equal(response.status, 202);
+  const stop = await waitFor(() => messages.find((m) => m.name === 'stop'), 60000, 'the agent stop message');
+  const tokenCount = stop.extras.headers.tokenCount;
+  assert.equal(stop.extras.headers.reason, 'complete');
+  assert.ok(tokenCount > 0);
+
+  const complete = { tokenwire_agent_outcome: 'complete' };
+  const deltas = await settle(
+    before,
+    {
+      responses: ['tokenwire_agent_responses_total', complete],
+      tokens: ['tokenwire_agent_response_tokens_sum', complete],
+      firstTokens: ['tokenwire_agent_time_to_first_token_milliseconds_count', complete],
+      published: PUBLISHED,
+    },
+    (d) => d.responses >= 1,
+    'the agent response to be recorded',
+  );
+  // The prompt (POST /agent/prompts publishes it on the requests channel), then start, one token per delta, stop.
+  assert.deepEqual(deltas, { responses: 1, tokens: tokenCount, firstTokens: 1, published: 1 + tokenCount + 2 });
+
+  await clients.closeAll();
+  await onlyAgent();
+});
+
+describe('the scrape endpoint outside Development', () => {
+  const production = {
+    env: { ASPNETCORE_ENVIRONMENT: 'Production', DOTNET_ENVIRONMENT: 'Production' },
+    args: ['--TokenWire:Apps:0:Id=prod', '--TokenWire:Apps:0:Keys:0:Id=root', '--TokenWire:Apps:0:Keys:0:Secret=prod-secret', '--TokenWire:Agent:Enabled=false'],
+  };
+
+  test('is off unless the operator turns it on', async () => {
+    const prod = await startServer({ ...production, logName: 'metrics-production' });
+    try {
+      const response = await fetch(`${prod.url}/metrics`);
+      await response.arrayBuffer();
+      assert.equal(response.status, 404);
+    } finally {
+      await prod.stop();
+    }
+  });
+
+  test('with TokenWire:Metrics:PrometheusPort it answers on that port only', async () => {
+    const metricsPort = await freePort();
+    const prod = await startServer({
+      ...production,
+      args: [...production.args, '--TokenWire:Metrics:Prometheus=true', `--TokenWire:Metrics:PrometheusPort=${metricsPort}`],
+      extraUrls: [`http://127.0.0.1:${metricsPort}`],
+      logName: 'metrics-port',
+    });
+    try {
+      const onMain = await fetch(`${prod.url}/metrics`);
+      await onMain.arrayBuffer();
+      assert.equal(onMain.status, 404, '/metrics on the public port');
+      const onMetrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      assert.equal(onMetrics.status, 200);
+      assert.match(await onMetrics.text(), /^tokenwire_connections\{/m);
+    } finally {
+      await prod.stop();
+    }
+  });
+});
