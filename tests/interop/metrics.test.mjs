@@ -5,6 +5,7 @@
 // file's alone, and its tests run one after another, so every counter's change is theirs.
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { freePort, startServer } from './server.mjs';
 import { FORMATS, Clients, ROOT_KEY, connectionState, sleep, uniqueName, waitFor, within } from './helpers.mjs';
 
@@ -221,4 +222,41 @@ describe('the scrape endpoint outside Development', () => {
       await prod.stop();
     }
   });
+});
+
+test('with OTEL_EXPORTER_OTLP_ENDPOINT set, metrics and traces (attach, history) are exported over OTLP', async () => {
+  // A stand-in collector: OTLP/HTTP protobuf bodies, searched for the names they must carry.
+  const received = { '/v1/metrics': [], '/v1/traces': [] };
+  const collector = http.createServer((request, response) => {
+    const chunks = [];
+    request.on('data', (c) => chunks.push(c));
+    request.on('end', () => {
+      received[request.url]?.push(Buffer.concat(chunks));
+      response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise((resolve) => collector.listen(0, '127.0.0.1', resolve));
+  const otlp = await startServer({
+    logName: 'metrics-otlp',
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.address().port}`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_METRIC_EXPORT_INTERVAL: '500',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    },
+  });
+  try {
+    const client = clients.realtime(otlp, FORMATS[0]);
+    const channel = client.channels.get(uniqueName('metrics-otlp'));
+    await within(channel.publish('token', 'x'), 10000, 'publish');
+    await within(channel.attach(), 10000, 'attach');
+    await within(channel.history(), 10000, 'history');
+    const has = (path, name) => received[path].some((body) => body.includes(Buffer.from(name)));
+    await waitFor(() => has('/v1/traces', 'tokenwire.attach') && has('/v1/traces', 'tokenwire.history'), 20000, 'attach and history spans');
+    await waitFor(() => has('/v1/metrics', 'tokenwire.messages.published'), 20000, 'the published counter');
+  } finally {
+    await clients.closeAll();
+    await otlp.stop();
+    collector.close();
+  }
 });
