@@ -1,5 +1,6 @@
 using TokenWire.Agent.Hosting;
 using TokenWire.Redis;
+using TokenWire.Server;
 using TokenWire.Server.Demo;
 using TokenWire.Server.Hosting;
 using TokenWire.Server.Telemetry;
@@ -7,6 +8,11 @@ using TokenWire.Server.Telemetry;
 if (args.Length > 0 && args[0] == "agent")
 {
     return await StandaloneAgent.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "healthcheck")
+{
+    return await HealthCheckCommand.RunAsync(args[1..]);
 }
 
 // Content root = the build output, so appsettings.json and the demo are found whatever the working directory.
