@@ -61,6 +61,10 @@ public sealed class ServerCluster : IAsyncDisposable
 
                     // The benchmark measures the transport: lift the per-connection inbound rate limit its publisher would exceed.
                     ["TokenWire__Limits__MaxInboundRate"] = "0",
+
+                    // Metrics export off, as in production by default (Development turns Prometheus on): results stay
+                    // comparable with earlier runs. --server-env TokenWire__Metrics__Prometheus=true measures it on.
+                    ["TokenWire__Metrics__Prometheus"] = "false",
                 };
                 foreach (var (name, value) in environment)
                 {

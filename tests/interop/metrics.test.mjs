@@ -5,8 +5,10 @@
 // file's alone, and its tests run one after another, so every counter's change is theirs.
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
-import { freePort, startServer } from './server.mjs';
+import path from 'node:path';
+import { freePort, repoRoot, startServer } from './server.mjs';
 import { FORMATS, Clients, ROOT_KEY, connectionState, sleep, uniqueName, waitFor, within } from './helpers.mjs';
 
 const SUBSCRIBERS = 3;
@@ -259,4 +261,70 @@ test('with OTEL_EXPORTER_OTLP_ENDPOINT set, metrics and traces (attach, history)
     await otlp.stop();
     collector.close();
   }
+});
+
+// --- the names the docs and the dashboard use are the names the server defines ---------------------------------
+
+/** Every instrument the sources create: { name, kind, unit }, and every attribute key they tag with. */
+function definedInstruments() {
+  const instruments = [];
+  const attributes = new Set();
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory() && !['bin', 'obj'].includes(entry.name)) walk(full);
+      else if (entry.name.endsWith('.cs')) {
+        const source = fs.readFileSync(full, 'utf8');
+        for (const m of source.matchAll(/Create(Counter|Histogram|ObservableUpDownCounter|UpDownCounter|ObservableGauge)(?:<\w+>)?\(\s*"(tokenwire\.[a-z_.]+)",\s*(?:[^"]*?,\s*)?"([^"]*)"/g)) {
+          instruments.push({ kind: m[1], name: m[2], unit: m[3] });
+        }
+        for (const m of source.matchAll(/new(?: KeyValuePair<string, object\?>)?\("((?:tokenwire|error)\.[a-z_.]+)"/g)) attributes.add(m[1]);
+        for (const m of source.matchAll(/Tag\w*\("(tokenwire\.[a-z_.]+)"/g)) attributes.add(m[1]);
+      }
+    }
+  };
+  walk(path.join(repoRoot, 'src'));
+  return { instruments, attributes };
+}
+
+/** The series names the Prometheus exporter makes of an instrument. */
+function prometheusNames({ kind, name, unit }) {
+  let base = name.replaceAll('.', '_');
+  const suffix = { ms: '_milliseconds', By: '_bytes', s: '_seconds' }[unit] ?? '';
+  if (suffix && !base.endsWith(suffix)) base += suffix;
+  if (kind === 'Counter') return [`${base}_total`];
+  if (kind === 'Histogram') return [`${base}_bucket`, `${base}_sum`, `${base}_count`, base];
+  return [base];
+}
+
+test('operations.md documents every metric the server defines, and it and the dashboard name no other', () => {
+  const { instruments, attributes } = definedInstruments();
+  assert.ok(instruments.length >= 22, `found ${instruments.length} instruments`);
+  const known = new Set([...instruments.flatMap(prometheusNames), ...[...attributes].map((a) => a.replaceAll('.', '_'))]);
+  const operations = fs.readFileSync(path.join(repoRoot, 'docs/operations.md'), 'utf8');
+  const dashboard = fs.readFileSync(path.join(repoRoot, 'docs/grafana-dashboard.json'), 'utf8');
+  JSON.parse(dashboard);
+
+  for (const instrument of instruments) {
+    assert.ok(operations.includes(`\`${instrument.name}\` (\`${prometheusNames(instrument).at(-1)}\`)`),
+      `operations.md lists ${instrument.name} with its Prometheus name ${prometheusNames(instrument).at(-1)}`);
+  }
+  for (const [file, text] of [['operations.md', operations], ['grafana-dashboard.json', dashboard]]) {
+    for (const [used] of text.matchAll(/\btokenwire_[a-z_]+/g)) {
+      assert.ok(known.has(used), `${file} names ${used}, which the server does not define`);
+    }
+  }
+  // The panels the issue asks for.
+  for (const needed of ['tokenwire_connections', 'tokenwire_delivery_lag_milliseconds_bucket', 'tokenwire_resumes_total',
+    'tokenwire_agent_time_to_first_token_milliseconds_bucket', 'tokenwire_nacks_total', 'tokenwire_engine_outage_active']) {
+    assert.ok(dashboard.includes(needed), `the dashboard shows ${needed}`);
+  }
+});
+
+test('every tokenwire series the server exports has a name derived as documented', async () => {
+  const { instruments } = definedInstruments();
+  const known = new Set(instruments.flatMap(prometheusNames));
+  const exported = new Set((await scrape()).map((s) => s.name).filter((n) => n.startsWith('tokenwire_')));
+  assert.ok(exported.size >= 10, [...exported].join(', '));
+  for (const name of exported) assert.ok(known.has(name), `${name} is exported but not derived from a defined instrument`);
 });
