@@ -63,6 +63,10 @@ public sealed class RawRealtimeSocket : IAsyncDisposable
     public Task SendAsync(ProtocolMessage message) =>
         _socket.SendAsync(Codec.Encode(message), Codec == ProtocolCodecs.Json ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, _stop.Token).WaitAsync(Wait.Timeout);
 
+    /// <summary>Sends <paramref name="bytes"/> as one frame of <paramref name="type"/>, whatever they contain (malformed input).</summary>
+    public Task SendRawAsync(ReadOnlyMemory<byte> bytes, WebSocketMessageType type) =>
+        _socket.SendAsync(bytes, type, endOfMessage: true, _stop.Token).AsTask().WaitAsync(Wait.Timeout);
+
     /// <summary>The first recorded frame matching <paramref name="match"/>, waiting for it if it has not arrived.</summary>
     public async Task<ProtocolMessage> WaitForAsync(Func<ProtocolMessage, bool> match, string what)
     {

@@ -96,7 +96,7 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
 
         transport.Session.SendConnected(resumeError);
         Connected(logger, connection.Id, resumeKey is not null && resumeError is null, format);
-        await transport.RunAsync(lifetime.ApplicationStopping).ConfigureAwait(false);
+        await transport.RunAsync(lifetime.ApplicationStopping, context.RequestAborted).ConfigureAwait(false);
     }
 
     private async Task<(RealtimeConnection Connection, ErrorInfo? ResumeError)> ResumeOrCreateAsync(string? resumeKey, AuthContext auth, CancellationToken cancellationToken)

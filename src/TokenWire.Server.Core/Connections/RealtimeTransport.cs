@@ -23,6 +23,9 @@ public sealed partial class RealtimeTransport : IFrameSink
     private readonly CancellationTokenSource _stop = new();
     private readonly bool _heartbeats;
 
+    /// <summary>The WebSocket refused the client's input and aborted: see <see cref="LingerAsync"/>.</summary>
+    private bool _refusedInput;
+
     /// <param name="appendRollupWindow">This connection's <c>appendRollupWindow</c> for the appends it publishes.</param>
     public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, bool heartbeats, TimeSpan appendRollupWindow, RealtimeConnection connection, RealtimeServices services)
     {
@@ -100,7 +103,9 @@ public sealed partial class RealtimeTransport : IFrameSink
     }
 
     /// <summary>Runs the transport until the socket closes; returns when both loops have ended.</summary>
-    public async Task RunAsync(CancellationToken hostStopping)
+    /// <param name="hostStopping">Ends the transport.</param>
+    /// <param name="connectionClosed">The connection under the socket has closed (the request's <c>RequestAborted</c>).</param>
+    public async Task RunAsync(CancellationToken hostStopping, CancellationToken connectionClosed)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(hostStopping, _stop.Token);
         var writer = WriteLoopAsync(linked.Token);
@@ -122,6 +127,10 @@ public sealed partial class RealtimeTransport : IFrameSink
             await _stop.CancelAsync().ConfigureAwait(false);
             _services.Heartbeats.Remove(this);
             await Session.TransportEndedAsync().ConfigureAwait(false);
+            if (_refusedInput)
+            {
+                await LingerAsync(connectionClosed).ConfigureAwait(false);
+            }
         }
     }
 
@@ -184,6 +193,12 @@ public sealed partial class RealtimeTransport : IFrameSink
         catch (OperationCanceledException)
         {
         }
+        catch (WebSocketException ex) when (ex.WebSocketErrorCode != WebSocketError.ConnectionClosedPrematurely && _socket.State == WebSocketState.Aborted && !cancellationToken.IsCancellationRequested)
+        {
+            // The WebSocket refused the client's input (invalid UTF-8 in a text frame: 1007; a malformed frame: 1002):
+            // it has sent its close frame and aborted.
+            _refusedInput = true;
+        }
         catch (WebSocketException)
         {
             // Abrupt disconnect: the connection stays resumable.
@@ -237,6 +252,23 @@ public sealed partial class RealtimeTransport : IFrameSink
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
             // The client went away without a Close: nothing left to protect.
+        }
+    }
+
+    /// <summary>
+    /// After the WebSocket refused the client's input, keeps the TCP connection open until the client closes it (it does
+    /// once it has read the close frame) or <see cref="CloseHandshakeTimeout"/> passes. Closing at once, with the
+    /// client's next frames arriving or unread, makes the kernel answer with a reset, and a reset can overtake the
+    /// close frame still unread in the client's buffer: the client then sees 1006 (no close frame) instead of the code.
+    /// </summary>
+    private static async Task LingerAsync(CancellationToken connectionClosed)
+    {
+        try
+        {
+            await Task.Delay(CloseHandshakeTimeout, connectionClosed).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
