@@ -15,16 +15,57 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
 {
     private const int SupersededKeyGraceMs = 1000;
 
+    /// <summary>How long a refused connection waits for the client's half of the close handshake.</summary>
+    private static readonly TimeSpan RefusalCloseTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The protocol versions (<c>v</c>, spec RTN2f/CSV2) whose wire this server speaks: 6 (ably-js 2.20 onwards, this
+    /// repository's client) and 5 (ably-js 2.17–2.19), which differs from 6 only in LiveObjects messages, not served
+    /// here. Older versions carry messages differently (no <c>version</c> object before 4, no publish serials in ACKs
+    /// before 5), so they are refused rather than half understood. Compared as strings, as the spec asks (CSV2e).
+    /// </summary>
+    private static readonly string[] SupportedVersions = ["5", "6"];
+
     public async Task HandleAsync(HttpContext context)
     {
         var query = context.Request.Query;
-        var format = query["format"].ToString() switch
+        var requestedFormat = query["format"].ToString();
+        WireFormat? format = requestedFormat switch
         {
             "msgpack" => WireFormat.MessagePack,
-            _ => WireFormat.Json,
+            "json" or "" => WireFormat.Json, // comet clients send none: JSON
+            _ => null,
         };
         using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
+        if (format is null)
+        {
+            // Refused in JSON, the format any client can read.
+            await RefuseAsync(socket, WireFormat.Json, ErrorCodes.Create(ErrorCodes.InvalidParameterValue, $"Unsupported format '{requestedFormat}'; use json or msgpack")).ConfigureAwait(false);
+            return;
+        }
 
+        if (Refusal(query["v"].ToString()) is { } versionError)
+        {
+            ConnectRefused(logger, versionError.Code, versionError.Message);
+            await RefuseAsync(socket, format.Value, versionError).ConfigureAwait(false);
+            return;
+        }
+
+        await ConnectAsync(context, socket, format.Value).ConfigureAwait(false);
+    }
+
+    /// <summary>40017 unless <paramref name="version"/> is one of <see cref="SupportedVersions"/>.</summary>
+    private static ErrorInfo? Refusal(string version) =>
+        SupportedVersions.Contains(version, StringComparer.Ordinal) ? null
+        : ErrorCodes.Create(
+            ErrorCodes.UnsupportedProtocolVersion,
+            version.Length == 0
+                ? $"No protocol version given; connect with v={SupportedVersions[^1]}"
+                : $"Unsupported protocol version '{version}'; this server speaks versions {string.Join(" and ", SupportedVersions)}");
+
+    private async Task ConnectAsync(HttpContext context, WebSocket socket, WireFormat format)
+    {
+        var query = context.Request.Query;
         AuthContext auth;
         TimeSpan appendRollupWindow;
         try
@@ -163,11 +204,18 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
     private static async Task RefuseAsync(WebSocket socket, WireFormat format, ErrorInfo error, ProtocolAction action = ProtocolAction.Error)
     {
         var bytes = ProtocolCodecs.For(format).Encode(new ProtocolMessage(action) { Error = error });
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var timeout = new CancellationTokenSource(RefusalCloseTimeout);
         try
         {
             await socket.SendAsync(bytes, format == WireFormat.MessagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, timeout.Token).ConfigureAwait(false);
             await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, null, timeout.Token).ConfigureAwait(false);
+
+            // Until the client's Close: closing the connection with its frames unread would reset it, and a reset can
+            // overtake the refusal in the client's buffer.
+            var scratch = new byte[256];
+            while ((await socket.ReceiveAsync(scratch.AsMemory(), timeout.Token).ConfigureAwait(false)).MessageType != WebSocketMessageType.Close)
+            {
+            }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
