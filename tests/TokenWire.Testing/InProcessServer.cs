@@ -37,7 +37,8 @@ public sealed class InProcessServer : IAsyncDisposable
 
     /// <param name="configuration">Settings as on the command line, e.g. <c>["TokenWire:Limits:MaxMessageSize"] = "1024"</c>.</param>
     /// <param name="services">Registrations after <c>AddTokenWire</c>'s, e.g. an engine or a fake <see cref="TimeProvider"/>.</param>
-    public static async Task<InProcessServer> StartAsync(IReadOnlyDictionary<string, string?>? configuration = null, Action<IServiceCollection>? services = null)
+    /// <param name="middleware">Runs before <c>MapTokenWire</c>: middleware in front of the server's own (a test double for a request feature, say).</param>
+    public static async Task<InProcessServer> StartAsync(IReadOnlyDictionary<string, string?>? configuration = null, Action<IServiceCollection>? services = null, Action<WebApplication>? middleware = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Development });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -50,6 +51,7 @@ public sealed class InProcessServer : IAsyncDisposable
         builder.Services.AddTokenWire(builder.Environment);
         services?.Invoke(builder.Services);
         var app = builder.Build();
+        middleware?.Invoke(app);
         app.MapTokenWire();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
@@ -59,6 +61,9 @@ public sealed class InProcessServer : IAsyncDisposable
     /// <summary>Opens a realtime connection with <paramref name="query"/> (<c>key</c>, <c>format</c>, <c>echo</c>…) and records its frames.</summary>
     public Task<RawRealtimeSocket> ConnectAsync(string query, CancellationToken cancellationToken = default) =>
         RawRealtimeSocket.ConnectAsync(new Uri($"ws://{BaseUri.Authority}/?{query}"), cancellationToken);
+
+    /// <summary>Stops the host as a SIGTERM does (<see cref="DisposeAsync"/> stops it too, if this was not called).</summary>
+    public Task StopAsync() => _app.StopAsync();
 
     public async ValueTask DisposeAsync()
     {

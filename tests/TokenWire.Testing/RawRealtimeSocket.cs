@@ -8,7 +8,8 @@ namespace TokenWire.Testing;
 /// <summary>
 /// A realtime connection at the frame level, with no SDK in between: what it sends goes out as given, and every frame
 /// the server sends is decoded with the connection's codec and recorded in arrival order, so a test can assert on the
-/// order of ATTACHED, MESSAGE, ACK and NACK frames. A background loop receives until the server closes the socket.
+/// order of ATTACHED, MESSAGE, ACK and NACK frames. A background loop receives until the server closes the socket, and
+/// answers its close frame as browsers and Node's ws do.
 /// </summary>
 public sealed class RawRealtimeSocket : IAsyncDisposable
 {
@@ -107,6 +108,20 @@ public sealed class RawRealtimeSocket : IAsyncDisposable
         _stop.Dispose();
     }
 
+    /// <summary>Completes the closing handshake the server began, as browsers and Node's <c>ws</c> do.</summary>
+    private async Task AnswerCloseAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _socket.CloseOutputAsync(_socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+            // The server went away first: nothing to answer.
+        }
+    }
+
     private async Task ReceiveLoopAsync()
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
@@ -123,6 +138,7 @@ public sealed class RawRealtimeSocket : IAsyncDisposable
 
             if (result.MessageType == WebSocketMessageType.Close)
             {
+                await AnswerCloseAsync();
                 return;
             }
 

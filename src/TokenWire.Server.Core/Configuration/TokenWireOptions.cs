@@ -26,4 +26,11 @@ public sealed class TokenWireOptions
     /// Redis restart with AOF loading and a failover; longer holds more operations in memory during an outage.
     /// </summary>
     public TimeSpan EngineOutageWait { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a stopping node gives its realtime clients to leave: each is sent DISCONNECTED (80003, so the SDK
+    /// reconnects at once and resumes, on another node behind a balancer) and the closing handshake; a connection still
+    /// open after this is aborted. The host's <c>ShutdownTimeout</c> (30 s by default) bounds the whole stop as well.
+    /// </summary>
+    public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -51,7 +52,19 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
             return;
         }
 
-        await ConnectAsync(context, socket, format.Value).ConfigureAwait(false);
+        // A stopping node drains once Kestrel asks its connections to close, which it does when it has stopped accepting
+        // new ones: a client told to reconnect cannot land on this node again (a balancer's connect fails, and it picks
+        // another). Until then new connections are served as usual and drained with the others. Servers without that
+        // notice drain when the host starts stopping.
+        var drainRequested = context.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? lifetime.ApplicationStopping;
+        if (drainRequested.IsCancellationRequested)
+        {
+            // Told what the node's connected clients are told (RealtimeTransport.Drain): the SDK retries, elsewhere if it can.
+            await RefuseAsync(socket, format.Value, RealtimeTransport.ShuttingDown(), ProtocolAction.Disconnected, WebSocketCloseStatus.NormalClosure).ConfigureAwait(false);
+            return;
+        }
+
+        await ConnectAsync(context, socket, format.Value, drainRequested).ConfigureAwait(false);
     }
 
     /// <summary>40017 unless <paramref name="version"/> is one of <see cref="SupportedVersions"/>.</summary>
@@ -63,7 +76,7 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
                 ? $"No protocol version given; connect with v={SupportedVersions[^1]}"
                 : $"Unsupported protocol version '{version}'; this server speaks versions {string.Join(" and ", SupportedVersions)}");
 
-    private async Task ConnectAsync(HttpContext context, WebSocket socket, WireFormat format)
+    private async Task ConnectAsync(HttpContext context, WebSocket socket, WireFormat format, CancellationToken drainRequested)
     {
         var query = context.Request.Query;
         AuthContext auth;
@@ -137,7 +150,7 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
 
         transport.Session.SendConnected(resumeError);
         Connected(logger, connection.Id, resumeKey is not null && resumeError is null, format);
-        await transport.RunAsync(lifetime.ApplicationStopping, context.RequestAborted).ConfigureAwait(false);
+        await transport.RunAsync(drainRequested, context.RequestAborted).ConfigureAwait(false);
     }
 
     private async Task<(RealtimeConnection Connection, ErrorInfo? ResumeError)> ResumeOrCreateAsync(string? resumeKey, AuthContext auth, CancellationToken cancellationToken)
@@ -201,14 +214,14 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
     /// ERROR then close: the SDK treats a connection-level ERROR as fatal (or renews a token for 4014x). With
     /// DISCONNECTED and a 5xxxx error it retries instead.
     /// </summary>
-    private static async Task RefuseAsync(WebSocket socket, WireFormat format, ErrorInfo error, ProtocolAction action = ProtocolAction.Error)
+    private static async Task RefuseAsync(WebSocket socket, WireFormat format, ErrorInfo error, ProtocolAction action = ProtocolAction.Error, WebSocketCloseStatus closeStatus = WebSocketCloseStatus.PolicyViolation)
     {
         var bytes = ProtocolCodecs.For(format).Encode(new ProtocolMessage(action) { Error = error });
         using var timeout = new CancellationTokenSource(RefusalCloseTimeout);
         try
         {
             await socket.SendAsync(bytes, format == WireFormat.MessagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, timeout.Token).ConfigureAwait(false);
-            await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, null, timeout.Token).ConfigureAwait(false);
+            await socket.CloseOutputAsync(closeStatus, null, timeout.Token).ConfigureAwait(false);
 
             // Until the client's Close: closing the connection with its frames unread would reset it, and a reset can
             // overtake the refusal in the client's buffer.

@@ -21,6 +21,9 @@ public sealed partial class RealtimeTransport : IFrameSink
     private readonly IProtocolCodec _codec;
     private readonly ConnectionEgress _egress;
     private readonly CancellationTokenSource _stop = new();
+
+    /// <summary>Cancelled <see cref="Configuration.TokenWireOptions.ShutdownDrainTimeout"/> after <see cref="Drain"/>: a transport still open then is aborted.</summary>
+    private readonly CancellationTokenSource _drainDeadline = new();
     private readonly bool _heartbeats;
 
     /// <summary>The WebSocket refused the client's input and aborted: see <see cref="LingerAsync"/>.</summary>
@@ -92,6 +95,24 @@ public sealed partial class RealtimeTransport : IFrameSink
     /// <summary>A fatal connection error: ERROR without a channel, then close (the SDK moves to FAILED).</summary>
     public void Fail(ErrorInfo error) => SendAndClose(new ProtocolMessage(ProtocolAction.Error) { Error = error });
 
+    /// <summary>
+    /// What a node that is shutting down tells its clients (and refuses new connections with), in DISCONNECTED: 80003,
+    /// Ably's code for the server cycling a connection. A connected ably-js client reconnects at once on any DISCONNECTED
+    /// that is not a token error (RTN15h3) and resumes; the code is also among those it retries while connecting, and
+    /// with statusCode 503 (above 500) it moves to a fallback host at once when it has any (each node, say).
+    /// </summary>
+    public static ErrorInfo ShuttingDown() => new(ErrorCodes.ConnectionDisconnected, 503, "Server shutting down; reconnect to resume the connection on another server");
+
+    /// <summary>
+    /// Ends the transport because this node is shutting down: DISCONNECTED (<see cref="ShuttingDown"/>) after what is
+    /// already queued, then the closing handshake. A transport not closed within ShutdownDrainTimeout is aborted.
+    /// </summary>
+    public void Drain()
+    {
+        SendAndClose(new ProtocolMessage(ProtocolAction.Disconnected) { Error = ShuttingDown() });
+        _drainDeadline.CancelAfter(_services.Options.ShutdownDrainTimeout);
+    }
+
     private void EndSlowConsumer()
     {
         if (!_stop.IsCancellationRequested)
@@ -103,17 +124,19 @@ public sealed partial class RealtimeTransport : IFrameSink
     }
 
     /// <summary>Runs the transport until the socket closes; returns when both loops have ended.</summary>
-    /// <param name="hostStopping">Ends the transport.</param>
+    /// <param name="drainRequested">The node is shutting down: <see cref="Drain"/>.</param>
     /// <param name="connectionClosed">The connection under the socket has closed (the request's <c>RequestAborted</c>).</param>
-    public async Task RunAsync(CancellationToken hostStopping, CancellationToken connectionClosed)
+    public async Task RunAsync(CancellationToken drainRequested, CancellationToken connectionClosed)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(hostStopping, _stop.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _drainDeadline.Token);
         var writer = WriteLoopAsync(linked.Token);
         if (_heartbeats)
         {
             _services.Heartbeats.Add(this);
         }
 
+        // Runs at once if the drain began while this transport was being set up.
+        using var draining = drainRequested.Register(static transport => ((RealtimeTransport)transport!).Drain(), this);
         try
         {
             await ReadLoopAsync(linked.Token).ConfigureAwait(false);
@@ -123,7 +146,7 @@ public sealed partial class RealtimeTransport : IFrameSink
             _egress.Complete();
             Session.DetachAll();
             await writer.ConfigureAwait(false);
-            await DrainUntilClosedAsync().ConfigureAwait(false);
+            await DiscardUntilClosedAsync(linked.Token).ConfigureAwait(false);
             await _stop.CancelAsync().ConfigureAwait(false);
             _services.Heartbeats.Remove(this);
             await Session.TransportEndedAsync().ConfigureAwait(false);
@@ -234,10 +257,11 @@ public sealed partial class RealtimeTransport : IFrameSink
     }
 
     /// <summary>Reads and discards until the client's Close arrives (or a timeout), so closing never resets unread data.</summary>
-    private async Task DrainUntilClosedAsync()
+    private async Task DiscardUntilClosedAsync(CancellationToken cancellationToken)
     {
         var scratch = new byte[1024];
-        using var timeout = new CancellationTokenSource(CloseHandshakeTimeout);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(CloseHandshakeTimeout);
         try
         {
             while (_socket.State == WebSocketState.CloseSent)
