@@ -360,6 +360,74 @@ export async function startProxy(targetPort) {
   };
 }
 
+/**
+ * A TCP load balancer on 127.0.0.1 in front of several nodes, as nginx with `proxy_next_upstream error` is: each new
+ * connection goes to the next node in turn, and to the one after it if that node refuses the connection (a node that
+ * is stopping, or down). It knows nothing else about the nodes: no health checks, no deregistration.
+ * - accepted(port): how many client connections went to that node.
+ * - refused(port): how many times that node refused a connection.
+ */
+export async function startBalancer(targetPorts) {
+  const pairs = new Set();
+  const accepted = new Map();
+  const refused = new Map();
+  let next = 0;
+  const count = (map, port) => map.set(port, (map.get(port) ?? 0) + 1);
+  const server = net.createServer((client) => {
+    client.pause();
+    client.setNoDelay(true);
+    client.on('error', () => client.destroy());
+    const tryNode = (attempt) => {
+      if (attempt >= targetPorts.length || client.destroyed) {
+        client.destroy();
+        return;
+      }
+      const port = targetPorts[next++ % targetPorts.length];
+      const upstream = net.connect(port, '127.0.0.1');
+      upstream.once('error', () => {
+        count(refused, port);
+        tryNode(attempt + 1);
+      });
+      upstream.once('connect', () => {
+        count(accepted, port);
+        upstream.removeAllListeners('error');
+        upstream.setNoDelay(true);
+        const pair = { client, upstream };
+        pairs.add(pair);
+        const end = () => {
+          pairs.delete(pair);
+          client.destroy();
+          upstream.destroy();
+        };
+        upstream.on('error', end);
+        upstream.on('close', end);
+        client.on('close', end);
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.resume();
+      });
+    };
+    tryNode(0);
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    port: server.address().port,
+    accepted: (port) => accepted.get(port) ?? 0,
+    refused: (port) => refused.get(port) ?? 0,
+    async close() {
+      for (const p of [...pairs]) {
+        p.client.destroy();
+        p.upstream.destroy();
+      }
+      pairs.clear();
+      await new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Raw WebSocket client speaking the Ably protocol by hand (for bad-input tests).
 export { msgpack };

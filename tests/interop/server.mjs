@@ -47,11 +47,12 @@ function tail(file, maxChars = 4000) {
 }
 
 /**
- * @param {{ env?: Record<string,string>, args?: string[], logName?: string, extraUrls?: string[] }} [options]
- *   extraUrls: more listeners for the same process (e.g. a metrics port), added to `--urls`.
- * @returns {Promise<{ port: number, url: string, logFile: string, stop: () => Promise<void> }>}
+ * @param {{ env?: Record<string,string>, args?: string[], logName?: string, extraUrls?: string[], port?: number }} [options]
+ *   extraUrls: more listeners for the same process (e.g. a metrics port), added to `--urls`. port: a given port (a
+ *   node restarted where it was), else a free one.
+ * @returns {Promise<{ port: number, url: string, logFile: string, stop: () => Promise<void>, process: import('node:child_process').ChildProcess, exited: Promise<{ code: number | null, signal: string | null }> }>}
  */
-export async function startServer({ env = {}, args = [], logName = 'server', extraUrls = [] } = {}) {
+export async function startServer({ env = {}, args = [], logName = 'server', extraUrls = [], port: requestedPort } = {}) {
   let command;
   let commandArgs;
   if (process.env.TOKENWIRE_SERVER_CMD) {
@@ -68,7 +69,7 @@ export async function startServer({ env = {}, args = [], logName = 'server', ext
     commandArgs = [dll];
   }
 
-  const port = await freePort();
+  const port = requestedPort ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const urls = [url, ...extraUrls].join(';');
   fs.mkdirSync(logDir, { recursive: true });
@@ -126,7 +127,7 @@ export async function startServer({ env = {}, args = [], logName = 'server', ext
       const res = await fetch(`${url}/time`, { signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();
       if (res.status === 200) {
-        return { port, url, logFile, stop, process: child };
+        return { port, url, logFile, stop, process: child, exited: exitPromise };
       }
       lastError = new Error(`GET /time answered ${res.status}`);
     } catch (err) {
