@@ -68,7 +68,16 @@ public sealed partial class RedisConnectionStore : IConnectionStore, IDisposable
             return local;
         }
 
-        var state = await Database.HashGetAllAsync(_keys.Connection(key)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        HashEntry[] state;
+        try
+        {
+            state = await Database.HashGetAllAsync(_keys.Connection(key)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
+        {
+            throw RedisFailures.Unavailable("connection state store", ex);
+        }
+
         if (state.Length == 0)
         {
             _local.TryRemove(key, out _);
@@ -104,21 +113,35 @@ public sealed partial class RedisConnectionStore : IConnectionStore, IDisposable
     /// <summary>The tombstone is written at disconnect and outlives the state by one TTL: expired = tombstone without state.</summary>
     public async ValueTask<bool> IsExpiredAsync(string key, CancellationToken cancellationToken = default)
     {
-        var state = Database.KeyExistsAsync(_keys.Connection(key));
-        var tombstone = Database.KeyExistsAsync(_keys.ExpiredConnection(key));
-        return !await state.WaitAsync(cancellationToken).ConfigureAwait(false) && await tombstone.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var state = Database.KeyExistsAsync(_keys.Connection(key));
+            var tombstone = Database.KeyExistsAsync(_keys.ExpiredConnection(key));
+            return !await state.WaitAsync(cancellationToken).ConfigureAwait(false) && await tombstone.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
+        {
+            throw RedisFailures.Unavailable("connection state store", ex);
+        }
     }
 
     public async ValueTask AddAsync(RealtimeConnection connection, CancellationToken cancellationToken = default)
     {
-        await EnsureSubscribedAsync(cancellationToken).ConfigureAwait(false);
-        _local[connection.Key] = connection;
-        _pendingDisconnects.TryRemove(connection.Key, out _);
-        await Database.ScriptEvaluateAsync(
-            RedisScripts.ConnectionBind,
-            [_keys.Connection(connection.Key), _keys.ExpiredConnection(connection.Key)],
-            [connection.Id, connection.Auth.App.Id, connection.Auth.Key.Name, connection.Auth.ClientId ?? string.Empty, Owner, _keys.ConnectionTakeover.ToString(), connection.Key, connection.Generation])
-            .WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await EnsureSubscribedAsync(cancellationToken).ConfigureAwait(false);
+            _local[connection.Key] = connection;
+            _pendingDisconnects.TryRemove(connection.Key, out _);
+            await Database.ScriptEvaluateAsync(
+                RedisScripts.ConnectionBind,
+                [_keys.Connection(connection.Key), _keys.ExpiredConnection(connection.Key)],
+                [connection.Id, connection.Auth.App.Id, connection.Auth.Key.Name, connection.Auth.ClientId ?? string.Empty, Owner, _keys.ConnectionTakeover.ToString(), connection.Key, connection.Generation])
+                .WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
+        {
+            throw RedisFailures.Unavailable("connection state store", ex);
+        }
     }
 
     public async ValueTask MarkDisconnectedAsync(RealtimeConnection connection, DateTimeOffset at, CancellationToken cancellationToken = default)

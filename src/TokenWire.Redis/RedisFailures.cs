@@ -1,4 +1,5 @@
 using StackExchange.Redis;
+using TokenWire.Server.Engine;
 
 namespace TokenWire.Redis;
 
@@ -17,6 +18,10 @@ internal static class RedisFailures
         RedisServerException server => IsNotReady(server.Message),
         _ => false,
     };
+
+    /// <summary>The engine-neutral form of an <see cref="IsUnavailable"/> failure of <paramref name="store"/>.</summary>
+    public static EngineUnavailableException Unavailable(string store, Exception exception) =>
+        new($"The {store} (Redis) is unavailable: {Describe(exception)}", exception);
 
     /// <summary>A short reason for logs and errors (StackExchange.Redis messages run to a screenful of diagnostics).</summary>
     public static string Describe(Exception exception) => exception switch

@@ -253,7 +253,7 @@ public sealed class RedisMessageLog : IMessageLog
             }
             catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
             {
-                throw new EngineUnavailableException($"The message bus (Redis) is unavailable: {RedisFailures.Describe(ex)}", ex);
+                throw RedisFailures.Unavailable("message bus", ex);
             }
         }
     }
@@ -277,7 +277,7 @@ public sealed class RedisMessageLog : IMessageLog
         catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
         {
             _metrics?.ScriptRan(script, started, unavailable: true);
-            throw new EngineUnavailableException($"The message store (Redis) is unavailable: {RedisFailures.Describe(ex)}", ex);
+            throw RedisFailures.Unavailable("message store", ex);
         }
     }
 

@@ -81,7 +81,7 @@ public sealed partial class RedisPresenceStore : IPresenceStore
         catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
         {
             _metrics?.ScriptRan(RedisScripts.PresenceApply, started, unavailable: true);
-            throw new EngineUnavailableException($"The presence store (Redis) is unavailable: {RedisFailures.Describe(ex)}", ex);
+            throw RedisFailures.Unavailable("presence store", ex);
         }
 
         var payload = (byte[]?)result[1];

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
+using TokenWire.Server.Engine;
 
 namespace TokenWire.Server.Connections;
 
@@ -111,7 +112,7 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
             services.ConnectionMetrics.ResumeFailed(resumeKey);
             // The shared connection store (scale-out engine) is unreachable: neither resume nor a new connection can
             // be recorded. DISCONNECTED with a 5xxxx error makes the SDK retry later, keeping its resume key.
-            ConnectionStoreFailed(logger, ex);
+            LogConnectionStoreFailed(ex);
             await RefuseAsync(socket, format, ErrorCodes.Create(ErrorCodes.ServiceUnavailable, "Connection state store unavailable; retry"), ProtocolAction.Disconnected).ConfigureAwait(false);
             return;
         }
@@ -143,7 +144,7 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
                 services.Live.Remove(connection);
             }
 
-            ConnectionStoreFailed(logger, ex);
+            LogConnectionStoreFailed(ex);
             await RefuseAsync(socket, format, ErrorCodes.Create(ErrorCodes.ServiceUnavailable, "Connection state store unavailable; retry"), ProtocolAction.Disconnected).ConfigureAwait(false);
             return;
         }
@@ -241,8 +242,24 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
     [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} connected (resumed: {Resumed}, format: {Format})")]
     private static partial void Connected(ILogger logger, string connectionId, bool resumed, WireFormat format);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection refused: the connection state store is unavailable")]
+    /// <summary>An outage is expected (and logged once by the engine): no warning and stack trace per refused client.</summary>
+    private void LogConnectionStoreFailed(Exception exception)
+    {
+        if (exception is EngineUnavailableException unavailable)
+        {
+            ConnectionStoreUnavailable(logger, unavailable.Message);
+        }
+        else
+        {
+            ConnectionStoreFailed(logger, exception);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection refused: the connection state store failed")]
     private static partial void ConnectionStoreFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection refused for now: {Reason}")]
+    private static partial void ConnectionStoreUnavailable(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connection refused: app {AppId} is at its limit of {Limit} connections on this node")]
     private static partial void ConnectionLimitReached(ILogger logger, string appId, int limit);
