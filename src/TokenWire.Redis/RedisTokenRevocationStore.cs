@@ -6,7 +6,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Engine;
 
 namespace TokenWire.Redis;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Engine;
 
 namespace TokenWire.Conformance;
 

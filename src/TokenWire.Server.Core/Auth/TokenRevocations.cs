@@ -1,5 +1,3 @@
-using TokenWire.Server.Engine;
-
 namespace TokenWire.Server.Auth;
 
 /// <summary>

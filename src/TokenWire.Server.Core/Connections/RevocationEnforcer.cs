@@ -2,7 +2,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Engine;
 
 namespace TokenWire.Server.Connections;
 

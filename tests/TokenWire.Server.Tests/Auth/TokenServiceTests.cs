@@ -7,7 +7,6 @@ using Microsoft.Extensions.Time.Testing;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Configuration;
-using TokenWire.Server.Engine;
 
 namespace TokenWire.Server.Tests.Auth;
 

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
-using TokenWire.Server.Auth;
 
-namespace TokenWire.Server.Engine;
+namespace TokenWire.Server.Auth;
 
 /// <summary>
 /// The embedded engine's revocation list: this process only. Entries are kept for the life of the process (one per

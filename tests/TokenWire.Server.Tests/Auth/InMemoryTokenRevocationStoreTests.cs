@@ -1,7 +1,7 @@
 using TokenWire.Conformance;
-using TokenWire.Server.Engine;
+using TokenWire.Server.Auth;
 
-namespace TokenWire.Server.Tests.Engine;
+namespace TokenWire.Server.Tests.Auth;
 
 /// <summary>The embedded engine against the shared revocation contract: one process, so every node is the same store.</summary>
 public sealed class InMemoryTokenRevocationStoreTests : TokenRevocationStoreConformance

@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
-using TokenWire.Server.Auth;
 
-namespace TokenWire.Server.Engine;
+namespace TokenWire.Server.Auth;
 
 /// <summary>
 /// Where revocations live (engine seam). Every token check on every connect and REST request asks
