@@ -7,7 +7,6 @@ using StackExchange.Redis;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
-using TokenWire.Server.Engine;
 
 namespace TokenWire.Redis;
 

@@ -1,4 +1,4 @@
-using TokenWire.Server.Engine;
+using TokenWire.Server.Connections;
 
 namespace TokenWire.Conformance;
 

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Options;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
-using TokenWire.Server.Engine;
 using TokenWire.Server.Hosting;
 
 namespace TokenWire.Conformance;

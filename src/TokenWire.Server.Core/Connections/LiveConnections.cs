@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Configuration;
-using TokenWire.Server.Engine;
 
 namespace TokenWire.Server.Connections;
 

@@ -4,7 +4,6 @@ using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Diagnostics;
-using TokenWire.Server.Engine;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
 

@@ -5,7 +5,7 @@ using TokenWire.Conformance;
 using TokenWire.Redis.Tests.Support;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Configuration;
-using TokenWire.Server.Engine;
+using TokenWire.Server.Connections;
 using TokenWire.Server.Hosting;
 
 namespace TokenWire.Redis.Tests.Connections;

@@ -2,7 +2,6 @@ using StackExchange.Redis;
 using TokenWire.Conformance;
 using TokenWire.Redis.Tests.Support;
 using TokenWire.Server.Connections;
-using TokenWire.Server.Engine;
 
 namespace TokenWire.Redis.Tests.Connections;
 

@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Time.Testing;
 using TokenWire.Conformance;
 using TokenWire.Server.Connections;
-using TokenWire.Server.Engine;
 
-namespace TokenWire.Server.Tests.Engine;
+namespace TokenWire.Server.Tests.Connections;
 
 /// <summary>The embedded engine against the shared connection-state contract: one store, on a fake clock.</summary>
 public sealed class InMemoryConnectionStoreTests : ConnectionStoreConformance

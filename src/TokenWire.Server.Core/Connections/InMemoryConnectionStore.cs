@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Configuration;
-using TokenWire.Server.Connections;
 
-namespace TokenWire.Server.Engine;
+namespace TokenWire.Server.Connections;
 
 /// <summary>
 /// The embedded engine's <see cref="IConnectionStore"/>: connections by key, in this node's memory, for resume and

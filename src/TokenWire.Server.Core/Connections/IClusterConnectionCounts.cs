@@ -1,4 +1,4 @@
-namespace TokenWire.Server.Engine;
+namespace TokenWire.Server.Connections;
 
 /// <summary>
 /// Live connections per app on the other nodes of a cluster (engine seam), so

@@ -1,4 +1,4 @@
-namespace TokenWire.Server.Engine;
+namespace TokenWire.Server.Connections;
 
 /// <summary>The embedded engine is a single node: nobody else holds connections.</summary>
 public sealed class InMemoryClusterConnectionCounts : IClusterConnectionCounts

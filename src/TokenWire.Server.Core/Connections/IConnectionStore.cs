@@ -1,6 +1,4 @@
-using TokenWire.Server.Connections;
-
-namespace TokenWire.Server.Engine;
+namespace TokenWire.Server.Connections;
 
 /// <summary>
 /// Where resumable connection state lives. The embedded engine keeps it in this node's memory

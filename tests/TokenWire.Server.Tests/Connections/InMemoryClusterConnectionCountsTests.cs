@@ -1,7 +1,7 @@
 using TokenWire.Conformance;
-using TokenWire.Server.Engine;
+using TokenWire.Server.Connections;
 
-namespace TokenWire.Server.Tests.Engine;
+namespace TokenWire.Server.Tests.Connections;
 
 /// <summary>The embedded engine against the shared connection-count contract: a single node.</summary>
 public sealed class InMemoryClusterConnectionCountsTests : ClusterConnectionCountsConformance
