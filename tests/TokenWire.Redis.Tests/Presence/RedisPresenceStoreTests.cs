@@ -1,7 +1,6 @@
 using TokenWire.Conformance;
 using TokenWire.Protocol;
 using TokenWire.Redis.Tests.Support;
-using TokenWire.Server.Engine;
 using TokenWire.Server.Presence;
 
 namespace TokenWire.Redis.Tests.Presence;

@@ -5,6 +5,7 @@ using TokenWire.Protocol.Serials;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
+using TokenWire.Server.Presence;
 using TokenWire.Server.Tests.Support;
 
 namespace TokenWire.Server.Tests.Channels;

@@ -1,7 +1,7 @@
 using TokenWire.Protocol;
-using TokenWire.Server.Presence;
+using TokenWire.Server.Engine;
 
-namespace TokenWire.Server.Engine;
+namespace TokenWire.Server.Presence;
 
 /// <summary>
 /// Where each channel's presence set lives and how its changes reach every node (reference §4.11). The embedded

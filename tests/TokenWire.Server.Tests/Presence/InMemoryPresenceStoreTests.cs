@@ -1,8 +1,7 @@
 using TokenWire.Conformance;
-using TokenWire.Server.Engine;
 using TokenWire.Server.Presence;
 
-namespace TokenWire.Server.Tests.Engine;
+namespace TokenWire.Server.Tests.Presence;
 
 /// <summary>The embedded engine against the shared presence contract.</summary>
 public sealed class InMemoryPresenceStoreTests : PresenceStoreConformance

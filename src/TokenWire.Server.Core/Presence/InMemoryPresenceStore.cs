@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using TokenWire.Protocol;
-using TokenWire.Server.Presence;
+using TokenWire.Server.Engine;
 
-namespace TokenWire.Server.Engine;
+namespace TokenWire.Server.Presence;
 
 /// <summary>
 /// The embedded engine's <see cref="IPresenceStore"/>: one <see cref="PresenceSet"/> per channel in this node's memory.
