@@ -12,9 +12,6 @@ public static class ConnectionIds
     /// <summary><c>connectionId!secret</c>: the secret makes a key unguessable from the public connection id.</summary>
     public static string NewConnectionKey(string connectionId) => connectionId + "!" + RandomNumberGenerator.GetString(Alphabet, 20);
 
-    /// <summary>A REST publish's id base, like ably-js's own (random, 12 characters).</summary>
-    public static string NewMessageIdBase() => RandomNumberGenerator.GetString(Alphabet, 12);
-
     /// <summary>
     /// A connection key as the client holds it: <c>connectionId!secret</c>, then <c>~generation</c> once the connection
     /// has been resumed or recovered (RTN16d: every resume hands out a new key). The stores know a connection by the

@@ -1,6 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using TokenWire.Protocol;
-using TokenWire.Server.Connections;
 
 namespace TokenWire.Server.Publishing;
 
@@ -12,6 +12,9 @@ namespace TokenWire.Server.Publishing;
 /// </summary>
 public static class MessageIds
 {
+    /// <summary>Alphanumeric only: a base is followed by <c>:index</c>, and realtime bases are connection ids (the same alphabet).</summary>
+    private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
     /// <summary>The base of the items of a realtime MESSAGE or PRESENCE.</summary>
     public static string RealtimeBase(string connectionId, long msgSerial) =>
         string.Concat(connectionId, ":", msgSerial.ToString(CultureInfo.InvariantCulture));
@@ -32,9 +35,12 @@ public static class MessageIds
     {
         if (messages.All(m => m.Id is null))
         {
-            AssignMissing(messages, ConnectionIds.NewMessageIdBase());
+            AssignMissing(messages, NewRestBase());
         }
     }
+
+    /// <summary>A REST publish's id base, like ably-js's own (random, 12 characters).</summary>
+    public static string NewRestBase() => RandomNumberGenerator.GetString(Alphabet, 12);
 
     /// <summary>The base of an id (what REST returns as <c>messageId</c>); the id itself when it has no index.</summary>
     public static string? BaseOf(string? id) => id is not null && id.LastIndexOf(':') is var colon and > 0 ? id[..colon] : id;

@@ -14,12 +14,6 @@ public sealed class ConnectionIdsTests
     }
 
     [Fact]
-    public void Message_id_bases_are_twelve_alphanumeric_characters()
-    {
-        Assert.All(Enumerable.Range(0, 100).Select(_ => ConnectionIds.NewMessageIdBase()), id => Assert.Matches("^[A-Za-z0-9]{12}$", id));
-    }
-
-    [Fact]
     public void Connection_key_is_the_id_a_bang_and_a_random_secret_and_is_well_formed()
     {
         var id = ConnectionIds.NewConnectionId();
