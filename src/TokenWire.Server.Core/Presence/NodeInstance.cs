@@ -24,7 +24,7 @@ public sealed class NodeInstance
 
     public string Id { get; }
 
-    /// <summary>The node part of an owner made by <c>PresenceService.OwnerOf</c>, or null when it has none.</summary>
+    /// <summary>The node part of an owner made by <see cref="PresenceService.OwnerOf"/>, or null when it has none.</summary>
     public static string? OfOwner(string owner)
     {
         var slash = owner.IndexOf('/');

@@ -2,12 +2,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
-using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
-using TokenWire.Server.Connections;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
-using TokenWire.Server.Publishing;
 
 namespace TokenWire.Server.Presence;
 
@@ -41,7 +38,7 @@ public sealed partial class PresenceService(
     public string FixtureOwner => string.Concat(_nodeInstance, "/sandbox-fixtures");
 
     /// <summary>The owner recorded for members a connection enters through this node.</summary>
-    public string OwnerOf(RealtimeConnection connection) => string.Concat(_nodeInstance, "/", connection.Id);
+    public string OwnerOf(string connectionId) => string.Concat(_nodeInstance, "/", connectionId);
 
     public async ValueTask<IReadOnlyList<PresenceMessage>> ApplyAsync(AppDefinition app, string channelName, IReadOnlyList<PresenceChange> changes, CancellationToken cancellationToken)
     {
@@ -62,33 +59,35 @@ public sealed partial class PresenceService(
         return events;
     }
 
-    /// <summary>Leaves the connection's members on one channel (DETACH) or all channels (CLOSE), at once.</summary>
-    public Task LeaveAsync(RealtimeConnection connection, string? channel) =>
-        LeaveAsync(connection, connection.Presence.TakeAll(channel), onlyIfOwner: false);
+    /// <summary>
+    /// Leaves <paramref name="members"/> of connection <paramref name="connectionId"/> (taken from its
+    /// <see cref="PresenceMemberships"/>), one apply per channel. With <paramref name="onlyIfOwner"/> a member stays when
+    /// another node holds it now. A failure is logged, not thrown: the connection has let go of the members either way.
+    /// </summary>
+    public async Task LeaveAsync(AppDefinition app, string connectionId, List<(string Channel, string ClientId)> members, bool onlyIfOwner)
+    {
+        var owner = OwnerOf(connectionId);
+        foreach (var group in members.GroupBy(m => m.Channel))
+        {
+            var changes = group.Select(m => new PresenceChange(Leave(m.ClientId, connectionId), owner, onlyIfOwner)).ToList();
+            try
+            {
+                await ApplyAsync(app, group.Key, changes, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                LeaveFailed(logger, ex, connectionId, group.Key);
+            }
+        }
+    }
 
     /// <summary>
-    /// The connection lost its transport: its members leave after <see cref="PresenceOptions.LeaveDelay"/> unless a
-    /// transport binds it again first (Ably removes them about 15 s after an abrupt disconnect).
+    /// Runs <paramref name="leave"/> once <see cref="PresenceOptions.LeaveDelay"/> has passed (Ably removes the members of
+    /// an abruptly disconnected connection about 15 s later), unless <paramref name="memberships"/>' pending leave is
+    /// replaced or cancelled first.
     /// </summary>
-    public void ScheduleLeave(RealtimeConnection connection)
-    {
-        if (connection.Presence.IsEmpty)
-        {
-            return;
-        }
-
-        connection.Presence.SetPendingLeave(time.CreateTimer(
-            _ =>
-            {
-                if (connection.Transport is null)
-                {
-                    _ = LeaveAsync(connection, connection.Presence.TakeAll(), onlyIfOwner: true);
-                }
-            },
-            null,
-            options.Value.Presence.LeaveDelay,
-            Timeout.InfiniteTimeSpan));
-    }
+    public void ScheduleLeave(PresenceMemberships memberships, Action leave) =>
+        memberships.SetPendingLeave(time.CreateTimer(_ => leave(), null, options.Value.Presence.LeaveDelay, Timeout.InfiniteTimeSpan));
 
     /// <summary>
     /// Removes members whose owner is gone (an engine found its node dead), each only while that owner still holds it:
@@ -105,23 +104,6 @@ public sealed partial class PresenceService(
 
         // The app is no longer configured here: nothing to record its history under, but the members must go.
         return (await Store.ApplyAsync(channelKey, changes, 0, cancellationToken).ConfigureAwait(false)).Count;
-    }
-
-    private async Task LeaveAsync(RealtimeConnection connection, List<(string Channel, string ClientId)> members, bool onlyIfOwner)
-    {
-        var owner = OwnerOf(connection);
-        foreach (var group in members.GroupBy(m => m.Channel))
-        {
-            var changes = group.Select(m => new PresenceChange(Leave(m.ClientId, connection.Id), owner, onlyIfOwner)).ToList();
-            try
-            {
-                await ApplyAsync(connection.Auth.App, group.Key, changes, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                LeaveFailed(logger, ex, connection.Id, group.Key);
-            }
-        }
     }
 
     private PresenceMessage Leave(string clientId, string connectionId) => new()

@@ -7,7 +7,6 @@ using TokenWire.Server.Configuration;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
-using TokenWire.Server.Publishing;
 
 namespace TokenWire.Redis.Tests.Presence;
 

@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Options;
-using TokenWire.Server.Auth;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Log;
 
-namespace TokenWire.Server.Publishing;
+namespace TokenWire.Server.Auth;
 
 /// <summary>Resolves per-channel rules (history retention, mutable messages) from the app's namespaces and the history options.</summary>
 public sealed class ChannelRules(IOptions<TokenWireOptions> options)
