@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Configuration;
-using TokenWire.Server.Diagnostics;
 
 namespace TokenWire.Server.Engine;
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
 using TokenWire.Server.Diagnostics;
+using TokenWire.Server.Engine;
 using TokenWire.Server.Rest;
 
 namespace TokenWire.Server.Hosting;

@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
-using TokenWire.Server.Engine;
 
-namespace TokenWire.Server.Diagnostics;
+namespace TokenWire.Server.Engine;
 
 /// <summary>
 /// Meter <c>TokenWire.Engine</c>: outages of the shared store as this node rode them out (<see cref="EngineOutage"/>):

@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
-using TokenWire.Server.Connections;
 
-namespace TokenWire.Server.Diagnostics;
+namespace TokenWire.Server.Connections;
 
 /// <summary>
 /// Meter <c>TokenWire.Connections</c>: live connections and what their outbound queues hold (both read from
