@@ -33,4 +33,6 @@ public sealed class TokenWireOptions
     /// open after this is aborted. The host's <c>ShutdownTimeout</c> (30 s by default) bounds the whole stop as well.
     /// </summary>
     public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public MemoryOptions Memory { get; set; } = new();
 }

@@ -19,7 +19,7 @@ namespace TokenWire.Server.Hosting;
 public static class TokenWireServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the server with the embedded in-memory engine (<c>Engine/</c>). A scale-out engine replaces the
+    /// Registers the server with the embedded in-memory engine. A scale-out engine replaces the
     /// <see cref="IMessageLog"/>, <see cref="IMessageBus"/>, <see cref="IConnectionStore"/>, <see cref="IPresenceStore"/>,
     /// <see cref="ITokenRevocationStore"/> and <see cref="IClusterConnectionCounts"/> registrations.
     /// </summary>
@@ -72,6 +72,8 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<RealtimeServices>();
         services.AddSingleton<RealtimeEndpoint>();
         services.AddHostedService<RevocationEnforcer>();
+        // Off with TokenWire:Memory:TrimWhenIdle=false; why it exists: IdleMemoryTrimmer's summary.
+        services.AddHostedService<IdleMemoryTrimmer>();
         services.AddHealthChecks();
 
         // The request line of a realtime connection carries its credentials (?key=… or ?access_token=…, as the Ably
