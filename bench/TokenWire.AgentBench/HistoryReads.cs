@@ -6,11 +6,11 @@ namespace TokenWire.AgentBench;
 /// <summary>
 /// How long a reloaded page's <c>history({ untilAttach: true })</c> takes to page to its end (issue 12 item 5): a
 /// 2,000-token response as message-per-token (2,000 messages, 20 pages of 100) and as message-per-response (one message
-/// folded from 2,000 appends), read by an attached client, 30 times each after 3 warm-up reads.
+/// folded from 2,000 appends), read by an attached client, 30 times each after the given number of warm-up reads.
 /// </summary>
 internal static class HistoryReads
 {
-    public static async Task<(double P50Ms, double P90Ms, int Items, int Pages)> MeasureAsync(RealtimeClientOptions options, bool perResponse, int tokens = 2_000, int reads = 30)
+    public static async Task<(double P50Ms, double P90Ms, int Items, int Pages)> MeasureAsync(RealtimeClientOptions options, bool perResponse, int warmup, int tokens = 2_000, int reads = 30)
     {
         var channelName = $"mutable:history-{(perResponse ? "response" : "token")}-{Guid.NewGuid():N}";
         await using var agent = new RealtimeClient(options with { ClientId = "agent", TransportParams = new Dictionary<string, string> { ["appendRollupWindow"] = "0" } });
@@ -31,7 +31,7 @@ internal static class HistoryReads
         var times = new List<double>(reads);
         var items = 0;
         var pages = 0;
-        for (var i = 0; i < reads + 3; i++)
+        for (var i = 0; i < reads + warmup; i++)
         {
             var clock = Stopwatch.StartNew();
             var page = await attached.HistoryAsync(new HistoryRequest { UntilAttach = true, Limit = 100 });
@@ -43,7 +43,7 @@ internal static class HistoryReads
                 pages++;
             }
 
-            if (i >= 3)
+            if (i >= warmup)
             {
                 times.Add(clock.Elapsed.TotalMilliseconds);
             }

@@ -12,12 +12,14 @@ using TokenWire.Client;
 //      measured from each token's scheduled send time (no coordinated omission);
 //   3. append rollup (--rollup only that): one message-per-response stream of 600 appends at 150 tokens/s, the
 //      publisher's appendRollupWindow 0 / 40 / 100 ms, and the deliveries per second one subscriber receives;
-//   4. history (--history only that): history({ untilAttach }) of a 2,000-token response paged to its end;
+//   4. history (--history only that): history({ untilAttach }) of a 2,000-token response paged to its end, 30 reads after
+//      --warmup reads (3; the server and the client run tier-0 JIT code for the first few hundred requests);
 //   5. resume (--resume only that): a subscriber's transport is cut, 1,000 tokens are published while its reconnect is
 //      held at a loopback proxy, and the time from letting the reconnect through to the last missed token is measured,
-//      --repetitions times (30) after 3 warm-up rounds.
+//      --repetitions times (30) after --warmup rounds (3).
 // --server-dll <path> starts that build instead of src/TokenWire.Server's Release output (pin a copy while others rebuild).
 var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(8);
+var warmup = args.SkipWhile(a => a != "--warmup").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(3);
 var repetitions = args.SkipWhile(a => a != "--repetitions").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(30);
 var port = FreePort();
 var serverDll = args.SkipWhile(a => a != "--server-dll").Skip(1).Select(Path.GetFullPath).FirstOrDefault()
@@ -43,7 +45,7 @@ try
         foreach (var binary in new[] { true, false })
         {
             var options = RealtimeClientOptions.Default with { Key = "dev.root:dev-root-secret", Endpoint = "127.0.0.1", Port = port, Tls = false, UseBinaryProtocol = binary };
-            var r = await ResumeCatchUp.MeasureAsync(options, port, missed: 1_000, repetitions);
+            var r = await ResumeCatchUp.MeasureAsync(options, port, missed: 1_000, repetitions, warmup);
             Console.WriteLine($"| {(binary ? "msgpack" : "json")} | 1,000 | {r.Repetitions} | {r.Resumed} | {r.Exact} | {r.ConnectedP50Ms:0.0} / {r.ConnectedP90Ms:0.0} | {r.AttachedP50Ms:0.0} / {r.AttachedP90Ms:0.0} | {r.FirstP50Ms:0.0} / {r.FirstP90Ms:0.0} | {r.LastP50Ms:0.0} / {r.LastP90Ms:0.0} / {r.LastMaxMs:0.0} |");
         }
 
@@ -59,7 +61,7 @@ try
             var options = RealtimeClientOptions.Default with { Key = "dev.root:dev-root-secret", Endpoint = "127.0.0.1", Port = port, Tls = false, UseBinaryProtocol = binary };
             foreach (var perResponse in new[] { false, true })
             {
-                var (p50, p90, items, pages) = await HistoryReads.MeasureAsync(options, perResponse);
+                var (p50, p90, items, pages) = await HistoryReads.MeasureAsync(options, perResponse, warmup);
                 Console.WriteLine($"| {(binary ? "msgpack" : "json")} | {(perResponse ? "one message, 2,000 appends" : "2,000 messages")} | {items} | {pages} | {p50:0.0} | {p90:0.0} |");
             }
         }

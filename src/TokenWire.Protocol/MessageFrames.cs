@@ -49,15 +49,19 @@ public static class MessageFrames
     }
 
     /// <summary>A frame of messages encoded into it directly.</summary>
-    public static void Write(WireFormat format, string channel, string channelSerial, IReadOnlyList<Message> messages, IBufferWriter<byte> output)
+    public static void Write(WireFormat format, string channel, string channelSerial, ReadOnlySpan<Message> messages, IBufferWriter<byte> output) =>
+        Write(format, channel, channelSerial, messages, static m => m, output);
+
+    /// <summary>A frame of the messages <paramref name="messageOf"/> picks from <paramref name="items"/>, encoded into it directly.</summary>
+    public static void Write<TItem>(WireFormat format, string channel, string channelSerial, ReadOnlySpan<TItem> items, Func<TItem, Message> messageOf, IBufferWriter<byte> output)
     {
         if (format == WireFormat.MessagePack)
         {
             var writer = new MessagePackWriter(output);
-            WriteMessagePackHeader(ref writer, channel, channelSerial, messages.Count);
-            foreach (var message in messages)
+            WriteMessagePackHeader(ref writer, channel, channelSerial, items.Length);
+            foreach (var item in items)
             {
-                MessagePack.MessagePackProtocolWriter.WriteMessage(ref writer, message);
+                MessagePack.MessagePackProtocolWriter.WriteMessage(ref writer, messageOf(item));
             }
 
             writer.Flush();
@@ -65,9 +69,9 @@ public static class MessageFrames
         else
         {
             var writer = StartJson(output, channel, channelSerial);
-            foreach (var message in messages)
+            foreach (var item in items)
             {
-                JsonProtocolWriter.WriteMessage(writer, message);
+                JsonProtocolWriter.WriteMessage(writer, messageOf(item));
             }
 
             EndJson(writer);

@@ -12,6 +12,9 @@ public sealed class JsonProtocolCodec : IProtocolCodec
     /// <summary>Extras and client payloads nest; 64 is ample for real data and bounds recursion on hostile input.</summary>
     internal const int MaxDepth = 64;
 
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     /// <summary>Relaxed escaping: frames are not HTML, so non-ASCII text goes out as UTF-8, not \uXXXX (smaller frames).</summary>
     internal static readonly JsonWriterOptions WriterOptions = new()
     {
@@ -22,40 +25,52 @@ public sealed class JsonProtocolCodec : IProtocolCodec
 
     public WireFormat Format => WireFormat.Json;
 
-    public void Write(ProtocolMessage message, IBufferWriter<byte> output)
-    {
-        using var writer = new Utf8JsonWriter(output, WriterOptions);
-        JsonProtocolWriter.WriteProtocolMessage(writer, message);
-    }
+    public void Write(ProtocolMessage message, IBufferWriter<byte> output) =>
+        WriteWith(output, message, static (writer, message) => JsonProtocolWriter.WriteProtocolMessage(writer, message));
 
-    public void WriteMessage(Message message, IBufferWriter<byte> output)
-    {
-        using var writer = new Utf8JsonWriter(output, WriterOptions);
-        JsonProtocolWriter.WriteMessage(writer, message);
-    }
+    public void WriteMessage(Message message, IBufferWriter<byte> output) =>
+        WriteWith(output, message, static (writer, message) => JsonProtocolWriter.WriteMessage(writer, message));
 
-    public void WriteMessages(IReadOnlyList<Message> messages, IBufferWriter<byte> output)
-    {
-        using var writer = new Utf8JsonWriter(output, WriterOptions);
-        writer.WriteStartArray();
-        foreach (var message in messages)
+    public void WriteMessages(IReadOnlyList<Message> messages, IBufferWriter<byte> output) =>
+        WriteWith(output, messages, static (writer, messages) =>
         {
-            JsonProtocolWriter.WriteMessage(writer, message);
-        }
+            writer.WriteStartArray();
+            foreach (var message in messages)
+            {
+                JsonProtocolWriter.WriteMessage(writer, message);
+            }
 
-        writer.WriteEndArray();
-    }
+            writer.WriteEndArray();
+        });
 
-    public void WritePresenceMessages(IReadOnlyList<PresenceMessage> messages, IBufferWriter<byte> output)
-    {
-        using var writer = new Utf8JsonWriter(output, WriterOptions);
-        writer.WriteStartArray();
-        foreach (var message in messages)
+    public void WritePresenceMessages(IReadOnlyList<PresenceMessage> messages, IBufferWriter<byte> output) =>
+        WriteWith(output, messages, static (writer, messages) =>
         {
-            JsonProtocolWriter.WriteMessage(writer, message.ToMessage());
-        }
+            writer.WriteStartArray();
+            foreach (var message in messages)
+            {
+                JsonProtocolWriter.WriteMessage(writer, message.ToMessage());
+            }
 
-        writer.WriteEndArray();
+            writer.WriteEndArray();
+        });
+
+    /// <summary>Writes with this thread's writer reset onto <paramref name="output"/>, so encoding allocates no writer.</summary>
+    private static void WriteWith<TState>(IBufferWriter<byte> output, TState state, Action<Utf8JsonWriter, TState> write)
+    {
+        var writer = t_writer ?? new Utf8JsonWriter(Stream.Null, WriterOptions);
+        t_writer = null; // taken out while in use, so a nested write gets its own
+        try
+        {
+            writer.Reset(output);
+            write(writer, state);
+            writer.Flush();
+        }
+        finally
+        {
+            writer.Reset(Stream.Null);
+            t_writer = writer;
+        }
     }
 
     public ProtocolMessage Read(ReadOnlySequence<byte> input)

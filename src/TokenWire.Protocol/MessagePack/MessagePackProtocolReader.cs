@@ -7,6 +7,18 @@ namespace TokenWire.Protocol.MessagePack;
 /// <summary>Reads protocol types from MessagePack. Unknown keys are skipped; numbers may come in any width.</summary>
 internal static class MessagePackProtocolReader
 {
+    private const int KnownKeyMaxLength = 32;
+
+    private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> KnownKeys = new Dictionary<string, string>(
+        new[]
+        {
+            "accessToken", "action", "auth", "channel", "channelSerial", "clientId", "code", "connectionDetails", "connectionId",
+            "connectionKey", "connectionStateTtl", "count", "data", "encoding", "error", "extras", "flags", "id", "maxFrameSize",
+            "maxIdleInterval", "maxInboundRate", "maxMessageSize", "maxOutboundRate", "message", "messages", "msgSerial", "name",
+            "params", "presence", "res", "serial", "serials", "serverId", "statusCode", "timestamp", "version",
+        }.ToDictionary(static key => key),
+        StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+
     public static ProtocolMessage ReadProtocolMessage(ref MessagePackReader reader)
     {
         var count = ReadMapHeader(ref reader, "ProtocolMessage");
@@ -271,10 +283,24 @@ internal static class MessagePackProtocolReader
         return results;
     }
 
-    private static string ReadKey(ref MessagePackReader reader) =>
-        reader.NextMessagePackType == MessagePackType.String
-            ? reader.ReadString()!
-            : throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack map keys must be strings");
+    /// <summary>A map key; the keys this reader knows come back as shared strings, so reading a frame allocates none.</summary>
+    private static string ReadKey(ref MessagePackReader reader)
+    {
+        if (reader.NextMessagePackType != MessagePackType.String)
+        {
+            throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack map keys must be strings");
+        }
+
+        if (!reader.TryReadStringSpan(out var utf8))
+        {
+            return reader.ReadString()!; // not contiguous in the input
+        }
+
+        Span<char> chars = stackalloc char[KnownKeyMaxLength];
+        return utf8.Length <= KnownKeyMaxLength && System.Text.Encoding.UTF8.TryGetChars(utf8, chars, out var length) && KnownKeys.TryGetValue(chars[..length], out var known)
+            ? known
+            : System.Text.Encoding.UTF8.GetString(utf8);
+    }
 
     private static bool TryReadNil(ref MessagePackReader reader) => reader.TryReadNil();
 

@@ -12,16 +12,34 @@ namespace TokenWire.Protocol.MessagePack;
 /// </summary>
 public static class PayloadTranscoder
 {
+    /// <summary>A scratch buffer that grew past this for one large value is dropped, not kept per thread.</summary>
+    private const int MaxRetainedScratchBytes = 64 * 1024;
+
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
     /// <summary>Reads one MessagePack value and returns it as UTF-8 JSON. Depth is bounded against hostile input.</summary>
     public static byte[] MessagePackToJson(ref MessagePackReader reader)
     {
-        var buffer = new ArrayBufferWriter<byte>(128);
-        using (var writer = new Utf8JsonWriter(buffer, Json.JsonProtocolCodec.WriterOptions))
+        // This thread's writer and buffer, so the only allocation is the result (taken out while in use).
+        var scratch = t_scratch ?? new Scratch();
+        t_scratch = null;
+        try
         {
-            CopyValue(ref reader, writer, 0);
+            scratch.Writer.Reset(scratch.Buffer);
+            CopyValue(ref reader, scratch.Writer, 0);
+            scratch.Writer.Flush();
+            return scratch.Buffer.WrittenSpan.ToArray();
         }
-
-        return buffer.WrittenSpan.ToArray();
+        finally
+        {
+            scratch.Writer.Reset(Stream.Null);
+            scratch.Buffer.ResetWrittenCount();
+            if (scratch.Buffer.Capacity <= MaxRetainedScratchBytes)
+            {
+                t_scratch = scratch;
+            }
+        }
     }
 
     /// <summary>Writes a UTF-8 JSON value as MessagePack (integers as the smallest int type, like ably-js).</summary>
@@ -44,7 +62,7 @@ public static class PayloadTranscoder
                     writer.WriteMapHeader(count);
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
-                        writer.Write(reader.GetString());
+                        WriteJsonString(ref reader, ref writer);
                         reader.Read();
                         WriteJsonValue(ref reader, ref writer);
                     }
@@ -66,7 +84,7 @@ public static class PayloadTranscoder
                 }
 
             case JsonTokenType.String:
-                writer.Write(reader.GetString());
+                WriteJsonString(ref reader, ref writer);
                 break;
             case JsonTokenType.Number:
                 if (reader.TryGetInt64(out var l))
@@ -92,6 +110,19 @@ public static class PayloadTranscoder
             default:
                 writer.WriteNil();
                 break;
+        }
+    }
+
+    /// <summary>A JSON string or property name as a MessagePack string; copied as it is unless it has escapes to undo.</summary>
+    private static void WriteJsonString(ref Utf8JsonReader reader, ref MessagePackWriter writer)
+    {
+        if (reader.ValueIsEscaped)
+        {
+            writer.Write(reader.GetString());
+        }
+        else
+        {
+            writer.WriteString(reader.ValueSpan);
         }
     }
 
@@ -133,8 +164,8 @@ public static class PayloadTranscoder
                             throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack map keys must be strings");
                         }
 
-                        var key = reader.ReadString() ?? string.Empty;
-                        writer.WritePropertyName(key);
+                        CopyString(ref reader, writer, propertyName: true);
+
                         CopyValue(ref reader, writer, depth + 1);
                     }
 
@@ -156,7 +187,7 @@ public static class PayloadTranscoder
                 }
 
             case MessagePackType.String:
-                writer.WriteStringValue(reader.ReadString());
+                CopyString(ref reader, writer, propertyName: false);
                 break;
             case MessagePackType.Binary:
                 writer.WriteBase64StringValue(reader.ReadBytes()!.Value.ToArray());
@@ -185,6 +216,35 @@ public static class PayloadTranscoder
             default:
                 // Extension types have no JSON form.
                 throw new ProtocolException(ErrorCodes.BadRequest, "Unsupported MessagePack extension type");
+        }
+    }
+
+    /// <summary>
+    /// A string copied as its UTF-8 bytes, without decoding them, when they are contiguous and valid; otherwise decoded
+    /// by <see cref="MessagePackReader.ReadString"/>, which replaces invalid sequences.
+    /// </summary>
+    private static void CopyString(ref MessagePackReader reader, Utf8JsonWriter writer, bool propertyName)
+    {
+        var peek = reader;
+        if (peek.TryReadStringSpan(out var utf8) && System.Text.Unicode.Utf8.IsValid(utf8))
+        {
+            reader = peek;
+            if (propertyName)
+            {
+                writer.WritePropertyName(utf8);
+            }
+            else
+            {
+                writer.WriteStringValue(utf8);
+            }
+        }
+        else if (propertyName)
+        {
+            writer.WritePropertyName(reader.ReadString() ?? string.Empty);
+        }
+        else
+        {
+            writer.WriteStringValue(reader.ReadString());
         }
     }
 
@@ -224,5 +284,12 @@ public static class PayloadTranscoder
                 reader.Skip();
                 break;
         }
+    }
+
+    private sealed class Scratch
+    {
+        public ArrayBufferWriter<byte> Buffer { get; } = new(256);
+
+        public Utf8JsonWriter Writer { get; } = new(Stream.Null, Json.JsonProtocolCodec.WriterOptions);
     }
 }

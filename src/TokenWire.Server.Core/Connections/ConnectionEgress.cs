@@ -123,6 +123,9 @@ internal sealed class ConnectionEgress
                 }
 
                 await FlushBundleAsync(socket, cancellationToken).ConfigureAwait(false);
+
+                // The queue is empty: an idle connection holds no buffer (a busy one keeps it from frame to frame).
+                _buffer.Reset();
             }
         }
         finally
@@ -237,7 +240,7 @@ internal sealed class ConnectionEgress
         _bundleChanged = false;
         _bundleLiveSince = 0;
         await SendAsync(socket, bytes, count, cancellationToken).ConfigureAwait(false);
-        _buffer.Reset();
+        _buffer.Clear();
 
         // Per frame, not per message: one counter add and at most one histogram record, whatever the frame holds.
         _metrics?.FrameWritten(count, liveSince);

@@ -34,7 +34,7 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
     /// </summary>
     public ReadOnlyMemory<byte> GetFrame(WireFormat format) =>
         _frame.GetOrEncode(format, this, static (batch, format, output) =>
-            MessageFrames.Write(format, batch.Channel, batch.ChannelSerial, Array.ConvertAll(batch.Messages, static m => m.Message), output));
+            MessageFrames.Write(format, batch.Channel, batch.ChannelSerial, batch.Messages.AsSpan(), static m => m.Message, output));
 
     /// <summary>As a ProtocolMessage (tests, diagnostics); the wire path never builds one.</summary>
     public ProtocolMessage ToProtocolMessage() => new(ProtocolAction.Message)

@@ -10,6 +10,14 @@ namespace TokenWire.Server.Fanout;
 /// </summary>
 internal struct PerFormatBytes
 {
+    private const int ScratchBytes = 4096;
+
+    /// <summary>A scratch buffer that grew past this for one large message is dropped, not kept per thread.</summary>
+    private const int MaxRetainedScratchBytes = 64 * 1024;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
+
     private byte[]? _json;
     private byte[]? _messagePack;
 
@@ -19,10 +27,18 @@ internal struct PerFormatBytes
         var bytes = Volatile.Read(ref slot);
         if (bytes is null)
         {
-            var buffer = new ArrayBufferWriter<byte>(256);
-            encode(state, format, buffer);
-            Interlocked.CompareExchange(ref slot, buffer.WrittenSpan.ToArray(), null);
+            // Encoded into this thread's scratch buffer, so the only allocation is the result. Taken out while in use,
+            // so an encoder that encodes something else meanwhile gets a buffer of its own.
+            var scratch = t_scratch ?? new ArrayBufferWriter<byte>(ScratchBytes);
+            t_scratch = null;
+            encode(state, format, scratch);
+            Interlocked.CompareExchange(ref slot, scratch.WrittenSpan.ToArray(), null);
             bytes = Volatile.Read(ref slot)!;
+            scratch.ResetWrittenCount();
+            if (scratch.Capacity <= MaxRetainedScratchBytes)
+            {
+                t_scratch = scratch;
+            }
         }
 
         return bytes;

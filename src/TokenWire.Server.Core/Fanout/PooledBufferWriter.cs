@@ -27,6 +27,9 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>
         return _buffer.AsSpan(_written);
     }
 
+    /// <summary>Forgets what was written and keeps the array for the next frame.</summary>
+    public void Clear() => _written = 0;
+
     /// <summary>Forgets what was written and gives the array back to the pool.</summary>
     public void Reset()
     {

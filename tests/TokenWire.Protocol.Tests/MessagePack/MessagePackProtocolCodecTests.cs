@@ -280,6 +280,55 @@ public sealed class MessagePackProtocolCodecTests : ProtocolCodecConformance
     }
 
     [Fact]
+    public void Extras_strings_are_relayed_exactly_between_formats_escaped_non_ascii_and_control_characters_included()
+    {
+        const string extras = """{"headers":{"quote\"key":"a\"b\\c\n\u0001","é":"ü€😀","plain":"x"}}""";
+        var fromJson = ProtocolCodecs.Json.Decode(Encoding.UTF8.GetBytes($$"""{"action":15,"channel":"c","messages":[{"extras":{{extras}}}]}"""));
+
+        var msgpack = MsgPackCodec.Encode(fromJson);
+        var back = MsgPackCodec.Decode(msgpack);
+
+        ProtocolAssert.JsonEquivalent(extras, back.Messages![0].Extras!.ToString());
+        var headers = JsonDocument.Parse(back.Messages![0].Extras!.ToString()).RootElement.GetProperty("headers");
+        Assert.Equal("a\"b\\c\n\u0001", headers.GetProperty("quote\"key").GetString());
+        Assert.Equal("ü€😀", headers.GetProperty("é").GetString());
+    }
+
+    [Fact]
+    public void Invalid_utf8_in_msgpack_extras_strings_is_replaced_as_when_decoded_to_text()
+    {
+        // A string with a lone continuation byte, as a key and as a value: decoded with U+FFFD, as ReadString does.
+        byte[] bad = [0xA3, 0x61, 0x80, 0x62];
+        byte[] extras = [0x81, .. bad, .. bad];
+
+        var pm = MsgPackCodec.Decode(FrameWithExtras(extras));
+
+        var parsed = JsonDocument.Parse(pm.Messages![0].Extras!.ToString()).RootElement;
+        Assert.Equal("a\uFFFDb", parsed.GetProperty("a\uFFFDb").GetString());
+    }
+
+    [Fact]
+    public void Unknown_and_long_map_keys_are_read_like_known_ones()
+    {
+        var longKey = new string('k', 40);
+        var pm = MsgPackCodec.Decode(Pack((ref MessagePackWriter w) =>
+        {
+            w.WriteMapHeader(4);
+            w.Write("action");
+            w.Write(15);
+            w.Write(longKey);
+            w.Write(1);
+            w.Write("chännel");
+            w.Write("x");
+            w.Write("channel");
+            w.Write("c");
+        }));
+
+        Assert.Equal(ProtocolAction.Message, pm.Action);
+        Assert.Equal("c", pm.Channel);
+    }
+
+    [Fact]
     public void Deeply_nested_input_is_rejected_without_exhausting_the_stack()
     {
         const int depth = 200_000;
