@@ -67,7 +67,7 @@ internal sealed class ConnectionEgress
     public bool TryEnqueue(EncodedFrame frame) => TryEnqueue(frame, frame.GetBytes(_format).Length);
 
     /// <inheritdoc cref="TryEnqueue(EncodedFrame)"/>
-    public bool TryEnqueue(MessageBatch batch) => TryEnqueue(batch, batch.GetFrame(_format).Length);
+    public bool TryEnqueue(MessageBatch batch) => TryEnqueue(batch, batch.GetQueuedSize(_format));
 
     /// <summary>Queues replayed messages once the queue is below half its bound (see <see cref="IFrameSink.EnqueueReplayAsync"/>).</summary>
     public async ValueTask EnqueueReplayAsync(MessageBatch batch, CancellationToken cancellationToken)
@@ -82,7 +82,7 @@ internal sealed class ConnectionEgress
             }
         }
 
-        var size = batch.GetFrame(_format).Length;
+        var size = batch.GetQueuedSize(_format);
         Interlocked.Add(ref _queuedBytes, size);
         if (!_queue.TryWrite(batch))
         {
@@ -104,7 +104,7 @@ internal sealed class ConnectionEgress
                 {
                     if (item is MessageBatch batch)
                     {
-                        var size = batch.GetFrame(_format).Length;
+                        var size = batch.GetQueuedSize(_format);
                         Dequeued(size);
                         if (_bundle.Count > 0 && (batch.Channel != _bundleChannel || _bundleBytes + size > _maxBundleBytes))
                         {
@@ -216,7 +216,7 @@ internal sealed class ConnectionEgress
         }
 
         ReadOnlyMemory<byte> bytes;
-        if (_bundleSingle is { } single && !_bundleChanged)
+        if (_bundleSingle is { ComposedFromMessages: false } single && !_bundleChanged)
         {
             bytes = single.GetFrame(_format); // composed once, shared with every subscriber of this format
         }

@@ -36,6 +36,30 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
         _frame.GetOrEncode(format, this, static (batch, format, output) =>
             MessageFrames.Write(format, batch.Channel, batch.ChannelSerial, batch.Messages.AsSpan(), static m => m.Message, output));
 
+    /// <summary>
+    /// What this batch weighs in a connection's queue. A live batch is shared, so it is its frame. A replay is one
+    /// connection's alone and goes out bundled from its messages' own bytes (<see cref="ComposedFromMessages"/>), so
+    /// its frame is never made: it is the sum of those bytes, each message encoded once.
+    /// </summary>
+    public int GetQueuedSize(WireFormat format)
+    {
+        if (!ComposedFromMessages)
+        {
+            return GetFrame(format).Length;
+        }
+
+        var size = 0;
+        foreach (var message in Messages)
+        {
+            size += message.GetBytes(format).Length;
+        }
+
+        return size;
+    }
+
+    /// <summary>True when a connection composes this batch's frame from its messages' bytes rather than sending <see cref="GetFrame"/>.</summary>
+    public bool ComposedFromMessages => IsReplay;
+
     /// <summary>As a ProtocolMessage (tests, diagnostics); the wire path never builds one.</summary>
     public ProtocolMessage ToProtocolMessage() => new(ProtocolAction.Message)
     {
