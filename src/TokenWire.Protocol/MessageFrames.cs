@@ -18,17 +18,23 @@ public static class MessageFrames
     private static readonly JsonEncodedText Channel = JsonEncodedText.Encode("channel");
     private static readonly JsonEncodedText ChannelSerial = JsonEncodedText.Encode("channelSerial");
     private static readonly JsonEncodedText Messages = JsonEncodedText.Encode("messages");
+    private static readonly JsonEncodedText ConnectionId = JsonEncodedText.Encode("connectionId");
+    private static readonly JsonEncodedText Timestamp = JsonEncodedText.Encode("timestamp");
 
     [ThreadStatic]
     private static Utf8JsonWriter? t_jsonWriter;
 
-    /// <summary>A frame of messages encoded beforehand (<see cref="IProtocolCodec.WriteMessage"/>), copied in as they are.</summary>
-    public static void Write(WireFormat format, string channel, string channelSerial, ReadOnlySpan<ReadOnlyMemory<byte>> encodedMessages, IBufferWriter<byte> output)
+    /// <summary>
+    /// A frame of messages encoded beforehand (<see cref="IProtocolCodec.WriteMessage"/>), copied in as they are. A
+    /// <paramref name="connectionId"/> or <paramref name="timestamp"/> given here is the ProtocolMessage's own: the
+    /// SDKs give it to every message that has none (TM2c, TM2f), so messages encoded without them take less room.
+    /// </summary>
+    public static void Write(WireFormat format, string channel, string channelSerial, ReadOnlySpan<ReadOnlyMemory<byte>> encodedMessages, IBufferWriter<byte> output, string? connectionId = null, long? timestamp = null)
     {
         if (format == WireFormat.MessagePack)
         {
             var writer = new MessagePackWriter(output);
-            WriteMessagePackHeader(ref writer, channel, channelSerial, encodedMessages.Length);
+            WriteMessagePackHeader(ref writer, channel, channelSerial, encodedMessages.Length, connectionId, timestamp);
             foreach (var message in encodedMessages)
             {
                 writer.WriteRaw(message.Span);
@@ -38,7 +44,7 @@ public static class MessageFrames
         }
         else
         {
-            var writer = StartJson(output, channel, channelSerial);
+            var writer = StartJson(output, channel, channelSerial, connectionId, timestamp);
             foreach (var message in encodedMessages)
             {
                 writer.WriteRawValue(message.Span, skipInputValidation: true);
@@ -78,7 +84,7 @@ public static class MessageFrames
         }
     }
 
-    private static Utf8JsonWriter StartJson(IBufferWriter<byte> output, string channel, string channelSerial)
+    private static Utf8JsonWriter StartJson(IBufferWriter<byte> output, string channel, string channelSerial, string? connectionId = null, long? timestamp = null)
     {
         // One writer per thread, reset onto each output: a frame allocates nothing but its bytes.
         var writer = t_jsonWriter ??= new Utf8JsonWriter(Stream.Null, JsonProtocolCodec.WriterOptions);
@@ -87,6 +93,16 @@ public static class MessageFrames
         writer.WriteNumber(Action, (int)ProtocolAction.Message);
         writer.WriteString(Channel, channel);
         writer.WriteString(ChannelSerial, channelSerial);
+        if (connectionId is not null)
+        {
+            writer.WriteString(ConnectionId, connectionId);
+        }
+
+        if (timestamp is { } ms)
+        {
+            writer.WriteNumber(Timestamp, ms);
+        }
+
         writer.WriteStartArray(Messages);
         return writer;
     }
@@ -99,15 +115,27 @@ public static class MessageFrames
         writer.Reset(Stream.Null);
     }
 
-    private static void WriteMessagePackHeader(ref MessagePackWriter writer, string channel, string channelSerial, int count)
+    private static void WriteMessagePackHeader(ref MessagePackWriter writer, string channel, string channelSerial, int count, string? connectionId = null, long? timestamp = null)
     {
-        writer.WriteMapHeader(4);
+        writer.WriteMapHeader(4 + (connectionId is null ? 0 : 1) + (timestamp is null ? 0 : 1));
         writer.Write("action");
         writer.Write((int)ProtocolAction.Message);
         writer.Write("channel");
         writer.Write(channel);
         writer.Write("channelSerial");
         writer.Write(channelSerial);
+        if (connectionId is not null)
+        {
+            writer.Write("connectionId");
+            writer.Write(connectionId);
+        }
+
+        if (timestamp is { } ms)
+        {
+            writer.Write("timestamp");
+            writer.Write(ms);
+        }
+
         writer.Write("messages");
         writer.WriteArrayHeader(count);
     }

@@ -13,6 +13,8 @@ public sealed class DeliveredMessage
 {
     private readonly MessageSnapshot? _snapshot;
     private PerFormatBytes _bytes;
+    private PerFormatBytes _bytesWithoutConnection;
+    private PerFormatBytes _bytesWithoutConnectionAndTime;
     private DeliveredMessage? _whole;
 
     /// <param name="loggedAt">When the log appended it (Unix ms, <see cref="LogEntry.LoggedAt"/>); 0 when unknown.</param>
@@ -73,4 +75,29 @@ public sealed class DeliveredMessage
     /// <summary>The message object's bytes in <paramref name="format"/>; racing encoders produce identical bytes, one wins.</summary>
     public ReadOnlyMemory<byte> GetBytes(WireFormat format) =>
         _bytes.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, output));
+
+    /// <summary>
+    /// The message's bytes in a bundle whose ProtocolMessage carries <paramref name="frameConnectionId"/> and
+    /// <paramref name="frameTimestamp"/> (see <see cref="MessageFrames"/>):
+    /// without the fields it would inherit unchanged from there. Encoded once per variant and format, and shared.
+    /// </summary>
+    public ReadOnlyMemory<byte> GetBytesInFrame(WireFormat format, string? frameConnectionId, long? frameTimestamp)
+    {
+        if (frameConnectionId is null || Message.ConnectionId != frameConnectionId)
+        {
+            return GetBytes(format);
+        }
+
+        return frameTimestamp is not null && Message.Timestamp == frameTimestamp
+            ? _bytesWithoutConnectionAndTime.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(Without(message, timestamp: true), output))
+            : _bytesWithoutConnection.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(Without(message, timestamp: false), output));
+    }
+
+    private static Message Without(Message message, bool timestamp)
+    {
+        var copy = message.Clone();
+        copy.ConnectionId = null;
+        copy.Timestamp = timestamp ? null : copy.Timestamp;
+        return copy;
+    }
 }

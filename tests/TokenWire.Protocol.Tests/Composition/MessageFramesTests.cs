@@ -35,4 +35,31 @@ public sealed class MessageFramesTests
         var decoded = codec.Decode(direct.WrittenMemory);
         Assert.Equal(["héllo \"quoted\"", null], decoded.Messages!.Select(m => m.Data.Text));
     }
+
+    [Theory]
+    [InlineData(WireFormat.Json)]
+    [InlineData(WireFormat.MessagePack)]
+    public void A_frame_with_its_own_connection_and_timestamp_equals_the_codec_frame(WireFormat format)
+    {
+        var codec = ProtocolCodecs.For(format);
+        var without = Messages.Select(m =>
+        {
+            var copy = m.Clone();
+            copy.ConnectionId = null;
+            copy.Timestamp = null;
+            return copy;
+        }).ToArray();
+        var expected = codec.Encode(new ProtocolMessage(ProtocolAction.Message) { Channel = "c", ChannelSerial = "01-000000000002", ConnectionId = "c1", Timestamp = 1796000000000, Messages = without });
+
+        var parts = without.Select(m =>
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            codec.WriteMessage(m, buffer);
+            return (ReadOnlyMemory<byte>)buffer.WrittenMemory.ToArray();
+        }).ToArray();
+        var composed = new ArrayBufferWriter<byte>();
+        MessageFrames.Write(format, "c", "01-000000000002", parts, composed, connectionId: "c1", timestamp: 1796000000000);
+
+        Assert.Equal(expected, composed.WrittenSpan.ToArray());
+    }
 }
