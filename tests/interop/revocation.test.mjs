@@ -208,3 +208,63 @@ describe('revokeTokens refusals', () => {
     assert.equal(stillOk.status, 200, 'not yet enforced during the margin');
   });
 });
+
+// One revocation request with several targets raises one revocation per target, and each used to rescan the app's
+// connections: a connection matched by two targets was sent DISCONNECTED twice, and the second send aborted the socket
+// before the first was flushed (the SDK saw 80003). Repeated so that the race has its chances.
+for (const format of FORMATS) {
+  describe(`revokeTokens with several targets [${format.name}]`, () => {
+    test('each matching connection is disconnected with 40141 exactly once, never 80003, over 10 rounds', async () => {
+      const keyRest = clients.rest(server, format, { key: app.keys[1].keyStr });
+      for (let round = 0; round < 10; round += 1) {
+        const first = uniqueName('first');
+        const second = uniqueName('second');
+        const group = uniqueName('group');
+        // Token literals, as ably-js's rest/batch test uses: the SDK cannot renew them, so it ends FAILED.
+        const [firstToken, secondToken] = await within(
+          Promise.all([keyRest.auth.requestToken({ clientId: first }), keyRest.auth.requestToken({ clientId: second })]),
+          10000,
+          'requestToken',
+        );
+        // A JWT matched by two targets: its clientId and its revocation key.
+        const both = ablyJwt(app.keys[1].keyStr, { 'x-ably-clientId': first, 'x-ably-revocation-key': group });
+        const targets = [
+          clients.realtime(server, format, { key: undefined, token: firstToken }),
+          clients.realtime(server, format, { key: undefined, token: secondToken }),
+          clients.realtime(server, format, { key: undefined, token: both }),
+        ];
+        const bystander = clients.realtime(server, format, { key: undefined, token: await keyRest.auth.requestToken({ clientId: uniqueName('c') }) });
+        await Promise.all([...targets, bystander].map((c) => connectionState(c, 'connected')));
+        const changes = targets.map((c) => {
+          const seen = [];
+          c.connection.on((change) => seen.push({ state: change.current, code: change.reason?.code }));
+          return seen;
+        });
+        const bystanderChanges = [];
+        bystander.connection.on((change) => bystanderChanges.push(change.current));
+
+        const result = await within(
+          keyRest.auth.revokeTokens([
+            { type: 'clientId', value: first },
+            { type: 'clientId', value: second },
+            { type: 'revocationKey', value: group },
+          ]),
+          10000,
+          'revokeTokens',
+        );
+        assert.equal(result.successCount, 3, JSON.stringify(result));
+
+        await Promise.all(targets.map((c) => connectionState(c, 'failed')));
+        for (const [i, seen] of changes.entries()) {
+          const described = `round ${round}, client ${i}: ${JSON.stringify(seen)}`;
+          assert.equal(seen.filter((s) => s.code === 40141).length, 1, `one 40141: ${described}`);
+          assert.deepEqual(seen[0], { state: 'disconnected', code: 40141 }, described);
+          assert.ok(!seen.some((s) => s.code === 80003), `never 80003: ${described}`);
+        }
+        assert.equal(bystander.connection.state, 'connected');
+        assert.deepEqual(bystanderChanges, [], 'the bystander was not disturbed');
+        await clients.closeAll();
+      }
+    });
+  });
+}

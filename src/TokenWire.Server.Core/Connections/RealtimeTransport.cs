@@ -29,6 +29,9 @@ public sealed partial class RealtimeTransport : IFrameSink
     /// <summary>The WebSocket refused the client's input and aborted: see <see cref="LingerAsync"/>.</summary>
     private bool _refusedInput;
 
+    /// <summary>1 once a closing frame was queued or the transport aborted: closing is one-shot, later sends are dropped.</summary>
+    private int _closing;
+
     /// <param name="appendRollupWindow">This connection's <c>appendRollupWindow</c> for the appends it publishes.</param>
     public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, bool heartbeats, TimeSpan appendRollupWindow, RealtimeConnection connection, RealtimeServices services)
     {
@@ -57,9 +60,16 @@ public sealed partial class RealtimeTransport : IFrameSink
     /// <summary>Bytes waiting in this transport's outbound queue.</summary>
     public long QueuedBytes => _egress.QueuedBytes;
 
+    /// <summary>True once the transport is closing: its closing frame is queued (or it was aborted).</summary>
+    public bool IsClosing => Volatile.Read(ref _closing) != 0;
+
     public void Enqueue(EncodedFrame frame)
     {
-        if (!_egress.TryEnqueue(frame))
+        if (IsClosing)
+        {
+            DroppedAfterClose(_services.Logger, ConnectionId, frame.Message.Action);
+        }
+        else if (!_egress.TryEnqueue(frame))
         {
             EndSlowConsumer();
         }
@@ -67,7 +77,8 @@ public sealed partial class RealtimeTransport : IFrameSink
 
     public void Enqueue(MessageBatch batch)
     {
-        if (!_egress.TryEnqueue(batch))
+        // Deliveries racing the close: the client resumes and is replayed them.
+        if (!IsClosing && !_egress.TryEnqueue(batch))
         {
             EndSlowConsumer();
         }
@@ -80,20 +91,37 @@ public sealed partial class RealtimeTransport : IFrameSink
     /// <summary>Ends the transport without a closing handshake (slow consumer, replaced by a resume).</summary>
     public void Abort()
     {
+        Volatile.Write(ref _closing, 1);
         _egress.Complete();
         _stop.Cancel();
         _socket.Abort();
     }
 
-    /// <summary>Sends <paramref name="final"/> (DISCONNECTED, ERROR, CLOSED), then closes the socket.</summary>
-    public void SendAndClose(ProtocolMessage final)
+    /// <summary>
+    /// Sends <paramref name="final"/> (DISCONNECTED, ERROR, CLOSED), then closes the socket. One-shot: only the first
+    /// call (or none, after an abort) sends; false for the others, whose frame is dropped. Two events may close the same
+    /// connection at once (a revocation's targets, say), and the client must see one closing frame, flushed.
+    /// </summary>
+    public bool SendAndClose(ProtocolMessage final)
     {
-        Send(final);
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            DroppedAfterClose(_services.Logger, ConnectionId, final.Action);
+            return false;
+        }
+
+        if (!_egress.TryEnqueue(new EncodedFrame(final)))
+        {
+            // Already past the bound: the client resumes from what it has, as any slow consumer does.
+            EndSlowConsumer();
+        }
+
         _egress.Complete();
+        return true;
     }
 
     /// <summary>A fatal connection error: ERROR without a channel, then close (the SDK moves to FAILED).</summary>
-    public void Fail(ErrorInfo error) => SendAndClose(new ProtocolMessage(ProtocolAction.Error) { Error = error });
+    public void Fail(ErrorInfo error) => _ = SendAndClose(new ProtocolMessage(ProtocolAction.Error) { Error = error });
 
     /// <summary>
     /// What a node that is shutting down tells its clients (and refuses new connections with), in DISCONNECTED: 80003,
@@ -143,6 +171,7 @@ public sealed partial class RealtimeTransport : IFrameSink
         }
         finally
         {
+            Volatile.Write(ref _closing, 1);
             _egress.Complete();
             Session.DetachAll();
             await writer.ConfigureAwait(false);
@@ -251,6 +280,8 @@ public sealed partial class RealtimeTransport : IFrameSink
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
+            // Nothing more can be written: what is sent from now on is dropped, not taken for a slow consumer.
+            Volatile.Write(ref _closing, 1);
             _socket.Abort();
             await _stop.CancelAsync().ConfigureAwait(false);
         }
@@ -307,6 +338,9 @@ public sealed partial class RealtimeTransport : IFrameSink
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId}: outbound queue full ({Limit} bytes); disconnecting slow consumer")]
     private static partial void SlowConsumer(ILogger logger, string connectionId, long limit);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId}: {Action} dropped: the transport is already closing")]
+    private static partial void DroppedAfterClose(ILogger logger, string connectionId, ProtocolAction action);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: malformed frame: {Reason}")]
     private static partial void MalformedFrame(ILogger logger, string connectionId, string reason);

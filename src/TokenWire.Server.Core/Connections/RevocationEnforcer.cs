@@ -49,7 +49,7 @@ public sealed partial class RevocationEnforcer(
 
         foreach (var connection in live.ForApp(key.AppId))
         {
-            if (TokenRevocations.Matches(revocation, connection.Auth) && connection.Transport is { } transport)
+            if (TokenRevocations.Matches(revocation, connection.Auth) && connection.Transport is { IsClosing: false } transport)
             {
                 transport.Send(new ProtocolMessage(ProtocolAction.Auth));
             }
@@ -58,15 +58,19 @@ public sealed partial class RevocationEnforcer(
         _ = DisconnectLaterAsync(key.AppId, TimeSpan.FromMilliseconds(wait));
     }
 
-    /// <summary>DISCONNECTED 40141 to every live connection of the app whose token is revoked now.</summary>
+    /// <summary>
+    /// DISCONNECTED 40141 to every live connection of the app whose token is revoked now. A request with several targets
+    /// raises one revocation each, and each rescans the app: a connection that several match (or that is closing
+    /// anyway) is still closed once, since closing a transport is one-shot.
+    /// </summary>
     private void Disconnect(string appId)
     {
         foreach (var connection in live.ForApp(appId))
         {
-            if (revocations.IsRevoked(connection.Auth) && connection.Transport is { } transport)
+            if (connection.Transport is { IsClosing: false } transport && revocations.IsRevoked(connection.Auth)
+                && transport.SendAndClose(new ProtocolMessage(ProtocolAction.Disconnected) { Error = ErrorCodes.Create(ErrorCodes.TokenRevoked, "Token revoked") }))
             {
                 Revoked(logger, connection.Id);
-                transport.SendAndClose(new ProtocolMessage(ProtocolAction.Disconnected) { Error = ErrorCodes.Create(ErrorCodes.TokenRevoked, "Token revoked") });
             }
         }
     }
