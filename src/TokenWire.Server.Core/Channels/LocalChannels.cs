@@ -16,6 +16,9 @@ public sealed class LocalChannels(IMessageLog log, IMessageBus bus, IPresenceSto
 
     public int Count => _channels.Count;
 
+    /// <summary>A snapshot of the active channels (stats sample it).</summary>
+    public IReadOnlyCollection<ChannelKey> Keys => (IReadOnlyCollection<ChannelKey>)_channels.Keys;
+
     public LocalChannel? Find(ChannelKey channelKey) => _channels.GetValueOrDefault(channelKey)?.Value;
 
     /// <summary>Returns the channel with a reference taken; pair with <see cref="Release"/>.</summary>

@@ -35,4 +35,6 @@ public sealed class TokenWireOptions
     public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     public MemoryOptions Memory { get; set; } = new();
+
+    public StatsOptions Stats { get; set; } = new();
 }

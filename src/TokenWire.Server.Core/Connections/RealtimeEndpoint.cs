@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Engine;
+using TokenWire.Server.Stats;
 
 namespace TokenWire.Server.Connections;
 
@@ -131,6 +132,11 @@ public sealed partial class RealtimeEndpoint(Authenticator authenticator, Realti
             ConnectionLimitReached(logger, auth.App.Id, limit);
             await RefuseAsync(socket, format, ErrorCodes.Create(ErrorCodes.AppConnectionLimit, $"Application connection limit exceeded ({limit} connections); retry later"), ProtocolAction.Disconnected).ConfigureAwait(false);
             return;
+        }
+
+        if (resumeError is not null || resumeKey is null)
+        {
+            services.Stats.For(auth.App.Id).Add(StatsCounter.ConnectionsOpened, 1);
         }
 
         try

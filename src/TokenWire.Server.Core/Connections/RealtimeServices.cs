@@ -7,6 +7,8 @@ using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
 
+using TokenWire.Server.Stats;
+
 namespace TokenWire.Server.Connections;
 
 /// <summary>The node-wide collaborators every transport uses, bundled so a transport has one dependency.</summary>
@@ -23,7 +25,8 @@ public sealed class RealtimeServices(
     TimeProvider time,
     ILogger<RealtimeTransport> logger,
     ConnectionMetrics connectionMetrics,
-    MessageMetrics messageMetrics)
+    MessageMetrics messageMetrics,
+    StatsRecorder stats)
 {
     public ChannelPublisher Publisher { get; } = publisher;
 
@@ -50,6 +53,9 @@ public sealed class RealtimeServices(
     public ILogger<RealtimeTransport> Logger { get; } = logger;
 
     public ConnectionMetrics ConnectionMetrics { get; } = connectionMetrics;
+
+    /// <summary>Per-app counts for <c>GET /stats</c>.</summary>
+    public StatsRecorder Stats { get; } = stats;
 
     /// <summary>Deliveries (per frame, from each connection's egress) and NACKs.</summary>
     public MessageMetrics MessageMetrics { get; } = messageMetrics;

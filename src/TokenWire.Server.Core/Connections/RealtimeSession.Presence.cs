@@ -3,6 +3,7 @@ using TokenWire.Protocol;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
+using TokenWire.Server.Stats;
 
 namespace TokenWire.Server.Connections;
 
@@ -34,6 +35,7 @@ public sealed partial class RealtimeSession
             return;
         }
 
+        _services.Stats.For(Connection.Auth.App.Id).Add(StatsCounter.InboundRealtimePresenceCount, items.Count, StatsCounter.InboundRealtimePresenceData, items.Sum(p => (long)p.Size));
         List<PresenceChange> changes;
         try
         {

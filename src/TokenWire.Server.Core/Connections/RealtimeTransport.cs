@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using Microsoft.Extensions.Logging;
 using TokenWire.Protocol;
 using TokenWire.Server.Fanout;
+using TokenWire.Server.Stats;
 
 namespace TokenWire.Server.Connections;
 
@@ -21,6 +22,9 @@ public sealed partial class RealtimeTransport : IFrameSink
     private readonly IProtocolCodec _codec;
     private readonly ConnectionEgress _egress;
     private readonly CancellationTokenSource _stop = new();
+
+    /// <summary>The app's stats counters, kept so that each delivery costs no lookup.</summary>
+    private readonly StatsCounters _stats;
 
     /// <summary>Cancelled <see cref="Configuration.TokenWireOptions.ShutdownDrainTimeout"/> after <see cref="Drain"/>: a transport still open then is aborted.</summary>
     private readonly CancellationTokenSource _drainDeadline = new();
@@ -44,6 +48,7 @@ public sealed partial class RealtimeTransport : IFrameSink
         EchoMessages = echoMessages;
         Connection = connection;
         Session = new RealtimeSession(this, connection, services, appendRollupWindow);
+        _stats = services.Stats.For(connection.Auth.App.Id);
     }
 
     public RealtimeConnection Connection { get; }
@@ -73,18 +78,48 @@ public sealed partial class RealtimeTransport : IFrameSink
         {
             EndSlowConsumer();
         }
+        else
+        {
+            CountOutbound(frame);
+        }
     }
 
     public void Enqueue(MessageBatch batch)
     {
         // Deliveries racing the close: the client resumes and is replayed them.
-        if (!IsClosing && !_egress.TryEnqueue(batch))
+        if (IsClosing)
+        {
+            return;
+        }
+
+        if (!_egress.TryEnqueue(batch))
         {
             EndSlowConsumer();
+            return;
+        }
+
+        // Outbound data is the frame's size (already encoded and shared), not a per-message sum: one add per delivery.
+        _stats.Add(StatsCounter.OutboundRealtimeMessagesCount, batch.Messages.Length, StatsCounter.OutboundRealtimeMessagesData, batch.GetFrame(Format).Length);
+    }
+
+    private void CountOutbound(EncodedFrame frame)
+    {
+        var message = frame.Message;
+        if (message.Action == ProtocolAction.Message && message.Messages is { Count: > 0 } messages)
+        {
+            _stats.Add(StatsCounter.OutboundRealtimeMessagesCount, messages.Count, StatsCounter.OutboundRealtimeMessagesData, frame.GetBytes(Format).Length);
+        }
+        else if (message.Action is ProtocolAction.Presence or ProtocolAction.Sync && message.Presence is { Count: > 0 } members)
+        {
+            _stats.Add(StatsCounter.OutboundRealtimePresenceCount, members.Count, StatsCounter.OutboundRealtimePresenceData, frame.GetBytes(Format).Length);
         }
     }
 
-    public ValueTask EnqueueReplayAsync(MessageBatch batch, CancellationToken cancellationToken) => _egress.EnqueueReplayAsync(batch, cancellationToken);
+    public ValueTask EnqueueReplayAsync(MessageBatch batch, CancellationToken cancellationToken)
+    {
+        _stats.Add(StatsCounter.OutboundRealtimeMessagesCount, batch.Messages.Length, StatsCounter.OutboundRealtimeMessagesData, batch.GetFrame(Format).Length);
+        return _egress.EnqueueReplayAsync(batch, cancellationToken);
+    }
 
     public void Send(ProtocolMessage message) => Enqueue(new EncodedFrame(message));
 

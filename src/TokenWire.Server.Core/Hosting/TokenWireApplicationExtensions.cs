@@ -41,6 +41,7 @@ public static class TokenWireApplicationExtensions
             KeepAliveInterval = options.Connection.MaxIdleInterval / 2,
             KeepAliveTimeout = options.Connection.MaxIdleInterval * 2,
         });
+        app.UseMiddleware<ApiRequestStats>();
         app.UseMiddleware<RestErrorMiddleware>();
         app.Use(async (context, next) =>
         {
@@ -56,6 +57,7 @@ public static class TokenWireApplicationExtensions
         {
             app.Logger.LogWarning("SANDBOX MODE: POST /apps creates apps with full-capability keys for anyone who can reach this server. Use it only for test suites.");
             app.MapSandboxApi();
+            app.MapStatsFixtures();
         }
 
         app.MapHealthChecks("/health");
@@ -64,6 +66,7 @@ public static class TokenWireApplicationExtensions
         app.MapBatchApi();
         app.MapTokenApi();
         app.MapRevocationApi();
+        app.MapStatsApi();
         return app;
     }
 }

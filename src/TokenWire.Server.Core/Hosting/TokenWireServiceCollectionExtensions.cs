@@ -13,6 +13,7 @@ using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
 using TokenWire.Server.Rest;
+using TokenWire.Server.Stats;
 
 namespace TokenWire.Server.Hosting;
 
@@ -72,6 +73,10 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<RealtimeServices>();
         services.AddSingleton<RealtimeEndpoint>();
         services.AddHostedService<RevocationEnforcer>();
+        services.AddSingleton<StatsRecorder>();
+        services.TryAddSingleton<IStatsStore, InMemoryStatsStore>();
+        services.AddSingleton<StatsFlusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<StatsFlusher>());
         // Off with TokenWire:Memory:TrimWhenIdle=false; why it exists: IdleMemoryTrimmer's summary.
         services.AddHostedService<IdleMemoryTrimmer>();
         services.AddHealthChecks();

@@ -8,6 +8,8 @@ using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
+using TokenWire.Server.Stats;
+
 namespace TokenWire.Server.Publishing;
 
 /// <summary>
@@ -17,7 +19,7 @@ namespace TokenWire.Server.Publishing;
 /// engine delivers them live only, as they are; they get no serial (null in the ACK) and never appear in history,
 /// rewind, <c>getMessage</c> or a resume's replay.
 /// </summary>
-public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProvider time, MessageMetrics? metrics = null)
+public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProvider time, MessageMetrics? metrics = null, StatsRecorder? stats = null)
 {
     /// <param name="connectionId">The publishing realtime connection, or null for REST (whose caller attributes each message).</param>
     /// <param name="order">The realtime publish's place in its connection's order on the channel (none for REST).</param>
@@ -40,6 +42,7 @@ public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProv
         }
 
         auth.App.EnsureWithinMessageSize(total);
+        CountInbound(stats, auth, connectionId, messages.Count, total);
 
         var channelKey = new ChannelKey(auth.App.Id, channelName);
         if (!HasEphemeral(messages))
@@ -81,6 +84,19 @@ public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProv
         metrics?.Published(MessageActions.Create, appended.Appended.Count);
         metrics?.PublishedEphemeral(ephemeral.Count);
         return new AppendResult(serials, appended.Appended, appended.Epoch);
+    }
+
+    /// <summary>Inbound stats: a realtime connection's publish or a REST one, counted once it passed the checks.</summary>
+    internal static void CountInbound(StatsRecorder? stats, AuthContext auth, string? connectionId, int messages, long bytes)
+    {
+        if (connectionId is null)
+        {
+            stats?.For(auth.App.Id).Add(StatsCounter.InboundRestMessagesCount, messages, StatsCounter.InboundRestMessagesData, bytes);
+        }
+        else
+        {
+            stats?.For(auth.App.Id).Add(StatsCounter.InboundRealtimeMessagesCount, messages, StatsCounter.InboundRealtimeMessagesData, bytes);
+        }
     }
 
     private static bool HasEphemeral(IReadOnlyList<Message> messages)

@@ -7,6 +7,7 @@ using TokenWire.Server.Configuration;
 using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
+using TokenWire.Server.Stats;
 
 namespace TokenWire.Server.Publishing;
 
@@ -15,7 +16,7 @@ namespace TokenWire.Server.Publishing;
 /// the caller needs message-update-* (update, append) or message-delete-* (delete) rights (40160), then the log
 /// checks the target, ownership and append rules atomically with the append, and delivers the version.
 /// </summary>
-public sealed class MessageMutator(LogWriter log, ChannelRules rules, MessageMetrics? metrics = null)
+public sealed class MessageMutator(LogWriter log, ChannelRules rules, MessageMetrics? metrics = null, StatsRecorder? stats = null)
 {
     /// <param name="connectionId">The acting realtime connection, or null for REST.</param>
     /// <param name="appendRollupWindow">The acting connection's rollup window for appends (none for REST).</param>
@@ -54,6 +55,7 @@ public sealed class MessageMutator(LogWriter log, ChannelRules rules, MessageMet
         }
 
         auth.App.EnsureWithinMessageSize(operation.Size);
+        ChannelPublisher.CountInbound(stats, auth, connectionId, 1, operation.Size);
 
         // The version names who acted: the identified client, or the clientId a key or wildcard holder states.
         var actor = auth.ClientIdFor(VersionPayload.ClientIdOf(operation.Version), "Operation");

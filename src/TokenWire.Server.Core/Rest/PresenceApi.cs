@@ -11,6 +11,7 @@ using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
+using TokenWire.Server.Stats;
 
 namespace TokenWire.Server.Rest;
 
@@ -29,7 +30,7 @@ public static class PresenceApi
         return routes;
     }
 
-    private static async Task MembersAsync(HttpContext context, string channel, RestAuthentication authentication, PresenceService presence, IOptions<TokenWireOptions> options)
+    private static async Task MembersAsync(HttpContext context, string channel, RestAuthentication authentication, PresenceService presence, IOptions<TokenWireOptions> options, StatsRecorder stats)
     {
         var auth = authentication.Authenticate(context.Request);
         ChannelNames.Validate(channel);
@@ -47,7 +48,9 @@ public static class PresenceApi
             .ToList();
         var page = matching.Take(limit).ToList();
         context.Response.Headers.Link = Link(limit, clientId, connectionId, matching.Count > limit ? page[^1].MemberKey : null);
-        await RestResponses.WriteMessagesAsync(context, page.Select(m => m.ToMessage()).ToList());
+        var messages = page.Select(m => m.ToMessage()).ToList();
+        stats.For(auth.App.Id).Add(StatsCounter.OutboundRestPresenceCount, messages.Count, StatsCounter.OutboundRestPresenceData, messages.Sum(m => (long)m.Size));
+        await RestResponses.WriteMessagesAsync(context, messages);
     }
 
     private static async Task HistoryAsync(HttpContext context, string channel, RestAuthentication authentication, IMessageLog log, IOptions<TokenWireOptions> options, MessageMetrics metrics)

@@ -13,6 +13,7 @@ using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
+using TokenWire.Server.Stats;
 
 namespace TokenWire.Server.Rest;
 
@@ -37,7 +38,7 @@ public static class RestApi
         return routes;
     }
 
-    private static async Task HistoryAsync(HttpContext context, string channel, RestAuthentication authentication, IMessageLog log, IOptions<TokenWireOptions> options, MessageMetrics metrics)
+    private static async Task HistoryAsync(HttpContext context, string channel, RestAuthentication authentication, IMessageLog log, IOptions<TokenWireOptions> options, MessageMetrics metrics, StatsRecorder stats)
     {
         var auth = authentication.Authenticate(context.Request);
         ChannelNames.Validate(channel);
@@ -45,7 +46,9 @@ public static class RestApi
         var query = HistoryRequest.Parse(context.Request.Query, options.Value.Limits.HistoryMaxLimit);
         var page = await HistoryRequest.ReadPageAsync(log, new ChannelKey(auth.App.Id, channel), channel, query, presence: false, metrics, context.RequestAborted);
         context.Response.Headers.Link = HistoryRequest.Link("messages", query, page.Next);
-        await RestResponses.WriteMessagesAsync(context, page.Entries.Select(e => e.Message).ToList());
+        var messages = page.Entries.Select(e => e.Message).ToList();
+        stats.For(auth.App.Id).Add(StatsCounter.OutboundRestMessagesCount, messages.Count, StatsCounter.OutboundRestMessagesData, messages.Sum(m => (long)m.Size));
+        await RestResponses.WriteMessagesAsync(context, messages);
     }
 
     private static async Task PublishAsync(HttpContext context, string channel, RestAuthentication authentication, ChannelPublisher publisher, IConnectionStore connections, IOptions<TokenWireOptions> options)

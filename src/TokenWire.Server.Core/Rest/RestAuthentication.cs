@@ -8,7 +8,17 @@ namespace TokenWire.Server.Rest;
 /// <summary>REST credentials: <c>Authorization: Basic base64(key)</c>, clientId from <c>X-Ably-ClientId</c> (base64).</summary>
 public sealed class RestAuthentication(Authenticator authenticator)
 {
+    /// <summary>The <see cref="HttpContext.Items"/> key under which the authenticated app's id is left (for stats).</summary>
+    public const string AppIdItem = "tokenwire.appId";
+
     public AuthContext Authenticate(HttpRequest request)
+    {
+        var auth = AuthenticateHeader(request);
+        request.HttpContext.Items[AppIdItem] = auth.App.Id;
+        return auth;
+    }
+
+    private AuthContext AuthenticateHeader(HttpRequest request)
     {
         var header = request.Headers.Authorization.ToString();
         if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
