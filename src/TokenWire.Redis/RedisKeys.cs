@@ -70,5 +70,11 @@ public sealed class RedisKeys(string prefix)
 
     public RedisKey PresenceChannels => Prefix + "pres-channels";
 
+    /// <summary>An app's stats interval (a hash of leaf entries); one hash tag per app, so its keys share a slot.</summary>
+    public RedisKey StatsInterval(string appId, string unit, long start) => string.Concat(Prefix, "stats:{", appId, "}:", unit, ":", start.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The starts of an app's stored intervals of one unit (a sorted set scored by start).</summary>
+    public RedisKey StatsIndex(string appId, string unit) => string.Concat(Prefix, "stats:{", appId, "}:", unit);
+
     public RedisKey NodeHeartbeat(string nodeInstance) => string.Concat(Prefix, "node:", nodeInstance);
 }

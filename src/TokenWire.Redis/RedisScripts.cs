@@ -20,6 +20,7 @@ internal static class RedisScripts
     public static readonly string ConnectionDisconnect = Load("connection_disconnect.lua");
     public static readonly string Revoke = Load("revoke.lua");
     public static readonly string PresenceApply = Load("presence_apply.lua");
+    public static readonly string StatsAdd = Load("stats_add.lua");
 
     private static string Channel(string name) => Load("channel.lua") + "\n" + Load(name);
 

@@ -8,6 +8,7 @@ using TokenWire.Server.Connections;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
+using TokenWire.Server.Stats;
 
 namespace TokenWire.Redis;
 
@@ -79,6 +80,8 @@ public static class RedisServiceCollectionExtensions
         services.AddSingleton(RedisConnectionCounts.Create);
         services.AddSingleton<IClusterConnectionCounts>(sp => sp.GetRequiredService<RedisConnectionCounts>());
         services.AddHostedService(sp => sp.GetRequiredService<RedisConnectionCounts>());
+        services.RemoveAll<IStatsStore>();
+        services.AddSingleton<IStatsStore>(sp => new RedisStatsStore(sp.GetRequiredService<RedisConnection>().Multiplexer, sp.GetRequiredService<RedisKeys>()));
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         return services;
     }
