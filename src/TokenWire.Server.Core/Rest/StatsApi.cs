@@ -44,7 +44,7 @@ public static class StatsApi
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var query = StatsQuery.Parse(context.Request.Query, now);
-        var buckets = await store.ReadAsync(auth.App.Id, query.Unit, query.First, query.Last, query.Forwards, query.Limit + 1, context.RequestAborted);
+        var buckets = await store.ReadAsync(auth.App.Id, query.Unit, query.PageFirst, query.PageLast, query.Forwards, query.Limit + 1, context.RequestAborted);
         var page = buckets.Take(query.Limit).ToList();
         context.Response.Headers.Link = query.Link(buckets.Count > query.Limit ? query.After(page[^1].Start) : null);
         await RestResponses.WriteJsonAsync(context, StatusCodes.Status200OK, w =>

@@ -9,9 +9,10 @@ namespace TokenWire.Server.Rest;
 /// <c>GET /stats</c> parameters (spec RSC6b): <c>unit</c> (also the older <c>by</c>; minute by default),
 /// <c>start</c>/<c>end</c> in ms or as an interval id of any unit (an end id includes its whole interval),
 /// <c>direction</c> (backwards by default) and <c>limit</c> (100 by default, at most 1,000). <see cref="First"/> and
-/// <see cref="Last"/> are the starts of the first and last interval in range.
+/// <see cref="Last"/> are the starts of the first and last interval in range; a later page carries the query's range
+/// as it was and a <see cref="Cursor"/>, the start of the last interval shown, so that its first link is the first page.
 /// </summary>
-public sealed record StatsQuery(StatsUnit Unit, long First, long Last, bool Forwards, int Limit)
+public sealed record StatsQuery(StatsUnit Unit, long First, long Last, bool Forwards, int Limit, long? Cursor = null)
 {
     public const int DefaultLimit = 100;
     public const int MaxLimit = 1000;
@@ -46,23 +47,29 @@ public sealed record StatsQuery(StatsUnit Unit, long First, long Last, bool Forw
             throw Invalid("start must not be later than end");
         }
 
-        return new StatsQuery(unit, StatsIntervals.Floor(start, unit), StatsIntervals.Floor(end, unit), forwards, limit);
+        var cursor = ParseTime(query, "cursor", atEnd: false);
+        return new StatsQuery(unit, StatsIntervals.Floor(start, unit), StatsIntervals.Floor(end, unit), forwards, limit, cursor);
     }
 
+    /// <summary>The start of the first interval this page may show (the oldest going forwards).</summary>
+    public long PageFirst => Forwards && Cursor is { } c ? Math.Max(First, StatsIntervals.Next(c, Unit)) : First;
+
+    /// <summary>The start of the last interval this page may show (the newest going backwards).</summary>
+    public long PageLast => !Forwards && Cursor is { } c ? Math.Min(Last, c - 1) : Last;
+
     /// <summary>The query of the page that follows one ending with the interval starting at <paramref name="lastShown"/>.</summary>
-    public StatsQuery After(long lastShown) =>
-        Forwards ? this with { First = StatsIntervals.Next(lastShown, Unit) } : this with { Last = lastShown - 1 };
+    public StatsQuery After(long lastShown) => this with { Cursor = lastShown };
 
     /// <summary>Link entries as the SDK follows them (<c>./stats?…</c>, first, current and, when there is more, next).</summary>
     public string Link(StatsQuery? next)
     {
-        var link = $"<./stats?{ToQueryString()}>; rel=\"first\", <./stats?{ToQueryString()}>; rel=\"current\"";
+        var link = $"<./stats?{(this with { Cursor = null }).ToQueryString()}>; rel=\"first\", <./stats?{ToQueryString()}>; rel=\"current\"";
         return next is null ? link : link + $", <./stats?{next.ToQueryString()}>; rel=\"next\"";
     }
 
     private string ToQueryString() => string.Create(
         CultureInfo.InvariantCulture,
-        $"unit={StatsIntervals.Name(Unit)}&limit={Limit}&direction={(Forwards ? "forwards" : "backwards")}&start={First}&end={Last}");
+        $"unit={StatsIntervals.Name(Unit)}&limit={Limit}&direction={(Forwards ? "forwards" : "backwards")}&start={First}&end={Last}{(Cursor is { } c ? $"&cursor={c}" : string.Empty)}");
 
     /// <summary>A time in ms, or an interval id: its start, or for <paramref name="atEnd"/> its last millisecond.</summary>
     private static long? ParseTime(IQueryCollection query, string name, bool atEnd)

@@ -51,18 +51,21 @@ public sealed class StatsQueryTests
     }
 
     [Fact]
-    public void The_next_page_starts_after_the_last_interval_shown_in_either_direction_and_links_say_so()
+    public void The_next_page_starts_after_the_last_interval_shown_in_either_direction_and_its_first_link_is_the_first_page()
     {
         var backwards = new StatsQuery(StatsUnit.Hour, Ms(2025, 1, 1), Ms(2025, 1, 2), false, 2);
         var forwards = backwards with { Forwards = true };
 
-        Assert.Equal(backwards with { Last = Ms(2025, 1, 1, 10) - 1 }, backwards.After(Ms(2025, 1, 1, 10)));
-        Assert.Equal(forwards with { First = Ms(2025, 1, 1, 11) }, forwards.After(Ms(2025, 1, 1, 10)));
-        var link = forwards.Link(forwards.After(Ms(2025, 1, 1, 10)));
-        Assert.Contains($"<./stats?unit=hour&limit=2&direction=forwards&start={Ms(2025, 1, 1)}&end={Ms(2025, 1, 2)}>; rel=\"first\"", link, StringComparison.Ordinal);
-        Assert.Contains("rel=\"current\"", link, StringComparison.Ordinal);
-        Assert.Contains($"start={Ms(2025, 1, 1, 11)}&end={Ms(2025, 1, 2)}>; rel=\"next\"", link, StringComparison.Ordinal);
+        Assert.Equal((Ms(2025, 1, 1), Ms(2025, 1, 1, 10) - 1), (backwards.After(Ms(2025, 1, 1, 10)).PageFirst, backwards.After(Ms(2025, 1, 1, 10)).PageLast));
+        Assert.Equal((Ms(2025, 1, 1, 11), Ms(2025, 1, 2)), (forwards.After(Ms(2025, 1, 1, 10)).PageFirst, forwards.After(Ms(2025, 1, 1, 10)).PageLast));
+        var first = $"<./stats?unit=hour&limit=2&direction=forwards&start={Ms(2025, 1, 1)}&end={Ms(2025, 1, 2)}>; rel=\"first\"";
+        var second = forwards.After(Ms(2025, 1, 1, 10));
+        Assert.Contains(first, forwards.Link(second), StringComparison.Ordinal);
+        Assert.Contains($"&cursor={Ms(2025, 1, 1, 10)}>; rel=\"next\"", forwards.Link(second), StringComparison.Ordinal);
+        Assert.Contains(first, second.Link(second.After(Ms(2025, 1, 1, 12))), StringComparison.Ordinal);
+        Assert.Contains($"&cursor={Ms(2025, 1, 1, 10)}>; rel=\"current\"", second.Link(null), StringComparison.Ordinal);
         Assert.DoesNotContain("rel=\"next\"", forwards.Link(null), StringComparison.Ordinal);
+        Assert.Equal(second, Parse(("unit", "hour"), ("limit", "2"), ("direction", "forwards"), ("start", Ms(2025, 1, 1).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("end", Ms(2025, 1, 2).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("cursor", Ms(2025, 1, 1, 10).ToString(System.Globalization.CultureInfo.InvariantCulture))));
     }
 
     private static StatsQuery Parse(params (string Name, string Value)[] parameters) =>
