@@ -98,8 +98,8 @@ public sealed partial class RealtimeTransport : IFrameSink
             return;
         }
 
-        // Outbound data is the frame's size (already encoded and shared), not a per-message sum: one add per delivery.
-        _stats.Add(StatsCounter.OutboundRealtimeMessagesCount, batch.Messages.Length, StatsCounter.OutboundRealtimeMessagesData, batch.GetFrame(Format).Length);
+        // Outbound data is the batch's queued size (its shared frame, already encoded), not a per-message sum: one add per delivery.
+        _stats.Add(StatsCounter.OutboundRealtimeMessagesCount, batch.Messages.Length, StatsCounter.OutboundRealtimeMessagesData, batch.GetQueuedSize(Format));
     }
 
     private void CountOutbound(EncodedFrame frame)
@@ -117,7 +117,7 @@ public sealed partial class RealtimeTransport : IFrameSink
 
     public ValueTask EnqueueReplayAsync(MessageBatch batch, CancellationToken cancellationToken)
     {
-        _stats.Add(StatsCounter.OutboundRealtimeMessagesCount, batch.Messages.Length, StatsCounter.OutboundRealtimeMessagesData, batch.GetFrame(Format).Length);
+        _stats.Add(StatsCounter.OutboundRealtimeMessagesCount, batch.Messages.Length, StatsCounter.OutboundRealtimeMessagesData, batch.GetQueuedSize(Format));
         return _egress.EnqueueReplayAsync(batch, cancellationToken);
     }
 
