@@ -27,8 +27,9 @@ public static class ChannelNames
 
         if (name[0] == '[')
         {
-            // Qualified names ([?rewind=1]name, [meta]…) are not served yet; refuse them rather than mis-route.
-            throw new ProtocolException(ErrorCodes.InvalidChannelName, $"Channel name qualifiers are not supported: '{name}'");
+            // Where a qualifier is served (ATTACH, publish, REST messages) QualifiedChannelName strips it first; here a
+            // '[' is a qualifier that has no meaning, or a second one.
+            throw new ProtocolException(ErrorCodes.InvalidChannelName, $"Invalid channel name '{name}': a qualified name ('[…]name') is not supported here");
         }
 
         foreach (var c in name)

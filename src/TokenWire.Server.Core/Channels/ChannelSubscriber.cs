@@ -11,7 +11,10 @@ namespace TokenWire.Server.Channels;
 /// <item>first contact: a version of a message created at or before <see cref="ContactFloor"/> (the attach point) that
 /// this attachment has not yet seen whole goes out as the whole message so far (<c>message.update</c>), later ones as
 /// they are. Messages created after the attach point were received live, so they need nothing;</item>
-/// <item><c>appendMode=full</c>: every append goes out whole.</item>
+/// <item><c>appendMode=full</c>: every append goes out whole;</item>
+/// <item>a qualified name (<c>[?rewind=1]name</c>, <c>[filter=…]name</c>): frames carry <see cref="WireName"/>, the name
+/// the client attached with, and a <see cref="Filter"/> keeps only the messages it matches (presence is not delivered
+/// to a filtered attachment, as it is subscribe-only).</item>
 /// </list>
 /// While <see cref="HasBacklog"/> is true the subscriber is catching up (resume or rewind replay, presence SYNC) and live
 /// deliveries are held back, in order, until the replay has been queued. Deliveries arrive from the channel's
@@ -28,6 +31,12 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
     public IFrameSink Sink { get; } = sink;
 
     public ProtocolFlags Modes { get; } = modes;
+
+    /// <summary>The channel name frames carry when the client attached with a qualified one; null for the plain name.</summary>
+    public string? WireName { get; init; }
+
+    /// <summary>The attachment's subscription filter, compiled at attach.</summary>
+    public MessageFilter? Filter { get; init; }
 
     /// <summary><c>appendMode=full</c>; a re-attach with other params (<c>setOptions</c>) changes it in place.</summary>
     public bool AppendModeFull
@@ -95,6 +104,17 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
 
     internal void Deliver(EncodedFrame frame)
     {
+        if (Filter is not null)
+        {
+            return;
+        }
+
+        if (WireName is { } wireName)
+        {
+            // Rare (presence on a qualified attachment): the shared frame names the plain channel, so encode our own.
+            frame = new EncodedFrame(Renamed(frame.Message, wireName));
+        }
+
         lock (_gate)
         {
             if (!_detached)
@@ -123,7 +143,7 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
 
     /// <summary>Replayed messages go out ahead of the held-back live ones (the caller releases those after the replay).</summary>
     internal ValueTask SendReplayAsync(MessageBatch batch, CancellationToken cancellationToken) =>
-        Volatile.Read(ref _detached) ? ValueTask.CompletedTask : Sink.EnqueueReplayAsync(batch, cancellationToken);
+        Volatile.Read(ref _detached) || Qualified(batch) is not { } qualified ? ValueTask.CompletedTask : Sink.EnqueueReplayAsync(qualified, cancellationToken);
 
     /// <summary>The batch as this attachment must see it: first contacts and full-mode appends made whole. Caller holds the lock.</summary>
     private MessageBatch ForThisAttachment(MessageBatch batch)
@@ -165,11 +185,61 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
     {
         if (item is MessageBatch batch)
         {
-            Sink.Enqueue(batch.HasVersions ? ForThisAttachment(batch) : batch);
+            if (Qualified(batch.HasVersions ? ForThisAttachment(batch) : batch) is { } qualified)
+            {
+                Sink.Enqueue(qualified);
+            }
         }
         else
         {
             Sink.Enqueue((EncodedFrame)item);
         }
     }
+
+    /// <summary>
+    /// The batch under the attachment's wire name with only the messages its filter matches; null when none does
+    /// (the client's channelSerial then stays at the last message it was sent, which a resume replays after — and
+    /// filters — again). The unqualified path returns the shared batch itself.
+    /// </summary>
+    private MessageBatch? Qualified(MessageBatch batch)
+    {
+        if (WireName is not { } wireName)
+        {
+            return batch;
+        }
+
+        var messages = batch.Messages;
+        if (Filter is { } filter)
+        {
+            var kept = 0;
+            foreach (var message in messages)
+            {
+                kept += filter.Matches(message.Message) ? 1 : 0;
+            }
+
+            if (kept == 0)
+            {
+                return null;
+            }
+
+            if (kept < messages.Length)
+            {
+                messages = Array.FindAll(messages, m => filter.Matches(m.Message));
+            }
+        }
+
+        return new MessageBatch(wireName, batch.ChannelSerial, messages, batch.PublisherConnectionId) { IsReplay = batch.IsReplay };
+    }
+
+    private static ProtocolMessage Renamed(ProtocolMessage message, string channel) => new(message.Action)
+    {
+        Channel = channel,
+        ChannelSerial = message.ChannelSerial,
+        ConnectionId = message.ConnectionId,
+        Timestamp = message.Timestamp,
+        Flags = message.Flags,
+        Id = message.Id,
+        Messages = message.Messages,
+        Presence = message.Presence,
+    };
 }

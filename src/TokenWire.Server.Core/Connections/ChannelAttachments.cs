@@ -5,7 +5,8 @@ namespace TokenWire.Server.Connections;
 
 /// <summary>One channel as a session holds it: the channel, its delivery registrations and the modes in force.</summary>
 /// <param name="Requested">The modes the client asked for, or none when it took the default set.</param>
-internal sealed record ChannelAttachment(LocalChannel Channel, ChannelSubscriber? Subscriber, ChannelSubscriber PresenceSubscriber, ProtocolFlags Modes, ProtocolFlags Requested)
+/// <param name="SubscribeOnly">A filtered attachment (<c>[filter=…]name</c>): publish and presence are refused on it.</param>
+internal sealed record ChannelAttachment(LocalChannel Channel, ChannelSubscriber? Subscriber, ChannelSubscriber PresenceSubscriber, ProtocolFlags Modes, ProtocolFlags Requested, bool SubscribeOnly = false)
 {
     /// <summary>
     /// Whether the client's choice of modes allows an operation. Rights are checked separately against the current

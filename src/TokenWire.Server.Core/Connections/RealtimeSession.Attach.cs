@@ -12,30 +12,27 @@ public sealed partial class RealtimeSession
 {
     private async Task HandleAttachAsync(ProtocolMessage message, CancellationToken cancellationToken)
     {
-        var name = message.Channel;
+        // The client's name for the attachment (frames carry it back), and the channel it addresses.
+        var wireName = message.Channel;
         using var activity = ServerTelemetry.StartRoot("tokenwire.attach");
-        activity?.SetTag("messaging.destination.name", name);
+        activity?.SetTag("messaging.destination.name", wireName);
         activity?.SetTag("tokenwire.connection.id", ConnectionId);
-        try
+        if (!QualifiedChannelName.TryParse(wireName, out var qualified, out var nameError))
         {
-            ChannelNames.Validate(name);
-        }
-        catch (ProtocolException ex)
-        {
-            ChannelError(name, ex.Error);
+            ChannelError(wireName, nameError!);
             return;
         }
 
-        var operations = Connection.Auth.Capability.OperationsFor(name!);
-        if (operations == ChannelOperation.None)
+        var name = qualified!.Name;
+        if (!TryGetOperations(qualified, out var operations, out var refusal))
         {
-            ChannelError(name, ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Permission denied: no capability for channel '{name}'"));
+            ChannelError(wireName, refusal!);
             return;
         }
 
-        if (!AttachParameters.TryParse(message.Params, out var parameters, out var paramError))
+        if (!AttachParameters.TryParse(qualified.MergeParams(message.Params), out var parameters, out var paramError))
         {
-            ChannelError(name, paramError!);
+            ChannelError(wireName, paramError!);
             return;
         }
 
@@ -43,22 +40,26 @@ public sealed partial class RealtimeSession
         var acceptedParams = parameters.Echoed;
         var requested = parameters.Modes ?? message.Flags & ProtocolFlags.AllModes;
         var modes = AttachModes.Grant(requested, operations);
+        if (qualified.Filter is not null)
+        {
+            modes &= ProtocolFlags.Subscribe;
+        }
         if (message.HasFlag(ProtocolFlags.AttachResume))
         {
             // A re-attach that continues an attachment replays the gap, never the rewind again.
             request = request with { RewindCount = null, RewindAge = null };
         }
 
-        if (_attachments.TryGet(name!, out var existing))
+        if (_attachments.TryGet(wireName!, out var existing))
         {
-            await ReattachAsync(name!, existing, modes, requested, parameters, cancellationToken).ConfigureAwait(false);
+            await ReattachAsync(qualified, existing, modes, requested, parameters, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         var maxChannels = _services.Options.Limits.MaxChannelsPerConnection;
         if (maxChannels > 0 && _attachments.Count >= maxChannels)
         {
-            ChannelError(name, ErrorCodes.Create(ErrorCodes.TooManyChannels, $"Maximum number of channels per connection ({maxChannels}) exceeded"));
+            ChannelError(wireName, ErrorCodes.Create(ErrorCodes.TooManyChannels, $"Maximum number of channels per connection ({maxChannels}) exceeded"));
             return;
         }
 
@@ -68,9 +69,9 @@ public sealed partial class RealtimeSession
             request = request with { ResumeFrom = LogPosition.TryParse(serial, out var from) ? from : new LogPosition(string.Empty, 0) };
         }
 
-        var channel = _services.Channels.Acquire(new ChannelKey(Connection.Auth.App.Id, name!));
-        var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? new ChannelSubscriber(_transport, modes, parameters.WholeAppends) : null;
-        var presenceSubscriber = new ChannelSubscriber(_transport, modes);
+        var channel = _services.Channels.Acquire(new ChannelKey(Connection.Auth.App.Id, name));
+        var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? NewSubscriber(qualified, modes, parameters.WholeAppends) : null;
+        var presenceSubscriber = NewSubscriber(qualified, modes, false);
         IReadOnlyList<PresenceMessage> members = [];
         try
         {
@@ -95,7 +96,7 @@ public sealed partial class RealtimeSession
                     var error = outcome.ContinuityLost
                         ? ErrorCodes.Create(ErrorCodes.ChannelContinuityLost, "Channel continuity not guaranteed: attached from the current position")
                         : null;
-                    Send(Attached(name!, outcome.AttachPosition, flags, acceptedParams, error));
+                    Send(Attached(wireName!, outcome.AttachPosition, flags, acceptedParams, error));
                 },
                 cancellationToken).ConfigureAwait(false);
         }
@@ -105,11 +106,11 @@ public sealed partial class RealtimeSession
             // the SDK moves the channel to SUSPENDED and re-attaches by itself, where ERROR would fail it for good.
             channel.RemovePresenceSubscriber(presenceSubscriber);
             _services.Channels.Release(channel);
-            AttachFailed(_services.Logger, ex, ConnectionId, name!);
+            AttachFailed(_services.Logger, ex, ConnectionId, wireName!);
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "message store unavailable");
             Send(new ProtocolMessage(ProtocolAction.Detached)
             {
-                Channel = name,
+                Channel = wireName,
                 Error = ErrorCodes.Create(ErrorCodes.InternalChannelError, "Attach failed: the message store is unavailable; retrying"),
             });
             return;
@@ -123,26 +124,66 @@ public sealed partial class RealtimeSession
 
         if (members.Count > 0)
         {
-            SendSync(name!, members);
+            SendSync(wireName!, members);
         }
 
         channel.ReleasePresenceBacklog(presenceSubscriber);
         channel.Occupancy.Add(modes);
-        _attachments.Set(name!, new ChannelAttachment(channel, subscriber, presenceSubscriber, modes, requested));
+        _attachments.Set(wireName!, new ChannelAttachment(channel, subscriber, presenceSubscriber, modes, requested, qualified.Filter is not null));
     }
+
+    /// <summary>
+    /// What the token may do on the channel, checked on the unqualified name (as Ably applies capabilities). A filtered
+    /// attachment only subscribes, so it needs <c>subscribe</c> — on the name, or on Ably's resource for filtered
+    /// channels, <c>[filter]name</c> (so <c>[filter]*</c> and <c>[*]*</c> grant it too).
+    /// </summary>
+    private bool TryGetOperations(QualifiedChannelName qualified, out ChannelOperation operations, out ErrorInfo? refusal)
+    {
+        refusal = null;
+        var capability = Connection.Auth.Capability;
+        operations = capability.OperationsFor(qualified.Name);
+        if (qualified.Filter is not null)
+        {
+            operations = (operations | capability.OperationsFor("[filter]" + qualified.Name)) & ChannelOperation.Subscribe;
+            if (operations == ChannelOperation.None)
+            {
+                refusal = ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Permission denied: a filtered attachment needs the subscribe capability on channel '{qualified.Name}'");
+                return false;
+            }
+        }
+
+        if (operations == ChannelOperation.None)
+        {
+            refusal = ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Permission denied: no capability for channel '{qualified.Name}'");
+            return false;
+        }
+
+        return true;
+    }
+
+    private ChannelSubscriber NewSubscriber(QualifiedChannelName qualified, ProtocolFlags modes, bool wholeAppends) =>
+        new(_transport, modes, wholeAppends)
+        {
+            WireName = qualified.IsQualified ? qualified.WireName : null,
+            Filter = qualified.Filter,
+        };
+
+    private static ErrorInfo SubscribeOnlyError(string wireName, string name) =>
+        ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Channel '{wireName}' is a filtered (derived) channel, which only subscribes: publish and enter presence on '{name}'");
 
     /// <summary>
     /// ATTACH on a live attachment (<c>setOptions</c>): keep delivering without a seam, continuity unbroken, and apply
     /// new modes — a subscriber is added or removed when SUBSCRIBE was granted or dropped.
     /// </summary>
-    private async Task ReattachAsync(string name, ChannelAttachment existing, ProtocolFlags modes, ProtocolFlags requested, AttachParameters parameters, CancellationToken cancellationToken)
+    private async Task ReattachAsync(QualifiedChannelName qualified, ChannelAttachment existing, ProtocolFlags modes, ProtocolFlags requested, AttachParameters parameters, CancellationToken cancellationToken)
     {
+        var name = qualified.WireName;
         var acceptedParams = parameters.Echoed;
         var subscriber = existing.Subscriber;
         var flags = modes | ProtocolFlags.Resumed;
         if ((modes & ProtocolFlags.Subscribe) != 0 && subscriber is null)
         {
-            subscriber = new ChannelSubscriber(_transport, modes, parameters.WholeAppends);
+            subscriber = NewSubscriber(qualified, modes, parameters.WholeAppends);
             await existing.Channel.AttachAsync(subscriber, AttachRequest.Fresh, outcome => Send(Attached(name, outcome.AttachPosition, flags, acceptedParams, null)), cancellationToken).ConfigureAwait(false);
         }
         else
@@ -164,7 +205,7 @@ public sealed partial class RealtimeSession
         if (modes != existing.Modes)
         {
             // Same stream, new filter: swap the registration without a seam (nothing is held back).
-            presenceSubscriber = new ChannelSubscriber(_transport, modes);
+            presenceSubscriber = NewSubscriber(qualified, modes, false);
             existing.Channel.AddPresenceSubscriber(presenceSubscriber);
             existing.Channel.ReleasePresenceBacklog(presenceSubscriber);
             existing.Channel.RemovePresenceSubscriber(existing.PresenceSubscriber);
@@ -182,7 +223,7 @@ public sealed partial class RealtimeSession
             Release(attachment);
 
             // Detaching takes the connection's members off the channel, as in Ably.
-            await _services.Presence.LeaveAsync(Connection, name).ConfigureAwait(false);
+            await _services.Presence.LeaveAsync(Connection, attachment.Channel.Name).ConfigureAwait(false);
         }
 
         Send(new ProtocolMessage(ProtocolAction.Detached) { Channel = message.Channel });

@@ -1,5 +1,6 @@
 using TokenWire.Protocol;
 using TokenWire.Server.Auth;
+using TokenWire.Server.Channels;
 
 namespace TokenWire.Server.Connections;
 
@@ -75,7 +76,7 @@ public sealed partial class RealtimeSession
         }
 
         Connection.Auth = renewed;
-        foreach (var (name, attachment) in _attachments.RemoveWhere(name => renewed.Capability.OperationsFor(name) == ChannelOperation.None))
+        foreach (var (name, attachment) in _attachments.RemoveWhere(name => renewed.Capability.OperationsFor(QualifiedChannelName.Unqualified(name)) == ChannelOperation.None))
         {
             Release(attachment);
             ChannelError(name, ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Permission denied: the new token has no capability for channel '{name}'"));

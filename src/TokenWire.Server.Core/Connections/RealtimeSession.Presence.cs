@@ -29,7 +29,14 @@ public sealed partial class RealtimeSession
             return;
         }
 
-        if (!Connection.Auth.Capability.Allows(name, ChannelOperation.Presence) || !attachment.ModesAllow(ProtocolFlags.Presence))
+        if (attachment.SubscribeOnly)
+        {
+            Nack(message, SubscribeOnlyError(name, attachment.Channel.Name));
+            return;
+        }
+
+        // Capabilities apply to the channel itself, whatever qualifier the client attached with.
+        if (!Connection.Auth.Capability.Allows(attachment.Channel.Name, ChannelOperation.Presence) || !attachment.ModesAllow(ProtocolFlags.Presence))
         {
             Nack(message, ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Permission denied: no presence capability on channel '{name}'"));
             return;
@@ -47,7 +54,7 @@ public sealed partial class RealtimeSession
             return;
         }
 
-        await AcknowledgeAsync(msgSerial, ApplyPresenceAsync(name, changes, cancellationToken), name).ConfigureAwait(false);
+        await AcknowledgeAsync(msgSerial, ApplyPresenceAsync(attachment.Channel.Name, changes, cancellationToken), name).ConfigureAwait(false);
     }
 
     /// <summary>Stamps each item with the verified clientId, this connection, an id and the time; refuses what Ably refuses.</summary>

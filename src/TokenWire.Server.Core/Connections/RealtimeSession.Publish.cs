@@ -1,4 +1,5 @@
 using TokenWire.Protocol;
+using TokenWire.Server.Channels;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Publishing;
 
@@ -26,6 +27,25 @@ public sealed partial class RealtimeSession
             return;
         }
 
+        // A qualified name publishes to the channel itself ([?rewind=1]name to name); a filtered one cannot publish.
+        var channel = message.Channel;
+        if (channel.StartsWith('['))
+        {
+            if (!QualifiedChannelName.TryParse(channel, out var qualified, out var nameError))
+            {
+                Nack(message, nameError!);
+                return;
+            }
+
+            if (qualified!.Filter is not null)
+            {
+                Nack(message, SubscribeOnlyError(channel, qualified.Name));
+                return;
+            }
+
+            channel = qualified.Name;
+        }
+
         if (_attachments.TryGet(message.Channel, out var attachment) && !attachment.ModesAllow(ProtocolFlags.Publish))
         {
             Nack(message, ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Channel '{message.Channel}' was attached without publish mode"));
@@ -33,12 +53,12 @@ public sealed partial class RealtimeSession
         }
 
         MessageIds.AssignMissing(messages, MessageIds.RealtimeBase(Connection.Id, msgSerial));
-        var order = NextAppendOrder(message.Channel, messages);
+        var order = NextAppendOrder(channel, messages);
 
         // Issued now, in msgSerial order (the append is started before PublishCoreAsync first yields); acknowledged later.
         await AcknowledgeAsync(msgSerial, HasMutation(messages)
-            ? MutateCoreAsync(message.Channel, messages, order, cancellationToken)
-            : PublishCoreAsync(message.Channel, messages, order, cancellationToken), message.Channel).ConfigureAwait(false);
+            ? MutateCoreAsync(channel, messages, order, cancellationToken)
+            : PublishCoreAsync(channel, messages, order, cancellationToken), message.Channel).ConfigureAwait(false);
     }
 
     private async Task<PublishResult?> PublishCoreAsync(string channel, IReadOnlyList<Message> messages, AppendOrder? order, CancellationToken cancellationToken)

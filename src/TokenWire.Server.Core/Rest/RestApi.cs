@@ -41,7 +41,7 @@ public static class RestApi
     private static async Task HistoryAsync(HttpContext context, string channel, RestAuthentication authentication, IMessageLog log, IOptions<TokenWireOptions> options, MessageMetrics metrics, StatsRecorder stats)
     {
         var auth = authentication.Authenticate(context.Request);
-        ChannelNames.Validate(channel);
+        channel = Unqualified(channel);
         Require(auth, channel, ChannelOperation.History, "history");
         var query = HistoryRequest.Parse(context.Request.Query, options.Value.Limits.HistoryMaxLimit);
         var page = await HistoryRequest.ReadPageAsync(log, new ChannelKey(auth.App.Id, channel), channel, query, presence: false, metrics, context.RequestAborted);
@@ -54,6 +54,7 @@ public static class RestApi
     private static async Task PublishAsync(HttpContext context, string channel, RestAuthentication authentication, ChannelPublisher publisher, IConnectionStore connections, IOptions<TokenWireOptions> options)
     {
         var auth = authentication.Authenticate(context.Request);
+        channel = Unqualified(channel);
         var body = await RestBody.ReadAsync(context.Request, options.Value.Limits.MaxFrameSize, context.RequestAborted);
         if (body.Length == 0)
         {
@@ -110,6 +111,18 @@ public static class RestApi
 
             message.ConnectionId = connection.Id;
         }
+    }
+
+    /// <summary>
+    /// The channel a REST request on a qualified name addresses: <c>[?params]name</c> is <c>name</c> (params belong to
+    /// an attachment, which REST has none of); a subscription filter only applies to a realtime attachment (40010).
+    /// </summary>
+    private static string Unqualified(string channel)
+    {
+        var qualified = QualifiedChannelName.Parse(channel);
+        return qualified.Filter is null
+            ? qualified.Name
+            : throw new ProtocolException(ErrorCodes.InvalidChannelName, $"Invalid channel name '{channel}': subscription filters apply to realtime attachments only; use '{qualified.Name}'");
     }
 
     private static async Task StatusAsync(HttpContext context, string channel, RestAuthentication authentication, LocalChannels channels, IMessageLog log, PresenceService presence)
