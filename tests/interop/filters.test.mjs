@@ -5,9 +5,10 @@
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './server.mjs';
-import { FORMATS, Clients, SUB_KEY, connectionState, record, uniqueName, waitFor, within, errText } from './helpers.mjs';
+import { FORMATS, Clients, SUB_KEY, connectionState, record, uniqueName, waitFor, within, errText, sleep, startProxy } from './helpers.mjs';
 
 let server;
+let proxy;
 const clients = new Clients('filters');
 
 before(async () => {
@@ -15,6 +16,10 @@ before(async () => {
 });
 afterEach(async () => {
   await clients.closeAll();
+  if (proxy) {
+    await proxy.close();
+    proxy = null;
+  }
 });
 after(async () => {
   await clients.closeAll();
@@ -134,6 +139,36 @@ for (const format of FORMATS) {
       await channel.publish({ name: 'order', data: 'live', extras: { headers: { region: 'eu', total: 101 } } });
       await waitFor(() => kept.messages.length >= 3, 10000, 'the live match');
       assert.deepEqual(kept.messages.map((m) => m.data), ['keep-1', 'keep-2', 'live']);
+    });
+
+    test('a filtered attachment resumes after a transport cut: the gap is replayed through the filter, each match once, in order', async () => {
+      const name = uniqueName('filtered-resume');
+      proxy = await startProxy(server.port);
+      const subscriber = clients.realtime(proxy, format);
+      const filtered = subscriber.channels.getDerived(name, { filter: "headers.even == `true` || name == 'end'" });
+      const kept = record(filtered);
+      await within(kept.subscribed, 10000, 'filtered attach');
+      const resumed = [];
+      filtered.on('attached', (change) => resumed.push(change.resumed));
+
+      const channel = clients.realtime(server, format).channels.get(name);
+      const total = 400;
+      const publishes = [];
+      for (let i = 0; i < total; i++) {
+        publishes.push(channel.publish({ name: 'n', data: String(i), extras: { headers: { i, even: i % 2 === 0 } } }));
+        if (i === 150) {
+          await waitFor(() => kept.messages.length >= 20, 10000, 'some matches before the cut');
+          assert.ok(proxy.killAll() >= 1, 'the proxy had a connection to cut');
+        }
+        if (i % 20 === 0) await sleep(1);
+      }
+      await Promise.all(publishes);
+      await channel.publish('end', 'end');
+      await connectionState(subscriber, 'connected', 20000);
+      await waitFor(() => kept.messages.some((m) => m.name === 'end'), 30000, 'the end marker', () => `${kept.messages.length} kept`);
+      const received = kept.messages.filter((m) => m.name === 'n').map((m) => m.data);
+      assert.deepEqual(received, Array.from({ length: total / 2 }, (_, k) => String(2 * k)));
+      assert.ok(resumed.length >= 1 && resumed.every((r) => r === true), `re-attached with RESUMED: ${JSON.stringify(resumed)}`);
     });
 
     test('capabilities apply to the unqualified name; a filtered attachment needs subscribe and may not publish or enter presence', async () => {
