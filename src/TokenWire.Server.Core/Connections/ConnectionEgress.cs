@@ -94,7 +94,10 @@ internal sealed class ConnectionEgress
     public void Complete() => _queue.Complete();
 
     /// <summary>Writes until the queue is completed and drained. Socket errors and cancellation propagate.</summary>
-    public async Task WriteAllAsync(WebSocket socket, CancellationToken cancellationToken)
+    public Task WriteAllAsync(WebSocket socket, CancellationToken cancellationToken) => WriteAllAsync(new WebSocketWire(socket, _format), cancellationToken);
+
+    /// <inheritdoc cref="WriteAllAsync(WebSocket, CancellationToken)"/>
+    public async Task WriteAllAsync(IEgressWire socket, CancellationToken cancellationToken)
     {
         try
         {
@@ -123,6 +126,7 @@ internal sealed class ConnectionEgress
                 }
 
                 await FlushBundleAsync(socket, cancellationToken).ConfigureAwait(false);
+                socket.Flush();
 
                 // The queue is empty: an idle connection holds no buffer (a busy one keeps it from frame to frame).
                 _buffer.Reset();
@@ -208,7 +212,7 @@ internal sealed class ConnectionEgress
         return new DeliveredMessage(folded, append.Offset, append.VersionOf, loggedAt: earlier.LoggedAt);
     }
 
-    private async ValueTask FlushBundleAsync(WebSocket socket, CancellationToken cancellationToken)
+    private async ValueTask FlushBundleAsync(IEgressWire socket, CancellationToken cancellationToken)
     {
         if (_bundle.Count == 0)
         {
@@ -256,7 +260,7 @@ internal sealed class ConnectionEgress
         _metrics?.FrameWritten(count, liveSince);
     }
 
-    private async ValueTask SendAsync(WebSocket socket, ReadOnlyMemory<byte> bytes, int messages, CancellationToken cancellationToken)
+    private async ValueTask SendAsync(IEgressWire socket, ReadOnlyMemory<byte> bytes, int messages, CancellationToken cancellationToken)
     {
         // maxOutboundRate: waiting here lets the queue fill behind a connection above the rate, so the byte bound ends
         // it; the abort cancels this wait.
@@ -265,8 +269,7 @@ internal sealed class ConnectionEgress
             await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
         }
 
-        var type = _format == WireFormat.MessagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
-        await socket.SendAsync(bytes, type, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+        await socket.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
     }
 }

@@ -11,7 +11,7 @@ namespace TokenWire.Server.Connections;
 /// </summary>
 public sealed class HeartbeatWheel : IDisposable
 {
-    private readonly ConcurrentDictionary<RealtimeTransport, byte> _transports = new();
+    private readonly ConcurrentDictionary<IRealtimeTransport, byte> _transports = new();
     private readonly TimeSpan _interval;
     private readonly ITimer _timer;
 
@@ -21,9 +21,9 @@ public sealed class HeartbeatWheel : IDisposable
         _timer = time.CreateTimer(_ => Tick(), null, _interval, _interval);
     }
 
-    public void Add(RealtimeTransport transport) => _transports.TryAdd(transport, 0);
+    public void Add(IRealtimeTransport transport) => _transports.TryAdd(transport, 0);
 
-    public void Remove(RealtimeTransport transport) => _transports.TryRemove(transport, out _);
+    public void Remove(IRealtimeTransport transport) => _transports.TryRemove(transport, out _);
 
     public void Dispose() => _timer.Dispose();
 

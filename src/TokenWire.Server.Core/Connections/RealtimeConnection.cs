@@ -34,7 +34,7 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
     /// <summary>Current credentials; replaced by in-band AUTH or a resume with a renewed token.</summary>
     public AuthContext Auth { get; set; } = auth;
 
-    public RealtimeTransport? Transport { get; private set; }
+    public IRealtimeTransport? Transport { get; private set; }
 
     /// <summary>The presence members this connection has entered (they leave with it).</summary>
     public PresenceMemberships Presence { get; } = new();
@@ -43,7 +43,7 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
     public DateTimeOffset? DisconnectedAt { get; private set; }
 
     /// <summary>Makes <paramref name="transport"/> current; returns the one it replaces, which the caller closes.</summary>
-    public RealtimeTransport? Bind(RealtimeTransport transport)
+    public IRealtimeTransport? Bind(IRealtimeTransport transport)
     {
         lock (_binding)
         {
@@ -56,7 +56,7 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
     }
 
     /// <summary>Marks the connection disconnected if <paramref name="transport"/> is still the current one; true if it was.</summary>
-    public bool Unbind(RealtimeTransport transport, DateTimeOffset now)
+    public bool Unbind(IRealtimeTransport transport, DateTimeOffset now)
     {
         lock (_binding)
         {

@@ -5,7 +5,7 @@ using TokenWire.Server.Publishing;
 namespace TokenWire.Server.Connections;
 
 /// <summary>
-/// What one transport's inbound ProtocolMessages mean: dispatch by action, the channel attachments, publishes and
+/// What one transport's inbound ProtocolMessages mean (a WebSocket's frames or a comet send's array): dispatch by action, the channel attachments, publishes and
 /// presence answered in msgSerial order through one <see cref="AcknowledgementQueue"/>, CONNECTED, token expiry and
 /// in-band AUTH. Handlers run one at a time on the transport's read loop (under the connection's inbound gate), so
 /// the session's state needs no lock of its own. Its handlers live in the <c>RealtimeSession.*.cs</c> partial files;
@@ -16,7 +16,7 @@ public sealed partial class RealtimeSession
     /// <summary>Channels whose latest publish is remembered before settled ones are forgotten.</summary>
     private const int MaxTrackedAppendOrders = 64;
 
-    private readonly RealtimeTransport _transport;
+    private readonly IRealtimeTransport _transport;
     private readonly RealtimeServices _services;
     private readonly InboundRateLimiter _inboundRate;
     private readonly AcknowledgementQueue _acknowledgements;
@@ -31,7 +31,7 @@ public sealed partial class RealtimeSession
     private ITimer? _expiryTimer;
     private long _syncIds;
 
-    internal RealtimeSession(RealtimeTransport transport, RealtimeConnection connection, RealtimeServices services, TimeSpan appendRollupWindow)
+    internal RealtimeSession(IRealtimeTransport transport, RealtimeConnection connection, RealtimeServices services, TimeSpan appendRollupWindow)
     {
         _transport = transport;
         _services = services;

@@ -12,7 +12,7 @@ namespace TokenWire.Server.Connections;
 /// sends; heartbeats; the closing handshake. A full egress queue or a failed write ends this transport only: the
 /// client resumes and is replayed what it missed.
 /// </summary>
-public sealed partial class RealtimeTransport : IFrameSink
+public sealed partial class RealtimeTransport : IRealtimeTransport
 {
     /// <summary>How long a closing transport waits for the client's half of the close handshake.</summary>
     private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
@@ -98,26 +98,14 @@ public sealed partial class RealtimeTransport : IFrameSink
             return;
         }
 
-        // Outbound data is the batch's queued size (its shared frame, already encoded), not a per-message sum: one add per delivery.
-        _stats.Add(StatsCounter.OutboundRealtimeMessagesCount, batch.Messages.Length, StatsCounter.OutboundRealtimeMessagesData, batch.GetQueuedSize(Format));
+        OutboundStats.Count(_stats, batch, Format);
     }
 
-    private void CountOutbound(EncodedFrame frame)
-    {
-        var message = frame.Message;
-        if (message.Action == ProtocolAction.Message && message.Messages is { Count: > 0 } messages)
-        {
-            _stats.Add(StatsCounter.OutboundRealtimeMessagesCount, messages.Count, StatsCounter.OutboundRealtimeMessagesData, frame.GetBytes(Format).Length);
-        }
-        else if (message.Action is ProtocolAction.Presence or ProtocolAction.Sync && message.Presence is { Count: > 0 } members)
-        {
-            _stats.Add(StatsCounter.OutboundRealtimePresenceCount, members.Count, StatsCounter.OutboundRealtimePresenceData, frame.GetBytes(Format).Length);
-        }
-    }
+    private void CountOutbound(EncodedFrame frame) => OutboundStats.Count(_stats, frame, Format);
 
     public ValueTask EnqueueReplayAsync(MessageBatch batch, CancellationToken cancellationToken)
     {
-        _stats.Add(StatsCounter.OutboundRealtimeMessagesCount, batch.Messages.Length, StatsCounter.OutboundRealtimeMessagesData, batch.GetQueuedSize(Format));
+        OutboundStats.Count(_stats, batch, Format);
         return _egress.EnqueueReplayAsync(batch, cancellationToken);
     }
 
@@ -362,8 +350,8 @@ public sealed partial class RealtimeTransport : IFrameSink
         }
     }
 
-    /// <summary>A HEARTBEAT if nothing was sent for <paramref name="quiet"/> (see <see cref="HeartbeatWheel"/>).</summary>
-    internal void HeartbeatIfIdle(TimeSpan quiet)
+    /// <inheritdoc/>
+    public void HeartbeatIfIdle(TimeSpan quiet)
     {
         if (Environment.TickCount64 - _egress.LastWriteTicks >= quiet.TotalMilliseconds)
         {

@@ -60,6 +60,7 @@ public static class TokenWireApplicationExtensions
             app.MapStatsFixtures();
         }
 
+        MapComet(app);
         app.MapHealthChecks("/health");
         app.MapAblyRest();
         app.MapPresenceApi();
@@ -68,5 +69,16 @@ public static class TokenWireApplicationExtensions
         app.MapRevocationApi();
         app.MapStatsApi();
         return app;
+    }
+
+    /// <summary>The comet transport's endpoints (<see cref="CometEndpoint"/>); the path's key is the connection's.</summary>
+    private static void MapComet(WebApplication app)
+    {
+        static CometEndpoint Endpoint(HttpContext context) => context.RequestServices.GetRequiredService<CometEndpoint>();
+        app.MapGet("/comet/connect", context => Endpoint(context).ConnectAsync(context));
+        app.MapGet("/comet/{key}/recv", (HttpContext context, string key) => Endpoint(context).ReceiveAsync(context, key));
+        app.MapPost("/comet/{key}/send", (HttpContext context, string key) => Endpoint(context).SendAsync(context, key));
+        app.MapMethods("/comet/{key}/close", ["GET", "POST"], (HttpContext context, string key) => Endpoint(context).EndAsync(context, key, close: true));
+        app.MapMethods("/comet/{key}/disconnect", ["GET", "POST"], (HttpContext context, string key) => Endpoint(context).EndAsync(context, key, close: false));
     }
 }

@@ -71,7 +71,10 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<LiveConnections>();
         services.AddSingleton<HeartbeatWheel>();
         services.AddSingleton<RealtimeServices>();
+        services.AddSingleton<ConnectionAdmission>();
         services.AddSingleton<RealtimeEndpoint>();
+        services.AddSingleton<CometTransports>();
+        services.AddSingleton<CometEndpoint>();
         services.AddHostedService<RevocationEnforcer>();
         services.AddSingleton<StatsRecorder>();
         services.TryAddSingleton<IStatsStore, InMemoryStatsStore>();

@@ -1,0 +1,271 @@
+// The comet (HTTP) transport as ably-js speaks it when WebSockets are blocked: the SDK forced to
+// transports: ['comet'], streaming (Node's default) and long polling (stream=false, what browsers' xhr_polling
+// sends). Seed flow, a resume after the HTTP connections are cut, history untilAttach, presence; raw requests for
+// the MessagePack framing and for a connection key the server does not hold.
+import { describe, test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import msgpack from '@ably/msgpack-js';
+import { startServer } from './server.mjs';
+import {
+  FORMATS,
+  Clients,
+  ROOT_KEY,
+  connectionState,
+  record,
+  streamResponse,
+  settleAll,
+  checkSeedSequence,
+  startProxy,
+  uniqueName,
+  randomInt,
+  waitFor,
+  within,
+  sleep,
+  allPages,
+  diffTokens,
+  errText,
+} from './helpers.mjs';
+
+let server;
+let proxy;
+const clients = new Clients('comet');
+
+before(async () => {
+  server = await startServer({ logName: 'comet' });
+});
+afterEach(async () => {
+  await clients.closeAll();
+  if (proxy) {
+    await proxy.close();
+    proxy = null;
+  }
+});
+after(async () => {
+  await clients.closeAll();
+  if (server) await server.stop();
+});
+
+const MODES = [
+  { name: 'streaming', opts: { transports: ['comet'] }, stream: true },
+  { name: 'polling', opts: { transports: ['comet'], transportParams: { stream: false } }, stream: false },
+];
+
+const tokensOf = (msgs) => msgs.filter((m) => m.name === 'token').map((m) => m.data && m.data.token);
+
+/** The SDK's active transport: proves the test ran over comet, not a WebSocket. */
+function transportOf(client) {
+  const protocol = client.connection.connectionManager.activeProtocol;
+  return protocol && protocol.getTransport();
+}
+
+function assertComet(client, mode) {
+  const transport = transportOf(client);
+  assert.ok(transport, 'an active transport');
+  assert.equal(transport.shortName, 'comet');
+  assert.equal(Boolean(transport.stream), mode.stream, `stream mode of ${transport}`);
+}
+
+function trackStates(client) {
+  const states = [];
+  client.connection.on((change) => {
+    if (change.current !== change.previous) states.push(change.current);
+  });
+  return states;
+}
+
+for (const mode of MODES) {
+  for (const format of FORMATS) {
+    describe(`comet seed flow [${mode.name}, SDK ${format.name} setting]`, () => {
+      test('connect, attach, 300 tokens published without awaiting, delivered live in order; ACK serials match', async () => {
+        const agent = clients.realtime(server, format, { ...mode.opts, clientId: 'ai-agent' });
+        const viewer = clients.realtime(server, format, mode.opts);
+        await connectionState(agent, 'connected');
+        await connectionState(viewer, 'connected');
+        assertComet(agent, mode);
+        assertComet(viewer, mode);
+        assert.match(agent.connection.key, /^[A-Za-z0-9]{12}!/, 'connection key as on a WebSocket');
+        const name = uniqueName('comet-seed');
+
+        const subChannel = viewer.channels.get(name);
+        const rec = record(subChannel);
+        await within(rec.subscribed, 10000, 'subscriber attach');
+        const stream = streamResponse(agent.channels.get(name), { count: 300 });
+        await stream.issued;
+        const results = await settleAll(stream.promises, 30000, 'agent publishes');
+        await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 30000, 'subscriber receives stop', () => `${rec.messages.length} received`);
+        await sleep(100);
+
+        checkSeedSequence(assert, rec.messages, stream, { clientId: 'ai-agent', connectionId: agent.connection.id });
+        assert.equal(results.length, 302);
+        for (let i = 0; i < results.length; i++) assert.equal(results[i].serials[0], rec.messages[i].serial, `ACK serial of publish #${i}`);
+        await within(viewer.connection.ping(), 10000, 'ping over comet');
+      });
+    });
+  }
+
+  describe(`comet resume [${mode.name}]`, () => {
+    test('every HTTP connection cut mid-stream (in-flight recv and sends): both resume with the same connection id, nothing lost or doubled', async () => {
+      proxy = await startProxy(server.port);
+      const format = FORMATS[1];
+      const sub = clients.realtime(proxy, format, mode.opts);
+      const pub = clients.realtime(proxy, format, { ...mode.opts, clientId: 'ai-agent' });
+      await connectionState(sub, 'connected');
+      await connectionState(pub, 'connected');
+      const subId = sub.connection.id;
+      const pubId = pub.connection.id;
+      const keyBefore = sub.connection.key;
+      const states = trackStates(sub);
+      const name = uniqueName('comet-resume');
+      const subChannel = sub.channels.get(name);
+      const rec = record(subChannel);
+      await within(rec.subscribed, 10000, 'subscriber attach');
+
+      const killAt = randomInt(50, 150);
+      const stream = streamResponse(pub.channels.get(name), { count: 300, pace: () => sleep(2) });
+      await waitFor(() => tokensOf(rec.messages).length >= killAt, 20000, `subscriber receives ${killAt} tokens`);
+      assert.ok(proxy.killAll() >= 2, 'the proxy had the clients\' HTTP connections to cut');
+
+      await waitFor(() => states.includes('disconnected'), 30000, 'subscriber goes disconnected', () => states.join('>'));
+      await connectionState(sub, 'connected', 30000);
+      await stream.issued;
+      await settleAll(stream.promises, 30000, 'publishes');
+      await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 30000, 'subscriber receives stop', () => `${rec.messages.length} received`);
+      await sleep(200);
+
+      assert.equal(sub.connection.id, subId, `subscriber resumed (errorReason ${errText(sub.connection.errorReason)})`);
+      assert.equal(pub.connection.id, pubId, `publisher resumed (errorReason ${errText(pub.connection.errorReason)})`);
+      assert.notEqual(sub.connection.key, keyBefore, 'a resumed connection gets a new key');
+      assert.equal(sub.connection.errorReason, null);
+      assertComet(sub, mode);
+      checkSeedSequence(assert, rec.messages, stream, { clientId: 'ai-agent', connectionId: pubId });
+    });
+  });
+}
+
+describe('comet history and presence [polling]', () => {
+  const mode = MODES[1];
+  const format = FORMATS[1];
+
+  test('attach mid-stream, history({ untilAttach }) + live = the published text', async () => {
+    const pub = clients.realtime(server, format, { ...mode.opts, clientId: 'ai-agent' });
+    const sub = clients.realtime(server, format, mode.opts);
+    await connectionState(pub, 'connected');
+    await connectionState(sub, 'connected');
+    const name = uniqueName('comet-history');
+    let issued = 0;
+    const stream = streamResponse(pub.channels.get(name), { count: 200, pace: () => sleep(2), onToken: (i) => (issued = i + 1) });
+    await waitFor(() => issued >= 60, 15000, 'publisher progress');
+
+    const subChannel = sub.channels.get(name);
+    const live = [];
+    const subscribed = subChannel.subscribe((m) => live.push(m));
+    await within(subscribed, 10000, 'attach');
+    const { items } = await allPages(subChannel.history({ untilAttach: true, limit: 50 }), { label: 'untilAttach history' });
+    const history = items.slice().reverse();
+    await stream.issued;
+    await settleAll(stream.promises, 15000, 'publishes');
+    await waitFor(() => live.some((m) => m.name === 'stop'), 15000, 'live stop', () => `${live.length} live`);
+    await sleep(50);
+
+    assert.ok(history.length > 0, 'history held the start of the stream');
+    const combined = [...history, ...live];
+    assert.equal(diffTokens(stream.tokens, tokensOf(combined)), null);
+    assert.equal(tokensOf(combined).join(''), stream.text);
+    assert.deepEqual(combined.map((m) => m.name), ['start', ...stream.tokens.map(() => 'token'), 'stop']);
+  });
+
+  test('presence enter over comet: get() on another comet client sees the member, leave on close', async () => {
+    const member = clients.realtime(server, format, { ...mode.opts, clientId: 'comet-member' });
+    const watcher = clients.realtime(server, format, mode.opts);
+    const name = uniqueName('comet-presence');
+    await within(member.channels.get(name).presence.enter({ mood: 'polling' }), 10000, 'enter');
+    const watched = watcher.channels.get(name);
+    const members = await within(watched.presence.get(), 10000, 'presence.get()');
+    assert.deepEqual(members.map((m) => [m.clientId, m.data.mood, m.connectionId]), [['comet-member', 'polling', member.connection.id]]);
+
+    const left = new Promise((resolve) => watched.presence.subscribe('leave', resolve));
+    await clients.close(member);
+    const leave = await within(left, 10000, 'leave after the comet client closed');
+    assert.equal(leave.clientId, 'comet-member');
+  });
+});
+
+describe('comet raw requests', () => {
+  const base = () => `http://127.0.0.1:${server.port}/comet`;
+  const key = encodeURIComponent(ROOT_KEY);
+
+  async function msgpackRequest(url, body) {
+    const response = await fetch(url, {
+      method: body ? 'POST' : 'GET',
+      headers: { accept: 'application/x-msgpack', ...(body ? { 'content-type': 'application/x-msgpack' } : {}) },
+      body: body ? msgpack.encode(body) : undefined,
+    });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    return { status: response.status, type: response.headers.get('content-type'), items: bytes.length ? msgpack.decode(bytes) : null };
+  }
+
+  /** Recvs until `predicate` matches a message; each recv answers one array (long poll). */
+  async function recvUntil(connectionKey, predicate, label) {
+    const seen = [];
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline) {
+      const { status, items } = await msgpackRequest(`${base()}/${connectionKey}/recv`);
+      assert.equal(status, 200, `recv status (${label})`);
+      assert.ok(Array.isArray(items), 'recv answers an array');
+      seen.push(...items);
+      const found = items.find(predicate);
+      if (found) return { found, seen };
+    }
+    throw new Error(`timed out waiting for ${label}; saw actions ${seen.map((m) => m.action).join(',')}`);
+  }
+
+  test('format=msgpack: CONNECTED, ATTACH, publish and its ACK and MESSAGE, all as MessagePack arrays', async () => {
+    const connect = await msgpackRequest(`${base()}/connect?key=${key}&format=msgpack&stream=false&heartbeats=true&v=6`);
+    assert.equal(connect.status, 200);
+    assert.equal(connect.type, 'application/x-msgpack');
+    const connected = connect.items.find((m) => m.action === 4);
+    assert.ok(connected, `CONNECTED in ${JSON.stringify(connect.items)}`);
+    const connectionKey = connected.connectionDetails.connectionKey;
+    const channel = uniqueName('comet-raw');
+
+    const sent = await msgpackRequest(`${base()}/${connectionKey}/send`, [{ action: 10, channel }]);
+    assert.equal(sent.status, 204);
+    await recvUntil(connectionKey, (m) => m.action === 11 && m.channel === channel, 'ATTACHED');
+
+    const publish = await msgpackRequest(`${base()}/${connectionKey}/send`, [{ action: 15, channel, msgSerial: 0, messages: [{ name: 'n', data: 'hello' }] }]);
+    assert.equal(publish.status, 204);
+    const { seen } = await recvUntil(connectionKey, (m) => m.action === 15, 'MESSAGE');
+    const more = seen.some((m) => m.action === 1) ? seen : (await recvUntil(connectionKey, (m) => m.action === 1, 'ACK')).seen;
+    const ack = more.find((m) => m.action === 1);
+    assert.equal(ack.msgSerial, 0);
+    const message = seen.find((m) => m.action === 15);
+    assert.equal(message.messages[0].data, 'hello');
+    assert.equal(message.messages[0].connectionId, connected.connectionId);
+
+    const closed = await msgpackRequest(`${base()}/${connectionKey}/close`);
+    assert.equal(closed.status, 204);
+    await recvUntil(connectionKey, (m) => m.action === 8, 'CLOSED');
+  });
+
+  test('a recv or send for a connection key this server does not hold answers DISCONNECTED 80003 (the SDK resumes), never a fatal 4xxxx', async () => {
+    for (const path of ['AAAAAAAAAAAA!BBBBBBBBBBBBBBBBBBBB/recv', 'AAAAAAAAAAAA!BBBBBBBBBBBBBBBBBBBB/send']) {
+      const response = await fetch(`${base()}/${path}`, { method: path.endsWith('send') ? 'POST' : 'GET', body: path.endsWith('send') ? '[]' : undefined, headers: { 'content-type': 'application/json' } });
+      assert.equal(response.status, 404);
+      assert.equal(response.headers.get('x-ably-errorcode'), '80003');
+      const [disconnected] = await response.json();
+      assert.equal(disconnected.action, 6);
+      assert.equal(disconnected.error.code, 80003);
+    }
+  });
+
+  test('a bad key or protocol version is refused with ERROR in the array, as on the WebSocket', async () => {
+    const bad = await fetch(`${base()}/connect?key=${encodeURIComponent('dev.root:wrong')}&stream=false&v=6`);
+    assert.equal(bad.status, 401);
+    const [error] = await bad.json();
+    assert.equal(error.action, 9);
+    assert.equal(error.error.code, 40101);
+    const old = await fetch(`${base()}/connect?key=${key}&stream=false&v=3`);
+    const [versionError] = await old.json();
+    assert.equal(versionError.error.code, 40017);
+  });
+});
