@@ -269,3 +269,53 @@ describe('comet raw requests', () => {
     assert.equal(versionError.error.code, 40017);
   });
 });
+
+describe('comet without a recv outstanding', () => {
+  let idleServer;
+  before(async () => {
+    idleServer = await startServer({
+      logName: 'comet-idle',
+      args: ['--TokenWire:Connection:MaxIdleInterval=00:00:02', '--TokenWire:Presence:LeaveDelay=00:00:01'],
+    });
+  });
+  after(async () => {
+    if (idleServer) await idleServer.stop();
+  });
+
+  test('a client that stops polling is disconnected after maxIdleInterval (its member leaves), and its connection resumes', async () => {
+    const base = `http://127.0.0.1:${idleServer.port}/comet`;
+    const key = encodeURIComponent(ROOT_KEY);
+    const channel = uniqueName('comet-idle');
+    const post = (connectionKey, body) =>
+      fetch(`${base}/${connectionKey}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    async function recvUntil(connectionKey, predicate, label) {
+      const deadline = Date.now() + 10000;
+      while (Date.now() < deadline) {
+        const items = await (await fetch(`${base}/${connectionKey}/recv`)).json();
+        if (items.some(predicate)) return;
+      }
+      throw new Error(`timed out waiting for ${label}`);
+    }
+
+    const witness = clients.realtime(idleServer, FORMATS[1]);
+    const watched = witness.channels.get(channel);
+    const events = [];
+    await within(watched.presence.subscribe((m) => events.push(m.action)), 10000, 'witness attach');
+
+    const connected = (await (await fetch(`${base}/connect?key=${key}&clientId=idler&stream=false&heartbeats=true&v=6`)).json()).find((m) => m.action === 4);
+    const connectionKey = connected.connectionDetails.connectionKey;
+    await post(connectionKey, [{ action: 10, channel }]);
+    await recvUntil(connectionKey, (m) => m.action === 11, 'ATTACHED');
+    await post(connectionKey, [{ action: 14, channel, msgSerial: 0, presence: [{ action: 2, data: 'here' }] }]);
+    await recvUntil(connectionKey, (m) => m.action === 1, 'ACK of the enter');
+    await waitFor(() => events.includes('enter'), 10000, 'witness sees the enter');
+
+    // No more recvs: the server must notice on its own.
+    await waitFor(() => events.includes('leave'), 15000, 'witness sees the leave of a client that stopped polling', () => events.join(','));
+
+    const resumed = (await (await fetch(`${base}/connect?key=${key}&clientId=idler&stream=false&heartbeats=true&v=6&resume=${encodeURIComponent(connectionKey)}`)).json()).find((m) => m.action === 4);
+    assert.equal(resumed.connectionId, connected.connectionId, `resumed (error ${JSON.stringify(resumed.error)})`);
+    assert.equal(resumed.error, undefined);
+    await fetch(`${base}/${resumed.connectionDetails.connectionKey}/close`);
+  });
+});
