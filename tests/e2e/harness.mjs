@@ -109,15 +109,19 @@ export function launchBrowser() {
  * Opens the demo page in a fresh context and waits until it is connected and Ready. Collects page errors and the
  * URLs of the WebSockets it opens.
  */
-export async function openDemo(browser, server, { viewport = { width: 1100, height: 760 }, colorScheme = 'light' } = {}) {
+export async function openDemo(browser, server, { viewport = { width: 1100, height: 760 }, colorScheme = 'light', query = '', blockWebSockets = false } = {}) {
   const context = await browser.newContext({ viewport, colorScheme });
   context.setDefaultTimeout(15_000);
+  if (blockWebSockets) {
+    // As a network that refuses WebSockets: every one is closed before it reaches the server.
+    await context.routeWebSocket(/.*/, (ws) => ws.close({ code: 1011, reason: 'blocked by the test' }));
+  }
   const page = await context.newPage();
   const errors = [];
   const sockets = [];
   page.on('pageerror', (err) => errors.push(err.message));
   page.on('websocket', (ws) => sockets.push(ws.url()));
-  const res = await page.goto(`${server.url}/`, { waitUntil: 'load' });
+  const res = await page.goto(`${server.url}/${query}`, { waitUntil: 'load' });
   const type = res?.headers()['content-type'] ?? '';
   if (!res || res.status() !== 200 || !type.includes('text/html')) {
     const body = res ? (await res.text()).slice(0, 200) : '';

@@ -17,6 +17,14 @@ export function uuid(): string {
 export const CHANNEL_NAME = `ai-transport-${uuid()}`;
 
 /**
+ * `?transport=xhr_polling` runs the page over HTTP long polling (ably-js's fallback where WebSockets are blocked);
+ * anything else, the WebSocket.
+ */
+function transports(): Ably.Transport[] {
+  return new URLSearchParams(window.location.search).get('transport') === 'xhr_polling' ? ['xhr_polling'] : ['web_socket'];
+}
+
+/**
  * The realtime client talks to the server the page came from: host, port and TLS from `window.location`.
  * It never sees a key: `/demo/token` returns a token limited to this page's channel.
  */
@@ -34,7 +42,7 @@ export function createClient(channel: string = CHANNEL_NAME): Ably.Realtime {
     tls,
     authUrl: '/demo/token',
     authParams: { channel },
-    transports: ['web_socket'],
+    transports: transports(),
     fallbackHosts: [],
     disableConnectivityCheck: true,
   });
