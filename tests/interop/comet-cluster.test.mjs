@@ -1,13 +1,15 @@
 // The comet transport across a Redis cluster of two nodes: a comet client moved to the other node (the balancer
 // changes target and every HTTP connection is cut) resumes there with the same connection id and the exact stream;
 // a recv or send for a connection key that lives on the other node is told DISCONNECTED 80003 (not a fatal error),
-// and the resume on that node takes the connection over from the first.
+// and the resume on that node takes the connection over from the first. With an nginx binary (TOKENWIRE_NGINX, or
+// nginx on the PATH) the SDK also runs through deploy/nginx.conf, whose comet location routes by connection id.
 import { describe, test, before, after, afterEach } from 'node:test';
+import { spawn, spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, freePort } from './server.mjs';
+import { startServer, freePort, repoRoot } from './server.mjs';
 import { startRedis } from './redis.mjs';
 import {
   FORMATS,
@@ -121,4 +123,74 @@ describe('comet on a Redis cluster', () => {
     assert.equal(status, 404, 'node a let go of the connection');
     await fetch(`http://127.0.0.1:${b.port}/comet/${resumed.connectionDetails.connectionKey}/close`);
   });
+});
+
+const nginxBinary = process.env.TOKENWIRE_NGINX || (spawnSync('sh', ['-c', 'command -v nginx']).stdout?.toString().trim() || null);
+
+/** deploy/nginx.conf with the compose node names replaced by the test's two nodes, on a free loopback port. */
+async function startNginx(nodePorts) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenwire-nginx-'));
+  const port = await freePort();
+  let conf = fs.readFileSync(path.join(repoRoot, 'deploy', 'nginx.conf'), 'utf8')
+    .replace(/^resolver .*$/m, '')
+    .replace(/^\s*server node3:.*$/gm, '')
+    .replace(/server node(\d):8080 resolve/g, (_, n) => `server 127.0.0.1:${nodePorts[Number(n) - 1]}`)
+    .replace(/listen 80;/, `listen 127.0.0.1:${port};`);
+  fs.writeFileSync(path.join(dir, 'default.conf'), conf);
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/${t};`).join(' ');
+  fs.writeFileSync(path.join(dir, 'nginx.conf'),
+    `daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log; events {} http { access_log off; ${temp} include ${dir}/default.conf; }\n`);
+  const child = spawn(nginxBinary, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/time`)).ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`nginx did not start: ${fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : ''}`);
+    await sleep(50);
+  }
+  return {
+    port,
+    stop: () => {
+      child.kill('SIGTERM');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('comet behind deploy/nginx.conf', { skip: nginxBinary ? false : 'no nginx binary (set TOKENWIRE_NGINX)' }, () => {
+  for (const mode of [
+    { name: 'streaming', opts: { transports: ['comet'] } },
+    { name: 'polling', opts: { transports: ['comet'], transportParams: { stream: false } } },
+  ]) {
+    test(`[${mode.name}] routed by connection id: the stream arrives whole, the connection moves at most once and keeps its id`, async () => {
+      const nginx = await startNginx(nodes.map((n) => n.port));
+      try {
+        const format = FORMATS[1];
+        const sub = clients.realtime(nginx, format, mode.opts);
+        const pub = clients.realtime(nodes[1], format, { clientId: 'ai-agent' });
+        await connectionState(sub, 'connected');
+        await connectionState(pub, 'connected');
+        const connectionId = sub.connection.id;
+        const moves = [];
+        sub.connection.on('disconnected', (change) => moves.push(change.reason && change.reason.code));
+        const name = uniqueName('comet-nginx');
+        const rec = record(sub.channels.get(name));
+        await within(rec.subscribed, 20000, 'subscriber attach');
+        const stream = streamResponse(pub.channels.get(name), { count: 200, pace: () => sleep(5) });
+        await stream.issued;
+        await settleAll(stream.promises, 30000, 'publishes');
+        await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 30000, 'subscriber receives stop', () => `${rec.messages.length} received`);
+        await sleep(200);
+        checkSeedSequence(assert, rec.messages, stream, { clientId: 'ai-agent', connectionId: pub.connection.id });
+        assert.equal(sub.connection.id, connectionId, 'the same connection throughout');
+        assert.ok(moves.length <= 1, `moved at most once (a new connection hashed to another node): ${JSON.stringify(moves)}`);
+      } finally {
+        await clients.closeAll();
+        nginx.stop();
+      }
+    });
+  }
 });

@@ -135,6 +135,11 @@ test('deploy/nginx.conf: the three nodes on their port, HTTP/1.1 with the upgrad
   const timeout = /proxy_read_timeout\s+(\d+)([smhd]?);/.exec(conf);
   const seconds = Number(timeout[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[timeout[2]];
   assert.ok(seconds >= 300, `proxy_read_timeout ${seconds} s outlives idle connections`);
+  // Comet: one connection's requests to one node, hashed by connection id, over the same nodes.
+  const comet = /upstream\s+(\w+)\s*\{([^}]*hash\s+\$comet_route\s+consistent;[^}]*)\}/.exec(conf);
+  assert.ok(comet, 'a comet upstream hashed by $comet_route');
+  assert.deepEqual([...comet[2].matchAll(/server\s+([\w.-]+):(\d+)/g)].map((m) => `${m[1]}:${m[2]}`), servers);
+  assert.match(conf, new RegExp(`location\\s+/comet/\\s*\\{[^}]*proxy_pass\\s+http://${comet[1]};[^}]*proxy_buffering\\s+off;`));
   const listen = /listen\s+(\d+);/.exec(conf)[1];
   assert.equal(compose().services.lb.ports[0].split(':')[1], listen);
 });
