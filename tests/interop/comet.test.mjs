@@ -190,6 +190,33 @@ describe('comet history and presence [polling]', () => {
   });
 });
 
+describe('comet token expiry [polling]', () => {
+  test('a 5 s token expires: DISCONNECTED 40142 arrives on a recv, the SDK renews and resumes the same connection over comet', async () => {
+    const mode = MODES[1];
+    const keyRest = clients.rest(server, FORMATS[1]);
+    const clientId = uniqueName('comet-expiry');
+    const client = clients.realtime(server, FORMATS[1], {
+      ...mode.opts,
+      key: undefined,
+      authCallback: (_params, callback) => keyRest.auth.createTokenRequest({ clientId, ttl: 5000 }).then((r) => callback(null, r), (e) => callback(e)),
+    });
+    await connectionState(client, 'connected');
+    const expiry = client.connection.once('disconnected');
+    const id = client.connection.id;
+    assertComet(client, mode);
+
+    const expired = await within(expiry, 20000, 'DISCONNECTED on token expiry');
+    assert.equal(expired.reason?.code, 40142, `reason ${errText(expired.reason)}`);
+    await connectionState(client, 'connected', 20000);
+    assert.equal(client.connection.id, id, 'resumed with the renewed token');
+    const channel = client.channels.get(uniqueName('comet-expiry'));
+    const rec = record(channel);
+    await within(rec.subscribed, 10000, 'attach after the renewal');
+    await within(channel.publish('after', 'renewed'), 10000, 'publish after the renewal');
+    await waitFor(() => rec.messages.some((m) => m.name === 'after'), 10000, 'own message back');
+  });
+});
+
 describe('comet raw requests', () => {
   const base = () => `http://127.0.0.1:${server.port}/comet`;
   const key = encodeURIComponent(ROOT_KEY);

@@ -106,11 +106,9 @@ public sealed partial class CometEndpoint(ConnectionAdmission admission, Realtim
 
         if (!await transport.HandleAsync(messages).ConfigureAwait(false))
         {
-            if (transport.IsEnded)
-            {
-                await WriteGoneAsync(context.Response, format).ConfigureAwait(false);
-                return;
-            }
+            // Ended meanwhile: what was not handled is retransmitted after the resume.
+            await WriteGoneAsync(context.Response, format).ConfigureAwait(false);
+            return;
         }
 
         context.Response.StatusCode = StatusCodes.Status204NoContent;

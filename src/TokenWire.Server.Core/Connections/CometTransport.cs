@@ -56,7 +56,8 @@ public sealed partial class CometTransport : IRealtimeTransport
         _registry = registry;
         var limits = services.Options.Limits;
         _egress = new ConnectionEgress(format, limits.OutboundQueueBytes, limits.MaxOutboundRate, services.Time, services.MessageMetrics);
-        _wire = new CometWire(format, (int)Math.Clamp(limits.OutboundQueueBytes / 4, 64 * 1024, limits.MaxFrameSize));
+        // A response holds at most about what a frame may (and a quarter of the queue's bound, as a bundle does).
+        _wire = new CometWire(format, (int)Math.Max(64 * 1024, Math.Min(limits.OutboundQueueBytes / 4, limits.MaxFrameSize)));
         var maxIdle = services.Options.Connection.MaxIdleInterval;
         _pollTimeout = maxIdle;
         _receiveGapTimeout = maxIdle;
@@ -229,6 +230,7 @@ public sealed partial class CometTransport : IRealtimeTransport
         {
             response.ContentType = CometFrames.ContentType(Format);
             response.Headers.CacheControl = "no-cache, no-store";
+            // MessagePack has no line framing: a MessagePack transport answers each recv with one array, as a poll.
             if (Stream && Format == WireFormat.Json)
             {
                 await response.StartAsync(requestAborted).ConfigureAwait(false);
