@@ -142,6 +142,52 @@ for (const mode of MODES) {
   });
 }
 
+describe('comet and WebSocket share one connection', () => {
+  for (const [from, to] of [
+    ['comet', 'WebSocket'],
+    ['WebSocket', 'comet'],
+  ]) {
+    test(`a ${from} connection recovered on a ${to} (createRecoveryKey): same id, the messages missed in between, then live`, async () => {
+      const options = (kind) => (kind === 'comet' ? MODES[1].opts : {});
+      proxy = await startProxy(server.port);
+      const a = clients.realtime(proxy, FORMATS[1], options(from));
+      const pub = clients.realtime(server, FORMATS[1], { clientId: 'ai-agent' });
+      await connectionState(a, 'connected');
+      await connectionState(pub, 'connected');
+      const name = uniqueName('comet-recover');
+      const aRec = record(a.channels.get(name));
+      await within(aRec.subscribed, 10000, 'A attach');
+      const id = a.connection.id;
+      const stream = streamResponse(pub.channels.get(name), { count: 200, pace: () => sleep(2) });
+      await waitFor(() => tokensOf(aRec.messages).length >= 40, 20000, 'A receives 40 tokens');
+
+      // A vanishes without a CLOSE (its proxy refuses from now on); B recovers the connection on the other transport.
+      proxy.block(true);
+      proxy.killAll();
+      const recoveryKey = a.connection.createRecoveryKey();
+      aRec.stop();
+      const aMessages = aRec.messages.slice();
+      await waitFor(() => stream.promises.length >= 120 || stream.promises.length === 202, 20000, 'publisher progress');
+      const b = clients.realtime(server, FORMATS[1], { ...options(to), recover: recoveryKey });
+      await connectionState(b, 'connected');
+      assert.equal(b.connection.id, id, `recovered (errorReason ${errText(b.connection.errorReason)})`);
+      const bRec = record(b.channels.get(name));
+      await within(bRec.subscribed, 10000, 'B attach');
+      await stream.issued;
+      await settleAll(stream.promises, 30000, 'publishes');
+      await waitFor(() => bRec.messages.some((m) => m.name === 'stop'), 30000, 'B receives stop', () => `${bRec.messages.length} received`);
+      await sleep(100);
+
+      // A's messages then B's: none repeated, none missing.
+      const seen = new Set(aMessages.map((m) => m.id));
+      assert.deepEqual(bRec.messages.filter((m) => seen.has(m.id)).map((m) => m.id), [], 'B is not given what A had');
+      const combined = [...aMessages, ...bRec.messages];
+      checkSeedSequence(assert, combined, stream, { clientId: 'ai-agent', connectionId: pub.connection.id });
+      assert.equal(transportOf(b).shortName, to === 'comet' ? 'comet' : 'web_socket');
+    });
+  }
+});
+
 describe('comet history and presence [polling]', () => {
   const mode = MODES[1];
   const format = FORMATS[1];
