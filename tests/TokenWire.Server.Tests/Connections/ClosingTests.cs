@@ -91,7 +91,7 @@ public sealed class ClosingTests : IAsyncLifetime
         var connected = await socket.WaitForAsync(ProtocolAction.Connected);
         var live = _server.Services.GetRequiredService<LiveConnections>();
         RealtimeTransport? transport = null;
-        await Wait.Eventually("the transport is live", () => (transport = live.ForApp("dev").FirstOrDefault(c => c.Id == connected.ConnectionId)?.Transport) is not null);
+        await Wait.Eventually("the transport is live", () => (transport = live.ForApp("dev").FirstOrDefault(c => c.Id == connected.ConnectionId)?.Transport as RealtimeTransport) is not null);
         return (socket, transport!);
     }
 }
