@@ -97,7 +97,7 @@ internal sealed class ConnectionEgress
     public Task WriteAllAsync(WebSocket socket, CancellationToken cancellationToken) => WriteAllAsync(new WebSocketWire(socket, _format), cancellationToken);
 
     /// <inheritdoc cref="WriteAllAsync(WebSocket, CancellationToken)"/>
-    public async Task WriteAllAsync(IEgressWire socket, CancellationToken cancellationToken)
+    public async Task WriteAllAsync(IEgressWire wire, CancellationToken cancellationToken)
     {
         try
         {
@@ -111,7 +111,7 @@ internal sealed class ConnectionEgress
                         Dequeued(size);
                         if (_bundle.Count > 0 && (batch.Channel != _bundleChannel || _bundleBytes + size > _maxBundleBytes))
                         {
-                            await FlushBundleAsync(socket, cancellationToken).ConfigureAwait(false);
+                            await FlushBundleAsync(wire, cancellationToken).ConfigureAwait(false);
                         }
 
                         AddToBundle(batch, size);
@@ -121,12 +121,12 @@ internal sealed class ConnectionEgress
                     var frame = (EncodedFrame)item;
                     var bytes = frame.GetBytes(_format);
                     Dequeued(bytes.Length);
-                    await FlushBundleAsync(socket, cancellationToken).ConfigureAwait(false);
-                    await SendAsync(socket, bytes, OutboundRateLimiter.MessagesIn(frame.Message), cancellationToken).ConfigureAwait(false);
+                    await FlushBundleAsync(wire, cancellationToken).ConfigureAwait(false);
+                    await SendAsync(wire, bytes, OutboundRateLimiter.MessagesIn(frame.Message), cancellationToken).ConfigureAwait(false);
                 }
 
-                await FlushBundleAsync(socket, cancellationToken).ConfigureAwait(false);
-                socket.Flush();
+                await FlushBundleAsync(wire, cancellationToken).ConfigureAwait(false);
+                wire.Flush();
 
                 // The queue is empty: an idle connection holds no buffer (a busy one keeps it from frame to frame).
                 _buffer.Reset();
@@ -212,7 +212,7 @@ internal sealed class ConnectionEgress
         return new DeliveredMessage(folded, append.Offset, append.VersionOf, loggedAt: earlier.LoggedAt);
     }
 
-    private async ValueTask FlushBundleAsync(IEgressWire socket, CancellationToken cancellationToken)
+    private async ValueTask FlushBundleAsync(IEgressWire wire, CancellationToken cancellationToken)
     {
         if (_bundle.Count == 0)
         {
@@ -253,14 +253,14 @@ internal sealed class ConnectionEgress
         _bundleBytes = 0;
         _bundleChanged = false;
         _bundleLiveSince = 0;
-        await SendAsync(socket, bytes, count, cancellationToken).ConfigureAwait(false);
+        await SendAsync(wire, bytes, count, cancellationToken).ConfigureAwait(false);
         _buffer.Clear();
 
         // Per frame, not per message: one counter add and at most one histogram record, whatever the frame holds.
         _metrics?.FrameWritten(count, liveSince);
     }
 
-    private async ValueTask SendAsync(IEgressWire socket, ReadOnlyMemory<byte> bytes, int messages, CancellationToken cancellationToken)
+    private async ValueTask SendAsync(IEgressWire wire, ReadOnlyMemory<byte> bytes, int messages, CancellationToken cancellationToken)
     {
         // maxOutboundRate: waiting here lets the queue fill behind a connection above the rate, so the byte bound ends
         // it; the abort cancels this wait.
@@ -269,7 +269,7 @@ internal sealed class ConnectionEgress
             await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
         }
 
-        await socket.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        await wire.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
     }
 }
