@@ -165,7 +165,7 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
             }
         }
 
-        return changed is null ? batch : new MessageBatch(batch.Channel, batch.ChannelSerial, changed, batch.PublisherConnectionId);
+        return changed is null ? batch : new MessageBatch(batch.Channel, batch.ChannelSerial, changed, batch.PublisherConnectionId) { IsReplay = batch.IsReplay, ComposedFromMessages = true };
     }
 
     private void Hold(object item)
@@ -228,7 +228,7 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
             }
         }
 
-        return new MessageBatch(wireName, batch.ChannelSerial, messages, batch.PublisherConnectionId) { IsReplay = batch.IsReplay };
+        return new MessageBatch(wireName, batch.ChannelSerial, messages, batch.PublisherConnectionId) { IsReplay = batch.IsReplay, ComposedFromMessages = true };
     }
 
     private static ProtocolMessage Renamed(ProtocolMessage message, string channel) => new(message.Action)

@@ -257,7 +257,7 @@ public sealed partial class LocalChannel
     private async ValueTask SendReplayAsync(ChannelSubscriber subscriber, List<DeliveredMessage> batch, bool rewound, LogPosition attachPosition, CancellationToken cancellationToken)
     {
         var serial = rewound ? attachPosition.ToSerial() : attachPosition.WithOffset(batch[^1].Offset).ToSerial();
-        var replay = new MessageBatch(Name, serial, [.. batch]) { IsReplay = true };
+        var replay = new MessageBatch(Name, serial, [.. batch]) { IsReplay = true, ComposedFromMessages = true };
         batch.Clear();
         await subscriber.SendReplayAsync(replay, cancellationToken).ConfigureAwait(false);
     }

@@ -37,9 +37,9 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
             MessageFrames.Write(format, batch.Channel, batch.ChannelSerial, batch.Messages.AsSpan(), static m => m.Message, output));
 
     /// <summary>
-    /// What this batch weighs in a connection's queue. A live batch is shared, so it is its frame. A replay is one
-    /// connection's alone and goes out bundled from its messages' own bytes (<see cref="ComposedFromMessages"/>), so
-    /// its frame is never made: it is the sum of those bytes, each message encoded once.
+    /// What this batch weighs in a connection's queue. A live batch is shared, so it is its frame. One made for one
+    /// connection alone goes out composed from its messages' own bytes (<see cref="ComposedFromMessages"/>), so its
+    /// frame is never made: it is the sum of those bytes, each message encoded once and shared.
     /// </summary>
     public int GetQueuedSize(WireFormat format)
     {
@@ -57,8 +57,12 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
         return size;
     }
 
-    /// <summary>True when a connection composes this batch's frame from its messages' bytes rather than sending <see cref="GetFrame"/>.</summary>
-    public bool ComposedFromMessages => IsReplay;
+    /// <summary>
+    /// Made for one connection alone (a replay, an attachment's own view: first contacts, <c>appendMode=full</c>, a
+    /// qualified name): its frame is composed from the messages' shared bytes rather than serialised for it
+    /// (<see cref="GetFrame"/>), so no message is serialised again per attachment.
+    /// </summary>
+    public bool ComposedFromMessages { get; init; }
 
     /// <summary>As a ProtocolMessage (tests, diagnostics); the wire path never builds one.</summary>
     public ProtocolMessage ToProtocolMessage() => new(ProtocolAction.Message)

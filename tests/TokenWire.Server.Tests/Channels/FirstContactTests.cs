@@ -94,6 +94,27 @@ public sealed class FirstContactTests : IDisposable
     }
 
     [Fact]
+    public async Task Whole_appends_reach_each_full_mode_attachment_as_shared_messages_never_a_frame_serialised_for_it()
+    {
+        var channel = await StartChannel();
+        var first = new RecordingSink("conn-a");
+        var second = new RecordingSink("conn-b");
+        await Attach(channel, new ChannelSubscriber(first, Modes, appendModeFull: true), AttachRequest.Fresh);
+        await Attach(channel, new ChannelSubscriber(second, Modes, appendModeFull: true), AttachRequest.Fresh);
+
+        var response = await _agent.CreateAsync("a");
+        await _agent.AppendAsync(response, "b");
+
+        await Wait.Eventually("both deliveries to both", () => first.MessageCount >= 2 && second.MessageCount >= 2);
+        var firstWhole = first.Batches[^1];
+        var secondWhole = second.Batches[^1];
+        Assert.True(firstWhole.ComposedFromMessages);
+        Assert.True(secondWhole.ComposedFromMessages);
+        Assert.Same(firstWhole.Messages[0], secondWhole.Messages[0]); // one whole message, encoded once, for both
+        Assert.Equal("ab", firstWhole.Messages[0].Message.Data.Text);
+    }
+
+    [Fact]
     public async Task A_resumed_attachment_is_replayed_the_appends_themselves()
     {
         var channel = await StartChannel();

@@ -8,6 +8,7 @@ internal sealed class RecordingSink(string connectionId, bool echoMessages = tru
 {
     private readonly Lock _gate = new();
     private readonly List<ProtocolMessage> _frames = [];
+    private readonly List<MessageBatch> _batches = [];
     private int _messageCount;
 
     public string ConnectionId { get; } = connectionId;
@@ -43,7 +44,27 @@ internal sealed class RecordingSink(string connectionId, bool echoMessages = tru
         }
     }
 
-    public void Enqueue(MessageBatch batch) => Enqueue(new EncodedFrame(batch.ToProtocolMessage()));
+    /// <summary>The message batches as queued, to check what a connection would compose them from.</summary>
+    public IReadOnlyList<MessageBatch> Batches
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _batches];
+            }
+        }
+    }
+
+    public void Enqueue(MessageBatch batch)
+    {
+        lock (_gate)
+        {
+            _batches.Add(batch);
+        }
+
+        Enqueue(new EncodedFrame(batch.ToProtocolMessage()));
+    }
 
     public ValueTask EnqueueReplayAsync(MessageBatch batch, CancellationToken cancellationToken)
     {
