@@ -10,8 +10,8 @@ using TokenWire.Server.Log;
 namespace TokenWire.Redis;
 
 /// <summary>
-/// How messages are stored in a channel's stream and carried on the bus. A message is stored once, as the Ably
-/// msgpack map the protocol codec writes, without <c>serial</c> and <c>timestamp</c>: the append script assigns
+/// How messages are stored in a channel's stream and carried on the bus. A message is stored once, in
+/// <see cref="StoredMessageCodec"/>'s form (without <c>serial</c> and <c>timestamp</c>): the append script assigns
 /// those, and they come back from the entry id (<c>offset-0</c>) and its <c>t</c> field. The bus carries the
 /// very bytes that were stored, so a node decodes exactly what a history read would return.
 /// </summary>
@@ -22,15 +22,8 @@ internal static class RedisMessageCodec
 
     public static byte[] EncodeStored(Message message)
     {
-        var stored = message.Clone();
-        stored.Serial = null;
-        stored.Timestamp = null;
-        stored.Action ??= 0;
-        var buffer = new ArrayBufferWriter<byte>(256);
-        var writer = new MessagePackWriter(buffer);
-        MessagePackProtocolWriter.WriteMessage(ref writer, stored);
-        writer.Flush();
-        return buffer.WrittenSpan.ToArray();
+        message.Action ??= 0;
+        return StoredMessageCodec.Encode(message);
     }
 
     /// <summary>
@@ -39,7 +32,7 @@ internal static class RedisMessageCodec
     /// </summary>
     public static LogEntry DecodeStored(ReadOnlySequence<byte> stored, string epoch, long offset, long timestamp)
     {
-        var message = ProtocolCodecs.MessagePack.ReadMessages(stored)[0];
+        var message = StoredMessageCodec.Decode(stored);
         var serial = new LogPosition(epoch, offset).ToSerial();
         if (LogPosition.TryParse(message.Serial, out var original))
         {

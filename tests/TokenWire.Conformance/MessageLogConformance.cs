@@ -76,6 +76,40 @@ public abstract class MessageLogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_field_of_a_message_reads_back_as_appended_with_its_position()
+    {
+        var text = new Message
+        {
+            Id = "conn:3:0",
+            Name = "token",
+            Data = MessageData.FromText("hé"),
+            Encoding = "utf-8",
+            ClientId = "ada",
+            ConnectionId = "conn",
+            Extras = JsonPayload.Parse("""{"headers":{"responseId":"r1"}}"""),
+        };
+        var binary = new Message { Id = "conn:3:1", Data = MessageData.FromBytes([0, 255]) };
+        var appended = await Log.AppendAsync(Channel, [text, binary], Retention).Within();
+
+        var history = await Log.ReadHistoryAsync(Channel, new HistoryQuery(null, null, true, 10, null, null)).Within();
+        var resumed = await Log.ReadAfterAsync(Channel, new LogPosition(appended.Epoch, 0), 10).Within();
+        var recent = await Log.ReadRecentAsync(Channel, 10, null, appended.Last).Within();
+
+        foreach (var read in new[] { history.Entries, resumed.Entries, recent })
+        {
+            Assert.Equal(2, read.Count);
+            var (first, second) = (read[0].Message, read[1].Message);
+            Assert.Equal((appended.Serials[0], "conn:3:0", "token", "hé", "utf-8", "ada", "conn"), (first.Serial, first.Id, first.Name, first.Data.Text, first.Encoding, first.ClientId, first.ConnectionId));
+            Assert.Equal(Start.ToUnixTimeMilliseconds(), first.Timestamp);
+            Assert.Equal(0, first.Action);
+            Assert.Equal("""{"headers":{"responseId":"r1"}}""", first.Extras?.ToString());
+            Assert.Equal(appended.Serials[1], second.Serial);
+            Assert.Equal(new byte[] { 0, 255 }, second.Data.Bytes);
+            Assert.Equal((1L, 2L), (read[0].Offset, read[1].Offset));
+        }
+    }
+
+    [Fact]
     public async Task Timestamps_never_decrease_and_follow_the_clock()
     {
         await Append(Channel, "a");

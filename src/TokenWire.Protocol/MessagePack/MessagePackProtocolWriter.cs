@@ -118,10 +118,18 @@ public static class MessagePackProtocolWriter
     }
 
     /// <summary>TM2 in MessagePack: binary data is written as <c>bin</c>, with no base64 step.</summary>
-    public static void WriteMessage(ref MessagePackWriter writer, Message m)
+    public static void WriteMessage(ref MessagePackWriter writer, Message m) => WriteMessage(ref writer, m, withPosition: true);
+
+    /// <param name="withPosition">
+    /// False to leave out <c>serial</c> and <c>timestamp</c>: a log stores a message without them and gives them back
+    /// from the entry's offset and time.
+    /// </param>
+    public static void WriteMessage(ref MessagePackWriter writer, Message m, bool withPosition)
     {
+        var timestamp = withPosition ? m.Timestamp : null;
+        var serial = withPosition ? m.Serial : null;
         var count = Has(m.Id) + Has(m.Name) + Has(!m.Data.IsNone) + Has(m.Encoding) + Has(m.ClientId) + Has(m.ConnectionId)
-            + Has(m.ConnectionKey) + Has(m.Timestamp) + Has(m.Extras) + Has(m.Action) + Has(m.Serial) + Has(m.Version);
+            + Has(m.ConnectionKey) + Has(timestamp) + Has(m.Extras) + Has(m.Action) + Has(serial) + Has(m.Version);
         writer.WriteMapHeader(count);
         WriteIfSet(ref writer, "id", m.Id);
         WriteIfSet(ref writer, "name", m.Name);
@@ -140,10 +148,10 @@ public static class MessagePackProtocolWriter
         WriteIfSet(ref writer, "clientId", m.ClientId);
         WriteIfSet(ref writer, "connectionId", m.ConnectionId);
         WriteIfSet(ref writer, "connectionKey", m.ConnectionKey);
-        if (m.Timestamp is { } timestamp)
+        if (timestamp is { } time)
         {
             writer.Write("timestamp");
-            writer.Write(timestamp);
+            writer.Write(time);
         }
 
         if (m.Extras is { } extras)
@@ -158,7 +166,7 @@ public static class MessagePackProtocolWriter
             writer.Write(action);
         }
 
-        WriteIfSet(ref writer, "serial", m.Serial);
+        WriteIfSet(ref writer, "serial", serial);
         if (m.Version is { } version)
         {
             writer.Write("version");

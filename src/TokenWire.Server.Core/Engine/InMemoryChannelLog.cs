@@ -1,4 +1,8 @@
+using System.Buffers;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using TokenWire.Protocol;
+using TokenWire.Protocol.MessagePack;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Log;
 
@@ -7,14 +11,22 @@ namespace TokenWire.Server.Engine;
 /// <summary>
 /// One channel's log in memory. Entries are contiguous by offset (entry i has offset FirstOffset + i), so a
 /// position lookup is arithmetic, and <see cref="LogEntry.LoggedAt"/> never decreases, so time bounds are binary searches.
+/// A message is retained as its stored bytes (<see cref="StoredMessageCodec"/>) and decoded when read, outside the
+/// lock where the read allows; a version is retained as its entry, which its message's <see cref="MutableMessageState"/> shares.
 /// Every member takes the instance lock; it is held only for memory operations.
 /// </summary>
 internal sealed class InMemoryChannelLog(string epoch)
 {
     private readonly Lock _gate = new();
-    private readonly List<LogEntry> _entries = [];
-    private readonly Dictionary<string, string> _serialsById = new(StringComparer.Ordinal);
-    private readonly Queue<(long ExpiresAtMs, string Id)> _idExpiry = new();
+    private readonly List<Retained> _entries = [];
+    /// <summary>
+    /// Idempotency: the offset each message id was stored at, keyed by a 128-bit hash of the id (seeded per process,
+    /// so collisions cannot be chosen) rather than the id itself, so a retained id costs no object.
+    /// </summary>
+    private static readonly long IdSeed = Random.Shared.NextInt64();
+
+    private readonly Dictionary<UInt128, long> _offsetsById = [];
+    private readonly Queue<(long ExpiresAtMs, UInt128 Id)> _idExpiry = new();
     private readonly Dictionary<long, MutableMessageState> _mutated = [];
     private int _start;
     private long _lastOffset;
@@ -42,6 +54,14 @@ internal sealed class InMemoryChannelLog(string epoch)
         var nowMs = now.ToUnixTimeMilliseconds();
         var serials = new string[messages.Count];
         var appended = new List<LogEntry>(messages.Count);
+        // Encoded before taking the lock: the stored form leaves out the serial and timestamp assigned under it.
+        var stored = new byte[messages.Count][];
+        for (var i = 0; i < messages.Count; i++)
+        {
+            messages[i].Action ??= 0;
+            stored[i] = StoredMessageCodec.Encode(messages[i]);
+        }
+
         lock (_gate)
         {
             _retention = retention;
@@ -53,25 +73,24 @@ internal sealed class InMemoryChannelLog(string epoch)
             for (var i = 0; i < messages.Count; i++)
             {
                 var message = messages[i];
-                if (message.Id is { } id && _serialsById.TryGetValue(id, out var existing))
+                if (message.Id is { } id && _offsetsById.TryGetValue(KeyOf(id), out var existing))
                 {
-                    serials[i] = existing;
+                    serials[i] = SerialAt(existing);
                     continue;
                 }
 
                 var offset = ++_lastOffset;
-                var serial = new LogPosition(epoch, offset).ToSerial();
+                var serial = SerialAt(offset);
                 message.Serial = serial;
                 message.Timestamp = timestamp;
-                message.Action ??= 0;
-                var entry = new LogEntry(offset, message) { LoggedAt = timestamp };
-                _entries.Add(entry);
-                appended.Add(entry);
+                _entries.Add(new Retained(timestamp, stored[i], null));
+                appended.Add(new LogEntry(offset, message) { LoggedAt = timestamp });
                 serials[i] = serial;
                 if (message.Id is { } newId)
                 {
-                    _serialsById[newId] = serial;
-                    _idExpiry.Enqueue((nowMs + (long)retention.IdempotencyWindow.TotalMilliseconds, newId));
+                    var key = KeyOf(newId);
+                    _offsetsById[key] = offset;
+                    _idExpiry.Enqueue((nowMs + (long)retention.IdempotencyWindow.TotalMilliseconds, key));
                 }
             }
 
@@ -85,7 +104,7 @@ internal sealed class InMemoryChannelLog(string epoch)
     /// <summary>The publisher-order rule of <see cref="IMessageLog.AppendAsync"/>: the predecessor must be stored.</summary>
     private void EnsureStored(string? after)
     {
-        if (after is not null && !_serialsById.ContainsKey(after))
+        if (after is not null && !_offsetsById.ContainsKey(KeyOf(after)))
         {
             throw new AppendOutOfOrderException(after);
         }
@@ -93,23 +112,37 @@ internal sealed class InMemoryChannelLog(string epoch)
 
     public ReadResult ReadAfter(LogPosition after, int max)
     {
+        Retained[] slice;
+        long from, head;
+        bool continuous;
         lock (_gate)
         {
+            head = _lastOffset;
             if (after.Epoch != epoch || after.Offset > _lastOffset)
             {
-                return new ReadResult([], false, epoch, _lastOffset);
+                return new ReadResult([], false, epoch, head);
             }
 
             // Continuous only if nothing after the position has been trimmed away.
-            var continuous = after.Offset + 1 >= FirstOffset;
-            var from = Math.Max(after.Offset + 1, FirstOffset);
+            continuous = after.Offset + 1 >= FirstOffset;
+            from = Math.Max(after.Offset + 1, FirstOffset);
             var count = (int)Math.Min(max, _lastOffset - from + 1);
-            return new ReadResult(Slice(from, count), continuous, epoch, _lastOffset);
+            slice = new Retained[count];
+            _entries.CopyTo(IndexOf(from), slice, 0, count);
         }
+
+        var entries = new LogEntry[slice.Length];
+        for (var i = 0; i < slice.Length; i++)
+        {
+            entries[i] = Decode(from + i, slice[i]);
+        }
+
+        return new ReadResult(entries, continuous, epoch, head);
     }
 
     public IReadOnlyList<LogEntry> ReadRecent(int? count, long? sinceMs, LogPosition upTo)
     {
+        List<(long Offset, Retained Entry)> read;
         lock (_gate)
         {
             if (upTo.Epoch != epoch || Count == 0)
@@ -125,22 +158,26 @@ internal sealed class InMemoryChannelLog(string epoch)
             }
 
             // Newest first, skipping versions, until count originals; then oldest first for replay.
-            var recent = new List<LogEntry>();
+            var recent = new List<(long Offset, Retained Entry)>();
             for (var offset = last; offset >= from && (count is not { } n || recent.Count < n); offset--)
             {
-                if (At(offset) is { IsVersion: false } entry)
+                if (!IsVersion(offset))
                 {
-                    recent.Add(Materialize(entry, last));
+                    recent.Add((offset, Materialize(offset, last)));
                 }
             }
 
             recent.Reverse();
-            return recent;
+            read = recent;
         }
+
+        return DecodeAll(read);
     }
 
     public HistoryPage ReadHistory(HistoryQuery query)
     {
+        List<(long Offset, Retained Entry)> page;
+        LogPosition? next = null;
         lock (_gate)
         {
             if (Count == 0 || (query.Cursor is { } c && c.Epoch != epoch))
@@ -194,13 +231,11 @@ internal sealed class InMemoryChannelLog(string epoch)
 
             // Versions are skipped: each original appears once, folded with its versions up to the bound.
             var foldBound = query.Until is { } u && u.Epoch == epoch ? u.Offset : _lastOffset;
-            var page = new List<LogEntry>(Math.Min(query.Limit, 256));
-            LogPosition? next = null;
+            page = new List<(long, Retained)>(Math.Min(query.Limit, 256));
             var step = query.Forwards ? 1 : -1;
             for (var offset = query.Forwards ? low : high; offset >= low && offset <= high; offset += step)
             {
-                var entry = At(offset);
-                if (entry.IsVersion)
+                if (IsVersion(offset))
                 {
                     continue;
                 }
@@ -211,11 +246,11 @@ internal sealed class InMemoryChannelLog(string epoch)
                     break;
                 }
 
-                page.Add(Materialize(entry, foldBound));
+                page.Add((offset, Materialize(offset, foldBound)));
             }
-
-            return new HistoryPage(page, next);
         }
+
+        return new HistoryPage(DecodeAll(page), next);
     }
 
     public AppendResult AppendMutation(MessageMutation mutation, ChannelRetention retention, DateTimeOffset now, string? after)
@@ -227,28 +262,28 @@ internal sealed class InMemoryChannelLog(string epoch)
             _retention = retention;
             _lastActivity = now;
             ExpireIds(nowMs);
-            if (operation.Id is { } id && _serialsById.TryGetValue(id, out var existing))
+            if (operation.Id is { } id && _offsetsById.TryGetValue(KeyOf(id), out var existing))
             {
-                return new AppendResult([existing], [], epoch);
+                return new AppendResult([SerialAt(existing)], [], epoch);
             }
 
             EnsureStored(after);
             var originalSerial = new LogPosition(mutation.OriginalEpoch, mutation.OriginalOffset).ToSerial();
             if (mutation.OriginalEpoch != epoch || mutation.OriginalOffset < FirstOffset || mutation.OriginalOffset > _lastOffset
-                || At(mutation.OriginalOffset) is not { IsVersion: false } original)
+                || IsVersion(mutation.OriginalOffset))
             {
                 throw MutationRules.NotFound(originalSerial);
             }
+
+            _mutated.TryGetValue(mutation.OriginalOffset, out var state);
+            var original = state?.Original ?? Decode(mutation.OriginalOffset, _entries[IndexOf(mutation.OriginalOffset)]);
 
             if (!mutation.MayChangeAny && (original.Message.ClientId is null || original.Message.ClientId != mutation.ActorClientId))
             {
                 throw MutationRules.NotOwner(operation.Action == MessageActions.Delete ? "delete" : "update");
             }
 
-            if (!_mutated.TryGetValue(original.Offset, out var state))
-            {
-                state = new MutableMessageState(original);
-            }
+            state ??= new MutableMessageState(original);
 
             if (operation.Action == MessageActions.Append)
             {
@@ -279,7 +314,7 @@ internal sealed class InMemoryChannelLog(string epoch)
             // After the original's timestamp, strictly, and never backwards within the channel.
             var timestamp = Math.Max(Math.Max(nowMs, _lastTimestamp), (original.Message.Timestamp ?? 0) + 1);
             var offset = ++_lastOffset;
-            var serial = new LogPosition(epoch, offset).ToSerial();
+            var serial = SerialAt(offset);
             // Broadcast form, as Ably sends it: the original's serial and create time (the version carries its own),
             // the current name and extras; an append does not repeat the name.
             operation.Serial = originalSerial;
@@ -289,12 +324,13 @@ internal sealed class InMemoryChannelLog(string epoch)
             operation.Timestamp = original.Message.Timestamp;
             operation.Version = VersionPayload.Stamp(operation.Version, serial, timestamp);
             var entry = new LogEntry(offset, operation, original.Offset) { LoggedAt = timestamp };
-            _entries.Add(entry);
+            _entries.Add(new Retained(timestamp, null, entry));
             state.Add(entry);
             if (operation.Id is { } newId)
             {
-                _serialsById[newId] = serial;
-                _idExpiry.Enqueue((nowMs + (long)retention.IdempotencyWindow.TotalMilliseconds, newId));
+                var key = KeyOf(newId);
+                _offsetsById[key] = offset;
+                _idExpiry.Enqueue((nowMs + (long)retention.IdempotencyWindow.TotalMilliseconds, key));
             }
 
             _lastTimestamp = timestamp;
@@ -307,12 +343,14 @@ internal sealed class InMemoryChannelLog(string epoch)
     {
         lock (_gate)
         {
-            if (serial.Epoch != epoch || serial.Offset < FirstOffset || serial.Offset > _lastOffset || At(serial.Offset) is not { IsVersion: false } original)
+            if (serial.Epoch != epoch || serial.Offset < FirstOffset || serial.Offset > _lastOffset || IsVersion(serial.Offset))
             {
                 return null;
             }
 
-            return new MessageVersions(original, _mutated.TryGetValue(original.Offset, out var state) ? [.. state.Versions] : []);
+            return _mutated.TryGetValue(serial.Offset, out var state)
+                ? new MessageVersions(state.Original, [.. state.Versions])
+                : new MessageVersions(Decode(serial.Offset, _entries[IndexOf(serial.Offset)]), []);
         }
     }
 
@@ -324,19 +362,53 @@ internal sealed class InMemoryChannelLog(string epoch)
             var nowMs = now.ToUnixTimeMilliseconds();
             ExpireIds(nowMs);
             Trim(nowMs);
-            return Count == 0 && _serialsById.Count == 0 && now - _lastActivity > forgetIdleAfter;
+            return Count == 0 && _offsetsById.Count == 0 && now - _lastActivity > forgetIdleAfter;
         }
     }
 
-    private LogEntry At(long offset) => _entries[_start + (int)(offset - FirstOffset)];
+    private int IndexOf(long offset) => _start + (int)(offset - FirstOffset);
 
-    private LogEntry Materialize(LogEntry original, long upToOffset) =>
-        _mutated.TryGetValue(original.Offset, out var state) ? original with { Message = state.Fold(upToOffset) } : original;
+    private bool IsVersion(long offset) => _entries[IndexOf(offset)].Entry is { IsVersion: true };
 
-    private List<LogEntry> Slice(long fromOffset, int count)
+    private string SerialAt(long offset) => new LogPosition(epoch, offset).ToSerial();
+
+    private static UInt128 KeyOf(string id) => XxHash128.HashToUInt128(MemoryMarshal.AsBytes(id.AsSpan()), IdSeed);
+
+    /// <summary>An original as a read returns it: folded with its versions up to the bound if it has any (a ready
+    /// entry), else as stored, decoded later outside the lock.</summary>
+    private Retained Materialize(long offset, long upToOffset)
     {
-        var index = _start + (int)(fromOffset - FirstOffset);
-        return _entries.GetRange(index, count);
+        if (!_mutated.TryGetValue(offset, out var state))
+        {
+            return _entries[IndexOf(offset)];
+        }
+
+        var original = state.Original;
+        return new Retained(original.LoggedAt, null, original with { Message = state.Fold(upToOffset) });
+    }
+
+    private LogEntry Decode(long offset, Retained retained)
+    {
+        if (retained.Entry is { } entry)
+        {
+            return entry;
+        }
+
+        var message = StoredMessageCodec.Decode(new ReadOnlySequence<byte>(retained.Stored!));
+        message.Serial = SerialAt(offset);
+        message.Timestamp = retained.LoggedAt;
+        return new LogEntry(offset, message) { LoggedAt = retained.LoggedAt };
+    }
+
+    private LogEntry[] DecodeAll(List<(long Offset, Retained Entry)> read)
+    {
+        var entries = new LogEntry[read.Count];
+        for (var i = 0; i < read.Count; i++)
+        {
+            entries[i] = Decode(read[i].Offset, read[i].Entry);
+        }
+
+        return entries;
     }
 
     /// <summary>The first offset whose timestamp is at or after <paramref name="ms"/> (last+1 if none).</summary>
@@ -369,7 +441,7 @@ internal sealed class InMemoryChannelLog(string epoch)
                 _mutated.Remove(FirstOffset);
             }
 
-            _entries[_start] = null!;
+            _entries[_start] = default;
             _start++;
         }
 
@@ -386,7 +458,13 @@ internal sealed class InMemoryChannelLog(string epoch)
         while (_idExpiry.TryPeek(out var item) && item.ExpiresAtMs <= nowMs)
         {
             _idExpiry.Dequeue();
-            _serialsById.Remove(item.Id);
+            _offsetsById.Remove(item.Id);
         }
     }
+
+    /// <summary>
+    /// One retained entry: a message as its stored bytes, or a ready entry (a version, or in a read's result an
+    /// original folded with its versions).
+    /// </summary>
+    private readonly record struct Retained(long LoggedAt, byte[]? Stored, LogEntry? Entry);
 }

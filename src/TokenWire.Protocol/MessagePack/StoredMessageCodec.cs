@@ -1,0 +1,44 @@
+using System.Buffers;
+using MessagePack;
+namespace TokenWire.Protocol.MessagePack;
+
+/// <summary>
+/// The form in which both engines retain a message: the Ably msgpack map the protocol codec writes, without
+/// <c>serial</c> and <c>timestamp</c>, which come back from the entry's offset and log time. One byte array per
+/// message instead of an object graph, so a long retained history costs the GC one object per message, and a node
+/// decodes exactly what another engine's read would return.
+/// </summary>
+public static class StoredMessageCodec
+{
+    private const int ScratchBytes = 1024;
+
+    /// <summary>A scratch buffer that grew past this for one large message is dropped, not kept per thread.</summary>
+    private const int MaxRetainedScratchBytes = 64 * 1024;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
+
+    public static byte[] Encode(Message message)
+    {
+        var scratch = t_scratch ?? new ArrayBufferWriter<byte>(ScratchBytes);
+        t_scratch = null;
+        var writer = new MessagePackWriter(scratch);
+        MessagePackProtocolWriter.WriteMessage(ref writer, message, withPosition: false);
+        writer.Flush();
+        var stored = scratch.WrittenSpan.ToArray();
+        scratch.ResetWrittenCount();
+        if (scratch.Capacity <= MaxRetainedScratchBytes)
+        {
+            t_scratch = scratch;
+        }
+
+        return stored;
+    }
+
+    /// <summary>The stored message, without its serial and timestamp (the caller knows them from the entry).</summary>
+    public static Message Decode(ReadOnlySequence<byte> stored)
+    {
+        var reader = new MessagePackReader(stored);
+        return MessagePackProtocolReader.ReadMessage(ref reader);
+    }
+}
