@@ -23,6 +23,12 @@ public interface IProtocolCodec
     /// <summary>REST body: an array of presence messages (presence get and presence history pages).</summary>
     void WritePresenceMessages(IReadOnlyList<PresenceMessage> messages, IBufferWriter<byte> output);
 
+    /// <summary>REST body: an array of annotations (<c>annotations.get</c> pages).</summary>
+    void WriteAnnotations(IReadOnlyList<Annotation> annotations, IBufferWriter<byte> output);
+
+    /// <summary>REST annotation publish body: one annotation object or an array of them.</summary>
+    IReadOnlyList<Annotation> ReadAnnotations(ReadOnlySequence<byte> input);
+
     /// <summary>REST publish body: one message object or an array of them.</summary>
     IReadOnlyList<Message> ReadMessages(ReadOnlySequence<byte> input);
 

@@ -32,6 +32,9 @@ public sealed class Message
 
     public JsonPayload? Version { get; set; }
 
+    /// <summary>Server to client only: <c>{ summary: { type: entry } }</c>, the message's annotation summary (TM2u).</summary>
+    public JsonPayload? Annotations { get; set; }
+
     /// <summary>Size as counted against <c>maxMessageSize</c>: name, clientId, extras JSON and data.</summary>
     public int Size =>
         Utf8Length(Name) + Utf8Length(ClientId) + (Extras?.Utf8Json.Length ?? 0) + Data.Size;

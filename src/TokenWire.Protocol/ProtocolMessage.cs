@@ -33,6 +33,8 @@ public sealed class ProtocolMessage
 
     public IReadOnlyList<PresenceMessage>? Presence { get; set; }
 
+    public IReadOnlyList<Annotation>? Annotations { get; set; }
+
     /// <summary>AUTH's <c>auth.accessToken</c>.</summary>
     public string? AuthAccessToken { get; set; }
 

@@ -26,6 +26,10 @@ namespace TokenWire.Redis;
 /// {prefix}presence:appId:channel   pub/sub: the channel's presence events, in the order applied
 /// {prefix}pres-channels            set: channel keys that may have presence members (the dead-node sweep's index)
 /// {prefix}node:nodeInstance        string with a TTL: the node is alive (its heartbeat)
+/// {prefix}ann:{appId:channel}:serial:l   list: a message's annotations (wire JSON), oldest first
+/// {prefix}ann:{appId:channel}:serial:s   string: the message's summary state (MessageSummary.Save)
+/// {prefix}ann:{appId:channel}:serial:i   hash: annotation id -> index in the list (idempotency)
+/// {prefix}annotations:appId:channel      pub/sub: the channel's applied annotations with their summaries
 /// </code>
 /// </summary>
 public sealed class RedisKeys(string prefix)
@@ -75,6 +79,17 @@ public sealed class RedisKeys(string prefix)
 
     /// <summary>The starts of an app's stored intervals of one unit (a sorted set scored by start).</summary>
     public RedisKey StatsIndex(string appId, string unit) => string.Concat(Prefix, "stats:{", appId, "}:", unit);
+
+    /// <summary>A message's three annotation keys, in the order the annotation scripts expect; same hash tag as its log.</summary>
+    public RedisKey[] Annotations(ChannelKey channel, string messageSerial)
+    {
+        var tag = string.Concat(Prefix, "ann:{", channel.ToString(), "}:", messageSerial, ":");
+        return [tag + "l", tag + "s", tag + "i"];
+    }
+
+    public string AnnotationChannelName(ChannelKey channel) => string.Concat(Prefix, "annotations:", channel.ToString());
+
+    public RedisChannel AnnotationChannel(ChannelKey channel) => RedisChannel.Literal(AnnotationChannelName(channel));
 
     public RedisKey NodeHeartbeat(string nodeInstance) => string.Concat(Prefix, "node:", nodeInstance);
 }

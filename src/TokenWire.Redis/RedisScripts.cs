@@ -21,6 +21,8 @@ internal static class RedisScripts
     public static readonly string Revoke = Load("revoke.lua");
     public static readonly string PresenceApply = Load("presence_apply.lua");
     public static readonly string StatsAdd = Load("stats_add.lua");
+    public static readonly string AnnotationState = Load("annotation_state.lua");
+    public static readonly string Annotate = Load("annotate.lua");
 
     private static string Channel(string name) => Load("channel.lua") + "\n" + Load(name);
 

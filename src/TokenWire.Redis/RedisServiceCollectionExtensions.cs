@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using TokenWire.Server.Annotations;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Configuration;
 using TokenWire.Server.Connections;
@@ -66,6 +67,11 @@ public static class RedisServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<RedisNodeHeartbeat>());
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<RedisPresenceSweeper>(sp, sp.GetRequiredService<RedisConnection>().Multiplexer));
         services.AddHostedService(sp => sp.GetRequiredService<RedisPresenceSweeper>());
+        services.RemoveAll<IAnnotationStore>();
+        services.AddSingleton<IAnnotationStore>(sp => new RedisAnnotationStore(
+            sp.GetRequiredService<RedisConnection>().Multiplexer,
+            sp.GetRequiredService<RedisKeys>(),
+            sp.GetRequiredService<ILogger<RedisAnnotationStore>>()));
         services.RemoveAll<IConnectionStore>();
         services.AddSingleton<IConnectionStore>(sp => ActivatorUtilities.CreateInstance<RedisConnectionStore>(sp, sp.GetRequiredService<RedisConnection>().Multiplexer));
         services.RemoveAll<ITokenRevocationStore>();

@@ -55,6 +55,46 @@ public sealed class JsonProtocolCodec : IProtocolCodec
             writer.WriteEndArray();
         });
 
+    public void WriteAnnotations(IReadOnlyList<Annotation> annotations, IBufferWriter<byte> output) =>
+        WriteWith(output, annotations, static (writer, annotations) =>
+        {
+            writer.WriteStartArray();
+            foreach (var annotation in annotations)
+            {
+                JsonProtocolWriter.WriteAnnotation(writer, annotation);
+            }
+
+            writer.WriteEndArray();
+        });
+
+    public IReadOnlyList<Annotation> ReadAnnotations(ReadOnlySequence<byte> input)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(input, ReaderOptions);
+            JsonProtocolReader.ReadToken(ref reader);
+            var annotations = new List<Annotation>();
+            if (reader.TokenType == JsonTokenType.StartArray)
+            {
+                while (JsonProtocolReader.ReadToken(ref reader) != JsonTokenType.EndArray)
+                {
+                    annotations.Add(JsonProtocolReader.ReadAnnotation(ref reader, input));
+                }
+            }
+            else
+            {
+                annotations.Add(JsonProtocolReader.ReadAnnotation(ref reader, input));
+            }
+
+            JsonProtocolReader.ExpectEnd(ref reader);
+            return annotations;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed JSON body: " + ex.Message, ex);
+        }
+    }
+
     /// <summary>Writes with this thread's writer reset onto <paramref name="output"/>, so encoding allocates no writer.</summary>
     private static void WriteWith<TState>(IBufferWriter<byte> output, TState state, Action<Utf8JsonWriter, TState> write)
     {

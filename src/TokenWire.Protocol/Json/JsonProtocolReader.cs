@@ -86,6 +86,10 @@ internal static class JsonProtocolReader
             {
                 pm.Presence = ReadMessageArray(ref reader, input)?.ConvertAll(PresenceMessage.FromMessage);
             }
+            else if (reader.ValueTextEquals("annotations"u8))
+            {
+                pm.Annotations = ReadAnnotationArray(ref reader, input);
+            }
             else if (reader.ValueTextEquals("auth"u8))
             {
                 pm.AuthAccessToken = ReadAuth(ref reader);
@@ -117,7 +121,16 @@ internal static class JsonProtocolReader
         return pm;
     }
 
-    public static Message ReadMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input)
+    public static Message ReadMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input) => ReadMessage(ref reader, input, null);
+
+    /// <summary>TAN2: a message's fields plus <c>messageSerial</c>, <c>type</c> and <c>count</c>.</summary>
+    public static Annotation ReadAnnotation(ref Utf8JsonReader reader, ReadOnlySequence<byte> input)
+    {
+        var fields = new AnnotationFields();
+        return Annotation.FromCarrier(ReadMessage(ref reader, input, fields), fields);
+    }
+
+    private static Message ReadMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, AnnotationFields? annotation)
     {
         Expect(ref reader, JsonTokenType.StartObject, "Message");
         var message = new Message();
@@ -189,6 +202,19 @@ internal static class JsonProtocolReader
                 ReadToken(ref reader);
                 message.Version = ReadPayload(ref reader, input);
             }
+            else if (annotation is not null && reader.ValueTextEquals("messageSerial"u8))
+            {
+                annotation.MessageSerial = ReadString(ref reader);
+            }
+            else if (annotation is not null && reader.ValueTextEquals("type"u8))
+            {
+                annotation.Type = ReadString(ref reader);
+            }
+            else if (annotation is not null && reader.ValueTextEquals("count"u8))
+            {
+                ReadToken(ref reader);
+                annotation.Count = ReadNullableInt(ref reader);
+            }
             else
             {
                 ReadToken(ref reader);
@@ -245,6 +271,24 @@ internal static class JsonProtocolReader
         }
 
         return messages;
+    }
+
+    private static List<Annotation>? ReadAnnotationArray(ref Utf8JsonReader reader, ReadOnlySequence<byte> input)
+    {
+        ReadToken(ref reader);
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        Expect(ref reader, JsonTokenType.StartArray, "annotations");
+        var annotations = new List<Annotation>();
+        while (ReadToken(ref reader) != JsonTokenType.EndArray)
+        {
+            annotations.Add(ReadAnnotation(ref reader, input));
+        }
+
+        return annotations;
     }
 
     private static JsonPayload? ReadPayload(ref Utf8JsonReader reader, ReadOnlySequence<byte> input) =>

@@ -35,6 +35,9 @@ public static class JsonProtocolWriter
     private static readonly JsonEncodedText StatusCode = JsonEncodedText.Encode("statusCode");
     private static readonly JsonEncodedText MessageField = JsonEncodedText.Encode("message");
     private static readonly JsonEncodedText Href = JsonEncodedText.Encode("href");
+    private static readonly JsonEncodedText AnnotationsField = JsonEncodedText.Encode("annotations");
+    private static readonly JsonEncodedText MessageSerial = JsonEncodedText.Encode("messageSerial");
+    private static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
 
     public static void WriteProtocolMessage(Utf8JsonWriter writer, ProtocolMessage pm)
     {
@@ -87,6 +90,17 @@ public static class JsonProtocolWriter
             foreach (var item in presence)
             {
                 WriteMessage(writer, item.ToMessage());
+            }
+
+            writer.WriteEndArray();
+        }
+
+        if (pm.Annotations is { } annotations)
+        {
+            writer.WriteStartArray(AnnotationsField);
+            foreach (var annotation in annotations)
+            {
+                WriteAnnotation(writer, annotation);
             }
 
             writer.WriteEndArray();
@@ -146,7 +160,13 @@ public static class JsonProtocolWriter
     }
 
     /// <summary>TM2: every set field; binary data becomes base64 with the step appended to <c>encoding</c>.</summary>
-    public static void WriteMessage(Utf8JsonWriter writer, Message message)
+    public static void WriteMessage(Utf8JsonWriter writer, Message message) => WriteMessage(writer, message, null);
+
+    /// <summary>TAN2: the message fields an annotation shares, then its own.</summary>
+    public static void WriteAnnotation(Utf8JsonWriter writer, Annotation annotation) =>
+        WriteMessage(writer, annotation.ToCarrier(), AnnotationFields.Of(annotation));
+
+    private static void WriteMessage(Utf8JsonWriter writer, Message message, AnnotationFields? annotation)
     {
         writer.WriteStartObject();
         WriteStringIfSet(writer, Id, message.Id);
@@ -188,6 +208,22 @@ public static class JsonProtocolWriter
         {
             writer.WritePropertyName(Version);
             writer.WriteRawValue(version.Utf8Json.Span, skipInputValidation: true);
+        }
+
+        if (message.Annotations is { } summary)
+        {
+            writer.WritePropertyName(AnnotationsField);
+            writer.WriteRawValue(summary.Utf8Json.Span, skipInputValidation: true);
+        }
+
+        if (annotation is not null)
+        {
+            WriteStringIfSet(writer, MessageSerial, annotation.MessageSerial);
+            WriteStringIfSet(writer, Type, annotation.Type);
+            if (annotation.Count is { } count)
+            {
+                writer.WriteNumber(Count, count);
+            }
         }
 
         writer.WriteEndObject();

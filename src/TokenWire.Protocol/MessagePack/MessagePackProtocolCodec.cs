@@ -52,6 +52,47 @@ public sealed class MessagePackProtocolCodec : IProtocolCodec
         writer.Flush();
     }
 
+    public void WriteAnnotations(IReadOnlyList<Annotation> annotations, IBufferWriter<byte> output)
+    {
+        var writer = new MessagePackWriter(output);
+        writer.WriteArrayHeader(annotations.Count);
+        foreach (var annotation in annotations)
+        {
+            MessagePackProtocolWriter.WriteAnnotation(ref writer, annotation);
+        }
+
+        writer.Flush();
+    }
+
+    public IReadOnlyList<Annotation> ReadAnnotations(ReadOnlySequence<byte> input)
+    {
+        try
+        {
+            var reader = new MessagePackReader(input);
+            var annotations = new List<Annotation>();
+            if (reader.NextMessagePackType == MessagePackType.Array)
+            {
+                var count = reader.ReadArrayHeader();
+                for (var i = 0; i < count; i++)
+                {
+                    annotations.Add(MessagePackProtocolReader.ReadAnnotation(ref reader));
+                }
+            }
+            else
+            {
+                annotations.Add(MessagePackProtocolReader.ReadAnnotation(ref reader));
+            }
+
+            ExpectEnd(ref reader);
+            return annotations;
+        }
+        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or InvalidOperationException
+                                       or OverflowException or ArgumentException)
+        {
+            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed MessagePack body: " + ex.Message, ex);
+        }
+    }
+
     public ProtocolMessage Read(ReadOnlySequence<byte> input)
     {
         try

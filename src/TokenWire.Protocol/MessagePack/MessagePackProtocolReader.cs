@@ -15,6 +15,7 @@ internal static class MessagePackProtocolReader
             "accessToken", "action", "auth", "channel", "channelSerial", "clientId", "code", "connectionDetails", "connectionId",
             "connectionKey", "connectionStateTtl", "count", "data", "encoding", "error", "extras", "flags", "id", "maxFrameSize",
             "maxIdleInterval", "maxInboundRate", "maxMessageSize", "maxOutboundRate", "message", "messages", "msgSerial", "name",
+            "annotations", "messageSerial", "type",
             "params", "presence", "res", "serial", "serials", "serverId", "statusCode", "timestamp", "version",
         }.ToDictionary(static key => key),
         StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
@@ -70,6 +71,19 @@ internal static class MessagePackProtocolReader
                         break;
                     }
 
+                case "annotations":
+                    {
+                        var n = ReadArrayHeader(ref reader, "annotations");
+                        var items = new List<Annotation>(n);
+                        for (var j = 0; j < n; j++)
+                        {
+                            items.Add(ReadAnnotation(ref reader));
+                        }
+
+                        pm.Annotations = items;
+                        break;
+                    }
+
                 case "auth":
                     {
                         var n = ReadMapHeader(ref reader, "auth");
@@ -116,7 +130,16 @@ internal static class MessagePackProtocolReader
         return pm;
     }
 
-    public static Message ReadMessage(ref MessagePackReader reader)
+    public static Message ReadMessage(ref MessagePackReader reader) => ReadMessage(ref reader, null);
+
+    /// <summary>TAN2: a message's fields plus <c>messageSerial</c>, <c>type</c> and <c>count</c>.</summary>
+    public static Annotation ReadAnnotation(ref MessagePackReader reader)
+    {
+        var fields = new AnnotationFields();
+        return Annotation.FromCarrier(ReadMessage(ref reader, fields), fields);
+    }
+
+    private static Message ReadMessage(ref MessagePackReader reader, AnnotationFields? annotation)
     {
         var count = ReadMapHeader(ref reader, "Message");
         var message = new Message();
@@ -158,6 +181,9 @@ internal static class MessagePackProtocolReader
                 case "action": message.Action = ReadInt(ref reader); break;
                 case "serial": message.Serial = ReadString(ref reader); break;
                 case "version": message.Version = new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader)); break;
+                case "messageSerial" when annotation is not null: annotation.MessageSerial = ReadString(ref reader); break;
+                case "type" when annotation is not null: annotation.Type = ReadString(ref reader); break;
+                case "count" when annotation is not null: annotation.Count = ReadInt(ref reader); break;
                 default: PayloadTranscoder.Skip(ref reader); break;
             }
         }

@@ -9,7 +9,7 @@ public static class MessagePackProtocolWriter
     {
         var count = 1 + Has(pm.Flags != ProtocolFlags.None) + Has(pm.Count) + Has(pm.Error) + Has(pm.Id) + Has(pm.Channel)
             + Has(pm.ChannelSerial) + Has(pm.ConnectionId) + Has(pm.MsgSerial) + Has(pm.Timestamp) + Has(pm.Messages)
-            + Has(pm.Presence) + Has(pm.AuthAccessToken) + Has(pm.ConnectionDetails)
+            + Has(pm.Presence) + Has(pm.Annotations) + Has(pm.AuthAccessToken) + Has(pm.ConnectionDetails)
             + Has(pm.Params is { Count: > 0 }) + Has(pm.Res);
         writer.WriteMapHeader(count);
         writer.Write("action");
@@ -68,6 +68,16 @@ public static class MessagePackProtocolWriter
             }
         }
 
+        if (pm.Annotations is { } annotations)
+        {
+            writer.Write("annotations");
+            writer.WriteArrayHeader(annotations.Count);
+            foreach (var annotation in annotations)
+            {
+                WriteAnnotation(ref writer, annotation);
+            }
+        }
+
         if (pm.AuthAccessToken is { } token)
         {
             writer.Write("auth");
@@ -118,18 +128,25 @@ public static class MessagePackProtocolWriter
     }
 
     /// <summary>TM2 in MessagePack: binary data is written as <c>bin</c>, with no base64 step.</summary>
-    public static void WriteMessage(ref MessagePackWriter writer, Message m) => WriteMessage(ref writer, m, withPosition: true);
+    public static void WriteMessage(ref MessagePackWriter writer, Message m) => WriteMessage(ref writer, m, null, withPosition: true);
 
     /// <param name="withPosition">
     /// False to leave out <c>serial</c> and <c>timestamp</c>: a log stores a message without them and gives them back
     /// from the entry's offset and time.
     /// </param>
-    public static void WriteMessage(ref MessagePackWriter writer, Message m, bool withPosition)
+    public static void WriteMessage(ref MessagePackWriter writer, Message m, bool withPosition) => WriteMessage(ref writer, m, null, withPosition);
+
+    /// <summary>TAN2: the message fields an annotation shares, then its own.</summary>
+    public static void WriteAnnotation(ref MessagePackWriter writer, Annotation annotation) =>
+        WriteMessage(ref writer, annotation.ToCarrier(), AnnotationFields.Of(annotation), withPosition: true);
+
+    private static void WriteMessage(ref MessagePackWriter writer, Message m, AnnotationFields? annotation, bool withPosition)
     {
         var timestamp = withPosition ? m.Timestamp : null;
         var serial = withPosition ? m.Serial : null;
         var count = Has(m.Id) + Has(m.Name) + Has(!m.Data.IsNone) + Has(m.Encoding) + Has(m.ClientId) + Has(m.ConnectionId)
-            + Has(m.ConnectionKey) + Has(timestamp) + Has(m.Extras) + Has(m.Action) + Has(serial) + Has(m.Version);
+            + Has(m.ConnectionKey) + Has(timestamp) + Has(m.Extras) + Has(m.Action) + Has(serial) + Has(m.Version)
+            + Has(m.Annotations) + (annotation is null ? 0 : Has(annotation.MessageSerial) + Has(annotation.Type) + Has(annotation.Count));
         writer.WriteMapHeader(count);
         WriteIfSet(ref writer, "id", m.Id);
         WriteIfSet(ref writer, "name", m.Name);
@@ -171,6 +188,23 @@ public static class MessagePackProtocolWriter
         {
             writer.Write("version");
             PayloadTranscoder.JsonToMessagePack(version.Utf8Json.Span, ref writer);
+        }
+
+        if (m.Annotations is { } summary)
+        {
+            writer.Write("annotations");
+            PayloadTranscoder.JsonToMessagePack(summary.Utf8Json.Span, ref writer);
+        }
+
+        if (annotation is not null)
+        {
+            WriteIfSet(ref writer, "messageSerial", annotation.MessageSerial);
+            WriteIfSet(ref writer, "type", annotation.Type);
+            if (annotation.Count is { } annotationCount)
+            {
+                writer.Write("count");
+                writer.Write(annotationCount);
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
+using TokenWire.Server.Annotations;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Fanout;
 using TokenWire.Server.Log;
@@ -15,7 +16,7 @@ namespace TokenWire.Server.Channels;
 /// take the same lock, the cursor at attach time is an exact seam between history and live delivery: each delivery is
 /// posted under the lock with the subscriber set of that moment, and handed out per subscriber by the
 /// <see cref="ChannelDispatcher"/> outside it. Partial files: <c>.Aggregates</c> (each changing message's fold, for
-/// first contacts), <c>.Rollup</c> (append rollup), <c>.Presence</c>. Catching up after lost envelopes is this type's
+/// first contacts), <c>.Rollup</c> (append rollup), <c>.Presence</c>, <c>.Annotations</c>. Catching up after lost envelopes is this type's
 /// alone: a quiet channel, or an engine that reports its link back (<see cref="IMessageBus"/>'s <c>onMissed</c>), asks
 /// the log for what came after the cursor (<see cref="CatchUpAsync"/>).
 /// </summary>
@@ -43,6 +44,7 @@ public sealed partial class LocalChannel
     private readonly IMessageLog _log;
     private readonly IMessageBus _bus;
     private readonly IPresenceStore _presence;
+    private readonly IAnnotationStore? _annotations;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private ChannelSubscriber[] _subscribers = [];
@@ -55,9 +57,10 @@ public sealed partial class LocalChannel
     private int _references;
     private bool _closed;
 
-    internal LocalChannel(ChannelKey key, IMessageLog log, IMessageBus bus, IPresenceStore presence, ILogger logger, TimeProvider? time = null)
+    internal LocalChannel(ChannelKey key, IMessageLog log, IMessageBus bus, IPresenceStore presence, ILogger logger, TimeProvider? time = null, IAnnotationStore? annotations = null)
     {
         _presence = presence;
+        _annotations = annotations;
         _time = time ?? TimeProvider.System;
         Key = key;
         Name = key.Name;
@@ -93,6 +96,11 @@ public sealed partial class LocalChannel
         // (history) or arrives as an envelope after it (live); nothing falls between the two.
         _busSubscription = await _bus.SubscribeAsync(Key, OnEnvelope, OnMissed).ConfigureAwait(false);
         _presenceSubscription = await _presence.SubscribeAsync(Key, OnPresence).ConfigureAwait(false);
+        if (_annotations is not null)
+        {
+            _annotationSubscription = await _annotations.SubscribeAsync(Key, OnAnnotation).ConfigureAwait(false);
+        }
+
         var head = await _log.GetHeadAsync(Key).ConfigureAwait(false);
         _tailCheck = _time.CreateTimer(_ => _ = CatchUpAsync(afterLostLink: false), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         lock (_gate)
@@ -677,6 +685,11 @@ public sealed partial class LocalChannel
         if (_presenceSubscription is { } presenceSubscription)
         {
             await presenceSubscription.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_annotationSubscription is { } annotationSubscription)
+        {
+            await annotationSubscription.DisposeAsync().ConfigureAwait(false);
         }
     }
 

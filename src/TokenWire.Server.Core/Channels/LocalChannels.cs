@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using TokenWire.Server.Annotations;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
@@ -10,7 +11,7 @@ namespace TokenWire.Server.Channels;
 /// The node's active <see cref="LocalChannel"/>s, reference-counted by the transports attached to them. A channel
 /// follows the bus only while someone here is attached.
 /// </summary>
-public sealed class LocalChannels(IMessageLog log, IMessageBus bus, IPresenceStore presence, ILogger<LocalChannel> logger, TimeProvider time)
+public sealed class LocalChannels(IMessageLog log, IMessageBus bus, IPresenceStore presence, IAnnotationStore annotations, ILogger<LocalChannel> logger, TimeProvider time)
 {
     private readonly ConcurrentDictionary<ChannelKey, Lazy<LocalChannel>> _channels = new();
 
@@ -27,7 +28,7 @@ public sealed class LocalChannels(IMessageLog log, IMessageBus bus, IPresenceSto
         while (true)
         {
             // Lazy so that racing first attaches start one channel (each start subscribes to the bus).
-            var lazy = _channels.GetOrAdd(channelKey, key => new Lazy<LocalChannel>(() => new LocalChannel(key, log, bus, presence, logger, time)));
+            var lazy = _channels.GetOrAdd(channelKey, key => new Lazy<LocalChannel>(() => new LocalChannel(key, log, bus, presence, logger, time, annotations)));
             if (lazy.Value.TryAddReference())
             {
                 return lazy.Value;

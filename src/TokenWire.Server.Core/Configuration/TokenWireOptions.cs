@@ -37,4 +37,6 @@ public sealed class TokenWireOptions
     public MemoryOptions Memory { get; set; } = new();
 
     public StatsOptions Stats { get; set; } = new();
+
+    public AnnotationOptions Annotations { get; set; } = new();
 }

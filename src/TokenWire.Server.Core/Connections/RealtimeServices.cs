@@ -15,6 +15,7 @@ namespace TokenWire.Server.Connections;
 public sealed class RealtimeServices(
     ChannelPublisher publisher,
     MessageMutator mutator,
+    AnnotationPublisher annotations,
     Authenticator authenticator,
     LocalChannels channels,
     IConnectionStore connections,
@@ -31,6 +32,8 @@ public sealed class RealtimeServices(
     public ChannelPublisher Publisher { get; } = publisher;
 
     public MessageMutator Mutator { get; } = mutator;
+
+    public AnnotationPublisher Annotations { get; } = annotations;
 
     public Authenticator Authenticator { get; } = authenticator;
 

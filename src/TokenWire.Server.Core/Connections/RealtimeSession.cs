@@ -72,7 +72,10 @@ public sealed partial class RealtimeSession
                 case ProtocolAction.Sync:
                     await HandleSyncRequestAsync(message, cancellationToken).ConfigureAwait(false);
                     return true;
-                case ProtocolAction.Annotation or ProtocolAction.Object:
+                case ProtocolAction.Annotation:
+                    await HandleAnnotationAsync(message, cancellationToken).ConfigureAwait(false);
+                    return true;
+                case ProtocolAction.Object:
                     Nack(message, ErrorCodes.Create(ErrorCodes.BadRequest, $"{message.Action} is not supported by this server yet"));
                     return true;
                 case ProtocolAction.Close:

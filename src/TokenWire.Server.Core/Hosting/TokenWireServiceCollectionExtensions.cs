@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using TokenWire.Server.Annotations;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
@@ -65,6 +66,8 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<LogWriter>();
         services.AddSingleton<ChannelPublisher>();
         services.AddSingleton<MessageMutator>();
+        services.TryAddSingleton<IAnnotationStore, InMemoryAnnotationStore>();
+        services.AddSingleton<AnnotationPublisher>();
         services.AddSingleton<LocalChannels>();
         services.TryAddSingleton<IConnectionStore, InMemoryConnectionStore>();
         services.TryAddSingleton<IClusterConnectionCounts, InMemoryClusterConnectionCounts>();

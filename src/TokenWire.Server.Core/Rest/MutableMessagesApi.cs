@@ -49,10 +49,19 @@ public static class MutableMessagesApi
         });
     }
 
-    private static async Task GetAsync(HttpContext context, string channel, string serial, RestAuthentication authentication, IMessageLog log)
+    private static async Task GetAsync(HttpContext context, string channel, string serial, RestAuthentication authentication, IMessageLog log, AnnotationPublisher annotations)
     {
         var versions = await ReadAsync(context, channel, serial, authentication, log);
-        await RestResponses.WriteMessageAsync(context, versions.Latest());
+        var latest = versions.Latest();
+
+        // The message as it stands includes its annotation summary (TM2u), when it has one.
+        if (await annotations.GetSummaryAsync(new ChannelKey(authentication.Authenticate(context.Request).App.Id, channel), versions.Original.Message.Serial ?? serial, context.RequestAborted) is { } summary)
+        {
+            latest = latest.Clone();
+            latest.Annotations = summary;
+        }
+
+        await RestResponses.WriteMessageAsync(context, latest);
     }
 
     /// <summary>The message as created, then each version as it was broadcast, oldest first unless backwards.</summary>

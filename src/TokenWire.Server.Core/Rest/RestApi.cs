@@ -35,6 +35,7 @@ public static class RestApi
         routes.MapPost("/channels/{channel}/messages", PublishAsync);
         routes.MapGet("/channels/{channel}", StatusAsync);
         routes.MapMutableMessages();
+        routes.MapAnnotations();
         return routes;
     }
 

@@ -44,6 +44,19 @@ public static class RestResponses
     public static Task WriteMessagesAsync(HttpContext context, IReadOnlyList<Message> messages) =>
         WriteAsync(context, StatusCodes.Status200OK, writer => WriteMessageArray(writer, messages), buffer => ProtocolCodecs.MessagePack.WriteMessages(messages, buffer));
 
+    /// <summary>An annotation array (<c>annotations.get</c>), encoded directly per format like <see cref="WriteMessagesAsync"/>.</summary>
+    public static Task WriteAnnotationsAsync(HttpContext context, IReadOnlyList<Annotation> annotations) =>
+        WriteAsync(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteStartArray();
+            foreach (var annotation in annotations)
+            {
+                JsonProtocolWriter.WriteAnnotation(writer, annotation);
+            }
+
+            writer.WriteEndArray();
+        }, buffer => ProtocolCodecs.MessagePack.WriteAnnotations(annotations, buffer));
+
     /// <summary>One message (<c>getMessage</c>), encoded directly per format like <see cref="WriteMessagesAsync"/>.</summary>
     public static Task WriteMessageAsync(HttpContext context, Message message) =>
         WriteAsync(context, StatusCodes.Status200OK, writer => JsonProtocolWriter.WriteMessage(writer, message), buffer =>

@@ -1,0 +1,58 @@
+using TokenWire.Protocol;
+using TokenWire.Server.Annotations;
+using TokenWire.Server.Fanout;
+
+namespace TokenWire.Server.Channels;
+
+/// <summary>
+/// Annotation delivery on this node (spec RTAN4, TM2u): each applied annotation goes out as an ANNOTATION to the
+/// attachments with ANNOTATION_SUBSCRIBE (granted only with the <c>annotation-subscribe</c> capability), and its
+/// message's new summary as a <c>message.summary</c> MESSAGE to every subscribing attachment. Both frames are encoded
+/// once per wire format and shared; <c>echo=false</c> keeps a connection's own annotations from it.
+/// </summary>
+public sealed partial class LocalChannel
+{
+    private IAsyncDisposable? _annotationSubscription;
+
+    private void OnAnnotation(AnnotationEvent applied)
+    {
+        var annotation = applied.Annotation;
+        EncodedFrame? raw = null;
+        EncodedFrame? summary = null;
+        lock (_gate)
+        {
+            foreach (var subscriber in _subscribers)
+            {
+                if ((subscriber.Modes & ProtocolFlags.AnnotationSubscribe) != 0
+                    && (subscriber.Sink.EchoMessages || annotation.ConnectionId is null || annotation.ConnectionId != subscriber.Sink.ConnectionId))
+                {
+                    raw ??= new EncodedFrame(new ProtocolMessage(ProtocolAction.Annotation)
+                    {
+                        Channel = Name,
+                        Annotations = [annotation],
+                    });
+                    subscriber.Deliver(raw);
+                }
+
+                if ((subscriber.Modes & ProtocolFlags.Subscribe) != 0)
+                {
+                    summary ??= new EncodedFrame(new ProtocolMessage(ProtocolAction.Message)
+                    {
+                        Channel = Name,
+                        Messages =
+                        [
+                            new Message
+                            {
+                                Action = MessageActions.Summary,
+                                Serial = annotation.MessageSerial,
+                                Timestamp = annotation.Timestamp,
+                                Annotations = applied.Summary,
+                            },
+                        ],
+                    });
+                    subscriber.Deliver(summary);
+                }
+            }
+        }
+    }
+}
