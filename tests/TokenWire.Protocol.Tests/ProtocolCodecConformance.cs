@@ -21,6 +21,53 @@ public abstract class ProtocolCodecConformance
     protected IProtocolCodec Other => ProtocolCodecs.For(Format == WireFormat.Json ? WireFormat.MessagePack : WireFormat.Json);
 
     [Fact]
+    public void Annotation_frames_and_bodies_round_trip_every_field()
+    {
+        var annotation = new Annotation
+        {
+            Id = "conn:3:0",
+            Action = AnnotationActions.Delete,
+            Serial = "e1-0042:000000001",
+            MessageSerial = "e1-0042",
+            Type = "reaction:multiple.v1",
+            Name = "👍",
+            ClientId = "alice",
+            ConnectionId = "conn",
+            Count = 3,
+            Data = MessageData.FromBytes([1, 2, 3]),
+            Encoding = "utf-8",
+            Extras = JsonPayload.Parse("""{"headers":{"k":"v"}}"""),
+            Timestamp = 1_795_000_000_000,
+        };
+
+        var frame = Codec.Decode(Codec.Encode(new ProtocolMessage(ProtocolAction.Annotation) { Channel = "c", MsgSerial = 4, Annotations = [annotation] }));
+        var body = new System.Buffers.ArrayBufferWriter<byte>();
+        Codec.WriteAnnotations([annotation], body);
+        var fromBody = Codec.ReadAnnotations(new System.Buffers.ReadOnlySequence<byte>(body.WrittenMemory));
+
+        Assert.Equal(ProtocolAction.Annotation, frame.Action);
+        foreach (var read in new[] { Assert.Single(frame.Annotations!), Assert.Single(fromBody) })
+        {
+            Assert.Equal(
+                (annotation.Id, annotation.Action, annotation.Serial, annotation.MessageSerial, annotation.Type, annotation.Name, annotation.ClientId, annotation.ConnectionId, annotation.Count, annotation.Encoding, annotation.Timestamp),
+                (read.Id, read.Action, read.Serial, read.MessageSerial, read.Type, read.Name, read.ClientId, read.ConnectionId, read.Count, read.Encoding, read.Timestamp));
+            Assert.Equal(annotation.Data, read.Data);
+            Assert.Equal(annotation.Extras!.ToElement().GetRawText(), read.Extras!.ToElement().GetRawText());
+        }
+    }
+
+    [Fact]
+    public void A_summary_message_carries_its_annotations_field()
+    {
+        var summary = new Message { Action = MessageActions.Summary, Serial = "e1-0042", Annotations = JsonPayload.Parse("""{"summary":{"r:total.v1":{"total":2}}}""") };
+        var bytes = Codec.Encode(new ProtocolMessage(ProtocolAction.Message) { Channel = "c", Messages = [summary] });
+        var reader = new global::MessagePack.MessagePackReader(bytes);
+        var json = System.Text.Encoding.UTF8.GetString(Format == WireFormat.Json ? bytes : TokenWire.Protocol.MessagePack.PayloadTranscoder.MessagePackToJson(ref reader));
+
+        Assert.Contains("\"annotations\":{\"summary\":{\"r:total.v1\":{\"total\":2}}}", json);
+    }
+
+    [Fact]
     public void Codec_reports_its_format()
     {
         Assert.Equal(Format, Codec.Format);

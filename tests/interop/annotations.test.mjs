@@ -74,6 +74,11 @@ for (const format of FORMATS) {
       const watcherChannel = watcher.channels.get(name, { modes: ['subscribe', 'annotation_subscribe'] });
       const raw = [];
       await within(watcherChannel.annotations.subscribe((a) => raw.push(a)), 10000, 'annotation subscribe');
+      const onlyAnnotations = clients.realtime(server, format);
+      const onlyChannel = onlyAnnotations.channels.get(name, { modes: ['annotation_subscribe'] });
+      const onlyRaw = [];
+      await within(onlyChannel.attach(), 10000, 'annotation-only attach');
+      onlyChannel.annotations.subscribe((a) => onlyRaw.push(a));
       const rec = record(watcherChannel);
       const bobRec = record(bobChannel);
       await within(Promise.all([rec.subscribed, bobRec.subscribed, aliceChannel.attach(), anonChannel.attach()]), 10000, 'attach');
@@ -116,6 +121,7 @@ for (const format of FORMATS) {
       }
 
       await waitFor(() => raw.length === 17, 10000, 'every raw annotation', () => `${raw.length}`);
+      await waitFor(() => onlyRaw.length === 17, 10000, 'every raw annotation without subscribe mode', () => `${onlyRaw.length}`);
       const first = raw[0];
       assert.equal(first.action, 'annotation.create');
       assert.equal(first.messageSerial, serial);
@@ -130,6 +136,8 @@ for (const format of FORMATS) {
 
       const got = await within(watcherChannel.getMessage(serial), 10000, 'getMessage');
       assert.deepEqual(got.annotations.summary, expected, 'getMessage carries the summary');
+      const history = await within(watcherChannel.history(), 10000, 'history');
+      assert.deepEqual(history.items.find((m) => m.serial === serial).annotations.summary, expected, 'history carries the summary');
     });
 
     test('REST publish and delete, annotations.get in order with paging, data and extras kept', async () => {

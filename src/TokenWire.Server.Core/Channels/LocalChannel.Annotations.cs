@@ -21,7 +21,8 @@ public sealed partial class LocalChannel
         EncodedFrame? summary = null;
         lock (_gate)
         {
-            foreach (var subscriber in _subscribers)
+            // Every attached transport is a presence subscriber, whether or not it subscribes to messages.
+            foreach (var subscriber in _presenceSubscribers)
             {
                 if ((subscriber.Modes & ProtocolFlags.AnnotationSubscribe) != 0
                     && (subscriber.Sink.EchoMessages || annotation.ConnectionId is null || annotation.ConnectionId != subscriber.Sink.ConnectionId))
@@ -33,25 +34,25 @@ public sealed partial class LocalChannel
                     });
                     subscriber.Deliver(raw);
                 }
+            }
 
-                if ((subscriber.Modes & ProtocolFlags.Subscribe) != 0)
+            foreach (var subscriber in _subscribers)
+            {
+                summary ??= new EncodedFrame(new ProtocolMessage(ProtocolAction.Message)
                 {
-                    summary ??= new EncodedFrame(new ProtocolMessage(ProtocolAction.Message)
-                    {
-                        Channel = Name,
-                        Messages =
-                        [
-                            new Message
-                            {
-                                Action = MessageActions.Summary,
-                                Serial = annotation.MessageSerial,
-                                Timestamp = annotation.Timestamp,
-                                Annotations = applied.Summary,
-                            },
-                        ],
-                    });
-                    subscriber.Deliver(summary);
-                }
+                    Channel = Name,
+                    Messages =
+                    [
+                        new Message
+                        {
+                            Action = MessageActions.Summary,
+                            Serial = annotation.MessageSerial,
+                            Timestamp = annotation.Timestamp,
+                            Annotations = applied.Summary,
+                        },
+                    ],
+                });
+                subscriber.Deliver(summary);
             }
         }
     }

@@ -68,6 +68,7 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<MessageMutator>();
         services.TryAddSingleton<IAnnotationStore, InMemoryAnnotationStore>();
         services.AddSingleton<AnnotationPublisher>();
+        services.AddSingleton<SummaryReader>();
         services.AddSingleton<LocalChannels>();
         services.TryAddSingleton<IConnectionStore, InMemoryConnectionStore>();
         services.TryAddSingleton<IClusterConnectionCounts, InMemoryClusterConnectionCounts>();

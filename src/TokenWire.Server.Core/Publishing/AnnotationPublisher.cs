@@ -53,8 +53,4 @@ public sealed class AnnotationPublisher(IMessageLog log, IAnnotationStore store,
         var retention = rules.RetentionFor(auth.App, channelName).MaxAge;
         return await store.PublishAsync(channel, annotation, new AnnotationStorage(retention, _maxClientIds), cancellationToken).ConfigureAwait(false);
     }
-
-    /// <summary>A message's summary as history and <c>getMessage</c> show it, or null.</summary>
-    public ValueTask<JsonPayload?> GetSummaryAsync(ChannelKey channel, string messageSerial, CancellationToken cancellationToken) =>
-        store.GetSummaryAsync(channel, messageSerial, _maxClientIds, cancellationToken);
 }

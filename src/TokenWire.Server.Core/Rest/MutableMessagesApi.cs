@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
+using TokenWire.Server.Annotations;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
@@ -49,19 +50,12 @@ public static class MutableMessagesApi
         });
     }
 
-    private static async Task GetAsync(HttpContext context, string channel, string serial, RestAuthentication authentication, IMessageLog log, AnnotationPublisher annotations)
+    private static async Task GetAsync(HttpContext context, string channel, string serial, RestAuthentication authentication, IMessageLog log, SummaryReader summaries)
     {
         var versions = await ReadAsync(context, channel, serial, authentication, log);
-        var latest = versions.Latest();
-
-        // The message as it stands includes its annotation summary (TM2u), when it has one.
-        if (await annotations.GetSummaryAsync(new ChannelKey(authentication.Authenticate(context.Request).App.Id, channel), versions.Original.Message.Serial ?? serial, context.RequestAborted) is { } summary)
-        {
-            latest = latest.Clone();
-            latest.Annotations = summary;
-        }
-
-        await RestResponses.WriteMessageAsync(context, latest);
+        var auth = authentication.Authenticate(context.Request);
+        var latest = await summaries.WithSummariesAsync(auth.App, channel, [versions.Latest()], context.RequestAborted);
+        await RestResponses.WriteMessageAsync(context, latest[0]);
     }
 
     /// <summary>The message as created, then each version as it was broadcast, oldest first unless backwards.</summary>

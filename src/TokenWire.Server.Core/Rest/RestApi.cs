@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
+using TokenWire.Server.Annotations;
 using TokenWire.Server.Auth;
 using TokenWire.Server.Channels;
 using TokenWire.Server.Configuration;
@@ -39,7 +40,7 @@ public static class RestApi
         return routes;
     }
 
-    private static async Task HistoryAsync(HttpContext context, string channel, RestAuthentication authentication, IMessageLog log, IOptions<TokenWireOptions> options, MessageMetrics metrics, StatsRecorder stats)
+    private static async Task HistoryAsync(HttpContext context, string channel, RestAuthentication authentication, IMessageLog log, IOptions<TokenWireOptions> options, MessageMetrics metrics, StatsRecorder stats, SummaryReader summaries)
     {
         var auth = authentication.Authenticate(context.Request);
         channel = Unqualified(channel);
@@ -49,7 +50,7 @@ public static class RestApi
         context.Response.Headers.Link = HistoryRequest.Link("messages", query, page.Next);
         var messages = page.Entries.Select(e => e.Message).ToList();
         stats.For(auth.App.Id).Add(StatsCounter.OutboundRestMessagesCount, messages.Count, StatsCounter.OutboundRestMessagesData, messages.Sum(m => (long)m.Size));
-        await RestResponses.WriteMessagesAsync(context, messages);
+        await RestResponses.WriteMessagesAsync(context, await summaries.WithSummariesAsync(auth.App, channel, messages, context.RequestAborted));
     }
 
     private static async Task PublishAsync(HttpContext context, string channel, RestAuthentication authentication, ChannelPublisher publisher, IConnectionStore connections, IOptions<TokenWireOptions> options)
