@@ -14,20 +14,23 @@ internal sealed class ChannelDispatcher : IThreadPoolWorkItem
     /// <summary>Deliveries handed out per turn on a pool thread; a busy channel then yields the thread to the others.</summary>
     private const int DeliveriesPerTurn = 64;
 
-    private readonly ConcurrentQueue<(MessageBatch? Batch, ChannelSubscriber[] Subscribers, TaskCompletionSource? Done)> _queue = new();
+    private readonly ConcurrentQueue<(MessageBatch? Batch, EncodedFrame? Frame, ChannelSubscriber[] Subscribers, TaskCompletionSource? Done)> _queue = new();
     private int _scheduled;
 
-    public void Post(MessageBatch batch, ChannelSubscriber[] subscribers) => Post((batch, subscribers, null));
+    public void Post(MessageBatch batch, ChannelSubscriber[] subscribers) => Post((batch, null, subscribers, null));
+
+    /// <summary>A frame that must reach the subscribers after the deliveries posted before it (a message's summary).</summary>
+    public void Post(EncodedFrame frame, ChannelSubscriber[] subscribers) => Post((null, frame, subscribers, null));
 
     /// <summary>Completes once everything posted before it has been handed to its subscribers (tests).</summary>
     public Task Dispatched()
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post((null, [], done));
+        Post((null, null, [], done));
         return done.Task;
     }
 
-    private void Post((MessageBatch? Batch, ChannelSubscriber[] Subscribers, TaskCompletionSource? Done) work)
+    private void Post((MessageBatch? Batch, EncodedFrame? Frame, ChannelSubscriber[] Subscribers, TaskCompletionSource? Done) work)
     {
         _queue.Enqueue(work);
         if (Interlocked.Exchange(ref _scheduled, 1) == 0)
@@ -42,9 +45,19 @@ internal sealed class ChannelDispatcher : IThreadPoolWorkItem
         {
             for (var turn = 0; turn < DeliveriesPerTurn && _queue.TryDequeue(out var work); turn++)
             {
-                foreach (var subscriber in work.Subscribers)
+                if (work.Frame is { } frame)
                 {
-                    subscriber.Deliver(work.Batch!);
+                    foreach (var subscriber in work.Subscribers)
+                    {
+                        subscriber.Deliver(frame);
+                    }
+                }
+                else
+                {
+                    foreach (var subscriber in work.Subscribers)
+                    {
+                        subscriber.Deliver(work.Batch!);
+                    }
                 }
 
                 work.Done?.TrySetResult();

@@ -18,7 +18,6 @@ public sealed partial class LocalChannel
     {
         var annotation = applied.Annotation;
         EncodedFrame? raw = null;
-        EncodedFrame? summary = null;
         lock (_gate)
         {
             // Every attached transport is a presence subscriber, whether or not it subscribes to messages.
@@ -36,23 +35,25 @@ public sealed partial class LocalChannel
                 }
             }
 
-            foreach (var subscriber in _subscribers)
+            // After every delivery posted before it: a subscriber never sees a summary before its message.
+            if (_subscribers.Length > 0)
             {
-                summary ??= new EncodedFrame(new ProtocolMessage(ProtocolAction.Message)
-                {
-                    Channel = Name,
-                    Messages =
-                    [
-                        new Message
-                        {
-                            Action = MessageActions.Summary,
-                            Serial = annotation.MessageSerial,
-                            Timestamp = annotation.Timestamp,
-                            Annotations = applied.Summary,
-                        },
-                    ],
-                });
-                subscriber.Deliver(summary);
+                _dispatcher.Post(
+                    new EncodedFrame(new ProtocolMessage(ProtocolAction.Message)
+                    {
+                        Channel = Name,
+                        Messages =
+                        [
+                            new Message
+                            {
+                                Action = MessageActions.Summary,
+                                Serial = annotation.MessageSerial,
+                                Timestamp = annotation.Timestamp,
+                                Annotations = applied.Summary,
+                            },
+                        ],
+                    }),
+                    _subscribers);
             }
         }
     }
