@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using TokenWire.Protocol;
+using TokenWire.Protocol.Serials;
+using TokenWire.Server.Engine;
+using TokenWire.Server.Log;
+
+// Usage: TokenWire.LogBench [retained messages, default 600000 = 2 minutes at 5,000/s] [steady appends, default 200000]
+// Messages are the load test's (bench/TokenWire.LoadTest): a 15-byte JSON string, a name, extras with two headers,
+// a realtime id; spread over 1,000 channels like its 1000x5x1 scenario.
+var retained = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 600_000;
+var steady = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200_000;
+const int Channels = 1000;
+
+using var log = new InMemoryMessageLog(TimeProvider.System, TimeSpan.FromMinutes(10));
+var retention = new ChannelRetention(TimeSpan.FromHours(1), int.MaxValue, TimeSpan.FromHours(1));
+var connections = Enumerable.Range(0, Channels).Select(i => $"conn{i:D6}abcdefgh").ToArray();
+var keys = Enumerable.Range(0, Channels).Select(i => new ChannelKey("app", $"load-{i}")).ToArray();
+
+Message MessageNumber(int i) => new()
+{
+    Id = $"{connections[i % Channels]}:{i / Channels}:0",
+    ConnectionId = connections[i % Channels],
+    Name = "token",
+    Data = MessageData.FromText("""{"token":"abc"}"""),
+    Extras = new JsonPayload(Encoding.UTF8.GetBytes($$$"""{"headers":{"responseId":"r{{{i % Channels}}}","sentAt":"{{{1_733_500_000_000 + i}}}"}}""")),
+};
+
+var before = GC.GetTotalMemory(forceFullCollection: true);
+var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+for (var i = 0; i < retained; i++)
+{
+    await log.AppendAsync(keys[i % Channels], [MessageNumber(i)], retention);
+}
+
+var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+var after = GC.GetTotalMemory(forceFullCollection: true);
+Console.WriteLine($"retained {retained:N0} messages: {(after - before) / (double)retained:0} B each; an append allocated {allocated / (double)retained:0} B (the test's message included)");
+
+// Steady state with that history retained: what each ephemeral GC promotes and how long it pauses.
+var collections = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+var pausedBefore = GC.GetTotalPauseDuration();
+var lastGc = GC.GetGCMemoryInfo(GCKind.Any).Index;
+long promoted = 0;
+var maxPause = TimeSpan.Zero;
+for (var i = retained; i < retained + steady; i++)
+{
+    await log.AppendAsync(keys[i % Channels], [MessageNumber(i)], retention);
+    var gc = GC.GetGCMemoryInfo(GCKind.Any);
+    if (gc.Index != lastGc)
+    {
+        lastGc = gc.Index;
+        promoted += gc.PromotedBytes;
+        maxPause = gc.PauseDurations[0] > maxPause ? gc.PauseDurations[0] : maxPause;
+    }
+}
+
+Console.WriteLine(
+    $"{steady:N0} more appends: GCs gen0/1/2 {GC.CollectionCount(0) - collections.Item1}/{GC.CollectionCount(1) - collections.Item2}/{GC.CollectionCount(2) - collections.Item3}, " +
+    $"promoted {promoted / (double)steady:0} B per append, paused {(GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds:0} ms in all, longest {maxPause.TotalMilliseconds:0.0} ms");
+
+var stopwatch = Stopwatch.StartNew();
+GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+Console.WriteLine($"a blocking full GC with it all retained: {stopwatch.Elapsed.TotalMilliseconds:0.0} ms");
+
+// Reading back, warm (the last of three passes): what a resume or history read pays per message.
+var read = 0;
+for (var pass = 0; pass < 3; pass++)
+{
+    read = 0;
+    stopwatch.Restart();
+    foreach (var key in keys)
+    {
+        var head = await log.GetHeadAsync(key);
+        read += (await log.ReadAfterAsync(key, new LogPosition(head.Epoch, 0), 1000)).Entries.Count;
+    }
+}
+
+Console.WriteLine($"ReadAfter: {stopwatch.Elapsed.TotalMilliseconds * 1000 / read:0.00} us per message ({read:N0} read)");
