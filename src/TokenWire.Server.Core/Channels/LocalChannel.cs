@@ -33,7 +33,7 @@ public sealed partial class LocalChannel
     /// lose an envelope; a lost one in the middle is noticed by the next, but a lost *last* one (the end of a stream)
     /// would otherwise wait for the channel's next publish.
     /// </summary>
-    private static readonly TimeSpan TailCheckDelay = TimeSpan.FromSeconds(1);
+    internal static readonly TimeSpan TailCheckDelay = TimeSpan.FromSeconds(1);
 
     private readonly Lock _gate = new();
     private readonly ChannelDispatcher _dispatcher = new();

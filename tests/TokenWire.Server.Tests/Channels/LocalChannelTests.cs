@@ -323,17 +323,23 @@ public sealed class LocalChannelTests : IDisposable
     [Fact]
     public async Task Lost_last_envelope_is_delivered_from_the_log_once_the_bus_goes_quiet()
     {
-        var channel = await StartChannel();
+        var channel = await StartChannel(time: _time);
         var sink = new RecordingSink("conn-s");
         await Attach(channel, sink, AttachRequest.Fresh);
         var first = await Append("conn-p", "m1");
         await Deliver(first, "conn-p");
+        await Wait.Eventually("m1 delivered", () => sink.MessageCount >= 1);
         await Append("conn-p", "m2", "m3"); // the stream's last envelope never arrives, and nothing follows it
 
+        _time.Advance(LocalChannel.TailCheckDelay); // the bus has been quiet: the channel asks the log
         await Wait.Eventually("tail delivered", () => sink.MessageCount >= 3);
-        await Task.Delay(1500); // past another quiet period: nothing is delivered twice
-        Assert.Equal(["m1", "m2", "m3"], sink.Messages.Select(m => m.Name));
         Assert.Equal(3, channel.Cursor.Offset);
+
+        // Another quiet period, then a normal delivery: a repeat of the tail would have been queued before it.
+        _time.Advance(LocalChannel.TailCheckDelay);
+        await Deliver(await Append("conn-p", "m4"), "conn-p");
+        await Wait.Eventually("m4 delivered", () => sink.MessageCount >= 4);
+        Assert.Equal(["m1", "m2", "m3", "m4"], sink.Messages.Select(m => m.Name));
     }
 
     [Fact]
@@ -592,9 +598,10 @@ public sealed class LocalChannelTests : IDisposable
     private long Head() => _log.GetHeadAsync(Key).AsTask().Result.Offset;
 
     /// <param name="asyncLog">Reads complete asynchronously, like a remote log's, instead of inline.</param>
-    private async Task<LocalChannel> StartChannel(bool asyncLog = false, IMessageBus? bus = null)
+    /// <param name="time">The channel's clock (its quiet-bus check); the system's unless given.</param>
+    private async Task<LocalChannel> StartChannel(bool asyncLog = false, IMessageBus? bus = null, TimeProvider? time = null)
     {
-        var channel = new LocalChannel(Key, asyncLog ? new YieldingMessageLog(_log) : _log, bus ?? _bus, new InMemoryPresenceStore(), NullLogger.Instance);
+        var channel = new LocalChannel(Key, asyncLog ? new YieldingMessageLog(_log) : _log, bus ?? _bus, new InMemoryPresenceStore(), NullLogger.Instance, time);
         await channel.Ready.Within();
         return channel;
     }
