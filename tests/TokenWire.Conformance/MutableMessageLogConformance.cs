@@ -109,6 +109,44 @@ public abstract class MutableMessageLogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task History_read_while_a_message_is_streamed_to_folds_every_version_once_in_order()
+    {
+        var original = await Create(new Message { Name = "response", Data = MessageData.FromText("0"), ClientId = "agent" });
+        var expected = "0";
+        var seams = new List<(LogPosition Seam, string Text)>();
+        for (var i = 1; i <= 30; i++)
+        {
+            if (i == 12)
+            {
+                // An update with data replaces what came before; appends then extend it.
+                await Mutate(original, MessageActions.Update, new Message { Data = MessageData.FromText("U") });
+                expected = "U";
+            }
+
+            await Mutate(original, MessageActions.Append, new Message { Data = MessageData.FromText($",{i}") });
+            expected += $",{i}";
+            seams.Add((await Log.GetHeadAsync(Channel).Within(), expected));
+            if (i % 3 == 0)
+            {
+                // Reads between appends, as a reader loading the page mid-stream does.
+                var latest = await Log.ReadHistoryAsync(Channel, new HistoryQuery(null, null, false, 10, null, null)).Within();
+                Assert.Equal(expected, Assert.Single(latest.Entries).Message.Data.Text);
+            }
+        }
+
+        // Earlier bounds (untilAttach of readers who attached mid-stream), read after the latest was folded.
+        foreach (var (seam, text) in seams)
+        {
+            var page = await Log.ReadHistoryAsync(Channel, new HistoryQuery(null, null, false, 10, seam, null)).Within();
+            Assert.Equal(text, Assert.Single(page.Entries).Message.Data.Text);
+        }
+
+        var read = await Log.ReadMessageAsync(Channel, Position(original)).Within();
+        Assert.Equal(expected, read!.Latest().Data.Text);
+        Assert.Equal(31, read.Versions.Count);
+    }
+
+    [Fact]
     public async Task Update_patches_name_data_and_extras_and_delete_is_the_latest_action()
     {
         var original = await Create(new Message { Name = "n", Data = MessageData.FromText("{\"v\":1}"), Encoding = "json", Extras = JsonPayload.Parse("{\"headers\":{\"a\":\"1\"}}") });

@@ -18,12 +18,16 @@ public static class StoredMessageCodec
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_scratch;
 
-    public static byte[] Encode(Message message)
+    /// <param name="withPosition">
+    /// True to keep <c>serial</c> and <c>timestamp</c>: a version of a mutable message carries its original's, which
+    /// its own entry cannot give back.
+    /// </param>
+    public static byte[] Encode(Message message, bool withPosition = false)
     {
         var scratch = t_scratch ?? new ArrayBufferWriter<byte>(ScratchBytes);
         t_scratch = null;
         var writer = new MessagePackWriter(scratch);
-        MessagePackProtocolWriter.WriteMessage(ref writer, message, withPosition: false);
+        MessagePackProtocolWriter.WriteMessage(ref writer, message, withPosition);
         writer.Flush();
         var stored = scratch.WrittenSpan.ToArray();
         scratch.ResetWrittenCount();
@@ -35,7 +39,7 @@ public static class StoredMessageCodec
         return stored;
     }
 
-    /// <summary>The stored message, without its serial and timestamp (the caller knows them from the entry).</summary>
+    /// <summary>The stored message; without its serial and timestamp unless it was stored with them.</summary>
     public static Message Decode(ReadOnlySequence<byte> stored)
     {
         var reader = new MessagePackReader(stored);

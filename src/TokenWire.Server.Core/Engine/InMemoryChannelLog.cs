@@ -12,7 +12,7 @@ namespace TokenWire.Server.Engine;
 /// One channel's log in memory. Entries are contiguous by offset (entry i has offset FirstOffset + i), so a
 /// position lookup is arithmetic, and <see cref="LogEntry.LoggedAt"/> never decreases, so time bounds are binary searches.
 /// A message is retained as its stored bytes (<see cref="StoredMessageCodec"/>) and decoded when read, outside the
-/// lock where the read allows; a version is retained as its entry, which its message's <see cref="MutableMessageState"/> shares.
+/// lock where the read allows; a version of a mutable message likewise, with its original's serial and timestamp.
 /// Every member takes the instance lock; it is held only for memory operations.
 /// </summary>
 internal sealed class InMemoryChannelLog(string epoch)
@@ -83,7 +83,7 @@ internal sealed class InMemoryChannelLog(string epoch)
                 var serial = SerialAt(offset);
                 message.Serial = serial;
                 message.Timestamp = timestamp;
-                _entries.Add(new Retained(timestamp, stored[i], null));
+                _entries.Add(new Retained(timestamp, 0, stored[i], null));
                 appended.Add(new LogEntry(offset, message) { LoggedAt = timestamp });
                 serials[i] = serial;
                 if (message.Id is { } newId)
@@ -324,8 +324,8 @@ internal sealed class InMemoryChannelLog(string epoch)
             operation.Timestamp = original.Message.Timestamp;
             operation.Version = VersionPayload.Stamp(operation.Version, serial, timestamp);
             var entry = new LogEntry(offset, operation, original.Offset) { LoggedAt = timestamp };
-            _entries.Add(new Retained(timestamp, null, entry));
-            state.Add(entry);
+            _entries.Add(new Retained(timestamp, original.Offset, StoredMessageCodec.Encode(operation, withPosition: true), null));
+            state.VersionOffsets.Add(offset);
             if (operation.Id is { } newId)
             {
                 var key = KeyOf(newId);
@@ -341,6 +341,8 @@ internal sealed class InMemoryChannelLog(string epoch)
 
     public MessageVersions? ReadMessage(LogPosition serial)
     {
+        LogEntry original;
+        List<(long Offset, Retained Entry)> versions = [];
         lock (_gate)
         {
             if (serial.Epoch != epoch || serial.Offset < FirstOffset || serial.Offset > _lastOffset || IsVersion(serial.Offset))
@@ -348,10 +350,19 @@ internal sealed class InMemoryChannelLog(string epoch)
                 return null;
             }
 
-            return _mutated.TryGetValue(serial.Offset, out var state)
-                ? new MessageVersions(state.Original, [.. state.Versions])
-                : new MessageVersions(Decode(serial.Offset, _entries[IndexOf(serial.Offset)]), []);
+            if (!_mutated.TryGetValue(serial.Offset, out var state))
+            {
+                return new MessageVersions(Decode(serial.Offset, _entries[IndexOf(serial.Offset)]), []);
+            }
+
+            original = state.Original;
+            foreach (var offset in state.VersionOffsets)
+            {
+                versions.Add((offset, _entries[IndexOf(offset)]));
+            }
         }
+
+        return new MessageVersions(original, DecodeAll(versions));
     }
 
     /// <summary>Drops expired entries and ids; true when the channel is empty and idle long enough to forget.</summary>
@@ -368,7 +379,7 @@ internal sealed class InMemoryChannelLog(string epoch)
 
     private int IndexOf(long offset) => _start + (int)(offset - FirstOffset);
 
-    private bool IsVersion(long offset) => _entries[IndexOf(offset)].Entry is { IsVersion: true };
+    private bool IsVersion(long offset) => _entries[IndexOf(offset)].VersionOf != 0;
 
     private string SerialAt(long offset) => new LogPosition(epoch, offset).ToSerial();
 
@@ -384,7 +395,49 @@ internal sealed class InMemoryChannelLog(string epoch)
         }
 
         var original = state.Original;
-        return new Retained(original.LoggedAt, null, original with { Message = state.Fold(upToOffset) });
+        return new Retained(original.LoggedAt, 0, null, original with { Message = Fold(state, upToOffset) });
+    }
+
+    /// <summary>
+    /// A mutated message as of <paramref name="upToOffset"/>. The latest fold is kept and extended by the versions
+    /// after it, so a message being streamed to is never refolded from the start (nor its versions decoded again);
+    /// a fold to an earlier bound (an <c>untilAttach</c> read mid-stream) is made from the start and not kept.
+    /// </summary>
+    private Message Fold(MutableMessageState state, long upToOffset)
+    {
+        var versions = state.VersionOffsets;
+        if (versions.Count == 0 || upToOffset < versions[0])
+        {
+            return state.Original.Message;
+        }
+
+        if (upToOffset < versions[^1])
+        {
+            var index = versions.BinarySearch(upToOffset);
+            var count = index >= 0 ? index + 1 : ~index; // the versions at or before the bound
+            return MessageAggregation.Fold(state.Original, DecodeVersions(versions, 0, count), upToOffset);
+        }
+
+        if (state.Folded is null || state.FoldedThrough != versions[^1])
+        {
+            var from = state.Folded is null ? 0 : versions.BinarySearch(state.FoldedThrough) + 1;
+            var start = state.Folded is null ? state.Original : state.Original with { Message = state.Folded };
+            state.Folded = MessageAggregation.Fold(start, DecodeVersions(versions, from, versions.Count), long.MaxValue);
+            state.FoldedThrough = versions[^1];
+        }
+
+        return state.Folded;
+    }
+
+    private List<LogEntry> DecodeVersions(List<long> offsets, int from, int to)
+    {
+        var versions = new List<LogEntry>(to - from);
+        for (var i = from; i < to; i++)
+        {
+            versions.Add(Decode(offsets[i], _entries[IndexOf(offsets[i])]));
+        }
+
+        return versions;
     }
 
     private LogEntry Decode(long offset, Retained retained)
@@ -395,6 +448,11 @@ internal sealed class InMemoryChannelLog(string epoch)
         }
 
         var message = StoredMessageCodec.Decode(new ReadOnlySequence<byte>(retained.Stored!));
+        if (retained.VersionOf != 0)
+        {
+            return new LogEntry(offset, message, retained.VersionOf) { LoggedAt = retained.LoggedAt };
+        }
+
         message.Serial = SerialAt(offset);
         message.Timestamp = retained.LoggedAt;
         return new LogEntry(offset, message) { LoggedAt = retained.LoggedAt };
@@ -463,8 +521,8 @@ internal sealed class InMemoryChannelLog(string epoch)
     }
 
     /// <summary>
-    /// One retained entry: a message as its stored bytes, or a ready entry (a version, or in a read's result an
-    /// original folded with its versions).
+    /// One entry: as retained, a message's stored bytes (a version's with its original's offset, offsets starting at 1);
+    /// in a read's result, also a ready entry (an original folded with its versions).
     /// </summary>
-    private readonly record struct Retained(long LoggedAt, byte[]? Stored, LogEntry? Entry);
+    private readonly record struct Retained(long LoggedAt, long VersionOf, byte[]? Stored, LogEntry? Entry);
 }
