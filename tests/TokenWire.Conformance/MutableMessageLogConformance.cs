@@ -44,14 +44,14 @@ public abstract class MutableMessageLogConformance : IAsyncLifetime
             fragments.AddRange(result.Appended);
         }
 
-        // Live form, as Ably sends it: same serial and create time as the original, the fragment only, no name, a
+        // Live form, as Ably sends it: same serial and create time as the original, the fragment only, the name, a
         // version serial (and timestamp) after it.
         Assert.All(fragments, f =>
         {
             Assert.Equal(original.Message.Serial, f.Message.Serial);
             Assert.Equal(original.Message.Timestamp, f.Message.Timestamp);
             Assert.Equal(MessageActions.Append, f.Message.Action);
-            Assert.Null(f.Message.Name);
+            Assert.Equal("response", f.Message.Name);
             Assert.Equal("agent", f.Message.ClientId);
             Assert.Equal(original.Offset, f.VersionOf);
         });

@@ -73,7 +73,8 @@ for (const format of FORMATS) {
       assert.ok(seenVersions.every((v) => versionSerials.includes(v)), 'each fragment has the version of one of the appends');
       assert.deepEqual([...seenVersions].sort(), seenVersions, 'in version order');
       assert.equal(seenVersions.at(-1), versionSerials[199], 'the last fragment has the last version');
-      assert.ok(fragments.every((m) => m.name === undefined && m.clientId === 'ai-agent'), 'no name (as Ably), the clientId of the original');
+      // ably-js's own suite (realtime/updates-deletes, "Should append to a message over realtime") expects the name.
+      assert.ok(fragments.every((m) => m.name === 'response' && m.clientId === 'ai-agent'), "the original's name and clientId");
       const created = rec.messages.find((m) => m.serial === serial && m.action === 'message.create');
       assert.ok(fragments.every((m) => m.timestamp === created.timestamp && m.version.timestamp >= created.timestamp), 'the create time on top, their own in the version');
 

@@ -12,7 +12,7 @@
 -- | { epoch, 0, 'order' } when `after` is not stored (nothing is appended)
 -- | { epoch, 0, 'err', 40009, size } when an append would make the message's data larger than maxMessageSize.
 -- The stored and published message is the broadcast form, as Ably sends it: the operation's fields plus the merged
--- name (not on appends) and extras, the original's clientId and create time; readers add version.serial and
+-- name (appends included) and extras, the original's clientId and create time; readers add version.serial and
 -- version.timestamp from the entry.
 local now, max_age, max_messages = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, forget, expiry = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -91,7 +91,7 @@ if extras_pair ~= '' then
   extras = extras_pair
 end
 local parts, count = { pairs_raw }, pair_count
-if name ~= '' and action ~= '5' then
+if name ~= '' then
   parts[#parts + 1] = name
   count = count + 1
 end

@@ -316,9 +316,9 @@ internal sealed class InMemoryChannelLog(string epoch)
             var offset = ++_lastOffset;
             var serial = SerialAt(offset);
             // Broadcast form, as Ably sends it: the original's serial and create time (the version carries its own),
-            // the current name and extras; an append does not repeat the name.
+            // the current name (appends included, as the stock ably-js suite expects) and extras.
             operation.Serial = originalSerial;
-            operation.Name = operation.Action == MessageActions.Append ? null : state.Name;
+            operation.Name = state.Name;
             operation.Extras = state.Extras;
             operation.ClientId = original.Message.ClientId;
             operation.Timestamp = original.Message.Timestamp;

@@ -24,7 +24,7 @@ public static class MessageAggregation
             }
 
             var version = entry.Message;
-            message.Name = version.Name ?? message.Name; // an append does not repeat the name
+            message.Name = version.Name ?? message.Name;
             message.Extras = version.Extras;
             if (version.Action == MessageActions.Append)
             {
