@@ -12,6 +12,7 @@ namespace TokenWire.Server.Channels;
 /// this attachment has not yet seen whole goes out as the whole message so far (<c>message.update</c>), later ones as
 /// they are. Messages created after the attach point were received live, so they need nothing;</item>
 /// <item><c>appendMode=full</c>: every append goes out whole;</item>
+/// <item><c>delta=vcdiff</c>: each message as a delta against the one delivered before it (<see cref="DeltaChain"/>);</item>
 /// <item>a qualified name (<c>[?rewind=1]name</c>, <c>[filter=…]name</c>): frames carry <see cref="WireName"/>, the name
 /// the client attached with, and a <see cref="Filter"/> keeps only the messages it matches (presence is not delivered
 /// to a filtered attachment, as it is subscribe-only).</item>
@@ -27,6 +28,7 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
     private List<object>? _backlog;
     private bool _detached;
     private bool _appendModeFull = appendModeFull;
+    private DeltaChain? _deltas;
 
     public IFrameSink Sink { get; } = sink;
 
@@ -43,6 +45,13 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
     {
         get => Volatile.Read(ref _appendModeFull);
         set => Volatile.Write(ref _appendModeFull, value);
+    }
+
+    /// <summary><c>delta=vcdiff</c>: messages go out as vcdiff deltas against the previous one where that is smaller.</summary>
+    public bool Deltas
+    {
+        get => _deltas is not null;
+        init => _deltas = value ? new DeltaChain() : null;
     }
 
     /// <summary>Versions of originals at or before this offset need a first contact; 0 for a resumed attachment,
@@ -142,8 +151,23 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
     }
 
     /// <summary>Replayed messages go out ahead of the held-back live ones (the caller releases those after the replay).</summary>
-    internal ValueTask SendReplayAsync(MessageBatch batch, CancellationToken cancellationToken) =>
-        Volatile.Read(ref _detached) || Qualified(batch) is not { } qualified ? ValueTask.CompletedTask : Sink.EnqueueReplayAsync(qualified, cancellationToken);
+    internal ValueTask SendReplayAsync(MessageBatch batch, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _detached) || Qualified(batch) is not { } qualified)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (_deltas is { } deltas)
+        {
+            lock (_gate)
+            {
+                qualified = deltas.Apply(qualified);
+            }
+        }
+
+        return Sink.EnqueueReplayAsync(qualified, cancellationToken);
+    }
 
     /// <summary>The batch as this attachment must see it: first contacts and full-mode appends made whole. Caller holds the lock.</summary>
     private MessageBatch ForThisAttachment(MessageBatch batch)
@@ -187,7 +211,7 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
         {
             if (Qualified(batch.HasVersions ? ForThisAttachment(batch) : batch) is { } qualified)
             {
-                Sink.Enqueue(qualified);
+                Sink.Enqueue(_deltas?.Apply(qualified) ?? qualified);
             }
         }
         else

@@ -1,16 +1,17 @@
 using System.Globalization;
 using TokenWire.Protocol;
 using TokenWire.Server.Channels;
+using TokenWire.Server.Fanout;
 
 namespace TokenWire.Server.Connections;
 
 /// <summary>
 /// The channel params of an ATTACH (reference §4.5): what the channel should replay (<c>rewind</c> as a count up to
 /// 100 or an age such as <c>30s</c>, <c>2m</c>, <c>1h</c>), the modes named by <c>params.modes</c> (which override
-/// the mode flags, as in Ably), <c>appendMode=full</c>, and the recognised params echoed in ATTACHED
+/// the mode flags, as in Ably), <c>appendMode=full</c>, <c>delta=vcdiff</c>, and the recognised params echoed in ATTACHED
 /// (<c>channel.params</c>). Unknown params are ignored, as in Ably; invalid values of known ones are 40003.
 /// </summary>
-public sealed record AttachParameters(AttachRequest Request, IReadOnlyDictionary<string, string>? Echoed, ProtocolFlags? Modes, bool WholeAppends)
+public sealed record AttachParameters(AttachRequest Request, IReadOnlyDictionary<string, string>? Echoed, ProtocolFlags? Modes, bool WholeAppends, bool Deltas = false)
 {
     public static AttachParameters None { get; } = new(AttachRequest.Fresh, null, null, false);
 
@@ -61,6 +62,18 @@ public sealed record AttachParameters(AttachRequest Request, IReadOnlyDictionary
             wholeAppends = true;
         }
 
+        var deltas = false;
+        if (parameters.TryGetValue("delta", out var delta))
+        {
+            if (delta != MessageDeltas.Format)
+            {
+                error = ErrorCodes.Create(ErrorCodes.InvalidParameterValue, $"Invalid delta '{delta}': the supported format is '{MessageDeltas.Format}'");
+                return false;
+            }
+
+            deltas = true;
+        }
+
         var request = AttachRequest.Fresh;
         if (parameters.TryGetValue("rewind", out var rewind) && !TryParseRewind(rewind, out request, out error))
         {
@@ -68,7 +81,7 @@ public sealed record AttachParameters(AttachRequest Request, IReadOnlyDictionary
         }
 
         var modes = parameters.TryGetValue("modes", out var list) ? ParseModes(list) : (ProtocolFlags?)null;
-        result = new AttachParameters(request, echoed, modes, wholeAppends);
+        result = new AttachParameters(request, echoed, modes, wholeAppends, deltas);
         return true;
     }
 

@@ -52,6 +52,13 @@ public sealed partial class RealtimeSession
 
         if (_attachments.TryGet(wireName!, out var existing))
         {
+            if (existing.Subscriber is { } current && (current.Deltas || parameters.Deltas) && modes == existing.Modes
+                && message.ChannelSerial is { } chainFrom && LogPosition.TryParse(chainFrom, out var chainPosition))
+            {
+                await RestartChainAsync(qualified, existing, requested, parameters, request with { ResumeFrom = chainPosition }, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             await ReattachAsync(qualified, existing, modes, requested, parameters, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -70,8 +77,8 @@ public sealed partial class RealtimeSession
         }
 
         var channel = _services.Channels.Acquire(new ChannelKey(Connection.Auth.App.Id, name));
-        var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? NewSubscriber(qualified, modes, parameters.WholeAppends) : null;
-        var presenceSubscriber = NewSubscriber(qualified, modes, false);
+        var subscriber = (modes & ProtocolFlags.Subscribe) != 0 ? NewSubscriber(qualified, modes, parameters.WholeAppends, parameters.Deltas) : null;
+        var presenceSubscriber = NewSubscriber(qualified, modes, false, false);
         IReadOnlyList<PresenceMessage> members = [];
         try
         {
@@ -161,12 +168,41 @@ public sealed partial class RealtimeSession
         return true;
     }
 
-    private ChannelSubscriber NewSubscriber(QualifiedChannelName qualified, ProtocolFlags modes, bool wholeAppends) =>
+    /// <param name="deltas"><c>delta=vcdiff</c>; a filtered view's messages always go whole.</param>
+    private ChannelSubscriber NewSubscriber(QualifiedChannelName qualified, ProtocolFlags modes, bool wholeAppends, bool deltas) =>
         new(_transport, modes, wholeAppends)
         {
             WireName = qualified.IsQualified ? qualified.WireName : null,
             Filter = qualified.Filter,
+            Deltas = deltas && qualified.Filter is null,
         };
+
+    /// <summary>
+    /// ATTACH with a channelSerial on a live attachment that has (or asks for) deltas: the SDK's recovery from a delta
+    /// it could not apply (RTL18, 40018), or a <c>setOptions</c>. The client drops what arrives before ATTACHED and
+    /// holds no base the server can name, so the attachment starts again from its serial with a new chain: the
+    /// replay's first message whole, deltas after it.
+    /// </summary>
+    private async Task RestartChainAsync(QualifiedChannelName qualified, ChannelAttachment existing, ProtocolFlags requested, AttachParameters parameters, AttachRequest request, CancellationToken cancellationToken)
+    {
+        var name = qualified.WireName;
+        var modes = existing.Modes;
+        var subscriber = NewSubscriber(qualified, modes, parameters.WholeAppends, parameters.Deltas);
+        existing.Channel.Detach(existing.Subscriber!);
+        _attachments.Set(name, existing with { Subscriber = subscriber, Requested = requested });
+        await existing.Channel.AttachAsync(
+            subscriber,
+            request with { RewindCount = null, RewindAge = null },
+            outcome =>
+            {
+                var flags = modes | (outcome.Resumed ? ProtocolFlags.Resumed : 0);
+                var error = outcome.ContinuityLost
+                    ? ErrorCodes.Create(ErrorCodes.ChannelContinuityLost, "Channel continuity not guaranteed: attached from the current position")
+                    : null;
+                Send(Attached(name, outcome.AttachPosition, flags, parameters.Echoed, error));
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
 
     private static ErrorInfo SubscribeOnlyError(string wireName, string name) =>
         ErrorCodes.Create(ErrorCodes.OperationNotPermitted, $"Channel '{wireName}' is a filtered (derived) channel, which only subscribes: publish and enter presence on '{name}'");
@@ -183,7 +219,7 @@ public sealed partial class RealtimeSession
         var flags = modes | ProtocolFlags.Resumed;
         if ((modes & ProtocolFlags.Subscribe) != 0 && subscriber is null)
         {
-            subscriber = NewSubscriber(qualified, modes, parameters.WholeAppends);
+            subscriber = NewSubscriber(qualified, modes, parameters.WholeAppends, parameters.Deltas);
             await existing.Channel.AttachAsync(subscriber, AttachRequest.Fresh, outcome => Send(Attached(name, outcome.AttachPosition, flags, acceptedParams, null)), cancellationToken).ConfigureAwait(false);
         }
         else
@@ -205,7 +241,7 @@ public sealed partial class RealtimeSession
         if (modes != existing.Modes)
         {
             // Same stream, new filter: swap the registration without a seam (nothing is held back).
-            presenceSubscriber = NewSubscriber(qualified, modes, false);
+            presenceSubscriber = NewSubscriber(qualified, modes, false, false);
             existing.Channel.AddPresenceSubscriber(presenceSubscriber);
             existing.Channel.ReleasePresenceBacklog(presenceSubscriber);
             existing.Channel.RemovePresenceSubscriber(existing.PresenceSubscriber);
