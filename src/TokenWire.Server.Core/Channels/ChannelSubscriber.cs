@@ -158,15 +158,24 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
             return ValueTask.CompletedTask;
         }
 
-        if (_deltas is { } deltas)
+        if (_deltas is not { } deltas)
         {
-            lock (_gate)
-            {
-                qualified = deltas.Apply(qualified);
-            }
+            return Sink.EnqueueReplayAsync(qualified, cancellationToken);
         }
 
-        return Sink.EnqueueReplayAsync(qualified, cancellationToken);
+        MessageBatch? rest;
+        lock (_gate)
+        {
+            qualified = deltas.Apply(qualified, out rest);
+        }
+
+        return rest is null ? Sink.EnqueueReplayAsync(qualified, cancellationToken) : SendReplayAsync(qualified, rest, cancellationToken);
+    }
+
+    private async ValueTask SendReplayAsync(MessageBatch first, MessageBatch rest, CancellationToken cancellationToken)
+    {
+        await Sink.EnqueueReplayAsync(first, cancellationToken).ConfigureAwait(false);
+        await Sink.EnqueueReplayAsync(rest, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The batch as this attachment must see it: first contacts and full-mode appends made whole. Caller holds the lock.</summary>
@@ -211,7 +220,17 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
         {
             if (Qualified(batch.HasVersions ? ForThisAttachment(batch) : batch) is { } qualified)
             {
-                Sink.Enqueue(_deltas?.Apply(qualified) ?? qualified);
+                if (_deltas is null)
+                {
+                    Sink.Enqueue(qualified);
+                    return;
+                }
+
+                Sink.Enqueue(_deltas.Apply(qualified, out var rest));
+                if (rest is not null)
+                {
+                    Sink.Enqueue(rest);
+                }
             }
         }
         else

@@ -1,3 +1,4 @@
+using TokenWire.Protocol.Serials;
 using TokenWire.Server.Fanout;
 
 namespace TokenWire.Server.Channels;
@@ -13,25 +14,57 @@ internal sealed class DeltaChain
 {
     private DeliveredMessage? _base;
 
-    /// <summary>The batch as this attachment is sent it, advancing the chain past it.</summary>
-    public MessageBatch Apply(MessageBatch batch)
+    /// <summary>Whether the last message went whole (so a delta after it starts a frame).</summary>
+    private bool _lastWhole = true;
+
+    /// <summary>
+    /// The batch as this attachment is sent it, advancing the chain past it. The first delta after a whole message
+    /// starts a frame (<see cref="MessageBatch.StartsFrame"/>): the SDK drops a whole frame when one delta in it fails,
+    /// so the whole message must reach it in a frame of its own for its re-attach to move past it (RTL18). A batch
+    /// split there comes back as two; <paramref name="rest"/> is the second.
+    /// </summary>
+    public MessageBatch Apply(MessageBatch batch, out MessageBatch? rest)
     {
+        rest = null;
         DeliveredMessage[]? changed = null;
+        var split = -1;
         for (var i = 0; i < batch.Messages.Length; i++)
         {
             var message = batch.Messages[i];
-            if (_base is { } baseMessage && MessageDeltas.Against(baseMessage, message) is { } delta)
+            var delta = _base is { } baseMessage ? MessageDeltas.Against(baseMessage, message) : null;
+            if (delta is not null)
             {
                 changed ??= (DeliveredMessage[])batch.Messages.Clone();
                 changed[i] = delta;
+                if (_lastWhole && split < 0)
+                {
+                    split = i;
+                }
             }
 
             // What the client decodes last is what the next delta is against (a message without data clears it).
             _base = MessageDeltas.CanBeBase(message) ? message : null;
+            _lastWhole = delta is null;
         }
 
-        return changed is null
-            ? batch
-            : new MessageBatch(batch.Channel, batch.ChannelSerial, changed, batch.PublisherConnectionId) { IsReplay = batch.IsReplay, ComposedFromMessages = true };
+        if (changed is null)
+        {
+            return batch;
+        }
+
+        if (split <= 0)
+        {
+            return Batch(batch, changed, batch.ChannelSerial, startsFrame: split == 0);
+        }
+
+        rest = Batch(batch, changed[split..], batch.ChannelSerial, startsFrame: true);
+        return Batch(batch, changed[..split], SerialAt(batch, changed[split - 1]), startsFrame: false);
     }
+
+    private static MessageBatch Batch(MessageBatch batch, DeliveredMessage[] messages, string channelSerial, bool startsFrame) =>
+        new(batch.Channel, channelSerial, messages, batch.PublisherConnectionId) { IsReplay = batch.IsReplay, ComposedFromMessages = true, StartsFrame = startsFrame };
+
+    /// <summary>The channelSerial that brings the client to <paramref name="last"/> (the batch's own when that is unknown).</summary>
+    private static string SerialAt(MessageBatch batch, DeliveredMessage last) =>
+        last.Offset > 0 && LogPosition.TryParse(batch.ChannelSerial, out var position) ? position.WithOffset(last.Offset).ToSerial() : batch.ChannelSerial;
 }

@@ -109,7 +109,7 @@ internal sealed class ConnectionEgress
                     {
                         var size = batch.GetQueuedSize(_format);
                         Dequeued(size);
-                        if (_bundle.Count > 0 && (batch.Channel != _bundleChannel || _bundleBytes + size > _maxBundleBytes))
+                        if (_bundle.Count > 0 && (batch.Channel != _bundleChannel || batch.StartsFrame || _bundleBytes + size > _maxBundleBytes))
                         {
                             await FlushBundleAsync(wire, cancellationToken).ConfigureAwait(false);
                         }

@@ -24,6 +24,12 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
     /// <summary>A resume's or rewind's replay from the log, not a live delivery (its age is not delivery lag).</summary>
     public bool IsReplay { get; init; }
 
+    /// <summary>
+    /// Starts a frame of its own, never bundled after the batches before it: a delta chain's first delta after a whole
+    /// message, so a client that cannot apply it has still processed the whole one, and re-attaches after it.
+    /// </summary>
+    public bool StartsFrame { get; init; }
+
     /// <summary>Whether any message is a version (so a subscriber's first-contact state may change it).</summary>
     public bool HasVersions { get; } = Array.Exists(messages, static m => m.VersionOf is not null);
 
