@@ -190,18 +190,36 @@ public sealed partial class RealtimeSession
         var subscriber = NewSubscriber(qualified, modes, parameters.WholeAppends, parameters.Deltas);
         existing.Channel.Detach(existing.Subscriber!);
         _attachments.Set(name, existing with { Subscriber = subscriber, Requested = requested });
-        await existing.Channel.AttachAsync(
-            subscriber,
-            request with { RewindCount = null, RewindAge = null },
-            outcome =>
+        try
+        {
+            await existing.Channel.AttachAsync(
+                subscriber,
+                request with { RewindCount = null, RewindAge = null },
+                outcome =>
+                {
+                    var flags = modes | (outcome.Resumed ? ProtocolFlags.Resumed : 0);
+                    var error = outcome.ContinuityLost
+                        ? ErrorCodes.Create(ErrorCodes.ChannelContinuityLost, "Channel continuity not guaranteed: attached from the current position")
+                        : null;
+                    Send(Attached(name, outcome.AttachPosition, flags, parameters.Echoed, error));
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not ProtocolException)
+        {
+            // As for a first attach: DETACHED with a 5xxxx error, so the SDK re-attaches by itself once the log is back.
+            if (_attachments.Remove(name, out var removed))
             {
-                var flags = modes | (outcome.Resumed ? ProtocolFlags.Resumed : 0);
-                var error = outcome.ContinuityLost
-                    ? ErrorCodes.Create(ErrorCodes.ChannelContinuityLost, "Channel continuity not guaranteed: attached from the current position")
-                    : null;
-                Send(Attached(name, outcome.AttachPosition, flags, parameters.Echoed, error));
-            },
-            cancellationToken).ConfigureAwait(false);
+                Release(removed);
+            }
+
+            AttachFailed(_services.Logger, ex, ConnectionId, name);
+            Send(new ProtocolMessage(ProtocolAction.Detached)
+            {
+                Channel = name,
+                Error = ErrorCodes.Create(ErrorCodes.InternalChannelError, "Attach failed: the message store is unavailable; retrying"),
+            });
+        }
     }
 
     private static ErrorInfo SubscribeOnlyError(string wireName, string name) =>

@@ -31,6 +31,7 @@ public sealed class AttachParametersTests
     [InlineData("rewind", "5d")]
     [InlineData("rewind", "x")]
     [InlineData("appendMode", "delta")]
+    [InlineData("delta", "xdelta")]
     public void Invalid_values_of_known_params_are_40003(string name, string value)
     {
         Assert.False(AttachParameters.TryParse(new Dictionary<string, string> { [name] = value }, out _, out var error));
@@ -48,10 +49,13 @@ public sealed class AttachParametersTests
             ["delta"] = "vcdiff",
             ["agent"] = "ai-transport-js/0.8.0",
         };
+        Assert.True(AttachParameters.TryParse(new Dictionary<string, string> { ["rewind"] = "1" }, out var plain, out _));
+        Assert.False(plain.Deltas);
 
         Assert.True(AttachParameters.TryParse(input, out var parsed, out _));
         Assert.Equal(ProtocolFlags.Subscribe | ProtocolFlags.PresenceSubscribe, parsed.Modes);
         Assert.True(parsed.WholeAppends);
+        Assert.True(parsed.Deltas);
         Assert.Equal(["appendMode", "delta", "modes"], parsed.Echoed!.Keys.Order(StringComparer.Ordinal));
     }
 }

@@ -56,6 +56,23 @@ public sealed class ConnectionEgressTests
         AssertAsTheSdkSeesThem(sent, frame);
     }
 
+    [Theory]
+    [InlineData(WireFormat.Json)]
+    [InlineData(WireFormat.MessagePack)]
+    public async Task A_batch_that_starts_a_frame_is_not_bundled_after_the_ones_before_it(WireFormat format)
+    {
+        // A delta chain's first delta after a whole message (DeltaChain): the whole one must end its frame.
+        Message[] sent = [Message("a", 1000), Message("a", 1000), Message("a", 1000), Message("a", 1000)];
+
+        var frames = await WriteQueuedAsync(format, sent, startsFrame: 2);
+
+        Assert.Equal(2, frames.Count);
+        Assert.Equal(["a:1000:0", "a:1000:0"], frames[0].Messages!.Select(m => m.Id));
+        Assert.Equal("01-000000000002", frames[0].ChannelSerial);
+        Assert.Equal(2, frames[1].Messages!.Count);
+        Assert.Equal("01-000000000004", frames[1].ChannelSerial);
+    }
+
     private static Message Message(string? connectionId, long timestamp) => new()
     {
         Id = $"{connectionId}:{timestamp}:0",
@@ -80,13 +97,13 @@ public sealed class ConnectionEgressTests
     }
 
     /// <summary>Queues one batch per message before the writer starts, so it finds them all waiting, then reads what it wrote.</summary>
-    private static async Task<List<ProtocolMessage>> WriteQueuedAsync(WireFormat format, Message[] messages)
+    private static async Task<List<ProtocolMessage>> WriteQueuedAsync(WireFormat format, Message[] messages, int startsFrame = -1)
     {
         var egress = new ConnectionEgress(format, maxQueuedBytes: 1 << 20, maxOutboundRate: 0, TimeProvider.System);
         for (var i = 0; i < messages.Length; i++)
         {
             var offset = i + 1;
-            Assert.True(egress.TryEnqueue(new MessageBatch("chat", $"01-{offset:D12}", [new DeliveredMessage(messages[i], offset)])));
+            Assert.True(egress.TryEnqueue(new MessageBatch("chat", $"01-{offset:D12}", [new DeliveredMessage(messages[i], offset)]) { StartsFrame = i == startsFrame }));
         }
 
         egress.Complete();
