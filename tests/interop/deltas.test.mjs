@@ -254,6 +254,32 @@ for (const format of FORMATS) {
       assert.equal(channel.state, 'attached');
     });
 
+    test("a message's summary between deltas: the next message goes whole, nothing fails", async () => {
+      const name = `mutable:${uniqueName('deltas-summary')}`;
+      const decoder = countingDecoder();
+      const sub = clients.realtime(server, format, { plugins: { vcdiff: decoder } });
+      const channel = sub.channels.get(name, { params: { delta: 'vcdiff' } });
+      const rec = record(channel);
+      await within(rec.subscribed, 10000, 'attach');
+      const reattached = watchReattach(channel);
+
+      const pub = clients.realtime(server, format, { clientId: 'reviewer' });
+      const pubChannel = pub.channels.get(name);
+      const data = (i) => `a response long enough for deltas to pay off, step ${i}`;
+      const serials = [];
+      for (let i = 0; i < 6; i++) {
+        serials.push((await within(pubChannel.publish(String(i), data(i)), 10000, `publish ${i}`)).serials[0]);
+        if (i === 2) await within(pubChannel.annotations.publish(serials[0], { type: 'reaction:distinct.v1', name: 'up' }), 10000, 'annotate');
+      }
+
+      const messages = () => rec.messages.filter((m) => m.action === 'message.create');
+      await waitFor(() => messages().length >= 6, 15000, 'every message received', () => `${messages().length}/6`);
+      await waitFor(() => rec.messages.some((m) => m.action === 'message.summary'), 15000, 'the summary');
+      assert.deepEqual(reattached, [], 'no re-attach (every delta applied)');
+      messages().forEach((m, i) => assert.equal(m.data, data(i), `message ${i} intact`));
+      assert.equal(decoder.calls, 4, 'deltas for all but the first message and the one after the summary');
+    });
+
     test('a transport cut mid-stream resumes with the first message whole, and the rest intact as deltas', async () => {
       proxy = await startProxy(server.port);
       const name = uniqueName('deltas-resume');

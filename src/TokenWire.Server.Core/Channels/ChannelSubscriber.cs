@@ -235,7 +235,13 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
         }
         else
         {
-            Sink.Enqueue((EncodedFrame)item);
+            var frame = (EncodedFrame)item;
+            if (frame.Message.Action == ProtocolAction.Message)
+            {
+                _deltas?.Reset();
+            }
+
+            Sink.Enqueue(frame);
         }
     }
 

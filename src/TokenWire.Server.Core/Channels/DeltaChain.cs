@@ -61,6 +61,16 @@ internal sealed class DeltaChain
         return Batch(batch, changed[..split], SerialAt(batch, changed[split - 1]), startsFrame: false);
     }
 
+    /// <summary>
+    /// A MESSAGE frame sent outside the chain (a message's summary): its message has no data, so the client holds no
+    /// base after it, and neither does the chain.
+    /// </summary>
+    public void Reset()
+    {
+        _base = null;
+        _lastWhole = true;
+    }
+
     private static MessageBatch Batch(MessageBatch batch, DeliveredMessage[] messages, string channelSerial, bool startsFrame) =>
         new(batch.Channel, channelSerial, messages, batch.PublisherConnectionId) { IsReplay = batch.IsReplay, ComposedFromMessages = true, StartsFrame = startsFrame };
 

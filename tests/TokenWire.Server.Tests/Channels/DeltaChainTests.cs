@@ -62,6 +62,21 @@ public sealed class DeltaChainTests
     }
 
     [Fact]
+    public void A_frame_outside_the_chain_resets_it()
+    {
+        var chain = new DeltaChain();
+        var text = "a long enough text that a delta would pay off nicely";
+        Send(chain, Text("y0", text));
+
+        chain.Reset();
+
+        var next = chain.Apply(new MessageBatch("ch", "serial", [Text("y1", text), Text("y2", text)]), out var rest);
+        Assert.Null(next.Messages[0].Message.Encoding);
+        Assert.NotNull(rest);
+        Assert.True(rest.StartsFrame);
+    }
+
+    [Fact]
     public void Not_smaller_goes_whole()
     {
         var chain = new DeltaChain();
