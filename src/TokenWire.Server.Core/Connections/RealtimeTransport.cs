@@ -115,9 +115,10 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
     public void Abort()
     {
         Volatile.Write(ref _closing, 1);
-        _egress.Complete();
-        _stop.Cancel();
+        // The socket first: a writer that saw the queue completed first would close it politely instead.
         _socket.Abort();
+        _stop.Cancel();
+        _egress.Complete();
     }
 
     /// <summary>
