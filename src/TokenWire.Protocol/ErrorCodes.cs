@@ -13,6 +13,7 @@ public static class ErrorCodes
     public const int InvalidCredentialFormat = 40005;
     public const int InvalidConnectionKeyOnMessage = 40006;
     public const int MessageTooLarge = 40009;
+    public const int InvalidDeviceId = 40015;
     public const int InvalidChannelName = 40010;
     public const int InvalidClientId = 40012;
     public const int BatchPartialFailure = 40020;
@@ -54,6 +55,11 @@ public static class ErrorCodes
     public const int PresenceNoClientId = 91000;
     public const int TooManyPresenceMembers = 91003;
     public const int MutableMessagesNotEnabled = 93002;
+    public const int PushPublishFailed = 103000;
+    public const int PushRejectedByProvider = 103004;
+    public const int PushDeviceTokenInvalid = 103005;
+    public const int PushTransportNotConfigured = 103006;
+    public const int PushProviderUnreachable = 103007;
 
     public static ErrorInfo Create(int code, string message) => new(code, StatusFor(code), message);
 

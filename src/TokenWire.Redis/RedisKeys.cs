@@ -30,6 +30,12 @@ namespace TokenWire.Redis;
 /// {prefix}ann:{appId:channel}:serial:s   string: the message's summary state (MessageSummary.Save)
 /// {prefix}ann:{appId:channel}:serial:i   hash: annotation id -> index in the list (idempotency)
 /// {prefix}annotations:appId:channel      pub/sub: the channel's applied annotations with their summaries
+/// {prefix}push:{appId}:dev          hash: push device id -> registration (json)
+/// {prefix}push:{appId}:devs         sorted set (lexicographic): device ids, for paging
+/// {prefix}push:{appId}:cli:clientId set: the clientId's device ids
+/// {prefix}push:{appId}:subs         sorted set (lexicographic): "channel\nd:deviceId" / "channel\nc:clientId"
+/// {prefix}push:{appId}:dsub:id      set: the channels a device is subscribed to (removed with the device)
+/// {prefix}push:{appId}:chans        sorted set (lexicographic) + {prefix}push:{appId}:chcount hash: channels with subscriptions
 /// </code>
 /// </summary>
 public sealed class RedisKeys(string prefix)
@@ -76,6 +82,9 @@ public sealed class RedisKeys(string prefix)
 
     /// <summary>An app's stats interval (a hash of leaf entries); one hash tag per app, so its keys share a slot.</summary>
     public RedisKey StatsInterval(string appId, string unit, long start) => string.Concat(Prefix, "stats:{", appId, "}:", unit, ":", start.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>An app's push keys by suffix (<c>dev</c>, <c>devs</c>, <c>subs</c>, <c>chans</c>, <c>chcount</c>), or a per-id key's prefix (<c>cli:</c>, <c>dsub:</c>).</summary>
+    public string Push(string appId, string suffix) => string.Concat(Prefix, "push:{", appId, "}:", suffix);
 
     /// <summary>The starts of an app's stored intervals of one unit (a sorted set scored by start).</summary>
     public RedisKey StatsIndex(string appId, string unit) => string.Concat(Prefix, "stats:{", appId, "}:", unit);

@@ -23,6 +23,9 @@ internal static class RedisScripts
     public static readonly string StatsAdd = Load("stats_add.lua");
     public static readonly string AnnotationState = Load("annotation_state.lua");
     public static readonly string Annotate = Load("annotate.lua");
+    public static readonly string PushSaveDevice = Load("push_save_device.lua");
+    public static readonly string PushRemoveDevice = Load("push_remove_device.lua");
+    public static readonly string PushSubscriptions = Load("push_subscriptions.lua");
 
     private static string Channel(string name) => Load("channel.lua") + "\n" + Load(name);
 

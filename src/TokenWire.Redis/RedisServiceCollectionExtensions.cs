@@ -9,6 +9,7 @@ using TokenWire.Server.Connections;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
+using TokenWire.Server.Push;
 using TokenWire.Server.Stats;
 
 namespace TokenWire.Redis;
@@ -88,6 +89,8 @@ public static class RedisServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<RedisConnectionCounts>());
         services.RemoveAll<IStatsStore>();
         services.AddSingleton<IStatsStore>(sp => new RedisStatsStore(sp.GetRequiredService<RedisConnection>().Multiplexer, sp.GetRequiredService<RedisKeys>()));
+        services.RemoveAll<IPushRegistry>();
+        services.AddSingleton<IPushRegistry>(sp => new RedisPushRegistry(sp.GetRequiredService<RedisConnection>().Multiplexer, sp.GetRequiredService<RedisKeys>()));
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
         return services;
     }

@@ -39,4 +39,6 @@ public sealed class TokenWireOptions
     public StatsOptions Stats { get; set; } = new();
 
     public AnnotationOptions Annotations { get; set; } = new();
+
+    public PushOptions Push { get; set; } = new();
 }

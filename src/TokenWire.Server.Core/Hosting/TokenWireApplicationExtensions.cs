@@ -68,6 +68,7 @@ public static class TokenWireApplicationExtensions
         app.MapTokenApi();
         app.MapRevocationApi();
         app.MapStatsApi();
+        app.MapPushApi();
         return app;
     }
 

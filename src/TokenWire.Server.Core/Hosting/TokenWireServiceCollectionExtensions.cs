@@ -14,6 +14,7 @@ using TokenWire.Server.Log;
 using TokenWire.Server.Presence;
 using TokenWire.Server.Publishing;
 using TokenWire.Server.Rest;
+using TokenWire.Server.Push;
 using TokenWire.Server.Stats;
 
 namespace TokenWire.Server.Hosting;
@@ -23,7 +24,7 @@ public static class TokenWireServiceCollectionExtensions
     /// <summary>
     /// Registers the server with the embedded in-memory engine. A scale-out engine replaces the
     /// <see cref="IMessageLog"/>, <see cref="IMessageBus"/>, <see cref="IConnectionStore"/>, <see cref="IPresenceStore"/>,
-    /// <see cref="ITokenRevocationStore"/> and <see cref="IClusterConnectionCounts"/> registrations.
+    /// <see cref="ITokenRevocationStore"/>, <see cref="IClusterConnectionCounts"/>, <see cref="IStatsStore"/> and <see cref="IPushRegistry"/> registrations.
     /// </summary>
     public static IServiceCollection AddTokenWire(this IServiceCollection services, IHostEnvironment environment)
     {
@@ -35,10 +36,16 @@ public static class TokenWireServiceCollectionExtensions
                 {
                     options.Apps.Add(DevelopmentApp.Create());
                 }
+
+                if (environment.IsDevelopment() && string.IsNullOrEmpty(options.Push.Vapid.PublicKey) && string.IsNullOrEmpty(options.Push.Vapid.PrivateKey))
+                {
+                    DevelopmentVapid.Apply(options.Push.Vapid);
+                }
             })
             .Validate(options => options.Apps.Count > 0, "No apps are configured. Configure TokenWire:Apps (appsettings.json, TokenWire__Apps__0__... environment variables or --TokenWire:Apps:0:... arguments); development keys are only installed in the Development environment.")
             .ValidateOnStart();
 
+        services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.SectionName);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => new NodeInstance());
         // The in-memory log delivers its appends on the in-memory bus; an engine replaces the two together.
@@ -84,6 +91,14 @@ public static class TokenWireServiceCollectionExtensions
         services.TryAddSingleton<IStatsStore, InMemoryStatsStore>();
         services.AddSingleton<StatsFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<StatsFlusher>());
+        services.TryAddSingleton<IPushRegistry, InMemoryPushRegistry>();
+        services.AddSingleton<PushQueue>();
+        services.AddHttpClient(nameof(WebPushTransport));
+        services.AddHttpClient(nameof(AblyChannelTransport));
+        services.AddSingleton<IPushTransport, WebPushTransport>();
+        services.AddSingleton<IPushTransport, AblyChannelTransport>();
+        services.AddSingleton<IPushTransport, UnconfiguredPushTransport>();
+        services.AddHostedService<PushDeliveryService>();
         // Off with TokenWire:Memory:TrimWhenIdle=false; why it exists: IdleMemoryTrimmer's summary.
         services.AddHostedService<IdleMemoryTrimmer>();
         services.AddHealthChecks();

@@ -7,6 +7,7 @@ using TokenWire.Server.Configuration;
 using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
+using TokenWire.Server.Push;
 
 using TokenWire.Server.Stats;
 
@@ -19,7 +20,7 @@ namespace TokenWire.Server.Publishing;
 /// engine delivers them live only, as they are; they get no serial (null in the ACK) and never appear in history,
 /// rewind, <c>getMessage</c> or a resume's replay.
 /// </summary>
-public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProvider time, MessageMetrics? metrics = null, StatsRecorder? stats = null)
+public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProvider time, MessageMetrics? metrics = null, StatsRecorder? stats = null, PushQueue? push = null)
 {
     /// <param name="connectionId">The publishing realtime connection, or null for REST (whose caller attributes each message).</param>
     /// <param name="order">The realtime publish's place in its connection's order on the channel (none for REST).</param>
@@ -49,6 +50,7 @@ public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProv
         {
             var result = await log.AppendAsync(channelKey, messages, rules.RetentionFor(auth.App, channelName), order, cancellationToken).ConfigureAwait(false);
             metrics?.Published(MessageActions.Create, result.Appended.Count);
+            push?.OnPublished(auth.App.Id, channelName, messages);
             return result;
         }
 
@@ -83,6 +85,7 @@ public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProv
         await log.PublishEphemeralAsync(channelKey, ephemeral, cancellationToken).ConfigureAwait(false);
         metrics?.Published(MessageActions.Create, appended.Appended.Count);
         metrics?.PublishedEphemeral(ephemeral.Count);
+        push?.OnPublished(auth.App.Id, channelName, messages);
         return new AppendResult(serials, appended.Appended, appended.Epoch);
     }
 

@@ -1,0 +1,197 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using TokenWire.Protocol;
+using TokenWire.Server.Configuration;
+
+namespace TokenWire.Server.Push;
+
+/// <summary>
+/// Delivers queued notifications: resolves each job's devices from the registry (a device, a clientId's devices, a
+/// channel's device and clientId subscribers, each device once) and sends to each through the transport of its
+/// recipient, at most <see cref="PushOptions.MaxConcurrentDeliveries"/> at once. A failed delivery is logged and
+/// recorded on the device's registration as Ably reports it (<c>push.state</c> FAILING, or FAILED when the push
+/// service no longer knows the device; <c>push.error</c>); the next success makes it ACTIVE again.
+/// </summary>
+public sealed partial class PushDeliveryService(
+    PushQueue queue,
+    IPushRegistry registry,
+    IEnumerable<IPushTransport> transports,
+    IOptions<TokenWireOptions> options,
+    ILogger<PushDeliveryService> logger) : BackgroundService
+{
+    private const int PageSize = 500;
+    private readonly IPushTransport[] _transports = [.. transports];
+    private readonly SemaphoreSlim _slots = new(Math.Max(1, options.Value.Push.MaxConcurrentDeliveries));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var job in queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await DispatchAsync(job, stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogJobFailed(logger, job.Kind, job.Target, ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task DispatchAsync(PushJob job, CancellationToken cancellationToken)
+    {
+        using var payload = JsonDocument.Parse(job.Payload);
+        if (job.Kind == PushTargetKind.Recipient)
+        {
+            using var recipient = JsonDocument.Parse(job.Target);
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            _ = SendAsync(job.AppId, device: null, recipient.RootElement.Clone(), payload.RootElement.Clone(), cancellationToken);
+            return;
+        }
+
+        await foreach (var device in DevicesAsync(job, cancellationToken).ConfigureAwait(false))
+        {
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            using var recipient = JsonDocument.Parse(device.Recipient);
+            _ = SendAsync(job.AppId, device, recipient.RootElement.Clone(), payload.RootElement.Clone(), cancellationToken);
+        }
+    }
+
+    private async IAsyncEnumerable<DeviceRegistration> DevicesAsync(PushJob job, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        switch (job.Kind)
+        {
+            case PushTargetKind.Device:
+                if (await registry.GetDeviceAsync(job.AppId, job.Target, cancellationToken).ConfigureAwait(false) is { } device)
+                {
+                    yield return device;
+                }
+
+                break;
+            case PushTargetKind.Client:
+                await foreach (var d in ClientDevicesAsync(job.AppId, job.Target, cancellationToken).ConfigureAwait(false))
+                {
+                    yield return d;
+                }
+
+                break;
+            case PushTargetKind.Channel:
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                string? after = null;
+                while (true)
+                {
+                    var page = await registry.ListSubscriptionsAsync(job.AppId, new SubscriptionFilter(Channel: job.Target), after, PageSize, cancellationToken).ConfigureAwait(false);
+                    foreach (var subscription in page)
+                    {
+                        if (subscription.DeviceId is { } id)
+                        {
+                            if (seen.Add(id) && await registry.GetDeviceAsync(job.AppId, id, cancellationToken).ConfigureAwait(false) is { } subscribed)
+                            {
+                                yield return subscribed;
+                            }
+                        }
+                        else
+                        {
+                            await foreach (var d in ClientDevicesAsync(job.AppId, subscription.ClientId!, cancellationToken).ConfigureAwait(false))
+                            {
+                                if (seen.Add(d.Id))
+                                {
+                                    yield return d;
+                                }
+                            }
+                        }
+                    }
+
+                    if (page.Count < PageSize)
+                    {
+                        break;
+                    }
+
+                    after = page[^1].Key;
+                }
+
+                break;
+        }
+    }
+
+    private async IAsyncEnumerable<DeviceRegistration> ClientDevicesAsync(string appId, string clientId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string? after = null;
+        while (true)
+        {
+            var page = await registry.ListDevicesAsync(appId, new DeviceFilter(ClientId: clientId), after, PageSize, cancellationToken).ConfigureAwait(false);
+            foreach (var device in page)
+            {
+                yield return device;
+            }
+
+            if (page.Count < PageSize)
+            {
+                yield break;
+            }
+
+            after = page[^1].Id;
+        }
+    }
+
+    private async Task SendAsync(string appId, DeviceRegistration? device, JsonElement recipient, JsonElement payload, CancellationToken cancellationToken)
+    {
+        var type = recipient.TryGetProperty("transportType", out var t) ? t.GetString() ?? string.Empty : string.Empty;
+        try
+        {
+            var transport = _transports.FirstOrDefault(x => x.Handles(type))
+                ?? throw new PushDeliveryException(new ErrorInfo(ErrorCodes.PushTransportNotConfigured, 500, $"No push transport for '{type}'"), permanent: true);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.Value.Push.DeliveryTimeout);
+            await transport.SendAsync(recipient, payload, timeout.Token).ConfigureAwait(false);
+            if (device is { State: not "ACTIVE" })
+            {
+                await UpdateStateAsync(appId, device.Id, "ACTIVE", error: null, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (PushDeliveryException ex)
+        {
+            LogDeliveryFailed(logger, device?.Id ?? "(direct recipient)", type, ex.Error.Code, ex.Error.Message);
+            if (device is not null)
+            {
+                await UpdateStateAsync(appId, device.Id, ex.Permanent ? "FAILED" : "FAILING", ex.Error, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogDeliveryFailed(logger, device?.Id ?? "(direct recipient)", type, ErrorCodes.PushPublishFailed, ex.Message);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>Records the outcome on the registration as it is now (it may have changed since the job read it).</summary>
+    private async Task UpdateStateAsync(string appId, string deviceId, string state, ErrorInfo? error, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await registry.GetDeviceAsync(appId, deviceId, cancellationToken).ConfigureAwait(false) is { } current)
+            {
+                await registry.SaveDeviceAsync(appId, current with { State = state, Error = error }, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogJobFailed(logger, PushTargetKind.Device, deviceId, ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Push delivery to device {DeviceId} ({TransportType}) failed: {Code} {Reason}")]
+    private static partial void LogDeliveryFailed(ILogger logger, string deviceId, string transportType, int code, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Push notification for {Kind} {Target} could not be dispatched: {Reason}")]
+    private static partial void LogJobFailed(ILogger logger, PushTargetKind kind, string target, string reason);
+}
