@@ -93,7 +93,6 @@ public static class TokenWireServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<StatsFlusher>());
         services.TryAddSingleton<IPushRegistry, InMemoryPushRegistry>();
         services.AddSingleton<PushQueue>();
-        services.AddHttpClient(nameof(WebPushTransport));
         services.AddHttpClient(nameof(AblyChannelTransport));
         services.AddSingleton<IPushTransport, WebPushTransport>();
         services.AddSingleton<IPushTransport, AblyChannelTransport>();

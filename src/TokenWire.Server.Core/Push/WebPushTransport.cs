@@ -16,11 +16,12 @@ namespace TokenWire.Server.Push;
 /// </summary>
 public sealed class WebPushTransport : IPushTransport, IDisposable
 {
+    private readonly HttpClient? _http;
     private readonly PushServiceClient? _client;
     private readonly VapidAuthentication? _vapid;
     private readonly string? _unconfigured;
 
-    public WebPushTransport(IHttpClientFactory httpClients, IOptions<TokenWireOptions> options)
+    public WebPushTransport(IOptions<TokenWireOptions> options)
     {
         var vapid = options.Value.Push.Vapid;
         if (!vapid.IsConfigured)
@@ -39,7 +40,8 @@ public sealed class WebPushTransport : IPushTransport, IDisposable
             return;
         }
 
-        _client = new PushServiceClient(httpClients.CreateClient(nameof(WebPushTransport)))
+        _http = new HttpClient(new VapidOriginHandler(_vapid));
+        _client = new PushServiceClient(_http)
         {
             DefaultAuthenticationScheme = VapidAuthenticationScheme.Vapid,
             AutoRetryAfter = false,
@@ -116,5 +118,9 @@ public sealed class WebPushTransport : IPushTransport, IDisposable
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    public void Dispose() => _vapid?.Dispose();
+    public void Dispose()
+    {
+        _http?.Dispose();
+        _vapid?.Dispose();
+    }
 }
