@@ -25,8 +25,12 @@ public abstract class PushRegistryConformance : IAsyncLifetime
         var b = await StartNodeAsync();
         var device = Device("d1", "alice") with
         {
-            DeviceSecret = "s3cret", Metadata = """{"model":"x"}""", IdentityToken = "tok", IdentityTokenIssued = 42,
-            State = "FAILING", Error = new ErrorInfo(ErrorCodes.PushTransportNotConfigured, 500, "not configured"),
+            DeviceSecret = "s3cret",
+            Metadata = """{"model":"x"}""",
+            IdentityToken = "tok",
+            IdentityTokenIssued = 42,
+            State = "FAILING",
+            Error = new ErrorInfo(ErrorCodes.PushTransportNotConfigured, 500, "not configured"),
         };
         await a.SaveDeviceAsync(app, device).AsTask().Within();
 

@@ -50,7 +50,12 @@ public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProv
         {
             var result = await log.AppendAsync(channelKey, messages, rules.RetentionFor(auth.App, channelName), order, cancellationToken).ConfigureAwait(false);
             metrics?.Published(MessageActions.Create, result.Appended.Count);
-            push?.OnPublished(auth.App.Id, channelName, messages);
+            if (result.Appended.Count > 0)
+            {
+                // Off the hot path: a message without extras is one null check; the queue's worker does the rest.
+                push?.OnPublished(auth.App.Id, channelName, messages);
+            }
+
             return result;
         }
 

@@ -53,7 +53,8 @@ public sealed class PushRecipientsTests
     public void A_patch_replaces_the_recipient_and_clears_a_failure()
     {
         var device = PushRecipients.ParseDevice(Json($$$"""{"id":"d","platform":"browser","formFactor":"desktop","push":{"recipient":{{{Web}}}}}"""), null)
-            with { State = "FAILED", Error = new ErrorInfo(ErrorCodes.PushDeviceTokenInvalid, 400, "gone") };
+            with
+        { State = "FAILED", Error = new ErrorInfo(ErrorCodes.PushDeviceTokenInvalid, 400, "gone") };
 
         var patched = PushRecipients.ApplyPatch(device, Json("""{"push":{"recipient":{"transportType":"fcm","registrationToken":"new"}}}"""));
 
