@@ -224,6 +224,12 @@ describe('a device managing itself (what the push activation sends)', () => {
     const bySecret = await call('DELETE', `/push/channelSubscriptions?channel=${encodeURIComponent(channel)}&deviceId=${id}`, { authorization: bearer(token.token), 'X-Ably-DeviceSecret': `secret-${id}` });
     assert.equal(bySecret.status, 204);
 
+    const preflight = await fetch(`${server.url}/push/channelSubscriptions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-ably-devicetoken' },
+    });
+    assert.match(preflight.headers.get('access-control-allow-headers'), /x-ably-devicetoken/, 'a browser may send the device token cross-origin');
+
     const deregistered = await call('DELETE', `/push/deviceRegistrations?deviceId=${id}`, { authorization: bearer(deviceToken) });
     assert.equal(deregistered.status, 204);
     assert.equal((await rejection(root.push.admin.deviceRegistrations.get(id))).code, 40400);

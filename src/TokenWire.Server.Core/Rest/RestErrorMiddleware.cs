@@ -7,7 +7,7 @@ namespace TokenWire.Server.Rest;
 /// <summary>Turns exceptions and unmatched routes into Ably error bodies, and answers CORS (reference §5.1).</summary>
 public sealed partial class RestErrorMiddleware(RequestDelegate next, ILogger<RestErrorMiddleware> logger)
 {
-    private const string AllowedHeaders = "authorization, content-type, accept, x-ably-version, ably-agent, x-ably-clientid, x-ably-lib";
+    private const string AllowedHeaders = "authorization, content-type, accept, x-ably-version, ably-agent, x-ably-clientid, x-ably-lib, x-ably-devicetoken, x-ably-devicesecret";
     private const string ExposedHeaders = "Link, X-Ably-ErrorCode, X-Ably-ErrorMessage, X-Ably-Serverid";
 
     public async Task InvokeAsync(HttpContext context)
