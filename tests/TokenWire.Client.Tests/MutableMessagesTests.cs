@@ -47,7 +47,7 @@ public sealed class MutableMessagesTests(ServerFixture server)
         }
 
         Assert.Equal((MessageActions.Create, "Hello"), (seen[0].Action, seen[0].GetText()));
-        Assert.All(seen.Skip(1), m => Assert.Equal((MessageActions.Append, serial, (string?)null, seen[0].Timestamp), (m.Action, m.Serial, m.Name, m.Timestamp)));
+        Assert.All(seen.Skip(1), m => Assert.Equal((MessageActions.Append, serial, seen[0].Name, seen[0].Timestamp), (m.Action, m.Serial, m.Name, m.Timestamp)));
         var seenVersions = seen.Skip(1).Select(m => m.GetVersion()!.Serial!).ToList();
         Assert.All(seenVersions, v => Assert.Contains(v, versions));
         Assert.Equal(seenVersions.Order(StringComparer.Ordinal), seenVersions);
