@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -44,6 +45,7 @@ internal sealed partial class IdleMemoryTrimmer : IHostedService, IDisposable
     private readonly MemoryOptions _options;
     private readonly TimeProvider _time;
     private readonly IProcessMemory _memory;
+    private readonly TrimmableMemoryPoolFactory? _pools;
     private readonly ILogger _logger;
     private readonly Lock _checking = new();
     private ITimer? _timer;
@@ -63,16 +65,18 @@ internal sealed partial class IdleMemoryTrimmer : IHostedService, IDisposable
     /// <summary>When the one second look is due, after a trim that left live data above <see cref="_lowest"/>.</summary>
     private DateTimeOffset? _secondLookAt;
 
-    public IdleMemoryTrimmer(IOptions<TokenWireOptions> options, TimeProvider time, ILogger<IdleMemoryTrimmer> logger)
-        : this(options.Value.Memory, time, ProcessMemory.Instance, logger)
+    public IdleMemoryTrimmer(IOptions<TokenWireOptions> options, TimeProvider time, IEnumerable<IMemoryPoolFactory<byte>> pools, ILogger<IdleMemoryTrimmer> logger)
+        : this(options.Value.Memory, time, ProcessMemory.Instance, logger, pools.OfType<TrimmableMemoryPoolFactory>().LastOrDefault())
     {
     }
 
-    internal IdleMemoryTrimmer(MemoryOptions options, TimeProvider time, IProcessMemory memory, ILogger logger)
+    /// <param name="pools">Kestrel's block pools, emptied of free blocks before each trim; null when the host kept its own.</param>
+    internal IdleMemoryTrimmer(MemoryOptions options, TimeProvider time, IProcessMemory memory, ILogger logger, TrimmableMemoryPoolFactory? pools = null)
     {
         _options = options;
         _time = time;
         _memory = memory;
+        _pools = pools;
         _logger = logger;
     }
 
@@ -142,6 +146,7 @@ internal sealed partial class IdleMemoryTrimmer : IHostedService, IDisposable
     private void Trim(long before, DateTimeOffset now, bool secondLook)
     {
         var started = Stopwatch.GetTimestamp();
+        var pooled = _pools?.Trim() ?? 0;
         _memory.Trim();
         var elapsed = Stopwatch.GetElapsedTime(started);
         var after = _memory.CommittedBytes;
@@ -151,17 +156,17 @@ internal sealed partial class IdleMemoryTrimmer : IHostedService, IDisposable
         _secondLookAt = !secondLook && after - _lowest >= _options.MinimumGrowthBytes ? now + SecondLookAfter : null;
         if (secondLook)
         {
-            TrimmedAgain(_logger, before >> 20, after >> 20, elapsed.TotalMilliseconds);
+            TrimmedAgain(_logger, before >> 20, after >> 20, pooled >> 20, elapsed.TotalMilliseconds);
         }
         else
         {
-            Trimmed(_logger, before >> 20, after >> 20, elapsed.TotalMilliseconds);
+            Trimmed(_logger, before >> 20, after >> 20, pooled >> 20, elapsed.TotalMilliseconds);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Quiet after a burst: GC committed memory {BeforeMb} MB -> {AfterMb} MB, in a {PauseMs:0} ms collection")]
-    private static partial void Trimmed(ILogger logger, long beforeMb, long afterMb, double pauseMs);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Quiet after a burst: GC committed memory {BeforeMb} MB -> {AfterMb} MB ({PooledMb} MB of free socket buffers dropped), in a {PauseMs:0} ms collection")]
+    private static partial void Trimmed(ILogger logger, long beforeMb, long afterMb, long pooledMb, double pauseMs);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Still quiet, second look: GC committed memory {BeforeMb} MB -> {AfterMb} MB, in a {PauseMs:0} ms collection")]
-    private static partial void TrimmedAgain(ILogger logger, long beforeMb, long afterMb, double pauseMs);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Still quiet, second look: GC committed memory {BeforeMb} MB -> {AfterMb} MB ({PooledMb} MB of free socket buffers dropped), in a {PauseMs:0} ms collection")]
+    private static partial void TrimmedAgain(ILogger logger, long beforeMb, long afterMb, long pooledMb, double pauseMs);
 }

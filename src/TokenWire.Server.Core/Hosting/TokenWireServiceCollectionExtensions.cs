@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -98,7 +99,9 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<IPushTransport, AblyChannelTransport>();
         services.AddSingleton<IPushTransport, UnconfiguredPushTransport>();
         services.AddHostedService<PushDeliveryService>();
-        // Off with TokenWire:Memory:TrimWhenIdle=false; why it exists: IdleMemoryTrimmer's summary.
+        // Off with TokenWire:Memory:TrimWhenIdle=false; why it exists: IdleMemoryTrimmer's summary. Kestrel takes its
+        // socket buffers from the last IMemoryPoolFactory registered: ours, which the trimmer can empty.
+        services.AddSingleton<IMemoryPoolFactory<byte>, TrimmableMemoryPoolFactory>();
         services.AddHostedService<IdleMemoryTrimmer>();
         services.AddHealthChecks();
 

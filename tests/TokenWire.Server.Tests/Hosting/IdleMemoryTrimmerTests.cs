@@ -143,9 +143,34 @@ public sealed class IdleMemoryTrimmerTests
         Assert.Equal(0, _gc.Collections);
     }
 
-    private async Task<IdleMemoryTrimmer> StartAsync()
+    [Fact]
+    public async Task A_trim_first_drops_the_free_socket_buffers_and_leaves_the_ones_in_use()
     {
-        var trimmer = new IdleMemoryTrimmer(_options, _time, _gc, NullLogger.Instance);
+        var pools = new TrimmableMemoryPoolFactory();
+        using var pool = pools.Create();
+        var blocks = Enumerable.Range(0, 10).Select(_ => pool.Rent()).ToList();
+        foreach (var block in blocks.Skip(2))
+        {
+            block.Dispose();
+        }
+
+        Assert.Equal(8 * 4096, pools.PooledBytes);
+        await StartAsync(pools);
+        Burst(seconds: 10, committedTo: 100 * MB);
+        Quiet(seconds: 5);
+        Assert.Equal(8 * 4096, pools.PooledBytes); // not quiet long enough yet
+
+        Quiet(seconds: 5);
+        Assert.Equal(1, _gc.Collections);
+        Assert.Equal(0, pools.PooledBytes);
+
+        blocks[0].Dispose(); // a block in use at the trim comes back to the pool afterwards
+        Assert.Equal(4096, pools.PooledBytes);
+    }
+
+    private async Task<IdleMemoryTrimmer> StartAsync(TrimmableMemoryPoolFactory? pools = null)
+    {
+        var trimmer = new IdleMemoryTrimmer(_options, _time, _gc, NullLogger.Instance, pools);
         await trimmer.StartAsync(CancellationToken.None);
         return trimmer;
     }
