@@ -2,20 +2,20 @@
 // transports: ['comet'], streaming (Node's default) and long polling (stream=false, what browsers' xhr_polling
 // sends). Seed flow, a resume after the HTTP connections are cut, history untilAttach, presence; raw requests for
 // the MessagePack framing and for a connection key the server does not hold.
-import { describe, test, before, after, afterEach } from 'node:test';
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import msgpack from '@ably/msgpack-js';
 import { startServer } from './server.mjs';
 import {
   FORMATS,
   Clients,
+  serverPerFile,
   ROOT_KEY,
   connectionState,
   record,
   streamResponse,
   settleAll,
   checkSeedSequence,
-  startProxy,
   uniqueName,
   randomInt,
   waitFor,
@@ -27,23 +27,8 @@ import {
 } from './helpers.mjs';
 
 let server;
-let proxy;
 const clients = new Clients('comet');
-
-before(async () => {
-  server = await startServer({ logName: 'comet' });
-});
-afterEach(async () => {
-  await clients.closeAll();
-  if (proxy) {
-    await proxy.close();
-    proxy = null;
-  }
-});
-after(async () => {
-  await clients.closeAll();
-  if (server) await server.stop();
-});
+serverPerFile(clients, { logName: 'comet' }, (started) => (server = started));
 
 const MODES = [
   { name: 'streaming', opts: { transports: ['comet'] }, stream: true },
@@ -105,7 +90,7 @@ for (const mode of MODES) {
 
   describe(`comet resume [${mode.name}]`, () => {
     test('every HTTP connection cut mid-stream (in-flight recv and sends): both resume with the same connection id, nothing lost or doubled', async () => {
-      proxy = await startProxy(server.port);
+      const proxy = await clients.proxy(server.port);
       const format = FORMATS[1];
       const sub = clients.realtime(proxy, format, mode.opts);
       const pub = clients.realtime(proxy, format, { ...mode.opts, clientId: 'ai-agent' });
@@ -149,7 +134,7 @@ describe('comet and WebSocket share one connection', () => {
   ]) {
     test(`a ${from} connection recovered on a ${to} (createRecoveryKey): same id, the messages missed in between, then live`, async () => {
       const options = (kind) => (kind === 'comet' ? MODES[1].opts : {});
-      proxy = await startProxy(server.port);
+      const proxy = await clients.proxy(server.port);
       const a = clients.realtime(proxy, FORMATS[1], options(from));
       const pub = clients.realtime(server, FORMATS[1], { clientId: 'ai-agent' });
       await connectionState(a, 'connected');

@@ -2,32 +2,16 @@
 // and JSON payloads arrive intact and in order as deltas; an appendMode 'full' stream costs only its new tails; a base
 // the client lost is recovered by its re-attach (RTL18, 40018) with nothing lost; a transport cut resumes whole first.
 // Raw WebSockets beside the SDK show what went on the wire, and apply every delta themselves.
-import { describe, test, before, after, afterEach } from 'node:test';
+import { describe, test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import * as vcdiff from '@ably/vcdiff-decoder';
-import { startServer } from './server.mjs';
-import { FORMATS, Clients, connectionState, errText, rawSocket, record, sleep, startProxy, uniqueName, waitFor, within } from './helpers.mjs';
+import { FORMATS, Clients, serverPerFile, connectionState, errText, rawSocket, record, sleep, uniqueName, waitFor, within } from './helpers.mjs';
 
 let server;
-let proxy;
 const clients = new Clients('deltas');
 const raws = [];
-
-before(async () => {
-  server = await startServer({ logName: 'deltas' });
-});
-afterEach(async () => {
-  await clients.closeAll();
-  await Promise.all(raws.splice(0).map((r) => r.close()));
-  if (proxy) {
-    await proxy.close();
-    proxy = null;
-  }
-});
-after(async () => {
-  await clients.closeAll();
-  if (server) await server.stop();
-});
+serverPerFile(clients, { logName: 'deltas' }, (started) => (server = started));
+afterEach(() => Promise.all(raws.splice(0).map((r) => r.close())));
 
 /** The decoder the SDK is given, counting the deltas it applies. */
 function countingDecoder() {
@@ -281,7 +265,7 @@ for (const format of FORMATS) {
     });
 
     test('a transport cut mid-stream resumes with the first message whole, and the rest intact as deltas', async () => {
-      proxy = await startProxy(server.port);
+      const proxy = await clients.proxy(server.port);
       const name = uniqueName('deltas-resume');
       const decoder = countingDecoder();
       const sub = clients.realtime(proxy, format, { plugins: { vcdiff: decoder } });

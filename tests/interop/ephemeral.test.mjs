@@ -1,29 +1,13 @@
 // Ephemeral messages (`extras.ephemeral: true`, what @ably/ai-transport marks transient data parts with), with the real
 // SDK: delivered live to every subscriber, never stored — not in history, rewind, getMessage or a resume's replay —
 // and acknowledged with a null serial; stored messages of the same channel are unaffected.
-import { describe, test, before, after, afterEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './server.mjs';
-import { FORMATS, Clients, allPages, connectionState, record, startProxy, uniqueName, waitFor, within } from './helpers.mjs';
+import { FORMATS, Clients, serverPerFile, allPages, connectionState, record, uniqueName, waitFor, within } from './helpers.mjs';
 
 let server;
-let proxy;
 const clients = new Clients('ephemeral');
-
-before(async () => {
-  server = await startServer({ logName: 'ephemeral' });
-});
-afterEach(async () => {
-  await clients.closeAll();
-  if (proxy) {
-    await proxy.close();
-    proxy = null;
-  }
-});
-after(async () => {
-  await clients.closeAll();
-  if (server) await server.stop();
-});
+serverPerFile(clients, { logName: 'ephemeral' }, (started) => (server = started));
 
 const transient = (data) => ({ name: 'progress', data, extras: { ephemeral: true } });
 
@@ -61,7 +45,7 @@ for (const format of FORMATS) {
 
     test('a subscriber that resumes is replayed the stored messages it missed, never the ephemeral ones', async () => {
       const name = uniqueName('ephemeral-resume');
-      proxy = await startProxy(server.port);
+      const proxy = await clients.proxy(server.port);
       const viewer = clients.realtime(proxy, format, { disconnectedRetryTimeout: 500 });
       await connectionState(viewer, 'connected');
       const connectionId = viewer.connection.id;

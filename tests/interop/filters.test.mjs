@@ -2,29 +2,13 @@
 // { filter }) delivers only what the expression matches on name and extras.headers; [?rewind=N]name is the channel
 // name with those params; capabilities apply to the unqualified name and a filtered attachment only subscribes; a
 // bad filter or qualifier fails that channel and nothing else.
-import { describe, test, before, after, afterEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './server.mjs';
-import { FORMATS, Clients, SUB_KEY, connectionState, record, uniqueName, waitFor, within, errText, sleep, startProxy } from './helpers.mjs';
+import { FORMATS, Clients, serverPerFile, SUB_KEY, connectionState, record, uniqueName, waitFor, within, errText, sleep } from './helpers.mjs';
 
 let server;
-let proxy;
 const clients = new Clients('filters');
-
-before(async () => {
-  server = await startServer({ logName: 'filters' });
-});
-afterEach(async () => {
-  await clients.closeAll();
-  if (proxy) {
-    await proxy.close();
-    proxy = null;
-  }
-});
-after(async () => {
-  await clients.closeAll();
-  if (server) await server.stop();
-});
+serverPerFile(clients, { logName: 'filters' }, (started) => (server = started));
 
 /** A message per case: which ones `name == 'order' && headers.region == 'eu' && headers.total >= 100` keeps. */
 const ORDERS = [
@@ -143,7 +127,7 @@ for (const format of FORMATS) {
 
     test('a filtered attachment resumes after a transport cut: the gap is replayed through the filter, each match once, in order', async () => {
       const name = uniqueName('filtered-resume');
-      proxy = await startProxy(server.port);
+      const proxy = await clients.proxy(server.port);
       const subscriber = clients.realtime(proxy, format);
       const filtered = subscriber.channels.getDerived(name, { filter: "headers.even == `true` || name == 'end'" });
       const kept = record(filtered);

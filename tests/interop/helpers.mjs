@@ -6,7 +6,8 @@ import crypto from 'node:crypto';
 import Ably from 'ably';
 import WebSocket from 'ws';
 import msgpack from '@ably/msgpack-js';
-import { logDir } from './server.mjs';
+import { before, after, afterEach } from 'node:test';
+import { logDir, startServer } from './server.mjs';
 
 export { Ably };
 
@@ -84,6 +85,14 @@ export class Clients {
   constructor(logName = 'interop') {
     this.logName = logName;
     this.realtimes = new Set();
+    this.proxies = new Set();
+  }
+
+  /** A proxy in front of `targetPort` (see `startProxy`), closed by `closeAll` after the clients that use it. */
+  async proxy(targetPort) {
+    const proxy = await startProxy(targetPort);
+    this.proxies.add(proxy);
+    return proxy;
   }
 
   baseOptions(server, format, opts) {
@@ -121,7 +130,27 @@ export class Clients {
     const all = [...this.realtimes];
     this.realtimes.clear();
     await Promise.all(all.map((c) => closeRealtime(c)));
+    const proxies = [...this.proxies];
+    this.proxies.clear();
+    await Promise.all(proxies.map((p) => p.close()));
   }
+}
+
+/**
+ * The hooks of a test file whose tests share one server: it starts before them (`onStarted` gets it) and stops after
+ * them, and the clients and proxies a test opened through `clients` are closed after that test.
+ */
+export function serverPerFile(clients, serverOptions, onStarted) {
+  let server;
+  before(async () => {
+    server = await startServer(serverOptions);
+    onStarted(server);
+  });
+  afterEach(() => clients.closeAll());
+  after(async () => {
+    await clients.closeAll();
+    if (server) await server.stop();
+  });
 }
 
 export async function closeRealtime(client) {

@@ -2,29 +2,13 @@
 // deleteMessage seen by other clients, getMessage / getMessageVersions, 93002 outside mutable namespaces,
 // 40160 without message-update/delete rights, and a subscriber resuming mid-stream.
 // The dev app's `mutable` namespace has mutableMessages enabled.
-import { describe, test, before, after, afterEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './server.mjs';
-import { FORMATS, Clients, connectionState, record, startProxy, uniqueName, waitFor, within, sleep, allPages } from './helpers.mjs';
+import { FORMATS, Clients, serverPerFile, connectionState, record, uniqueName, waitFor, within, sleep, allPages } from './helpers.mjs';
 
 let server;
-let proxy;
 const clients = new Clients('mutable');
-
-before(async () => {
-  server = await startServer({ logName: 'mutable' });
-});
-afterEach(async () => {
-  await clients.closeAll();
-  if (proxy) {
-    await proxy.close();
-    proxy = null;
-  }
-});
-after(async () => {
-  await clients.closeAll();
-  if (server) await server.stop();
-});
+serverPerFile(clients, { logName: 'mutable' }, (started) => (server = started));
 
 const fragmentsOf = (messages, serial) => messages.filter((m) => m.action === 'message.append' && m.serial === serial);
 
@@ -166,7 +150,7 @@ for (const format of FORMATS) {
 
     test('a subscriber whose transport drops mid-stream resumes and gets every fragment once, in order', async () => {
       const name = `mutable:${uniqueName('resume')}`;
-      proxy = await startProxy(server.port);
+      const proxy = await clients.proxy(server.port);
       const sub = clients.realtime(proxy, format);
       const pub = clients.realtime(server, format, { clientId: 'ai-agent' });
       await connectionState(sub, 'connected');

@@ -1,19 +1,18 @@
 // Transport drops mid-stream (resume, RTN15), connection recovery (recover, RTN16) and
 // resume/recover with an unknown connection key (80018).
 // The transport is cut by a TCP proxy in front of the server.
-import { describe, test, before, after, afterEach } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './server.mjs';
 import {
   FORMATS,
   Clients,
+  serverPerFile,
   connectionState,
   record,
   streamResponse,
   settleAll,
   checkSeedSequence,
   diffTokens,
-  startProxy,
   uniqueName,
   randomInt,
   waitFor,
@@ -23,23 +22,8 @@ import {
 } from './helpers.mjs';
 
 let server;
-let proxy;
 const clients = new Clients('resume');
-
-before(async () => {
-  server = await startServer({ logName: 'resume' });
-});
-afterEach(async () => {
-  await clients.closeAll();
-  if (proxy) {
-    await proxy.close();
-    proxy = null;
-  }
-});
-after(async () => {
-  await clients.closeAll();
-  if (server) await server.stop();
-});
+serverPerFile(clients, { logName: 'resume' }, (started) => (server = started));
 
 const tokensOf = (msgs) => msgs.filter((m) => m.name === 'token').map((m) => m.data && m.data.token);
 
@@ -60,7 +44,7 @@ function trackChannelAttached(channel) {
 for (const format of FORMATS) {
   describe(`resume and recover [${format.name}]`, () => {
     test('subscriber transport killed mid-stream: resumes with the same connection id and gets every token once, in order', async () => {
-      proxy = await startProxy(server.port);
+      const proxy = await clients.proxy(server.port);
       const sub = clients.realtime(proxy, format);
       const pub = clients.realtime(server, format, { clientId: 'ai-agent' });
       await connectionState(sub, 'connected');
@@ -103,7 +87,7 @@ for (const format of FORMATS) {
     });
 
     test('publisher transport killed while ACKs are in flight: publishes all resolve, retransmits are deduplicated', async () => {
-      proxy = await startProxy(server.port);
+      const proxy = await clients.proxy(server.port);
       const pub = clients.realtime(proxy, format, { clientId: 'ai-agent' });
       const sub = clients.realtime(server, format);
       await connectionState(pub, 'connected');
@@ -168,7 +152,7 @@ for (const format of FORMATS) {
     });
 
     test('recover: a new client with createRecoveryKey() continues the connection and gets what it missed', async () => {
-      proxy = await startProxy(server.port);
+      const proxy = await clients.proxy(server.port);
       const a = clients.realtime(proxy, format);
       const pub = clients.realtime(server, format, { clientId: 'ai-agent' });
       await connectionState(a, 'connected');
@@ -261,7 +245,7 @@ for (const format of FORMATS) {
     test('resume with an unknown connection key (server lost it): new connection id, error 80018, channel re-attached', async () => {
       // Two servers behind one proxy port are not available, so forge the resume: connect via the
       // proxy, then swap the key the SDK will resume with for an unknown one before killing the transport.
-      proxy = await startProxy(server.port);
+      const proxy = await clients.proxy(server.port);
       const c = clients.realtime(proxy, format);
       await connectionState(c, 'connected');
       const oldId = c.connection.id;
