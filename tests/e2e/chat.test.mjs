@@ -2,24 +2,18 @@
 // ChatTransportProvider) against the server's C# agent at POST /agent/chat, in Debian chromium.
 //   prompt → streamed answer → run complete; a page reload mid-answer → the whole answer once; Refresh (a new client
 //   session on the same channel) → the same conversation; Stop → run cancelled with the text so far.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, sleep } from './harness.mjs';
+import { sleep, serverAndBrowserPerFile } from './harness.mjs';
 
 const PROMPT = 'What is TokenWire?';
 const ANSWER_START = 'TokenWire is a self-hosted realtime transport';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({ logName: 'chat' });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile('chat', (startedServer, startedBrowser) => {
+  server = startedServer;
+  browser = startedBrowser;
 });
 
 async function openChat(context, hash = '#/chat') {

@@ -1,43 +1,25 @@
 // The demo page with WebSockets blocked: ably-js on HTTP long polling (xhr_polling, `?transport=xhr_polling`) streams
 // an answer to the end, and resumes the same connection after the browser was offline mid-answer.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer,
-  launchBrowser,
   openDemo,
   readPage,
   waitForPage,
   waitForStatus,
   clickPrompt,
-  answerFromHistory,
-  sha256Hex,
   randomInt,
   sleep,
+  serverAndBrowserPerFile,
+  assertExactAnswer,
 } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({ logName: 'comet' });
-  browser = await launchBrowser();
+serverAndBrowserPerFile('comet', (startedServer, startedBrowser) => {
+  server = startedServer;
+  browser = startedBrowser;
 });
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function assertExactAnswer(page, channel, label) {
-  const shown = await waitForPage(page, (s) => s.verified && s.verified !== 'checking', 10_000, `${label}: verification`);
-  const history = await answerFromHistory(server, channel, shown.responseId);
-  assert.equal(history.stop?.reason, 'complete', `${label}: stop reason`);
-  assert.equal(history.stop.textSha256, sha256Hex(history.text), `${label}: history is internally consistent`);
-  assert.equal(shown.text, history.text, `${label}: page text vs REST history`);
-  assert.equal(shown.verified, 'verified', `${label}: ${shown.verifiedText}`);
-  return history;
-}
 
 test('WebSockets blocked, xhr_polling: an answer streams in and completes verified; offline mid-answer and back resumes the same connection', async (t) => {
   const cometRequests = [];
@@ -52,7 +34,7 @@ test('WebSockets blocked, xhr_polling: an answer streams in and completes verifi
     const more = await waitForPage(page, (s) => s.text.length > first.text.length, 15_000, 'more text');
     assert.ok(more.text.startsWith(first.text), 'text only grows at its end');
     await waitForStatus(page, ['Complete'], 30_000);
-    await assertExactAnswer(page, channel, 'uninterrupted');
+    await assertExactAnswer(server, page, channel, 'uninterrupted');
 
     // Offline mid-answer: the in-flight polls fail, the SDK resumes over xhr_polling once back.
     await clickPrompt(page, 1);
@@ -66,7 +48,7 @@ test('WebSockets blocked, xhr_polling: an answer streams in and completes verifi
     assert.equal(back.connectionId, before.connectionId, 'the connection was resumed (same id)');
     const done = await waitForStatus(page, ['Complete'], 30_000);
     assert.ok(done.text.startsWith(a.text), 'the text kept what it had');
-    const history = await assertExactAnswer(page, channel, 'after offline');
+    const history = await assertExactAnswer(server, page, channel, 'after offline');
     t.diagnostic(`offline at ${a.text.length}/${history.text.length} chars; ${cometRequests.length} comet requests`);
 
     // It really was comet: connect with stream=false and a token (never a key), then recv and send on the key.

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -205,4 +207,41 @@ export async function answerFromHistory(server, channel, responseId) {
     start: messages.find((m) => m.name === 'start'),
     stop: stop ? { ...stop.extras.headers, data: decodeData(stop) } : null,
   };
+}
+
+/**
+ * The hooks of a test file whose tests share one server and one browser: both start before the tests
+ * (`onStarted(server, browser)`, which may be async) and stop after them.
+ */
+export function serverAndBrowserPerFile(logName, onStarted) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer({ logName });
+    browser = await launchBrowser();
+    await onStarted(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+}
+
+/** The page's final answer must be the one REST history holds, whole, verified, each token once. */
+export async function assertExactAnswer(server, page, channel, label) {
+  const shown = await waitForPage(page, (s) => s.verified && s.verified !== 'checking', 10_000, `${label}: verification result`);
+  const history = await answerFromHistory(server, channel, shown.responseId);
+  assert.ok(history.stop, `${label}: REST history has no stop for ${shown.responseId}`);
+  assert.equal(history.stop.reason, 'complete', `${label}: stop reason in history`);
+  assert.deepEqual(
+    history.tokens.map((t) => t.index),
+    history.tokens.map((_, i) => i),
+    `${label}: history token indexes are 0..n-1 in order`,
+  );
+  assert.equal(Number(history.stop.tokenCount), history.tokens.length, `${label}: stop.tokenCount vs tokens in history`);
+  assert.equal(history.stop.textSha256, sha256Hex(history.text), `${label}: stop.textSha256 vs history text`);
+  assert.equal(shown.text, history.text, `${label}: page text vs REST history (page ${shown.text.length} chars, history ${history.text.length})`);
+  assert.equal(shown.verified, 'verified', `${label}: page verification (${shown.verifiedText})`);
+  assert.match(shown.verifiedText, /verified/);
+  return history;
 }

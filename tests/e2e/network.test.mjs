@@ -1,9 +1,7 @@
 // The browser loses its network mid-answer (the connection resumes), and Stop cancels an answer.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer,
-  launchBrowser,
   openDemo,
   readPage,
   waitForPage,
@@ -13,19 +11,14 @@ import {
   sha256Hex,
   randomInt,
   sleep,
+  serverAndBrowserPerFile,
 } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({ logName: 'network' });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile('network', (startedServer, startedBrowser) => {
+  server = startedServer;
+  browser = startedBrowser;
 });
 
 test('offline mid-stream and back: the connection resumes and the answer is exact', async (t) => {

@@ -1,19 +1,17 @@
 // The seed flow in the browser: a prompt streams in, Disconnect (channel.detach) mid-answer, Reconnect
 // (attach + history untilAttach + buffered live tokens), and the page ends with exactly the answer REST history has.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer,
-  launchBrowser,
   openDemo,
   readPage,
   waitForPage,
   waitForStatus,
   clickPrompt,
-  answerFromHistory,
-  sha256Hex,
   randomInt,
   sleep,
+  serverAndBrowserPerFile,
+  assertExactAnswer,
 } from './harness.mjs';
 
 const ITERATIONS = Number(process.env.E2E_RECONNECT_ITERATIONS ?? 10);
@@ -21,36 +19,11 @@ const ITERATIONS = Number(process.env.E2E_RECONNECT_ITERATIONS ?? 10);
 let server;
 let browser;
 let demo;
-
-before(async () => {
-  server = await startServer({ logName: 'reconnect' });
-  browser = await launchBrowser();
+serverAndBrowserPerFile('reconnect', async (startedServer, startedBrowser) => {
+  server = startedServer;
+  browser = startedBrowser;
   demo = await openDemo(browser, server);
 });
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-/** The page's final answer must be the one REST history holds, whole, verified, each token once. */
-async function assertExactAnswer(page, label) {
-  const shown = await waitForPage(page, (s) => s.verified && s.verified !== 'checking', 10_000, `${label}: verification result`);
-  const history = await answerFromHistory(server, demo.channel, shown.responseId);
-  assert.ok(history.stop, `${label}: REST history has no stop for ${shown.responseId}`);
-  assert.equal(history.stop.reason, 'complete', `${label}: stop reason in history`);
-  assert.deepEqual(
-    history.tokens.map((t) => t.index),
-    history.tokens.map((_, i) => i),
-    `${label}: history token indexes are 0..n-1 in order`,
-  );
-  assert.equal(Number(history.stop.tokenCount), history.tokens.length, `${label}: stop.tokenCount vs tokens in history`);
-  assert.equal(history.stop.textSha256, sha256Hex(history.text), `${label}: stop.textSha256 vs history text`);
-  assert.equal(shown.text, history.text, `${label}: page text vs REST history (page ${shown.text.length} chars, history ${history.text.length})`);
-  assert.equal(shown.verified, 'verified', `${label}: page verification (${shown.verifiedText})`);
-  assert.match(shown.verifiedText, /verified/);
-  return history;
-}
 
 test('the page is served at / with the testable contract and no key in the browser', async (t) => {
   const { page, channel, sockets } = demo;
@@ -76,7 +49,7 @@ test('a prompt streams in (the text grows) and completes verified, equal to REST
   assert.ok(second.text.startsWith(first.text), 'streamed text only grows at the end');
   await waitForPage(page, (s) => s.status !== 'Streaming' || s.text.length > second.text.length, 15_000, 'still more text');
   await waitForStatus(page, ['Complete'], 30_000);
-  await assertExactAnswer(page, 'uninterrupted');
+  await assertExactAnswer(server, page, demo.channel, 'uninterrupted');
 });
 
 test(`Disconnect mid-stream, wait, Reconnect: the answer is whole and once (${ITERATIONS} random points)`, async (t) => {
@@ -106,7 +79,7 @@ test(`Disconnect mid-stream, wait, Reconnect: the answer is whole and once (${IT
     }
     await page.getByRole('button', { name: 'Reconnect', exact: true }).click();
     await waitForStatus(page, ['Complete'], 30_000);
-    const history = await assertExactAnswer(page, label);
+    const history = await assertExactAnswer(server, page, demo.channel, label);
     t.diagnostic(
       `# ${label}: disconnected at ${frozenAt}/${history.text.length} chars (${paused.status}), ` +
         `${history.tokens.length} tokens, detached ${detached.text.length - frozenAt} chars further`,
