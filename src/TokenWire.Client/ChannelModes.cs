@@ -11,4 +11,10 @@ public enum ChannelModes
     Publish = ProtocolFlags.Publish,
     Subscribe = ProtocolFlags.Subscribe,
     PresenceSubscribe = ProtocolFlags.PresenceSubscribe,
+
+    /// <summary>Publish and delete annotations (<c>annotation_publish</c>).</summary>
+    AnnotationPublish = ProtocolFlags.AnnotationPublish,
+
+    /// <summary>Receive raw annotations (<c>annotation_subscribe</c>); summaries reach message subscribers without it.</summary>
+    AnnotationSubscribe = ProtocolFlags.AnnotationSubscribe,
 }

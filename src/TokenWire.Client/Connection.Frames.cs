@@ -63,7 +63,8 @@ public sealed partial class Connection
             case ProtocolAction.Nack:
                 OnNack(message);
                 break;
-            case ProtocolAction.Attached or ProtocolAction.Detached or ProtocolAction.Message or ProtocolAction.Presence or ProtocolAction.Sync or ProtocolAction.Error:
+            case ProtocolAction.Attached or ProtocolAction.Detached or ProtocolAction.Message or ProtocolAction.Presence or ProtocolAction.Sync
+                or ProtocolAction.Annotation or ProtocolAction.Error:
                 if (message.Channel is { } name && Channels.Find(name) is { } channel)
                 {
                     channel.OnFrame(message);
@@ -74,7 +75,7 @@ public sealed partial class Connection
                 _ = ReauthorizeAsync(session);
                 break;
             default:
-                // Objects, annotations: not supported by this SDK yet; unknown actions are ignored (RSF1).
+                // Objects: not supported by this SDK yet; unknown actions are ignored (RSF1).
                 break;
         }
     }

@@ -61,6 +61,7 @@ public sealed partial class Connection
                 Channel = original.Channel,
                 Messages = original.Messages,
                 Presence = original.Presence,
+                Annotations = original.Annotations,
                 Params = original.Params,
                 MsgSerial = _msgSerial++,
             };

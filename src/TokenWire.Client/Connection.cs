@@ -30,7 +30,7 @@ public sealed partial class Connection
         _options = options;
         _auth = auth;
         _events = events;
-        _codec = options.UseBinaryProtocol ? ProtocolCodecs.MessagePack : ProtocolCodecs.Json;
+        _codec = options.UseBinaryProtocol ? ProtocolCodecs.MessagePackFromServer : ProtocolCodecs.JsonFromServer;
         _logger = options.LoggerFactory.CreateLogger<Connection>();
     }
 

@@ -95,4 +95,14 @@ public static class MessageExtensions
 
         return new MessageVersion(Text("serial"), timestamp, Text("clientId"), Text("description"), metadata);
     }
+
+    /// <summary>
+    /// The message's annotation summary: on a <c>message.summary</c> (action 4) the new summary of the message named
+    /// by its <see cref="Message.Serial"/>; on messages read over REST, the summary so far. Null when there is none.
+    /// </summary>
+    public static AnnotationSummary? GetSummary(this Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return message.Annotations?.ToElement() is { } annotations ? AnnotationSummary.Parse(annotations) : null;
+    }
 }

@@ -4,7 +4,8 @@ using TokenWire.Protocol;
 
 namespace TokenWire.Client;
 
-/// <summary>Builds messages to publish in a batch with <see cref="RealtimeChannel.PublishAsync(IReadOnlyList{Message}, CancellationToken)"/>.</summary>
+/// <summary>Builds messages to publish in a batch with <see cref="RealtimeChannel.PublishAsync(IReadOnlyList{Message}, CancellationToken)"/>,
+/// and annotations to publish with <see cref="RealtimeAnnotations"/> or the REST client.</summary>
 public static class Messages
 {
     /// <summary>
@@ -22,6 +23,27 @@ public static class Messages
             Data = payload,
             Encoding = encoding,
             Extras = PayloadCodec.EncodeExtras(extras, options),
+        };
+    }
+
+    /// <summary>
+    /// An annotation of <paramref name="type"/> (<c>namespace:method.v1</c>, the method one of <c>total</c>,
+    /// <c>flag</c>, <c>distinct</c>, <c>unique</c>, <c>multiple</c>), with the <paramref name="name"/> that
+    /// distinct, unique and multiple count by, an optional <paramref name="count"/> (multiple) and payload, which
+    /// follows the message rules of <see cref="Create"/>.
+    /// </summary>
+    public static Annotation CreateAnnotation(string type, string? name = null, object? data = null, object? extras = null, int? count = null, JsonSerializerOptions? serializerOptions = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(type);
+        var message = Create(name, data, extras, serializerOptions);
+        return new Annotation
+        {
+            Type = type,
+            Name = name,
+            Data = message.Data,
+            Encoding = message.Encoding,
+            Extras = message.Extras,
+            Count = count,
         };
     }
 }

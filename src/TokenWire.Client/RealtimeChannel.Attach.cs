@@ -106,6 +106,9 @@ public sealed partial class RealtimeChannel
             case ProtocolAction.Presence or ProtocolAction.Sync:
                 OnPresence(message);
                 break;
+            case ProtocolAction.Annotation:
+                OnAnnotation(message);
+                break;
             case ProtocolAction.Detached:
                 lock (Gate)
                 {
@@ -177,6 +180,7 @@ public sealed partial class RealtimeChannel
 
         _params = message.Params ?? new Dictionary<string, string>();
         _modes = (ChannelModes)(message.Flags & ProtocolFlags.AllModes);
+        Annotations.OnAttachedLocked(_modes);
     }
 
     private void OnDetachedLocked(ProtocolMessage message)
@@ -214,10 +218,27 @@ public sealed partial class RealtimeChannel
         _connection.SendLocked(new ProtocolMessage(ProtocolAction.Attach)
         {
             Channel = Name,
-            Params = _options.Params is { Count: > 0 } parameters ? parameters : null,
+            Params = AttachParams(_options),
             Flags = (ProtocolFlags)_options.Modes,
             ChannelSerial = _channelSerial,
         });
+
+    /// <summary>The options' params, with <c>delta</c> when <see cref="ChannelOptions.Delta"/> asks for deltas.</summary>
+    private static Dictionary<string, string>? AttachParams(ChannelOptions options)
+    {
+        if (options.Params is not { Count: > 0 } && options.Delta is null)
+        {
+            return null;
+        }
+
+        var parameters = new Dictionary<string, string>(options.Params ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        if (options.Delta is { } delta)
+        {
+            parameters["delta"] = delta;
+        }
+
+        return parameters;
+    }
 
     private void OnAttachTimeoutLocked()
     {

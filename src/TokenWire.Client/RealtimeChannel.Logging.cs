@@ -8,7 +8,7 @@ public sealed partial class RealtimeChannel
     [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "Channel {Channel} state {Previous} -> {Current} ({Reason})")]
     private static partial void StateChange(ILogger logger, string channel, ChannelState previous, ChannelState current, string? reason);
 
-    [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Channel {Channel}: MESSAGE or PRESENCE dropped because the channel is {State} (spec RTL17)")]
+    [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Channel {Channel}: MESSAGE, PRESENCE or ANNOTATION dropped because the channel is {State} (spec RTL17)")]
     private static partial void DroppedNotAttached(ILogger logger, string channel, ChannelState state);
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Channel {Channel}: subscription buffer full ({Capacity}); message dropped")]
@@ -19,4 +19,7 @@ public sealed partial class RealtimeChannel
 
     [LoggerMessage(EventId = 204, Level = LogLevel.Error, Message = "Channel {Channel}: a subscription handler threw; other handlers still run")]
     private static partial void HandlerFailed(ILogger logger, Exception exception, string channel);
+
+    [LoggerMessage(EventId = 205, Level = LogLevel.Warning, Message = "Channel {Channel}: {Reason}; re-attaching from the last message decoded (spec RTL18)")]
+    private static partial void DeltaDecodeFailed(ILogger logger, string channel, string reason);
 }

@@ -47,6 +47,15 @@ public sealed partial class RealtimeChannel
             size += batch[i].Size;
         }
 
+        return SendAcknowledgedAsync(new ProtocolMessage(ProtocolAction.Message) { Channel = Name, Messages = batch }, size, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends a frame that the server acknowledges by msgSerial (MESSAGE, ANNOTATION) after the checks every publish
+    /// shares: the channel's state (RTL6c4) and the connection's maximum message size.
+    /// </summary>
+    internal Task<PublishResult> SendAcknowledgedAsync(ProtocolMessage frame, int size, CancellationToken cancellationToken)
+    {
         lock (Gate)
         {
             // RTL6c4: a failed or suspended channel refuses publishes at once.
@@ -63,6 +72,6 @@ public sealed partial class RealtimeChannel
             return Task.FromException<PublishResult>(new AblyException(ErrorCodes.MessageTooLarge, $"Message size {size} exceeds the maximum of {max} bytes"));
         }
 
-        return _connection.PublishAsync(new ProtocolMessage(ProtocolAction.Message) { Channel = Name, Messages = batch }, cancellationToken);
+        return _connection.PublishAsync(frame, cancellationToken);
     }
 }

@@ -59,6 +59,7 @@ public sealed partial class RealtimeChannel
         }
 
         Presence.CompleteSubscriptions();
+        Annotations.CompleteSubscriptions();
     }
 
     private IDisposable AddHandler(string? name, Action<Message> handler)
@@ -104,6 +105,11 @@ public sealed partial class RealtimeChannel
         AttachImplicitly();
     }
 
+    /// <summary>
+    /// A MESSAGE frame: decoded against the channel's delta base (RTL19), and only then does its channelSerial become
+    /// the resume point. A delta that cannot be decoded drops the whole frame and re-attaches from the last frame
+    /// decoded (RTL18), so no message is delivered wrong, missed or twice.
+    /// </summary>
     private void OnMessage(ProtocolMessage frame)
     {
         Subscriber[] subscribers;
@@ -115,19 +121,11 @@ public sealed partial class RealtimeChannel
                 return;
             }
 
-            if (frame.ChannelSerial is { } serial)
-            {
-                _channelSerial = serial;
-            }
-
             subscribers = _subscribers;
         }
 
-        var messages = frame.Messages;
-        if (messages is null || messages.Count == 0)
-        {
-            return;
-        }
+        var messages = frame.Messages ?? [];
+        AblyException? failure = null;
 
         // Children inherit id, connectionId and timestamp from the ProtocolMessage (TM2a, TM2c, TM2f).
         for (var i = 0; i < messages.Count; i++)
@@ -140,7 +138,42 @@ public sealed partial class RealtimeChannel
 
             message.ConnectionId ??= frame.ConnectionId;
             message.Timestamp ??= frame.Timestamp;
-            PayloadCodec.Decode(message);
+            try
+            {
+                PayloadCodec.Decode(message, _deltaBase);
+            }
+            catch (AblyException ex) when (ex.Code == DeltaBase.DecodeFailedCode)
+            {
+                failure = ex;
+                break;
+            }
+        }
+
+        lock (Gate)
+        {
+            if (_state != ChannelState.Attached)
+            {
+                // Left ATTACHED while decoding: the next attachment resumes before this frame.
+                DroppedNotAttached(_logger, Name, _state);
+                return;
+            }
+
+            if (failure is not null)
+            {
+                DeltaDecodeFailed(_logger, Name, failure.ErrorInfo.Message);
+                BeginAttachLocked(failure.ErrorInfo);
+                return;
+            }
+
+            if (frame.ChannelSerial is { } serial)
+            {
+                _channelSerial = serial;
+            }
+        }
+
+        if (messages.Count == 0)
+        {
+            return;
         }
 
         List<Subscriber>? handlers = null;
@@ -221,6 +254,26 @@ public sealed partial class RealtimeChannel
         }
 
         Presence.Emit(events);
+    }
+
+    /// <summary>ANNOTATION, for attached channels only, like messages; it moves the resume point too.</summary>
+    private void OnAnnotation(ProtocolMessage frame)
+    {
+        lock (Gate)
+        {
+            if (_state != ChannelState.Attached)
+            {
+                DroppedNotAttached(_logger, Name, _state);
+                return;
+            }
+
+            if (frame.ChannelSerial is { } serial)
+            {
+                _channelSerial = serial;
+            }
+        }
+
+        Annotations.OnAnnotations(frame);
     }
 
     private sealed record Subscriber(string? Name, Action<Message>? Handler, object Owner)

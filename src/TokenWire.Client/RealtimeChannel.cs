@@ -17,6 +17,9 @@ public sealed partial class RealtimeChannel
     private readonly RealtimeClientOptions _clientOptions;
     private readonly ILogger _logger;
 
+    /// <summary>The vcdiff base: the message decoded last.</summary>
+    private readonly DeltaBase _deltaBase = new();
+
     private ChannelState _state = ChannelState.Initialized;
     private ErrorInfo? _errorReason;
     private ChannelOptions _options;
@@ -35,6 +38,7 @@ public sealed partial class RealtimeChannel
         _clientOptions = clientOptions;
         _logger = clientOptions.LoggerFactory.CreateLogger<RealtimeChannel>();
         Presence = new RealtimePresence(this, connection, rest, events, clientOptions);
+        Annotations = new RealtimeAnnotations(this, connection, rest, events, clientOptions);
     }
 
     /// <summary>Raised for every state change (and for updates while attached), in order, on the client's event loop.</summary>
@@ -48,6 +52,9 @@ public sealed partial class RealtimeChannel
 
     /// <summary>This channel's presence: enter/update/leave, the member set and presence events.</summary>
     public RealtimePresence Presence { get; }
+
+    /// <summary>This channel's annotations: publish, delete, subscribe to raw annotations, read them back.</summary>
+    public RealtimeAnnotations Annotations { get; }
 
     public ChannelState State
     {
@@ -136,6 +143,11 @@ public sealed partial class RealtimeChannel
     }
 
     internal ChannelState StateLocked => _state;
+
+    /// <summary>The vcdiff base, for tests that force a base mismatch.</summary>
+    internal DeltaBase DeltaBase => _deltaBase;
+
+    internal ChannelModes ModesLocked => _modes;
 
     internal ErrorInfo? ErrorReasonLocked => _errorReason;
 

@@ -40,7 +40,7 @@ public sealed partial class RestClient : IDisposable
         _ownsHttp = http is null;
         _http = http ?? CreateHttpClient(options);
         _origin = new UriBuilder(options.Tls ? "https" : "http", options.Endpoint, options.EffectivePort).Uri.GetLeftPart(UriPartial.Authority);
-        _codec = options.UseBinaryProtocol ? ProtocolCodecs.MessagePack : ProtocolCodecs.Json;
+        _codec = options.UseBinaryProtocol ? ProtocolCodecs.MessagePackFromServer : ProtocolCodecs.JsonFromServer;
         _accept = options.UseBinaryProtocol ? RestBodies.MessagePackContentType : RestBodies.JsonContentType;
         _logger = options.LoggerFactory.CreateLogger<RestClient>();
     }
@@ -215,7 +215,7 @@ public sealed partial class RestClient : IDisposable
             return [];
         }
 
-        var codec = RestBodies.IsMessagePack(response.ContentType) ? ProtocolCodecs.MessagePack : ProtocolCodecs.Json;
+        var codec = RestBodies.IsMessagePack(response.ContentType) ? ProtocolCodecs.MessagePackFromServer : ProtocolCodecs.JsonFromServer;
         List<Message> items;
         try
         {

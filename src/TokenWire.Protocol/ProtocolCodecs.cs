@@ -10,6 +10,14 @@ public static class ProtocolCodecs
     public static readonly IProtocolCodec Json = new JsonProtocolCodec();
     public static readonly IProtocolCodec MessagePack = new MessagePackProtocolCodec();
 
+    /// <summary>
+    /// A client's codecs: they also read what only a server sends (a message's <c>annotations</c> summary), which a
+    /// server must never take from a client, so the server's codecs above skip it.
+    /// </summary>
+    public static readonly IProtocolCodec JsonFromServer = new JsonProtocolCodec(serverFields: true);
+
+    public static readonly IProtocolCodec MessagePackFromServer = new MessagePackProtocolCodec(serverFields: true);
+
     public static IProtocolCodec For(WireFormat format) => format == WireFormat.MessagePack ? MessagePack : Json;
 
     public static byte[] Encode(this IProtocolCodec codec, ProtocolMessage message)

@@ -8,8 +8,9 @@ namespace TokenWire.Client.Internal;
 /// <summary>
 /// Message payload rules (reference §3.4, spec RSL4/RSL6). Publishing: strings and bytes travel as they are; any
 /// other value becomes JSON text with encoding <c>json</c>, as ably-js does with objects. Receiving: the codecs have
-/// already removed the transport's base64 layer; the remaining chain is undone right to left, except that
-/// <c>json</c> stays as the marker that <see cref="MessageExtensions.GetJson"/> reads.
+/// already removed the transport's base64 layer; the remaining chain is undone right to left (a <c>vcdiff</c> step
+/// against the channel's <see cref="DeltaBase"/>), except that <c>json</c> stays as the marker that
+/// <see cref="MessageExtensions.GetJson"/> reads.
 /// </summary>
 internal static class PayloadCodec
 {
@@ -77,11 +78,30 @@ internal static class PayloadCodec
         message.Encoding = decoded.Encoding;
     }
 
+    /// <summary>Annotation payloads follow the message rules too (spec TAN2).</summary>
+    public static void Decode(Annotation annotation)
+    {
+        var decoded = new Message { Data = annotation.Data, Encoding = annotation.Encoding };
+        Decode(decoded);
+        annotation.Data = decoded.Data;
+        annotation.Encoding = decoded.Encoding;
+    }
+
     /// <summary>Undoes the encoding chain of a received message in place, right to left; stops at an unknown step.</summary>
-    public static void Decode(Message message)
+    public static void Decode(Message message) => Decode(message, deltas: null);
+
+    /// <summary>
+    /// As <see cref="Decode(Message)"/>, applying a <c>vcdiff</c> step to the channel's <paramref name="deltas"/>
+    /// base and recording the message as the next base (null: REST, where there are no deltas).
+    /// </summary>
+    /// <exception cref="AblyException">40018: a delta that cannot be applied (<see cref="DeltaBase.Apply"/>).</exception>
+    public static void Decode(Message message, DeltaBase? deltas)
     {
         var encoding = message.Encoding;
         var data = message.Data;
+
+        // The base the next delta applies to: the payload as received, or what a vcdiff step produced.
+        var basePayload = data;
         while (!string.IsNullOrEmpty(encoding))
         {
             var slash = encoding.LastIndexOf('/');
@@ -96,6 +116,16 @@ internal static class PayloadCodec
                 }
 
                 data = MessageData.FromBytes(buffer.AsSpan(0, written).ToArray());
+                if (encoding == message.Encoding)
+                {
+                    // An outermost base64 is transport, as ably-js sees it: the bytes under it are the base.
+                    basePayload = data;
+                }
+            }
+            else if (step == DeltaBase.VcdiffEncoding && deltas is not null && data.Bytes is { } delta)
+            {
+                data = MessageData.FromBytes(deltas.Apply(message, delta));
+                basePayload = data;
             }
             else if (step is "utf-8" or "utf8" && data.Bytes is { } utf8)
             {
@@ -121,5 +151,6 @@ internal static class PayloadCodec
 
         message.Data = data;
         message.Encoding = string.IsNullOrEmpty(encoding) ? null : encoding;
+        deltas?.Remember(message.Id, basePayload);
     }
 }

@@ -23,6 +23,16 @@ public sealed class JsonProtocolCodec : IProtocolCodec
     };
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth };
 
+    private readonly bool _serverFields;
+
+    public JsonProtocolCodec()
+        : this(serverFields: false)
+    {
+    }
+
+    /// <param name="serverFields">Read the fields only a server sends (a client's codec; see <see cref="ProtocolCodecs.JsonFromServer"/>).</param>
+    internal JsonProtocolCodec(bool serverFields) => _serverFields = serverFields;
+
     public WireFormat Format => WireFormat.Json;
 
     public void Write(ProtocolMessage message, IBufferWriter<byte> output) =>
@@ -119,7 +129,7 @@ public sealed class JsonProtocolCodec : IProtocolCodec
         {
             var reader = new Utf8JsonReader(input, ReaderOptions);
             JsonProtocolReader.ReadToken(ref reader);
-            var message = JsonProtocolReader.ReadProtocolMessage(ref reader, input);
+            var message = JsonProtocolReader.ReadProtocolMessage(ref reader, input, _serverFields);
             JsonProtocolReader.ExpectEnd(ref reader);
             return message;
         }
@@ -144,12 +154,12 @@ public sealed class JsonProtocolCodec : IProtocolCodec
             {
                 while (JsonProtocolReader.ReadToken(ref reader) != JsonTokenType.EndArray)
                 {
-                    messages.Add(JsonProtocolReader.ReadMessage(ref reader, input));
+                    messages.Add(JsonProtocolReader.ReadMessage(ref reader, input, _serverFields));
                 }
             }
             else
             {
-                messages.Add(JsonProtocolReader.ReadMessage(ref reader, input));
+                messages.Add(JsonProtocolReader.ReadMessage(ref reader, input, _serverFields));
             }
 
             JsonProtocolReader.ExpectEnd(ref reader);

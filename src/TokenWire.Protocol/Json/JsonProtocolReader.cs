@@ -24,7 +24,9 @@ internal static class JsonProtocolReader
         }
     }
 
-    public static ProtocolMessage ReadProtocolMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input)
+    /// <param name="serverFields">Also read the fields only a server sends (<see cref="Message.Annotations"/>): for
+    /// clients, never for a server reading what clients send.</param>
+    public static ProtocolMessage ReadProtocolMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, bool serverFields = false)
     {
         Expect(ref reader, JsonTokenType.StartObject, "ProtocolMessage");
         var pm = new ProtocolMessage();
@@ -80,7 +82,7 @@ internal static class JsonProtocolReader
             }
             else if (reader.ValueTextEquals("messages"u8))
             {
-                pm.Messages = ReadMessageArray(ref reader, input);
+                pm.Messages = ReadMessageArray(ref reader, input, serverFields);
             }
             else if (reader.ValueTextEquals("presence"u8))
             {
@@ -121,7 +123,7 @@ internal static class JsonProtocolReader
         return pm;
     }
 
-    public static Message ReadMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input) => ReadMessage(ref reader, input, null);
+    public static Message ReadMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, bool serverFields = false) => ReadMessage(ref reader, input, null, serverFields);
 
     /// <summary>TAN2: a message's fields plus <c>messageSerial</c>, <c>type</c> and <c>count</c>.</summary>
     public static Annotation ReadAnnotation(ref Utf8JsonReader reader, ReadOnlySequence<byte> input)
@@ -130,7 +132,7 @@ internal static class JsonProtocolReader
         return Annotation.FromCarrier(ReadMessage(ref reader, input, fields), fields);
     }
 
-    private static Message ReadMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, AnnotationFields? annotation)
+    private static Message ReadMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, AnnotationFields? annotation, bool serverFields = false)
     {
         Expect(ref reader, JsonTokenType.StartObject, "Message");
         var message = new Message();
@@ -202,6 +204,11 @@ internal static class JsonProtocolReader
                 ReadToken(ref reader);
                 message.Version = ReadPayload(ref reader, input);
             }
+            else if (serverFields && reader.ValueTextEquals("annotations"u8))
+            {
+                ReadToken(ref reader);
+                message.Annotations = ReadPayload(ref reader, input);
+            }
             else if (annotation is not null && reader.ValueTextEquals("messageSerial"u8))
             {
                 annotation.MessageSerial = ReadString(ref reader);
@@ -255,7 +262,7 @@ internal static class JsonProtocolReader
         }
     }
 
-    private static List<Message>? ReadMessageArray(ref Utf8JsonReader reader, ReadOnlySequence<byte> input)
+    private static List<Message>? ReadMessageArray(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, bool serverFields = false)
     {
         ReadToken(ref reader);
         if (reader.TokenType == JsonTokenType.Null)
@@ -267,7 +274,7 @@ internal static class JsonProtocolReader
         var messages = new List<Message>();
         while (ReadToken(ref reader) != JsonTokenType.EndArray)
         {
-            messages.Add(ReadMessage(ref reader, input));
+            messages.Add(ReadMessage(ref reader, input, serverFields));
         }
 
         return messages;

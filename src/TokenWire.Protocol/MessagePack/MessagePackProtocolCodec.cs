@@ -12,6 +12,16 @@ namespace TokenWire.Protocol.MessagePack;
 /// </summary>
 public sealed class MessagePackProtocolCodec : IProtocolCodec
 {
+    private readonly bool _serverFields;
+
+    public MessagePackProtocolCodec()
+        : this(serverFields: false)
+    {
+    }
+
+    /// <param name="serverFields">Read the fields only a server sends (a client's codec; see <see cref="ProtocolCodecs.MessagePackFromServer"/>).</param>
+    internal MessagePackProtocolCodec(bool serverFields) => _serverFields = serverFields;
+
     public WireFormat Format => WireFormat.MessagePack;
 
     public void Write(ProtocolMessage message, IBufferWriter<byte> output)
@@ -98,7 +108,7 @@ public sealed class MessagePackProtocolCodec : IProtocolCodec
         try
         {
             var reader = new MessagePackReader(input);
-            var message = MessagePackProtocolReader.ReadProtocolMessage(ref reader);
+            var message = MessagePackProtocolReader.ReadProtocolMessage(ref reader, _serverFields);
             ExpectEnd(ref reader);
             return message;
         }
@@ -120,12 +130,12 @@ public sealed class MessagePackProtocolCodec : IProtocolCodec
                 var count = reader.ReadArrayHeader();
                 for (var i = 0; i < count; i++)
                 {
-                    messages.Add(MessagePackProtocolReader.ReadMessage(ref reader));
+                    messages.Add(MessagePackProtocolReader.ReadMessage(ref reader, _serverFields));
                 }
             }
             else
             {
-                messages.Add(MessagePackProtocolReader.ReadMessage(ref reader));
+                messages.Add(MessagePackProtocolReader.ReadMessage(ref reader, _serverFields));
             }
 
             ExpectEnd(ref reader);

@@ -20,7 +20,9 @@ internal static class MessagePackProtocolReader
         }.ToDictionary(static key => key),
         StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
 
-    public static ProtocolMessage ReadProtocolMessage(ref MessagePackReader reader)
+    /// <param name="serverFields">Also read the fields only a server sends (<see cref="Message.Annotations"/>): for
+    /// clients, never for a server reading what clients send.</param>
+    public static ProtocolMessage ReadProtocolMessage(ref MessagePackReader reader, bool serverFields = false)
     {
         var count = ReadMapHeader(ref reader, "ProtocolMessage");
         var pm = new ProtocolMessage();
@@ -51,7 +53,7 @@ internal static class MessagePackProtocolReader
                         var messages = new List<Message>(n);
                         for (var j = 0; j < n; j++)
                         {
-                            messages.Add(ReadMessage(ref reader));
+                            messages.Add(ReadMessage(ref reader, null, serverFields));
                         }
 
                         pm.Messages = messages;
@@ -130,7 +132,7 @@ internal static class MessagePackProtocolReader
         return pm;
     }
 
-    public static Message ReadMessage(ref MessagePackReader reader) => ReadMessage(ref reader, null);
+    public static Message ReadMessage(ref MessagePackReader reader, bool serverFields = false) => ReadMessage(ref reader, null, serverFields);
 
     /// <summary>TAN2: a message's fields plus <c>messageSerial</c>, <c>type</c> and <c>count</c>.</summary>
     public static Annotation ReadAnnotation(ref MessagePackReader reader)
@@ -139,7 +141,7 @@ internal static class MessagePackProtocolReader
         return Annotation.FromCarrier(ReadMessage(ref reader, fields), fields);
     }
 
-    private static Message ReadMessage(ref MessagePackReader reader, AnnotationFields? annotation)
+    private static Message ReadMessage(ref MessagePackReader reader, AnnotationFields? annotation, bool serverFields = false)
     {
         var count = ReadMapHeader(ref reader, "Message");
         var message = new Message();
@@ -181,6 +183,7 @@ internal static class MessagePackProtocolReader
                 case "action": message.Action = ReadInt(ref reader); break;
                 case "serial": message.Serial = ReadString(ref reader); break;
                 case "version": message.Version = new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader)); break;
+                case "annotations" when serverFields: message.Annotations = new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader)); break;
                 case "messageSerial" when annotation is not null: annotation.MessageSerial = ReadString(ref reader); break;
                 case "type" when annotation is not null: annotation.Type = ReadString(ref reader); break;
                 case "count" when annotation is not null: annotation.Count = ReadInt(ref reader); break;
