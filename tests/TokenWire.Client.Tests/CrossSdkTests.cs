@@ -8,7 +8,8 @@ namespace TokenWire.Client.Tests;
 
 /// <summary>
 /// The .NET client and the real ably JS SDK (tests/interop/tools/cross-sdk-peer.mjs, run with node) exchange the
-/// same messages in both directions and both formats: name, string / JSON object / binary data, and extras.
+/// same messages in both directions and both formats: name, string / JSON object / binary data, and extras; both
+/// decode the same vcdiff delta stream to the same payloads, and see each other's annotations and their summary.
 /// </summary>
 [Collection(ServerCollection.Name)]
 public sealed class CrossSdkTests(ServerFixture server)
@@ -105,6 +106,110 @@ public sealed class CrossSdkTests(ServerFixture server)
         Assert.Equal("online", member.GetProperty("data").GetProperty("status").GetString());
         await peer.WaitForExitAsync().Within();
         Assert.Equal(0, peer.ExitCode);
+    }
+
+    [Theory]
+    [InlineData(true, "json")]
+    [InlineData(false, "msgpack")]
+    public async Task A_delta_stream_decodes_to_the_same_payloads_in_dotnet_and_ably_js(bool binary, string jsFormat)
+    {
+        var channelName = Wait.UniqueChannel("cross-deltas");
+        var sent = DeltasTests.Payloads();
+        using var peer = StartPeer("deltas", channelName, sent.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), jsFormat);
+        Assert.Equal("READY", await ReadLineAsync(peer));
+
+        await using var client = new RealtimeClient(server.Options(binary));
+        var channel = client.Channels.Get(channelName, new ChannelOptions { Delta = ChannelOptions.VcdiffDelta });
+        var live = channel.SubscribeAsync();
+        await channel.AttachAsync().Within();
+        for (var i = 0; i < sent.Count; i++)
+        {
+            await channel.PublishAsync(i.ToString(System.Globalization.CultureInfo.InvariantCulture), sent[i]).Within();
+        }
+
+        var received = await live.ReadAsync(sent.Count);
+        var js = new List<JsonElement>();
+        for (var i = 0; i < sent.Count; i++)
+        {
+            js.Add(JsonDocument.Parse(await ReadLineAsync(peer)).RootElement);
+        }
+
+        var decoderCalls = JsonDocument.Parse(await ReadLineAsync(peer)).RootElement.GetProperty("decoderCalls").GetInt32();
+        await peer.WaitForExitAsync().Within();
+        Assert.Equal(0, peer.ExitCode);
+        for (var i = 0; i < sent.Count; i++)
+        {
+            DeltasTests.AssertPayload(sent[i], received[i], i);
+            var data = js[i].GetProperty("data");
+            switch (sent[i])
+            {
+                case string text:
+                    Assert.Equal(text, data.GetString());
+                    break;
+                case byte[] bytes:
+                    Assert.Equal(Convert.ToBase64String(bytes), data.GetProperty("$binary").GetString());
+                    break;
+                case JsonObject json:
+                    Assert.True(JsonNode.DeepEquals(json, JsonNode.Parse(data.GetRawText())), $"ably-js message {i}: {data}");
+                    break;
+            }
+        }
+
+        // The same messages came as deltas to both, and each was decoded by its own decoder.
+        Assert.Equal(js.Select(m => m.GetProperty("delta").GetBoolean()), received.Select(DeltasTests.IsDelta));
+        Assert.Equal(received.Count(DeltasTests.IsDelta), decoderCalls);
+        Assert.True(decoderCalls >= sent.Count - 6, $"{decoderCalls} of {sent.Count} were deltas");
+    }
+
+    [Theory]
+    [InlineData(true, "json")]
+    [InlineData(false, "msgpack")]
+    public async Task Annotations_from_dotnet_and_ably_js_reach_each_other_and_one_summary(bool binary, string jsFormat)
+    {
+        var channelName = Wait.UniqueChannel("mutable:cross-annotations");
+        using var peer = StartPeer("annotations", channelName, jsFormat);
+        Assert.Equal("READY", await ReadLineAsync(peer));
+
+        await using var client = new RealtimeClient(server.Options(binary) with { ClientId = "dotnet-peer" });
+        var channel = client.Channels.Get(channelName, new ChannelOptions
+        {
+            Modes = ChannelModes.Publish | ChannelModes.Subscribe | ChannelModes.AnnotationPublish | ChannelModes.AnnotationSubscribe,
+        });
+        var raw = channel.Annotations.SubscribeAsync();
+        var messages = channel.SubscribeAsync();
+        await channel.AttachAsync().Within();
+        var serial = (await channel.PublishAsync("question", "What is TokenWire?").Within()).Serials[0]!;
+
+        // ably-js annotates the message as it arrives; .NET sees those, then adds its own.
+        using var cancel = new CancellationTokenSource(Wait.Timeout);
+        var fromJs = new[] { await raw.Reader.ReadAsync(cancel.Token), await raw.Reader.ReadAsync(cancel.Token) };
+        Assert.Equal([("js", "js-peer"), ("both", "js-peer")], fromJs.Select(a => (a.Name!, a.ClientId!)));
+        Assert.All(fromJs, a => Assert.Equal(("reaction:distinct.v1", serial, AnnotationActions.Create), (a.Type!, a.MessageSerial!, a.Action ?? 0)));
+        await channel.Annotations.PublishAsync(serial, Messages.CreateAnnotation("reaction:distinct.v1", "both")).Within();
+
+        var lines = new List<JsonElement>();
+        do
+        {
+            lines.Add(JsonDocument.Parse(await ReadLineAsync(peer)).RootElement);
+        }
+        while (!(lines[^1].GetProperty("kind").GetString() == "summary" && lines[^1].GetProperty("summary").TryGetProperty("reaction:distinct.v1", out var entry)
+                 && entry.TryGetProperty("both", out var both) && both.GetProperty("total").GetInt32() == 2));
+        await peer.WaitForExitAsync().Within();
+        Assert.Equal(0, peer.ExitCode);
+
+        var annotations = lines.Where(l => l.GetProperty("kind").GetString() == "annotation").ToList();
+        Assert.Equal([("js", "js-peer"), ("both", "js-peer"), ("both", "dotnet-peer")], annotations.Select(a => (a.GetProperty("name").GetString()!, a.GetProperty("clientId").GetString()!)));
+        Assert.All(annotations, a => Assert.Equal(("annotation.create", serial), (a.GetProperty("action").GetString()!, a.GetProperty("messageSerial").GetString()!)));
+        var jsSummary = lines[^1].GetProperty("summary").GetProperty("reaction:distinct.v1");
+        Assert.Equal(["js-peer", "dotnet-peer"], jsSummary.GetProperty("both").GetProperty("clientIds").EnumerateArray().Select(c => c.GetString()));
+
+        // The .NET subscriber's last summary is the same one.
+        var summaries = await messages.ReadAsync(4);
+        Assert.Equal([MessageActions.Create, MessageActions.Summary, MessageActions.Summary, MessageActions.Summary], summaries.Select(m => m.Action));
+        var distinct = summaries[^1].GetSummary()!.GetDistinct("reaction:distinct.v1")!;
+        Assert.Equal(["js-peer", "dotnet-peer"], distinct["both"].ClientIds);
+        Assert.Equal(["js-peer"], distinct["js"].ClientIds);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(jsSummary.GetRawText()), JsonNode.Parse(summaries[^1].GetSummary()!.Entries["reaction:distinct.v1"].GetRawText())));
     }
 
     private static object Extras(int index) => new { headers = new { responseId = "net-1", index } };

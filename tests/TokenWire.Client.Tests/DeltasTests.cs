@@ -216,7 +216,8 @@ public sealed class DeltasTests(ServerFixture server)
     private static string Snapshot(int i) =>
         "The answer so far: " + string.Concat(Enumerable.Range(0, i + 1).Select(n => $"sentence {n} of the answer; "));
 
-    private static List<object> Payloads()
+    /// <summary>Text, binary and JSON payloads that each change a little from the one before, and one too small to gain.</summary>
+    internal static List<object> Payloads()
     {
         var list = new List<object>();
         var text = "The quick brown fox jumps over the lazy dog. ";
@@ -249,7 +250,7 @@ public sealed class DeltasTests(ServerFixture server)
         return list;
     }
 
-    private static void AssertPayload(object sent, Message received, int index)
+    internal static void AssertPayload(object sent, Message received, int index)
     {
         switch (sent)
         {
@@ -266,7 +267,7 @@ public sealed class DeltasTests(ServerFixture server)
     }
 
     /// <summary>A delivery that came as a delta keeps <c>extras.delta</c> (as ably-js leaves it).</summary>
-    private static bool IsDelta(Message message) =>
+    internal static bool IsDelta(Message message) =>
         message.GetExtras() is { ValueKind: JsonValueKind.Object } extras
         && extras.TryGetProperty("delta", out var delta)
         && delta.TryGetProperty("format", out var format) && format.GetString() == "vcdiff";
