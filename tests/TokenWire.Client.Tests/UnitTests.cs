@@ -120,4 +120,24 @@ public sealed class UnitTests
         Assert.Contains("access_token=tok&", token.Query, StringComparison.Ordinal);
         Assert.DoesNotContain("resume=", token.Query, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(WireFormat.Json)]
+    [InlineData(WireFormat.MessagePack)]
+    public void Only_the_client_codecs_read_a_message_summary_so_a_server_never_takes_one_from_a_client(WireFormat format)
+    {
+        var frame = new ProtocolMessage(ProtocolAction.Message)
+        {
+            Channel = "c",
+            Messages = [new Message { Action = MessageActions.Summary, Serial = "s1", Annotations = JsonPayload.Parse("""{"summary":{"r:total.v1":{"total":2}}}""") }],
+        };
+        var bytes = ProtocolCodecs.For(format).Encode(frame);
+        var fromServer = format == WireFormat.Json ? ProtocolCodecs.JsonFromServer : ProtocolCodecs.MessagePackFromServer;
+
+        Assert.Equal(new SummaryTotal(2), fromServer.Decode(bytes).Messages![0].GetSummary()!.GetTotal("r:total.v1"));
+        Assert.Null(ProtocolCodecs.For(format).Decode(bytes).Messages![0].Annotations);
+        var body = ProtocolCodecs.For(format).EncodeMessages(frame.Messages);
+        Assert.NotNull(fromServer.ReadMessages(new System.Buffers.ReadOnlySequence<byte>(body))[0].Annotations);
+        Assert.Null(ProtocolCodecs.For(format).ReadMessages(new System.Buffers.ReadOnlySequence<byte>(body))[0].Annotations);
+    }
 }
