@@ -9,7 +9,8 @@ namespace TokenWire.Redis;
 
 /// <summary>
 /// How annotations are stored and published in Redis: an annotation as its wire JSON (binary data base64, as a JSON
-/// client receives it), an event as <c>{ "annotation": …, "summary": … }</c>.
+/// client receives it), an event as <c>{ "annotation": …, "summary": … }</c>, to which <c>annotate.lua</c> prepends the
+/// event's <c>"sequence"</c>.
 /// </summary>
 internal static class RedisAnnotationCodec
 {
@@ -50,6 +51,7 @@ internal static class RedisAnnotationCodec
         using var document = JsonDocument.Parse(payload);
         var annotation = Decode(System.Text.Encoding.UTF8.GetBytes(document.RootElement.GetProperty("annotation").GetRawText()));
         var summary = new JsonPayload(System.Text.Encoding.UTF8.GetBytes(document.RootElement.GetProperty("summary").GetRawText()));
-        return new AnnotationEvent(channel, annotation, summary);
+        var sequence = document.RootElement.TryGetProperty("sequence", out var value) ? value.GetInt64() : 0;
+        return new AnnotationEvent(channel, annotation, summary, sequence);
     }
 }

@@ -47,11 +47,11 @@ public sealed partial class RedisAnnotationStore(IConnectionMultiplexer redis, R
                 var result = await Database.ScriptEvaluateAsync(
                     RedisScripts.Annotate,
                     annotationKeys,
-                    [length, id, RedisAnnotationCodec.Encode(stored), summary.Save(), retentionMs, keys.AnnotationChannelName(channel), RedisAnnotationCodec.EncodeEvent(applied)])
+                    [length, id, RedisAnnotationCodec.Encode(stored), summary.Save(), retentionMs, keys.AnnotationChannelName(channel), RedisAnnotationCodec.EncodeEvent(applied), IAnnotationStore.MaxRetainedEvents])
                     .WaitAsync(cancellationToken).ConfigureAwait(false);
-                if ((long)result == 1)
+                if ((long)result is > 0 and var sequence)
                 {
-                    return applied;
+                    return applied with { Sequence = sequence };
                 }
             }
         }
@@ -76,6 +76,38 @@ public sealed partial class RedisAnnotationStore(IConnectionMultiplexer redis, R
     {
         var saved = await Database.StringGetAsync(keys.Annotations(channel, messageSerial)[1]).WaitAsync(cancellationToken).ConfigureAwait(false);
         return saved.IsNullOrEmpty ? null : MessageSummary.Load(saved).Render(maxClientIds);
+    }
+
+    public async ValueTask<long> GetSequenceAsync(ChannelKey channel, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var value = await Database.StringGetAsync(keys.AnnotationEvents(channel)[0]).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return value.IsNullOrEmpty ? 0 : (long)value;
+        }
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
+        {
+            throw RedisFailures.Unavailable("annotation store", ex);
+        }
+    }
+
+    public async ValueTask<IReadOnlyList<AnnotationEvent>> ReadEventsAsync(ChannelKey channel, long after, int limit, CancellationToken cancellationToken = default)
+    {
+        if (limit <= 0)
+        {
+            return [];
+        }
+
+        try
+        {
+            var values = await Database.SortedSetRangeByScoreAsync(keys.AnnotationEvents(channel)[1], after, double.PositiveInfinity, Exclude.Start, take: limit)
+                .WaitAsync(cancellationToken).ConfigureAwait(false);
+            return [.. values.Select(v => RedisAnnotationCodec.DecodeEvent(channel, (byte[])v!))];
+        }
+        catch (Exception ex) when (RedisFailures.IsUnavailable(ex))
+        {
+            throw RedisFailures.Unavailable("annotation store", ex);
+        }
     }
 
     public async ValueTask<IAsyncDisposable> SubscribeAsync(ChannelKey channel, Action<AnnotationEvent> handler, CancellationToken cancellationToken = default) =>

@@ -89,11 +89,22 @@ public sealed class RedisKeys(string prefix)
     /// <summary>The starts of an app's stored intervals of one unit (a sorted set scored by start).</summary>
     public RedisKey StatsIndex(string appId, string unit) => string.Concat(Prefix, "stats:{", appId, "}:", unit);
 
-    /// <summary>A message's three annotation keys, in the order the annotation scripts expect; same hash tag as its log.</summary>
+    /// <summary>
+    /// A message's three annotation keys and its channel's two (the event sequence, never expiring so a sequence is
+    /// never reused, and the retained events), in the order the annotation scripts expect; same hash tag as its log.
+    /// </summary>
     public RedisKey[] Annotations(ChannelKey channel, string messageSerial)
     {
-        var tag = string.Concat(Prefix, "ann:{", channel.ToString(), "}:", messageSerial, ":");
-        return [tag + "l", tag + "s", tag + "i"];
+        var tag = string.Concat(Prefix, "ann:{", channel.ToString(), "}:");
+        var message = tag + messageSerial + ":";
+        return [message + "l", message + "s", message + "i", tag + "seq", tag + "events"];
+    }
+
+    /// <summary>The channel's annotation event keys: its sequence and its retained events (a sorted set scored by sequence).</summary>
+    public RedisKey[] AnnotationEvents(ChannelKey channel)
+    {
+        var tag = string.Concat(Prefix, "ann:{", channel.ToString(), "}:");
+        return [tag + "seq", tag + "events"];
     }
 
     public string AnnotationChannelName(ChannelKey channel) => string.Concat(Prefix, "annotations:", channel.ToString());

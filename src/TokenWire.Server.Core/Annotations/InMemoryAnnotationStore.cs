@@ -37,7 +37,13 @@ public sealed class InMemoryAnnotationStore(TimeProvider? time = null) : IAnnota
             stored.Serial = AnnotationSerials.For(messageSerial, message.Annotations.Count);
             message.Annotations.Add(stored);
             message.Summary.Apply(stored);
-            var applied = new AnnotationEvent(channel, stored, message.Summary.Render(storage.MaxClientIds));
+            var applied = new AnnotationEvent(channel, stored, message.Summary.Render(storage.MaxClientIds), ++state.Sequence);
+            state.Events.Add(applied);
+            if (state.Events.Count > IAnnotationStore.MaxRetainedEvents)
+            {
+                state.Events.RemoveRange(0, state.Events.Count - IAnnotationStore.MaxRetainedEvents);
+            }
+
             if (stored.Id is { } storedId)
             {
                 message.Events[storedId] = applied;
@@ -79,6 +85,35 @@ public sealed class InMemoryAnnotationStore(TimeProvider? time = null) : IAnnota
         }
     }
 
+    public ValueTask<long> GetSequenceAsync(ChannelKey channel, CancellationToken cancellationToken = default)
+    {
+        if (!_channels.TryGetValue(channel, out var state))
+        {
+            return ValueTask.FromResult(0L);
+        }
+
+        lock (state)
+        {
+            return ValueTask.FromResult(state.Sequence);
+        }
+    }
+
+    public ValueTask<IReadOnlyList<AnnotationEvent>> ReadEventsAsync(ChannelKey channel, long after, int limit, CancellationToken cancellationToken = default)
+    {
+        if (!_channels.TryGetValue(channel, out var state) || limit <= 0)
+        {
+            return ValueTask.FromResult<IReadOnlyList<AnnotationEvent>>([]);
+        }
+
+        lock (state)
+        {
+            // Sequences are consecutive in the list: the first retained one locates the rest.
+            var events = state.Events;
+            var start = events.Count == 0 ? 0 : (int)Math.Clamp(after - events[0].Sequence + 1, 0, events.Count);
+            return ValueTask.FromResult<IReadOnlyList<AnnotationEvent>>(events.GetRange(start, Math.Min(limit, events.Count - start)));
+        }
+    }
+
     public ValueTask<IAsyncDisposable> SubscribeAsync(ChannelKey channel, Action<AnnotationEvent> handler, CancellationToken cancellationToken = default)
     {
         var state = _channels.GetOrAdd(channel, static _ => new ChannelState());
@@ -99,6 +134,9 @@ public sealed class InMemoryAnnotationStore(TimeProvider? time = null) : IAnnota
         }
 
         state.NextSweep = now + TimeSpan.FromMinutes(1);
+        var oldest = (now - retention).ToUnixTimeMilliseconds();
+        var expired = state.Events.FindIndex(e => e.Annotation.Timestamp >= oldest);
+        state.Events.RemoveRange(0, expired < 0 ? state.Events.Count : expired);
         foreach (var serial in state.Messages.Where(m => m.Value.Touched < now - retention).Select(m => m.Key).ToList())
         {
             state.Messages.Remove(serial);
@@ -110,6 +148,11 @@ public sealed class InMemoryAnnotationStore(TimeProvider? time = null) : IAnnota
         public Dictionary<string, MessageState> Messages { get; } = new(StringComparer.Ordinal);
 
         public Action<AnnotationEvent>[] Handlers { get; set; } = [];
+
+        /// <summary>The applied events still retained, in sequence order.</summary>
+        public List<AnnotationEvent> Events { get; } = [];
+
+        public long Sequence { get; set; }
 
         public DateTimeOffset NextSweep { get; set; }
     }

@@ -172,6 +172,31 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
         return rest is null ? Sink.EnqueueReplayAsync(qualified, cancellationToken) : SendReplayAsync(qualified, rest, cancellationToken);
     }
 
+    /// <summary>
+    /// A replayed frame (a resume's missed annotation or summary), queued behind the replay so far and ahead of the
+    /// held-back live deliveries. Few enough not to need the replay's pacing.
+    /// </summary>
+    internal void SendReplay(EncodedFrame frame)
+    {
+        if (Filter is not null)
+        {
+            return;
+        }
+
+        if (WireName is { } wireName)
+        {
+            frame = new EncodedFrame(Renamed(frame.Message, wireName));
+        }
+
+        lock (_gate)
+        {
+            if (!_detached)
+            {
+                Send(frame);
+            }
+        }
+    }
+
     private async ValueTask SendReplayAsync(MessageBatch first, MessageBatch rest, CancellationToken cancellationToken)
     {
         await Sink.EnqueueReplayAsync(first, cancellationToken).ConfigureAwait(false);
@@ -290,5 +315,6 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
         Id = message.Id,
         Messages = message.Messages,
         Presence = message.Presence,
+        Annotations = message.Annotations,
     };
 }

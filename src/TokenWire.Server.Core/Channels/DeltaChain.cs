@@ -76,5 +76,5 @@ internal sealed class DeltaChain
 
     /// <summary>The channelSerial that brings the client to <paramref name="last"/> (the batch's own when that is unknown).</summary>
     private static string SerialAt(MessageBatch batch, DeliveredMessage last) =>
-        last.Offset > 0 && LogPosition.TryParse(batch.ChannelSerial, out var position) ? position.WithOffset(last.Offset).ToSerial() : batch.ChannelSerial;
+        last.Offset > 0 && ChannelSerials.TryParse(batch.ChannelSerial, out var position, out var mark) ? ChannelSerials.Format(position.WithOffset(last.Offset), mark) : batch.ChannelSerial;
 }

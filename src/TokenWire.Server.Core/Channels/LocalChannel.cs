@@ -102,17 +102,21 @@ public sealed partial class LocalChannel
         }
 
         var head = await _log.GetHeadAsync(Key).ConfigureAwait(false);
+        var annotationSequence = _annotations is null ? 0 : await _annotations.GetSequenceAsync(Key).ConfigureAwait(false);
         _tailCheck = _time.CreateTimer(_ => _ = CatchUpAsync(afterLostLink: false), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         lock (_gate)
         {
             _epoch = head.Epoch;
             _cursor = head.Offset;
+            _annotationSequence = annotationSequence;
             _ready = true;
             if (_pending.Count > 0 && !_filling)
             {
                 _filling = true;
                 _ = FillAsync();
             }
+
+            DrainAnnotations();
         }
     }
 
@@ -126,9 +130,11 @@ public sealed partial class LocalChannel
         await Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
         var wantsReplay = subscriber is not null && (request.ResumeFrom is not null || request.RewindCount is not null || request.RewindAge is not null);
         LogPosition attachPosition;
+        long attachMark;
         lock (_gate)
         {
             attachPosition = new LogPosition(_epoch, _cursor);
+            attachMark = AnnotationMark;
             if (subscriber is not null)
             {
                 // Held appends are at or before the attach point (history, replay): they go to the others first.
@@ -154,7 +160,8 @@ public sealed partial class LocalChannel
                     resumed ? request.ResumeFrom!.Value : attachPosition,
                     Resumed: resumed,
                     HasBacklog: false,
-                    ContinuityLost: !resumed && request.ResumeFrom is not null);
+                    ContinuityLost: !resumed && request.ResumeFrom is not null,
+                    resumed ? request.ResumeMark : attachMark);
                 sendAttached(outcome);
                 return outcome;
             }
@@ -162,7 +169,7 @@ public sealed partial class LocalChannel
 
         try
         {
-            return await ReplayAsync(subscriber!, request, attachPosition, sendAttached, cancellationToken).ConfigureAwait(false);
+            return await ReplayAsync(subscriber!, request, attachPosition, attachMark, sendAttached, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -171,7 +178,7 @@ public sealed partial class LocalChannel
         }
     }
 
-    private async Task<AttachOutcome> ReplayAsync(ChannelSubscriber subscriber, AttachRequest request, LogPosition attachPosition, Action<AttachOutcome> sendAttached, CancellationToken cancellationToken)
+    private async Task<AttachOutcome> ReplayAsync(ChannelSubscriber subscriber, AttachRequest request, LogPosition attachPosition, long attachMark, Action<AttachOutcome> sendAttached, CancellationToken cancellationToken)
     {
         var replay = new List<LogEntry>();
         AttachOutcome outcome;
@@ -192,13 +199,13 @@ public sealed partial class LocalChannel
                 replay.Clear();
             }
 
-            outcome = new AttachOutcome(continuous ? from : attachPosition, Resumed: continuous, HasBacklog: false, ContinuityLost: !continuous);
+            outcome = new AttachOutcome(continuous ? from : attachPosition, Resumed: continuous, HasBacklog: false, ContinuityLost: !continuous, continuous ? request.ResumeMark : attachMark);
         }
         else
         {
             var since = request.RewindAge is { } age ? _time.GetUtcNow().Add(-age).ToUnixTimeMilliseconds() : (long?)null;
             replay.AddRange(await _log.ReadRecentAsync(Key, request.RewindCount, since, attachPosition, cancellationToken).ConfigureAwait(false));
-            outcome = new AttachOutcome(attachPosition, Resumed: false, HasBacklog: replay.Count > 0, ContinuityLost: false);
+            outcome = new AttachOutcome(attachPosition, Resumed: false, HasBacklog: replay.Count > 0, ContinuityLost: false, attachMark);
         }
 
         if (outcome.Resumed)
@@ -213,6 +220,7 @@ public sealed partial class LocalChannel
         // overflow the queue at once and the resume fail again and again, most of all when maxOutboundRate paces the
         // writer.
         var rewound = request.ResumeFrom is null;
+        var replayMark = rewound ? attachMark : outcome.AnnotationMark;
         var batch = new List<DeliveredMessage>(ReplayFrameMessages);
         Dictionary<long, MessageAggregate?>? wholeAppends = subscriber.AppendModeFull ? [] : null;
         foreach (var entry in replay)
@@ -229,14 +237,19 @@ public sealed partial class LocalChannel
                     : new DeliveredMessage(entry));
                 if (batch.Count == ReplayFrameMessages)
                 {
-                    await SendReplayAsync(subscriber, batch, rewound, attachPosition, cancellationToken).ConfigureAwait(false);
+                    await SendReplayAsync(subscriber, batch, rewound, attachPosition, replayMark, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
 
         if (batch.Count > 0)
         {
-            await SendReplayAsync(subscriber, batch, rewound, attachPosition, cancellationToken).ConfigureAwait(false);
+            await SendReplayAsync(subscriber, batch, rewound, attachPosition, replayMark, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (outcome.Resumed && outcome.AnnotationMark < attachMark)
+        {
+            await ReplayAnnotationsAsync(subscriber, attachPosition, outcome.AnnotationMark, attachMark, cancellationToken).ConfigureAwait(false);
         }
 
         subscriber.ReleaseBacklog();
@@ -262,9 +275,9 @@ public sealed partial class LocalChannel
     }
 
     /// <summary>A rewind's frames bring the subscriber to the attach point (its messages are folded up to it); a resume's to each batch's last entry.</summary>
-    private async ValueTask SendReplayAsync(ChannelSubscriber subscriber, List<DeliveredMessage> batch, bool rewound, LogPosition attachPosition, CancellationToken cancellationToken)
+    private async ValueTask SendReplayAsync(ChannelSubscriber subscriber, List<DeliveredMessage> batch, bool rewound, LogPosition attachPosition, long mark, CancellationToken cancellationToken)
     {
-        var serial = rewound ? attachPosition.ToSerial() : attachPosition.WithOffset(batch[^1].Offset).ToSerial();
+        var serial = ChannelSerials.Format(rewound ? attachPosition : attachPosition.WithOffset(batch[^1].Offset), mark);
         var replay = new MessageBatch(Name, serial, [.. batch]) { IsReplay = true, ComposedFromMessages = true };
         batch.Clear();
         await subscriber.SendReplayAsync(replay, cancellationToken).ConfigureAwait(false);
@@ -314,6 +327,8 @@ public sealed partial class LocalChannel
             {
                 _tailCheck?.Change(TailCheckDelay, Timeout.InfiniteTimeSpan);
             }
+
+            DrainAnnotations();
         }
     }
 
@@ -437,7 +452,7 @@ public sealed partial class LocalChannel
             messages[i] = new DeliveredMessage(envelope.Entries[i]);
         }
 
-        _dispatcher.Post(new MessageBatch(Name, new LogPosition(_epoch, _cursor).ToSerial(), messages, envelope.PublisherConnectionId), _subscribers);
+        _dispatcher.Post(new MessageBatch(Name, ChannelSerials.Format(new LogPosition(_epoch, _cursor), AnnotationMark), messages, envelope.PublisherConnectionId), _subscribers);
     }
 
     /// <summary>
@@ -486,7 +501,7 @@ public sealed partial class LocalChannel
 
         // A plain message's serial is its position already; a version (carrying its original's serial) needs one made.
         var last = _readyMessages[^1];
-        var channelSerial = last.VersionOf is not null ? new LogPosition(_epoch, last.Offset).ToSerial() : last.Message.Serial!;
+        var channelSerial = ChannelSerials.Format(last.VersionOf is not null ? new LogPosition(_epoch, last.Offset).ToSerial() : last.Message.Serial!, AnnotationMark);
         _dispatcher.Post(new MessageBatch(Name, channelSerial, [.. _readyMessages], publisherConnectionId), _subscribers);
         _readyMessages.Clear();
     }
@@ -505,6 +520,7 @@ public sealed partial class LocalChannel
             lock (_gate)
             {
                 needed = DrainPending();
+                DrainAnnotations();
                 if (_pending.Count == 0 || _closed)
                 {
                     _filling = false;
@@ -567,6 +583,8 @@ public sealed partial class LocalChannel
                     DeliverToSubscribers([entry], entry.Message.ConnectionId);
                     _cursor = entry.Offset;
                 }
+
+                DrainAnnotations();
 
                 if (read.Entries.Count == 0)
                 {

@@ -53,9 +53,9 @@ public sealed partial class RealtimeSession
         if (_attachments.TryGet(wireName!, out var existing))
         {
             if (existing.Subscriber is { } current && (current.Deltas || parameters.Deltas) && modes == existing.Modes
-                && message.ChannelSerial is { } chainFrom && LogPosition.TryParse(chainFrom, out var chainPosition))
+                && message.ChannelSerial is { } chainFrom && ChannelSerials.TryParse(chainFrom, out var chainPosition, out var chainMark))
             {
-                await RestartChainAsync(qualified, existing, requested, parameters, request with { ResumeFrom = chainPosition }, cancellationToken).ConfigureAwait(false);
+                await RestartChainAsync(qualified, existing, requested, parameters, request with { ResumeFrom = chainPosition, ResumeMark = chainMark }, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -73,7 +73,9 @@ public sealed partial class RealtimeSession
         if (message.ChannelSerial is { } serial)
         {
             // An unparsable serial can never match a live epoch, so it is reported as continuity lost.
-            request = request with { ResumeFrom = LogPosition.TryParse(serial, out var from) ? from : new LogPosition(string.Empty, 0) };
+            request = ChannelSerials.TryParse(serial, out var from, out var mark)
+                ? request with { ResumeFrom = from, ResumeMark = mark }
+                : request with { ResumeFrom = new LogPosition(string.Empty, 0) };
         }
 
         var channel = _services.Channels.Acquire(new ChannelKey(Connection.Auth.App.Id, name));
@@ -103,7 +105,7 @@ public sealed partial class RealtimeSession
                     var error = outcome.ContinuityLost
                         ? ErrorCodes.Create(ErrorCodes.ChannelContinuityLost, "Channel continuity not guaranteed: attached from the current position")
                         : null;
-                    Send(Attached(wireName!, outcome.AttachPosition, flags, acceptedParams, error));
+                    Send(Attached(wireName!, outcome.ChannelSerial, flags, acceptedParams, error));
                 },
                 cancellationToken).ConfigureAwait(false);
         }
@@ -201,7 +203,7 @@ public sealed partial class RealtimeSession
                     var error = outcome.ContinuityLost
                         ? ErrorCodes.Create(ErrorCodes.ChannelContinuityLost, "Channel continuity not guaranteed: attached from the current position")
                         : null;
-                    Send(Attached(name, outcome.AttachPosition, flags, parameters.Echoed, error));
+                    Send(Attached(name, outcome.ChannelSerial, flags, parameters.Echoed, error));
                 },
                 cancellationToken).ConfigureAwait(false);
         }
@@ -238,7 +240,7 @@ public sealed partial class RealtimeSession
         if ((modes & ProtocolFlags.Subscribe) != 0 && subscriber is null)
         {
             subscriber = NewSubscriber(qualified, modes, parameters.WholeAppends, parameters.Deltas);
-            await existing.Channel.AttachAsync(subscriber, AttachRequest.Fresh, outcome => Send(Attached(name, outcome.AttachPosition, flags, acceptedParams, null)), cancellationToken).ConfigureAwait(false);
+            await existing.Channel.AttachAsync(subscriber, AttachRequest.Fresh, outcome => Send(Attached(name, outcome.ChannelSerial, flags, acceptedParams, null)), cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -252,7 +254,7 @@ public sealed partial class RealtimeSession
                 subscriber.AppendModeFull = parameters.WholeAppends;
             }
 
-            Send(Attached(name, existing.Channel.Cursor, flags, acceptedParams, null));
+            Send(Attached(name, existing.Channel.CursorSerial, flags, acceptedParams, null));
         }
 
         var presenceSubscriber = existing.PresenceSubscriber;
@@ -299,11 +301,11 @@ public sealed partial class RealtimeSession
     private void ChannelError(string? channel, ErrorInfo error) =>
         Send(new ProtocolMessage(ProtocolAction.Error) { Channel = channel ?? string.Empty, Error = error });
 
-    private static ProtocolMessage Attached(string channel, LogPosition position, ProtocolFlags flags, IReadOnlyDictionary<string, string>? acceptedParams, ErrorInfo? error) =>
+    private static ProtocolMessage Attached(string channel, string channelSerial, ProtocolFlags flags, IReadOnlyDictionary<string, string>? acceptedParams, ErrorInfo? error) =>
         new(ProtocolAction.Attached)
         {
             Channel = channel,
-            ChannelSerial = position.ToSerial(),
+            ChannelSerial = channelSerial,
             Flags = flags,
             Params = acceptedParams,
             Error = error,

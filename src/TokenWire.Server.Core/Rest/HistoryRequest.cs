@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
+using TokenWire.Server.Channels;
 using TokenWire.Server.Diagnostics;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
@@ -111,7 +112,8 @@ public static class HistoryRequest
             return null;
         }
 
-        return LogPosition.TryParse(text, out var position) ? position : throw Invalid($"{name} is not a valid serial");
+        // An attach serial (untilAttach) may carry an annotation mark; history needs only its position.
+        return ChannelSerials.TryParse(text, out var position, out _) ? position : throw Invalid($"{name} is not a valid serial");
     }
 
     private static ProtocolException Invalid(string message) => new(ErrorCodes.InvalidParameterValue, "Invalid history request: " + message);
