@@ -187,6 +187,12 @@ public sealed class RedisMessageLog : IMessageLog
         return original.Count == 1 ? new MessageVersions(original[0], RedisMessageCodec.DecodeEntries(result[2], epoch)) : null;
     }
 
+    public async ValueTask<bool> ContainsMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default)
+    {
+        var result = await EvaluateAsync(RedisScripts.MessageExists, channel, [Now, _forgetIdleMs, serial.Epoch, serial.Offset], cancellationToken).ConfigureAwait(false);
+        return (long)result[0] == 1;
+    }
+
     public async ValueTask<LogPosition> GetHeadAsync(ChannelKey channel, CancellationToken cancellationToken = default)
     {
         var result = await EvaluateAsync(RedisScripts.Head, channel, [Now, _forgetIdleMs, ExpiryOfEmpty], cancellationToken).ConfigureAwait(false);

@@ -26,6 +26,7 @@ public sealed class RedisMetrics
         [RedisScripts.History] = Tag("history"),
         [RedisScripts.Mutate] = Tag("mutate"),
         [RedisScripts.Message] = Tag("message"),
+        [RedisScripts.MessageExists] = Tag("message_exists"),
         [RedisScripts.PresenceApply] = Tag("presence_apply"),
     };
 

@@ -16,6 +16,7 @@ internal static class RedisScripts
     public static readonly string History = Channel("history.lua");
     public static readonly string Mutate = Channel("mutate.lua");
     public static readonly string Message = Channel("message.lua");
+    public static readonly string MessageExists = Channel("message_exists.lua");
     public static readonly string ConnectionBind = Load("connection_bind.lua");
     public static readonly string ConnectionDisconnect = Load("connection_disconnect.lua");
     public static readonly string Revoke = Load("revoke.lua");

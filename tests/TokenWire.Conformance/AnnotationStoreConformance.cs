@@ -114,6 +114,35 @@ public abstract class AnnotationStoreConformance : IAsyncLifetime
         Assert.Equal([1, 2, 3, 4, 5], received.Select(e => Summary(e.Summary).GetProperty("like:total.v1").GetProperty("total").GetInt32()));
         Assert.Equal(received.Select(e => e.Annotation.Serial).Order(StringComparer.Ordinal), received.Select(e => e.Annotation.Serial));
         Assert.All(received, e => Assert.Equal(Channel, e.Channel));
+        Assert.Equal([1L, 2, 3, 4, 5], received.Select(e => e.Sequence));
+    }
+
+    [Fact]
+    public async Task Events_are_numbered_per_channel_across_messages_and_read_back_after_a_sequence()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        Assert.Equal(0, await b.GetSequenceAsync(Channel).Within());
+        Assert.Empty(await b.ReadEventsAsync(Channel, 0, 10).Within());
+        var published = new List<AnnotationEvent>();
+        for (var i = 0; i < 6; i++)
+        {
+            var annotation = Annotation("like:total.v1", null, $"c{i}");
+            annotation.MessageSerial = i % 2 == 0 ? MessageSerial : "e1-00000000000000000043";
+            published.Add(await (i % 2 == 0 ? a : b).PublishAsync(Channel, annotation, Storage).Within());
+        }
+
+        Assert.Equal([1L, 2, 3, 4, 5, 6], published.Select(e => e.Sequence));
+        await a.PublishAsync(Channel, published[0].Annotation, Storage).Within();
+        Assert.Equal(6, await a.GetSequenceAsync(Channel).Within()); // a repeated id is not numbered again
+
+        var read = await b.ReadEventsAsync(Channel, 2, 3).Within();
+        Assert.Equal([3L, 4, 5], read.Select(e => e.Sequence));
+        Assert.Equal(published.Skip(2).Take(3).Select(e => e.Annotation.Serial), read.Select(e => e.Annotation.Serial));
+        Assert.Equal(published[3].Summary.Utf8Json.ToArray(), read[1].Summary.Utf8Json.ToArray());
+        Assert.Equal("payload", read[0].Annotation.Data.Text);
+        Assert.Empty(await a.ReadEventsAsync(Channel, 6, 10).Within());
+        Assert.Equal(0, await a.GetSequenceAsync(new ChannelKey("app", Channel.Name + "-other")).Within());
     }
 
     [Fact]

@@ -204,6 +204,20 @@ public abstract class MutableMessageLogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Contains_names_original_messages_only()
+    {
+        var original = await Create(new Message { Data = MessageData.FromText("x") });
+        var version = Assert.Single((await Mutate(original, MessageActions.Append, new Message { Data = MessageData.FromText("y") })).Appended);
+        var head = await Log.GetHeadAsync(Channel).Within();
+        Assert.True(await Log.ContainsMessageAsync(Channel, Position(original)).Within());
+        Assert.False(await Log.ContainsMessageAsync(Channel, head.WithOffset(version.Offset)).Within());
+        Assert.False(await Log.ContainsMessageAsync(Channel, head.WithOffset(99)).Within());
+        Assert.False(await Log.ContainsMessageAsync(Channel, head.WithOffset(0)).Within());
+        Assert.False(await Log.ContainsMessageAsync(Channel, new LogPosition("00000000000001", original.Offset)).Within());
+        Assert.False(await Log.ContainsMessageAsync(new ChannelKey("app", "mutable:other"), Position(original)).Within());
+    }
+
+    [Fact]
     public async Task Unknown_serials_and_versions_are_not_found()
     {
         var original = await Create(new Message { Data = MessageData.FromText("x") });

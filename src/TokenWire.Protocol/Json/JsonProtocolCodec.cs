@@ -77,33 +77,8 @@ public sealed class JsonProtocolCodec : IProtocolCodec
             writer.WriteEndArray();
         });
 
-    public IReadOnlyList<Annotation> ReadAnnotations(ReadOnlySequence<byte> input)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(input, ReaderOptions);
-            JsonProtocolReader.ReadToken(ref reader);
-            var annotations = new List<Annotation>();
-            if (reader.TokenType == JsonTokenType.StartArray)
-            {
-                while (JsonProtocolReader.ReadToken(ref reader) != JsonTokenType.EndArray)
-                {
-                    annotations.Add(JsonProtocolReader.ReadAnnotation(ref reader, input));
-                }
-            }
-            else
-            {
-                annotations.Add(JsonProtocolReader.ReadAnnotation(ref reader, input));
-            }
-
-            JsonProtocolReader.ExpectEnd(ref reader);
-            return annotations;
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-        {
-            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed JSON body: " + ex.Message, ex);
-        }
-    }
+    public IReadOnlyList<Annotation> ReadAnnotations(ReadOnlySequence<byte> input) =>
+        ReadBody(input, JsonProtocolReader.ReadAnnotation);
 
     /// <summary>Writes with this thread's writer reset onto <paramref name="output"/>, so encoding allocates no writer.</summary>
     private static void WriteWith<TState>(IBufferWriter<byte> output, TState state, Action<Utf8JsonWriter, TState> write)
@@ -143,62 +118,44 @@ public sealed class JsonProtocolCodec : IProtocolCodec
         }
     }
 
-    public IReadOnlyList<Message> ReadMessages(ReadOnlySequence<byte> input)
+    public IReadOnlyList<Message> ReadMessages(ReadOnlySequence<byte> input) =>
+        _serverFields ? ReadBody(input, ReadMessageWithServerFields) : ReadBody(input, ReadMessage);
+
+    public IReadOnlyList<BatchPublishSpec> ReadBatchPublish(ReadOnlySequence<byte> input) =>
+        ReadBody(input, JsonBatchReader.ReadSpec);
+
+    /// <summary>A REST body of one item or an array of them (the REST endpoints accept both); malformed is 40001.</summary>
+    private static List<T> ReadBody<T>(ReadOnlySequence<byte> input, ItemReader<T> read)
     {
         try
         {
             var reader = new Utf8JsonReader(input, ReaderOptions);
-            JsonProtocolReader.ReadToken(ref reader);
-            var messages = new List<Message>();
-            if (reader.TokenType == JsonTokenType.StartArray)
-            {
-                while (JsonProtocolReader.ReadToken(ref reader) != JsonTokenType.EndArray)
-                {
-                    messages.Add(JsonProtocolReader.ReadMessage(ref reader, input, _serverFields));
-                }
-            }
-            else
-            {
-                messages.Add(JsonProtocolReader.ReadMessage(ref reader, input, _serverFields));
-            }
-
-            JsonProtocolReader.ExpectEnd(ref reader);
-            return messages;
-        }
-        catch (JsonException ex)
-        {
-            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed JSON body: " + ex.Message, ex);
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed JSON body: " + ex.Message, ex);
-        }
-    }
-
-    public IReadOnlyList<BatchPublishSpec> ReadBatchPublish(ReadOnlySequence<byte> input)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(input, ReaderOptions);
-            var specs = new List<BatchPublishSpec>();
+            var items = new List<T>();
             if (JsonProtocolReader.ReadToken(ref reader) == JsonTokenType.StartArray)
             {
                 while (JsonProtocolReader.ReadToken(ref reader) != JsonTokenType.EndArray)
                 {
-                    specs.Add(JsonBatchReader.ReadSpec(ref reader, input));
+                    items.Add(read(ref reader, input));
                 }
             }
             else
             {
-                specs.Add(JsonBatchReader.ReadSpec(ref reader, input));
+                items.Add(read(ref reader, input));
             }
 
             JsonProtocolReader.ExpectEnd(ref reader);
-            return specs;
+            return items;
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed JSON body: " + ex.Message, ex);
         }
     }
+
+    private delegate T ItemReader<T>(ref Utf8JsonReader reader, ReadOnlySequence<byte> input);
+
+    private static Message ReadMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input) => JsonProtocolReader.ReadMessage(ref reader, input);
+
+    private static Message ReadMessageWithServerFields(ref Utf8JsonReader reader, ReadOnlySequence<byte> input) =>
+        JsonProtocolReader.ReadMessage(ref reader, input, serverFields: true);
 }

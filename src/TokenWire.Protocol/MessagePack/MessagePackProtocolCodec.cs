@@ -74,34 +74,8 @@ public sealed class MessagePackProtocolCodec : IProtocolCodec
         writer.Flush();
     }
 
-    public IReadOnlyList<Annotation> ReadAnnotations(ReadOnlySequence<byte> input)
-    {
-        try
-        {
-            var reader = new MessagePackReader(input);
-            var annotations = new List<Annotation>();
-            if (reader.NextMessagePackType == MessagePackType.Array)
-            {
-                var count = reader.ReadArrayHeader();
-                for (var i = 0; i < count; i++)
-                {
-                    annotations.Add(MessagePackProtocolReader.ReadAnnotation(ref reader));
-                }
-            }
-            else
-            {
-                annotations.Add(MessagePackProtocolReader.ReadAnnotation(ref reader));
-            }
-
-            ExpectEnd(ref reader);
-            return annotations;
-        }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or InvalidOperationException
-                                       or OverflowException or ArgumentException)
-        {
-            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed MessagePack body: " + ex.Message, ex);
-        }
-    }
+    public IReadOnlyList<Annotation> ReadAnnotations(ReadOnlySequence<byte> input) =>
+        ReadBody(input, MessagePackProtocolReader.ReadAnnotation);
 
     public ProtocolMessage Read(ReadOnlySequence<byte> input)
     {
@@ -119,55 +93,33 @@ public sealed class MessagePackProtocolCodec : IProtocolCodec
         }
     }
 
-    public IReadOnlyList<Message> ReadMessages(ReadOnlySequence<byte> input)
+    public IReadOnlyList<Message> ReadMessages(ReadOnlySequence<byte> input) =>
+        _serverFields ? ReadBody(input, ReadMessageWithServerFields) : ReadBody(input, ReadMessage);
+
+    public IReadOnlyList<BatchPublishSpec> ReadBatchPublish(ReadOnlySequence<byte> input) =>
+        ReadBody(input, MessagePackBatchReader.ReadSpec);
+
+    /// <summary>A REST body of one item or an array of them (the REST endpoints accept both); malformed is 40001.</summary>
+    private static List<T> ReadBody<T>(ReadOnlySequence<byte> input, ItemReader<T> read)
     {
         try
         {
             var reader = new MessagePackReader(input);
-            var messages = new List<Message>();
-            if (reader.NextMessagePackType == MessagePackType.Array)
-            {
-                var count = reader.ReadArrayHeader();
-                for (var i = 0; i < count; i++)
-                {
-                    messages.Add(MessagePackProtocolReader.ReadMessage(ref reader, _serverFields));
-                }
-            }
-            else
-            {
-                messages.Add(MessagePackProtocolReader.ReadMessage(ref reader, _serverFields));
-            }
-
-            ExpectEnd(ref reader);
-            return messages;
-        }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or InvalidOperationException
-                                       or OverflowException or ArgumentException)
-        {
-            throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed MessagePack body: " + ex.Message, ex);
-        }
-    }
-
-    public IReadOnlyList<BatchPublishSpec> ReadBatchPublish(ReadOnlySequence<byte> input)
-    {
-        try
-        {
-            var reader = new MessagePackReader(input);
-            var specs = new List<BatchPublishSpec>();
+            var items = new List<T>();
             if (reader.NextMessagePackType == MessagePackType.Array)
             {
                 for (var n = reader.ReadArrayHeader(); n > 0; n--)
                 {
-                    specs.Add(MessagePackBatchReader.ReadSpec(ref reader));
+                    items.Add(read(ref reader));
                 }
             }
             else
             {
-                specs.Add(MessagePackBatchReader.ReadSpec(ref reader));
+                items.Add(read(ref reader));
             }
 
             ExpectEnd(ref reader);
-            return specs;
+            return items;
         }
         catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or InvalidOperationException
                                        or OverflowException or ArgumentException)
@@ -175,6 +127,12 @@ public sealed class MessagePackProtocolCodec : IProtocolCodec
             throw new ProtocolException(ErrorCodes.InvalidRequestBody, "Malformed MessagePack body: " + ex.Message, ex);
         }
     }
+
+    private delegate T ItemReader<T>(ref MessagePackReader reader);
+
+    private static Message ReadMessage(ref MessagePackReader reader) => MessagePackProtocolReader.ReadMessage(ref reader);
+
+    private static Message ReadMessageWithServerFields(ref MessagePackReader reader) => MessagePackProtocolReader.ReadMessage(ref reader, serverFields: true);
 
     private static void ExpectEnd(ref MessagePackReader reader)
     {

@@ -15,7 +15,7 @@ namespace TokenWire.Server.Channels;
 /// <item><c>delta=vcdiff</c>: each message as a delta against the one delivered before it (<see cref="DeltaChain"/>);</item>
 /// <item>a qualified name (<c>[?rewind=1]name</c>, <c>[filter=…]name</c>): frames carry <see cref="WireName"/>, the name
 /// the client attached with, and a <see cref="Filter"/> keeps only the messages it matches (presence is not delivered
-/// to a filtered attachment, as it is subscribe-only).</item>
+/// to a filtered attachment, as it is subscribe-only; a summary is, when the channel found its message matches).</item>
 /// </list>
 /// While <see cref="HasBacklog"/> is true the subscriber is catching up (resume or rewind replay, presence SYNC) and live
 /// deliveries are held back, in order, until the replay has been queued. Deliveries arrive from the channel's
@@ -113,7 +113,8 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
 
     internal void Deliver(EncodedFrame frame)
     {
-        if (Filter is not null)
+        // A filtered attachment gets no presence; a MESSAGE frame (a summary) reaches it only when the channel matched it.
+        if (Filter is not null && frame.Message.Action != ProtocolAction.Message)
         {
             return;
         }
@@ -178,11 +179,6 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
     /// </summary>
     internal void SendReplay(EncodedFrame frame)
     {
-        if (Filter is not null)
-        {
-            return;
-        }
-
         if (WireName is { } wireName)
         {
             frame = new EncodedFrame(Renamed(frame.Message, wireName));

@@ -19,10 +19,22 @@ namespace TokenWire.Server.Channels;
 /// deliveries posted before them, and carry the channel's annotation mark in their channelSerial
 /// (<see cref="ChannelSerials"/>), which a resume replays after (<see cref="ReplayAnnotationsAsync"/>).
 /// </para>
+/// <para>
+/// A filtered attachment gets a message's summaries when its filter matches the message: its name and headers as
+/// created, read from the log once per annotated message and only while a filtered attachment is here (kept for the
+/// next summaries of the same message, <see cref="MaxSubjects"/> at most).
+/// </para>
 /// </summary>
 public sealed partial class LocalChannel
 {
+    /// <summary>Filter subjects kept for summaries to filtered attachments; past it the cache starts again.</summary>
+    private const int MaxSubjects = 1024;
+
     private readonly List<AnnotationEvent> _pendingAnnotations = [];
+
+    /// <summary>Annotated messages' name and extras (null: not in the log), for filtered attachments.</summary>
+    private readonly Dictionary<string, Message?> _subjects = new(StringComparer.Ordinal);
+    private bool _loadingSubject;
     private IAsyncDisposable? _annotationSubscription;
 
     /// <summary>The sequence of the last annotation event posted (or known to be history at start).</summary>
@@ -72,7 +84,7 @@ public sealed partial class LocalChannel
     /// </summary>
     private void DrainAnnotations()
     {
-        if (_pendingAnnotations.Count == 0 || _fillingAnnotations)
+        if (_pendingAnnotations.Count == 0 || _fillingAnnotations || _loadingSubject)
         {
             return;
         }
@@ -92,6 +104,13 @@ public sealed partial class LocalChannel
             {
                 if (!Delivered(applied.Annotation.MessageSerial))
                 {
+                    break;
+                }
+
+                if (NeedsSubject(applied.Annotation.MessageSerial!))
+                {
+                    _loadingSubject = true;
+                    _ = LoadSubjectAsync(applied.Annotation.MessageSerial!);
                     break;
                 }
 
@@ -115,6 +134,67 @@ public sealed partial class LocalChannel
 
         var epochs = string.CompareOrdinal(position.Epoch, _epoch);
         return epochs < 0 || (epochs == 0 && position.Offset <= _cursor);
+    }
+
+    /// <summary>Whether a filtered attachment is here and the message's filter subject is not known yet. Caller holds the lock.</summary>
+    private bool NeedsSubject(string messageSerial)
+    {
+        if (_subjects.ContainsKey(messageSerial))
+        {
+            return false;
+        }
+
+        foreach (var subscriber in _subscribers)
+        {
+            if (subscriber.Filter is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task LoadSubjectAsync(string messageSerial)
+    {
+        var subject = await ReadSubjectAsync(messageSerial, CancellationToken.None).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _loadingSubject = false;
+            RememberSubject(messageSerial, subject);
+            DrainAnnotations();
+        }
+    }
+
+    /// <summary>The message's name and extras as created (what a filter sees), or null when the log has no such message.</summary>
+    private async ValueTask<Message?> ReadSubjectAsync(string messageSerial, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (LogPosition.TryParse(messageSerial, out var position)
+                && await _log.ReadMessageAsync(Key, position, cancellationToken).ConfigureAwait(false) is { } versions)
+            {
+                return new Message { Name = versions.Original.Message.Name, Extras = versions.Original.Message.Extras };
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not worth holding the channel's annotations back for: filtered attachments miss this summary.
+            SubjectReadFailed(_logger, Key, messageSerial, ex.Message);
+        }
+
+        return null;
+    }
+
+    /// <summary>Caller holds the lock.</summary>
+    private void RememberSubject(string messageSerial, Message? subject)
+    {
+        if (_subjects.Count >= MaxSubjects)
+        {
+            _subjects.Clear();
+        }
+
+        _subjects[messageSerial] = subject;
     }
 
     /// <summary>Reads the events between the sequence and <paramref name="next"/> from the store, then drains again.</summary>
@@ -182,8 +262,20 @@ public sealed partial class LocalChannel
 
         if (_subscribers.Length > 0)
         {
-            _dispatcher.Post(SummaryFrame(Name, applied, ChannelSerials.Format(position, ChannelSerials.SummaryMark(applied.Sequence))), _subscribers);
+            _dispatcher.Post(SummaryFrame(Name, applied, ChannelSerials.Format(position, ChannelSerials.SummaryMark(applied.Sequence))), SummaryTargets(applied.Annotation.MessageSerial!));
         }
+    }
+
+    /// <summary>The subscribers a message's summary goes to: every one whose filter, if any, matches the message. Caller holds the lock.</summary>
+    private ChannelSubscriber[] SummaryTargets(string messageSerial)
+    {
+        if (Array.TrueForAll(_subscribers, s => s.Filter is null))
+        {
+            return _subscribers;
+        }
+
+        var subject = _subjects.GetValueOrDefault(messageSerial);
+        return Array.FindAll(_subscribers, s => s.Filter is not { } filter || (subject is not null && filter.Matches(subject)));
     }
 
     /// <summary>
@@ -194,6 +286,7 @@ public sealed partial class LocalChannel
     {
         var after = fromMark / 2; // every event at or before it reached the client whole
         var last = attachMark / 2;
+        var subjects = subscriber.Filter is null ? null : new Dictionary<string, Message?>(StringComparer.Ordinal);
         while (_annotations is not null && after < last)
         {
             var read = await _annotations.ReadEventsAsync(Key, after, (int)Math.Min(ReadBatch, last - after), cancellationToken).ConfigureAwait(false);
@@ -213,6 +306,21 @@ public sealed partial class LocalChannel
                 if (ChannelSerials.RawMark(applied.Sequence) > fromMark && WantsRaw(subscriber, applied.Annotation))
                 {
                     subscriber.SendReplay(RawFrame(Name, applied.Annotation, ChannelSerials.Format(attachPosition, ChannelSerials.RawMark(applied.Sequence))));
+                }
+
+                if (subjects is not null)
+                {
+                    var serial = applied.Annotation.MessageSerial!;
+                    if (!subjects.TryGetValue(serial, out var subject))
+                    {
+                        subjects[serial] = subject = await ReadSubjectAsync(serial, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    if (subject is null || !subscriber.Filter!.Matches(subject))
+                    {
+                        after = applied.Sequence;
+                        continue;
+                    }
                 }
 
                 subscriber.SendReplay(SummaryFrame(Name, applied, ChannelSerials.Format(attachPosition, ChannelSerials.SummaryMark(applied.Sequence))));
@@ -252,6 +360,9 @@ public sealed partial class LocalChannel
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: reading annotation events to fill a gap failed; retrying")]
     private static partial void AnnotationFillFailed(ILogger logger, Exception exception, ChannelKey channel);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: reading message {Serial} for filtered attachments failed ({Reason}); they miss its summary")]
+    private static partial void SubjectReadFailed(ILogger logger, ChannelKey channel, string serial, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Channel {Channel}: annotation events {From}..{To} are no longer retained and were not delivered")]
     private static partial void AnnotationsSkipped(ILogger logger, ChannelKey channel, long from, long to);

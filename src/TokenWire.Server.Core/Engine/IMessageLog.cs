@@ -64,6 +64,12 @@ public interface IMessageLog
     /// <summary>The original message at <paramref name="serial"/> and its versions, or null if there is none.</summary>
     ValueTask<MessageVersions?> ReadMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Whether an original message is at <paramref name="serial"/> (not a version, not expired): what an annotation's
+    /// target check needs, without reading or decoding the message's versions.
+    /// </summary>
+    ValueTask<bool> ContainsMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default);
+
     /// <summary>Original messages only, each folded with its versions up to the query's <c>Until</c> (or the head).</summary>
     ValueTask<HistoryPage> ReadHistoryAsync(ChannelKey channel, HistoryQuery query, CancellationToken cancellationToken = default);
 

@@ -365,6 +365,15 @@ internal sealed class InMemoryChannelLog(string epoch)
         return new MessageVersions(original, DecodeAll(versions));
     }
 
+    /// <summary>Whether an original message (not a version) is retained at <paramref name="serial"/>.</summary>
+    public bool ContainsMessage(LogPosition serial)
+    {
+        lock (_gate)
+        {
+            return serial.Epoch == epoch && serial.Offset >= FirstOffset && serial.Offset <= _lastOffset && !IsVersion(serial.Offset);
+        }
+    }
+
     /// <summary>Drops expired entries and ids; true when the channel is empty and idle long enough to forget.</summary>
     public bool TrimAndCheckIdle(DateTimeOffset now, TimeSpan forgetIdleAfter)
     {

@@ -79,6 +79,9 @@ public sealed class InMemoryMessageLog : IMessageLog, IDisposable
     public ValueTask<MessageVersions?> ReadMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_channels.TryGetValue(channel, out var log) ? log.ReadMessage(serial) : null);
 
+    public ValueTask<bool> ContainsMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_channels.TryGetValue(channel, out var log) && log.ContainsMessage(serial));
+
     public ValueTask<HistoryPage> ReadHistoryAsync(ChannelKey channel, HistoryQuery query, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_channels.TryGetValue(channel, out var log)
             ? log.ReadHistory(query)

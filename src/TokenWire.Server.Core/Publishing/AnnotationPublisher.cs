@@ -41,7 +41,7 @@ public sealed class AnnotationPublisher(IMessageLog log, IAnnotationStore store,
 
         var channel = new ChannelKey(auth.App.Id, channelName);
         if (!LogPosition.TryParse(annotation.MessageSerial, out var target)
-            || await log.ReadMessageAsync(channel, target, cancellationToken).ConfigureAwait(false) is null)
+            || !await log.ContainsMessageAsync(channel, target, cancellationToken).ConfigureAwait(false))
         {
             throw MutationRules.NotFound(annotation.MessageSerial!);
         }

@@ -32,16 +32,21 @@ public sealed class RedisAnnotationStoreTests(RedisServerFixture redis) : Annota
     }
 
     [Fact]
-    public async Task A_messages_annotation_keys_expire_after_the_retention()
+    public async Task A_messages_annotation_keys_and_the_channels_retained_events_expire_after_the_retention_its_sequence_never()
     {
         var store = await StartNodeAsync();
         await store.PublishAsync(Channel, Annotation("like:total.v1", null, "alice"), new AnnotationStorage(TimeSpan.FromMinutes(3), 100)).Within();
 
         var db = redis.Redis.GetDatabase();
-        foreach (var key in _keys.Annotations(Channel, MessageSerial))
+        var (sequence, events) = (_keys.AnnotationEvents(Channel)[0], _keys.AnnotationEvents(Channel)[1]);
+        foreach (var key in _keys.Annotations(Channel, MessageSerial).Where(k => k != sequence))
         {
             var ttl = await db.KeyTimeToLiveAsync(key);
             Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(3));
         }
+
+        Assert.Contains(events, _keys.Annotations(Channel, MessageSerial));
+        Assert.True(await db.KeyExistsAsync(sequence));
+        Assert.Null(await db.KeyTimeToLiveAsync(sequence)); // a sequence is never reused, or nodes would drop new events as seen
     }
 }

@@ -175,6 +175,9 @@ public sealed class LogWriterTests
         public ValueTask<MessageVersions?> ReadMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default) =>
             inner.ReadMessageAsync(channel, serial, cancellationToken);
 
+        public ValueTask<bool> ContainsMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default) =>
+            inner.ContainsMessageAsync(channel, serial, cancellationToken);
+
         public ValueTask<HistoryPage> ReadHistoryAsync(ChannelKey channel, HistoryQuery query, CancellationToken cancellationToken = default) =>
             inner.ReadHistoryAsync(channel, query, cancellationToken);
     }

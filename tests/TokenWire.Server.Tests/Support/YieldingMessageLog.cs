@@ -26,6 +26,12 @@ internal sealed class YieldingMessageLog(IMessageLog inner) : IMessageLog
         return await inner.ReadMessageAsync(channelKey, serial, cancellationToken);
     }
 
+    public async ValueTask<bool> ContainsMessageAsync(ChannelKey channelKey, LogPosition serial, CancellationToken cancellationToken = default)
+    {
+        await Task.Yield();
+        return await inner.ContainsMessageAsync(channelKey, serial, cancellationToken);
+    }
+
     public async ValueTask<LogPosition> GetHeadAsync(ChannelKey channelKey, CancellationToken cancellationToken = default)
     {
         await Task.Yield();

@@ -3,6 +3,7 @@
 // every raw annotation and every summary exactly once, in order, ending at the final summary. On one node (in-memory
 // engine), and on two nodes sharing a redis-server with the resume landing on the other node. Also on Redis: a
 // subscriber on one node never sees a summary before its message while another node publishes and annotates a stream.
+// A filtered attachment (getDerived) gets the summaries of the messages its filter matches, live and after a resume.
 // The dev app's `mutable` namespace has mutableMessages enabled.
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,8 +14,8 @@ import { startServer, freePort } from './server.mjs';
 import { startRedis } from './redis.mjs';
 import { FORMATS, Clients, record, uniqueName, waitFor, within, startProxy, connectionState } from './helpers.mjs';
 
-const clients = new Clients('annotations-resume');
-const keyPrefix = `annotations-resume-${process.pid}-${Date.now().toString(36)}:`;
+const clients = new Clients('annotations-delivery');
+const keyPrefix = `annotations-delivery-${process.pid}-${Date.now().toString(36)}:`;
 const MODES = ['publish', 'subscribe', 'annotation_publish', 'annotation_subscribe'];
 let server;
 let redis;
@@ -23,13 +24,13 @@ let nodes = [];
 let proxy;
 
 before(async () => {
-  redisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenwire-annotations-resume-redis-'));
+  redisDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenwire-annotations-delivery-redis-'));
   redis = await startRedis({ port: await freePort(), dir: redisDir });
   const redisArgs = ['--redis', `127.0.0.1:${redis.port}`, `--TokenWire:RedisKeyPrefix=${keyPrefix}`];
   [server, ...nodes] = await Promise.all([
-    startServer({ logName: 'annotations-resume' }),
-    startServer({ logName: 'annotations-resume-node-a', args: redisArgs }),
-    startServer({ logName: 'annotations-resume-node-b', args: redisArgs }),
+    startServer({ logName: 'annotations-delivery' }),
+    startServer({ logName: 'annotations-delivery-node-a', args: redisArgs }),
+    startServer({ logName: 'annotations-delivery-node-b', args: redisArgs }),
   ]);
 });
 afterEach(async () => {
@@ -110,6 +111,39 @@ for (const format of FORMATS) {
 
     test('two nodes on Redis: resuming onto the other node replays the missed annotations and summaries from the store', async () => {
       await resumeScenario(format, { subscribeNode: nodes[0], annotateNode: nodes[1], resumeNode: nodes[1] });
+    });
+
+    test('a filtered attachment gets the summaries of the messages its filter matches, live and after a resume, and no others', async () => {
+      const name = `mutable:${uniqueName('annot-filter')}`;
+      proxy = await startProxy(server.port);
+      const sub = clients.realtime(proxy, format, { disconnectedRetryTimeout: 500 });
+      const filtered = sub.channels.getDerived(name, { filter: 'name == `"answer"` || headers.kind == `"answer"`' });
+      const rec = record(filtered);
+      await within(rec.subscribed, 10000, 'filtered subscribe');
+      const pub = clients.realtime(server, format, { clientId: 'annotator' });
+      const channel = pub.channels.get(name, { modes: MODES });
+      const { serials: [answer] } = await within(channel.publish({ name: 'answer', data: 'a' }), 10000, 'publish');
+      const { serials: [other] } = await within(channel.publish({ name: 'other', data: 'b' }), 10000, 'publish');
+      const { serials: [byHeader] } = await within(channel.publish({ name: 'x', data: 'c', extras: { headers: { kind: 'answer' } } }), 10000, 'publish');
+      const annotate = async (serial) => within(channel.annotations.publish(serial, { type: 'like:total.v1' }), 10000, 'annotate');
+      for (const serial of [answer, other, byHeader, answer, other]) await annotate(serial);
+      await waitFor(() => totalOf(summaries(rec, answer).at(-1)) === 2 && totalOf(summaries(rec, byHeader).at(-1)) === 1, 10000, 'the matching summaries');
+
+      proxy.block(true);
+      proxy.killAll();
+      await connectionState(sub, 'disconnected', 10000);
+      for (const serial of [other, answer, byHeader]) await annotate(serial);
+      proxy.block(false);
+      await connectionState(sub, 'connected', 20000);
+      // A last matching message and summary: everything before them has arrived once they have.
+      const { serials: [last] } = await within(channel.publish({ name: 'answer', data: 'd' }), 10000, 'publish');
+      await annotate(last);
+      await waitFor(() => summaries(rec, last).length === 1, 10000, 'the last summary');
+
+      assert.deepEqual(summaries(rec, answer).map(totalOf), [1, 2, 3], 'each summary of the matching message once, in order');
+      assert.deepEqual(summaries(rec, byHeader).map(totalOf), [1, 2], 'matched by a header');
+      assert.equal(summaries(rec, other).length, 0, 'no summary of a message the filter does not match');
+      assert.deepEqual(rec.messages.filter((m) => m.action === 'message.create').map((m) => m.serial), [answer, byHeader, last]);
     });
 
     test('two nodes on Redis: a subscriber on one node never sees a summary before its message while the other publishes and annotates a stream', async () => {
