@@ -155,7 +155,7 @@ public sealed partial class LocalChannel
             {
                 // Queued under the lock, so it precedes every live frame delivered after this registration.
                 // A transport that does not subscribe has nothing to replay, so its resume trivially succeeds.
-                var resumed = subscriber is null && request.ResumeFrom is { } from && ResumeDecision.CanContinue(from, attachPosition);
+                var resumed = subscriber is null && request.ResumeFrom is { } from && ResumeDecision.CanContinue(from, request.ResumeMark, attachPosition, attachMark);
                 var outcome = new AttachOutcome(
                     resumed ? request.ResumeFrom!.Value : attachPosition,
                     Resumed: resumed,
@@ -184,7 +184,7 @@ public sealed partial class LocalChannel
         AttachOutcome outcome;
         if (request.ResumeFrom is { } from)
         {
-            var continuous = ResumeDecision.CanContinue(from, attachPosition);
+            var continuous = ResumeDecision.CanContinue(from, request.ResumeMark, attachPosition, attachMark);
             var position = from;
             while (continuous && position.Offset < attachPosition.Offset)
             {

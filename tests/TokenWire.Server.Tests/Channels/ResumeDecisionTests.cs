@@ -25,4 +25,16 @@ public sealed class ResumeDecisionTests
     [InlineData("00000000000003")]
     public void A_position_of_another_epoch_cannot(string epoch) =>
         Assert.False(ResumeDecision.CanContinue(new LogPosition(epoch, 5), Attach));
+
+    [Theory]
+    [InlineData(0, true)]
+    [InlineData(7, true)]
+    [InlineData(8, true)]
+    [InlineData(9, false)]
+    [InlineData(-1, false)]
+    public void An_annotation_mark_at_or_before_the_attach_marks_can_be_continued(long mark, bool expected)
+    {
+        Assert.Equal(expected, ResumeDecision.CanContinue(Attach.WithOffset(4), mark, Attach, 8));
+        Assert.False(ResumeDecision.CanContinue(Attach.WithOffset(11), 0, Attach, 8));
+    }
 }
