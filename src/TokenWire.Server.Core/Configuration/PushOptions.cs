@@ -1,10 +1,9 @@
 namespace TokenWire.Server.Configuration;
 
 /// <summary>
-/// Push notifications (<c>TokenWire:Push</c>): the delivery queue and each transport's credentials. Web Push needs a
-/// VAPID key pair; APNs and FCM need their providers' credentials and the internet, and until they are configured a
-/// notification to such a device fails with 103006 on the device's registration (APNs and FCM delivery are not
-/// built yet, so today every such device fails so).
+/// Push notifications (<c>TokenWire:Push</c>): the delivery queue, retries and each transport's credentials. Web Push
+/// needs a VAPID key pair, APNs a token signing key, FCM a service account; a transport left unconfigured fails its
+/// devices' notifications with 103006 on their registrations. Credentials given are checked at startup.
 /// </summary>
 public sealed class PushOptions
 {
@@ -25,7 +24,13 @@ public sealed class PushOptions
     /// </summary>
     public bool? AblyChannelTransport { get; set; }
 
+    public PushRetryOptions Retry { get; set; } = new();
+
     public VapidOptions Vapid { get; set; } = new();
+
+    public ApnsOptions Apns { get; set; } = new();
+
+    public FcmOptions Fcm { get; set; } = new();
 }
 
 /// <summary>The Web Push application server's VAPID identity (RFC 8292): a P-256 key pair, base64url, and a contact.</summary>

@@ -42,9 +42,12 @@ public static class TokenWireServiceCollectionExtensions
                 {
                     DevelopmentVapid.Apply(options.Push.Vapid);
                 }
+
+                VapidKeys.Normalize(options.Push.Vapid);
             })
             .Validate(options => options.Apps.Count > 0, "No apps are configured. Configure TokenWire:Apps (appsettings.json, TokenWire__Apps__0__... environment variables or --TokenWire:Apps:0:... arguments); development keys are only installed in the Development environment.")
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TokenWireOptions>, PushCredentialsValidator>();
 
         services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.SectionName);
         services.TryAddSingleton(TimeProvider.System);
@@ -97,7 +100,11 @@ public static class TokenWireServiceCollectionExtensions
         services.AddHttpClient(nameof(AblyChannelTransport));
         services.AddSingleton<IPushTransport, WebPushTransport>();
         services.AddSingleton<IPushTransport, AblyChannelTransport>();
-        services.AddSingleton<IPushTransport, UnconfiguredPushTransport>();
+        services.AddHttpClient(ApnsTransport.HttpClientName);
+        services.AddHttpClient(FcmTransport.HttpClientName);
+        services.AddSingleton<IPushTransport, ApnsTransport>();
+        services.AddSingleton<IPushTransport, FcmTransport>();
+        services.AddSingleton<PushMetrics>();
         services.AddHostedService<PushDeliveryService>();
         // Off with TokenWire:Memory:TrimWhenIdle=false; why it exists: IdleMemoryTrimmer's summary. Kestrel takes its
         // socket buffers from the last IMemoryPoolFactory registered: ours, which the trimmer can empty.

@@ -13,10 +13,13 @@ public interface IPushTransport
 }
 
 /// <summary>A delivery that failed, with the Ably error recorded on the device (<paramref name="permanent"/>: the
-/// registration will not work again until it changes, so the device is FAILED rather than FAILING).</summary>
-public sealed class PushDeliveryException(ErrorInfo error, bool permanent, Exception? inner = null) : Exception(error.Message, inner)
+/// registration will not work again until it changes, so the device is FAILED rather than FAILING;
+/// <paramref name="retryable"/>: the push service may well take it on another attempt — unreachable, 429, 5xx).</summary>
+public sealed class PushDeliveryException(ErrorInfo error, bool permanent, Exception? inner = null, bool retryable = false) : Exception(error.Message, inner)
 {
     public ErrorInfo Error { get; } = error;
 
     public bool Permanent { get; } = permanent;
+
+    public bool Retryable { get; } = retryable && !permanent;
 }

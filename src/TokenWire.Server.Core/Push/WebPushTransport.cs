@@ -74,7 +74,7 @@ public sealed class WebPushTransport : IPushTransport, IDisposable
         }
         catch (Exception ex) when (ex is PushServiceClientException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            throw new PushDeliveryException(new ErrorInfo(ErrorCodes.PushProviderUnreachable, 503, "The push service could not be reached: " + ex.Message), permanent: false, ex);
+            throw new PushDeliveryException(new ErrorInfo(ErrorCodes.PushProviderUnreachable, 503, "The push service could not be reached: " + ex.Message), permanent: false, ex, retryable: true);
         }
         catch (ArgumentException ex)
         {
