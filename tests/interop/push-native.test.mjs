@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from './server.mjs';
-import { FORMATS, Clients, uniqueName, within, sleep } from './helpers.mjs';
+import { FORMATS, Clients, uniqueName, within, sleep, record } from './helpers.mjs';
 import { apnsKey, serviceAccount, startNativePush } from './nativepush.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenwire-native-push-'));
@@ -247,6 +247,69 @@ describe('delivery failures', () => {
     await rest.push.admin.publish({ deviceId: failing[0].id }, { notification: { title: 'back' } });
     assert.deepEqual((await apnsRequest(fresh)).body.aps.alert, { title: 'back' });
   });
+});
+
+describe('the pushEnabled channel rule (a configured app: push on for the notify namespace only)', () => {
+  const KEY = 'pushapp.root:pushapp-secret';
+  let ruled;
+  before(async () => {
+    ruled = await startServer({
+      logName: 'push-rule',
+      args: [
+        '--TokenWire:Apps:0:Id=pushapp',
+        '--TokenWire:Apps:0:Keys:0:Id=root',
+        '--TokenWire:Apps:0:Keys:0:Secret=pushapp-secret',
+        '--TokenWire:Apps:0:Keys:0:Capability={"*":["*"]}',
+        '--TokenWire:Apps:0:Namespaces:0:Name=notify',
+        '--TokenWire:Apps:0:Namespaces:0:PushEnabled=true',
+        '--TokenWire:Apps:0:Namespaces:1:Name=persisted',
+        '--TokenWire:Apps:0:Namespaces:1:Persisted=true',
+        `--TokenWire:Push:Apns:Key=${APNS.pem}`,
+        '--TokenWire:Push:Apns:KeyId=TESTKEY123',
+        '--TokenWire:Push:Apns:TeamId=TEAM456789',
+        `--TokenWire:Push:Apns:BundleId=${BUNDLE}`,
+        `--TokenWire:Push:Apns:BaseUrl=${providers.url}`,
+      ],
+    });
+  });
+  after(async () => {
+    if (ruled) await ruled.stop();
+  });
+
+  for (const format of FORMATS) {
+    test(`push subscriptions are refused (40000) on channels without the rule; extras.push there is published without notifications [${format.name}]`, async () => {
+      const rest = clients.rest(ruled, format, { key: KEY });
+      const client = uniqueName('client');
+      const refusedChannels = [uniqueName('plain'), `persisted:${uniqueName('p')}`];
+      for (const channel of refusedChannels) {
+        const err = await rest.push.admin.channelSubscriptions.save({ channel, clientId: client }).then(() => assert.fail(`subscribed on ${channel}`), (e) => e);
+        assert.equal(err.code, 40000);
+        assert.equal(err.statusCode, 400);
+        assert.match(err.message, /pushEnabled/);
+      }
+      const listed = (await rest.push.admin.channelSubscriptions.listChannels({})).items;
+      assert.ok(refusedChannels.every((c) => !listed.includes(c)), `nothing stored: ${listed}`);
+
+      // On a channel without the rule the message itself is published and delivered as usual.
+      const plain = uniqueName('plain');
+      const realtime = clients.realtime(ruled, format, { key: KEY });
+      const channel = realtime.channels.get(plain);
+      const received = record(channel);
+      await received.subscribed;
+      await channel.publish({ name: 'n', data: 'd', extras: { push: { notification: { title: 'ignored' } } } });
+      await within((async () => { while (received.messages.length === 0) await sleep(10); })(), 10000, 'the message to arrive');
+      assert.deepEqual(received.messages[0].extras.push, { notification: { title: 'ignored' } });
+
+      // On a push-enabled channel the same publish notifies the channel's subscribers.
+      const token = uniqueName('rule-apns');
+      const id = uniqueName('ios');
+      await rest.push.admin.deviceRegistrations.save(iosDevice(id, token, client));
+      const notify = `notify:${uniqueName('n')}`;
+      await rest.push.admin.channelSubscriptions.save({ channel: notify, clientId: client });
+      await realtime.channels.get(notify).publish({ name: 'n', extras: { push: { notification: { title: 'delivered' } } } });
+      assert.deepEqual((await apnsRequest(token)).body.aps.alert, { title: 'delivered' });
+    });
+  }
 });
 
 describe('startup validation of push credentials', () => {

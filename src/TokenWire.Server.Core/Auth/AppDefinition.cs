@@ -9,7 +9,9 @@ public sealed class AppDefinition(
     IReadOnlySet<string> persistedNamespaces,
     int maxMessageSize,
     int maxPresenceMembers,
-    IReadOnlySet<string>? mutableNamespaces = null)
+    IReadOnlySet<string>? mutableNamespaces = null,
+    IReadOnlyDictionary<string, bool>? pushNamespaces = null,
+    bool pushEnabled = false)
 {
     public string Id { get; } = id;
 
@@ -35,6 +37,13 @@ public sealed class AppDefinition(
 
     /// <summary>Channels whose messages may be updated, deleted and appended to (Ably's <c>mutableMessages</c> rule).</summary>
     public bool IsMutable(string channelName) => mutableNamespaces is not null && InNamespace(channelName, mutableNamespaces);
+
+    /// <summary>Channels that take push subscriptions and notify them (Ably's <c>pushEnabled</c> rule): the namespace's rule, else the app's.</summary>
+    public bool IsPushEnabled(string channelName)
+    {
+        var colon = channelName.IndexOf(':');
+        return colon > 0 && pushNamespaces is not null && pushNamespaces.TryGetValue(channelName[..colon], out var enabled) ? enabled : pushEnabled;
+    }
 
     private static bool InNamespace(string channelName, IReadOnlySet<string> namespaces)
     {

@@ -73,7 +73,9 @@ public sealed class AppRegistry
             app.Namespaces.Where(n => n.Persisted).Select(n => n.Name).ToHashSet(StringComparer.Ordinal),
             app.MaxMessageSize ?? _limits.MaxMessageSize,
             app.MaxPresenceMembers ?? _limits.MaxPresenceMembers,
-            app.Namespaces.Where(n => n.MutableMessages).Select(n => n.Name).ToHashSet(StringComparer.Ordinal));
+            app.Namespaces.Where(n => n.MutableMessages).Select(n => n.Name).ToHashSet(StringComparer.Ordinal),
+            app.Namespaces.Where(n => n.PushEnabled is not null).GroupBy(n => n.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().PushEnabled!.Value, StringComparer.Ordinal),
+            app.PushEnabled);
         if (!_apps.TryAdd(app.Id, definition))
         {
             throw new InvalidOperationException($"TokenWire:Apps: app id '{app.Id}' is configured twice");

@@ -9,6 +9,10 @@ public sealed class AppOptions
     /// <summary>Channel rules by namespace (the part of a channel name before the first <c>:</c>).</summary>
     public List<NamespaceOptions> Namespaces { get; set; } = [];
 
+    /// <summary>The <c>pushEnabled</c> rule of channels whose namespace does not set it (off, as on Ably, where push
+    /// is enabled per namespace; the development app turns it on for every channel).</summary>
+    public bool PushEnabled { get; set; }
+
     /// <summary>This app's <c>maxMessageSize</c> (bytes), instead of <see cref="LimitOptions.MaxMessageSize"/>; at most
     /// <see cref="LimitOptions.MaxFrameSize"/>, since a message must fit in a frame.</summary>
     public int? MaxMessageSize { get; set; }

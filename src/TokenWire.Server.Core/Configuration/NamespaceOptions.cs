@@ -10,4 +10,8 @@ public sealed class NamespaceOptions
     /// <summary>Messages may be updated, deleted and appended to (Ably's <c>mutableMessages</c>); otherwise 93002.
     /// Such channels keep history as persisted ones do, as on Ably.</summary>
     public bool MutableMessages { get; set; }
+
+    /// <summary>Ably's <c>pushEnabled</c> rule: devices may subscribe to these channels for push, and a message's
+    /// <c>extras.push</c> notifies them. Unset: the app's <see cref="AppOptions.PushEnabled"/>.</summary>
+    public bool? PushEnabled { get; set; }
 }

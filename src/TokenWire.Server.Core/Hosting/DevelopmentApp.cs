@@ -22,6 +22,9 @@ public static class DevelopmentApp
             new KeyOptions { Id = "root", Secret = "dev-root-secret", Capability = """{"*":["*"]}""" },
             new KeyOptions { Id = "sub", Secret = "dev-sub-secret", Capability = """{"*":["subscribe","history"]}""" },
         ],
+        // Every channel may carry push, so the demo and a laptop's first try work unconfigured; configured apps
+        // enable push per namespace (or app-wide) as on Ably.
+        PushEnabled = true,
         Namespaces =
         [
             new NamespaceOptions { Name = "persisted", Persisted = true },

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using TokenWire.Protocol;
+using TokenWire.Server.Auth;
 using TokenWire.Server.Configuration;
 
 namespace TokenWire.Server.Push;
@@ -11,7 +12,7 @@ namespace TokenWire.Server.Push;
 /// <c>extras.push</c>) and <see cref="PushDeliveryService"/>: publishing never waits on a push service. A message
 /// without <c>extras.push</c> costs one byte search of its extras, and nothing when it has none.
 /// </summary>
-public sealed class PushQueue(IOptions<TokenWireOptions> options, ILogger<PushQueue> logger)
+public sealed class PushQueue(IOptions<TokenWireOptions> options, ILogger<PushQueue> logger, AppRegistry? apps = null)
 {
     private readonly Channel<PushJob> _jobs = Channel.CreateBounded<PushJob>(new BoundedChannelOptions(Math.Max(1, options.Value.Push.QueueCapacity))
     {
@@ -30,7 +31,11 @@ public sealed class PushQueue(IOptions<TokenWireOptions> options, ILogger<PushQu
         }
     }
 
-    /// <summary>Queues the notifications of a channel publish: each message whose extras carry a <c>push</c> object.</summary>
+    /// <summary>
+    /// Queues the notifications of a channel publish: each message whose extras carry a <c>push</c> object, on a
+    /// channel whose <c>pushEnabled</c> rule is on. Elsewhere the message is published as it is, without
+    /// notifications, as Ably documents it.
+    /// </summary>
     public void OnPublished(string appId, string channel, IReadOnlyList<Message> messages)
     {
         foreach (var message in messages)
@@ -38,6 +43,12 @@ public sealed class PushQueue(IOptions<TokenWireOptions> options, ILogger<PushQu
             if (message.Extras is not { } extras || extras.Utf8Json.Span.IndexOf("\"push\""u8) < 0)
             {
                 continue;
+            }
+
+            if (apps?.FindApp(appId) is { } app && !app.IsPushEnabled(channel))
+            {
+                logger.LogDebug("A message with extras.push on channel {Channel}, whose pushEnabled rule is off: published without notifications", channel);
+                return;
             }
 
             using var document = JsonDocument.Parse(extras.Utf8Json);

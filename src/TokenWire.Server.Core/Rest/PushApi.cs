@@ -228,7 +228,7 @@ public static class PushApi
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
-    private static async Task SaveSubscriptionAsync(HttpContext context, RestAuthentication authentication, IPushRegistry registry, IOptions<TokenWireOptions> options)
+    private static async Task SaveSubscriptionAsync(HttpContext context, RestAuthentication authentication, IPushRegistry registry, IOptions<TokenWireOptions> options, AppRegistry apps)
     {
         var body = await ReadObjectAsync(context, options, "A channel subscription");
         var channel = StringField(body, "channel");
@@ -246,6 +246,11 @@ public static class PushApi
 
         var caller = await CallerAsync(context, authentication, registry, subscription.DeviceId);
         RequireSubscriber(caller, channel, subscription.DeviceId, subscription.ClientId);
+        if (apps.FindApp(caller.AppId) is { } app && !app.IsPushEnabled(channel))
+        {
+            throw PushRecipients.Invalid($"Push is not enabled on channel '{channel}': enable the pushEnabled rule of its namespace (TokenWire:Apps:…:Namespaces)");
+        }
+
         await registry.SaveSubscriptionAsync(caller.AppId, subscription, context.RequestAborted);
         await RestResponses.WriteJsonAsync(context, StatusCodes.Status201Created, subscription.Write);
     }

@@ -17,7 +17,7 @@ namespace TokenWire.Server.Rest;
 
 /// <summary>
 /// Sandbox provisioning in the shape Ably's sandbox takes (reference §8): <c>POST /apps</c> with <c>keys</c>
-/// (capability JSON strings), <c>namespaces</c> (<c>persisted</c>), <c>channels</c> (presence fixtures) and
+/// (capability JSON strings), <c>namespaces</c> (<c>persisted</c>, <c>mutableMessages</c>, <c>pushEnabled</c>), <c>channels</c> (presence fixtures) and
 /// <c>limits</c>; the answer lists <c>appId</c>, <c>accountId</c>, <c>keys</c> (<c>keyName</c>, <c>keySecret</c>,
 /// <c>keyStr</c>, <c>capability</c>), <c>namespaces</c>, <c>channels</c> and where to connect (<c>endpoint</c>,
 /// <c>port</c>, <c>tls</c>). <c>DELETE /apps/{appId}</c> (Basic auth with one of its keys) removes it.
@@ -72,7 +72,8 @@ public static class SandboxApi
                 {
                     var persisted = item.TryGetProperty("persisted", out var p) && p.ValueKind == JsonValueKind.True;
                     var mutable = item.TryGetProperty("mutableMessages", out var m) && m.ValueKind == JsonValueKind.True;
-                    app.Namespaces.Add(new NamespaceOptions { Name = id.GetString()!, Persisted = persisted, MutableMessages = mutable });
+                    var push = item.TryGetProperty("pushEnabled", out var pe) && pe.ValueKind == JsonValueKind.True;
+                    app.Namespaces.Add(new NamespaceOptions { Name = id.GetString()!, Persisted = persisted, MutableMessages = mutable, PushEnabled = push });
                     namespaces.Add((id.GetString()!, item.Clone()));
                 }
             }
