@@ -56,10 +56,12 @@ public static class ErrorCodes
     public const int TooManyPresenceMembers = 91003;
     public const int MutableMessagesNotEnabled = 93002;
     public const int PushPublishFailed = 103000;
+    public const int PushRetriesExhausted = 103001;
     public const int PushRejectedByProvider = 103004;
     public const int PushDeviceTokenInvalid = 103005;
     public const int PushTransportNotConfigured = 103006;
     public const int PushProviderUnreachable = 103007;
+    public const int PushTransportCredentialsInvalid = 103008;
 
     public static ErrorInfo Create(int code, string message) => new(code, StatusFor(code), message);
 

@@ -97,8 +97,11 @@ public sealed class ApnsTransport : IPushTransport, IDisposable
         }
 
         var transient = status is 429 or >= 500 || reason == "ExpiredProviderToken";
+        var code = transient ? ErrorCodes.PushProviderUnreachable
+            : status == 403 ? ErrorCodes.PushTransportCredentialsInvalid
+            : ErrorCodes.PushRejectedByProvider;
         return new PushDeliveryException(
-            new ErrorInfo(transient ? ErrorCodes.PushProviderUnreachable : ErrorCodes.PushRejectedByProvider, transient ? 503 : 400, $"APNs refused the notification ({status} {reason})"),
+            new ErrorInfo(code, transient ? 503 : code == ErrorCodes.PushTransportCredentialsInvalid ? 500 : 400, $"APNs refused the notification ({status} {reason})"),
             permanent: false,
             retryable: transient);
     }

@@ -74,7 +74,7 @@ public sealed class FcmAccessTokens(FcmServiceAccount account, HttpClient http, 
         {
             // 4xx: the account's key or grant is refused, which retrying will not change; 5xx and 429 are the token service's trouble.
             var transient = (int)response.StatusCode is 429 or >= 500;
-            throw new PushDeliveryException(new ErrorInfo(transient ? ErrorCodes.PushProviderUnreachable : ErrorCodes.PushRejectedByProvider, transient ? 503 : 500, $"FCM access token request refused ({(int)response.StatusCode}): {Truncate(body)}"), permanent: false, retryable: transient);
+            throw new PushDeliveryException(new ErrorInfo(transient ? ErrorCodes.PushProviderUnreachable : ErrorCodes.PushTransportCredentialsInvalid, transient ? 503 : 500, $"FCM access token request refused ({(int)response.StatusCode}): {Truncate(body)}"), permanent: false, retryable: transient);
         }
 
         try

@@ -90,8 +90,11 @@ public sealed class FcmTransport : IPushTransport, IDisposable
         }
 
         var transient = status is 401 or 429 or >= 500 || errorCode is "UNAVAILABLE" or "INTERNAL" or "QUOTA_EXCEEDED";
+        var code = transient ? ErrorCodes.PushProviderUnreachable
+            : status == 403 || errorCode == "THIRD_PARTY_AUTH_ERROR" ? ErrorCodes.PushTransportCredentialsInvalid
+            : ErrorCodes.PushRejectedByProvider;
         return new PushDeliveryException(
-            new ErrorInfo(transient ? ErrorCodes.PushProviderUnreachable : ErrorCodes.PushRejectedByProvider, transient ? 503 : 400, what),
+            new ErrorInfo(code, transient ? 503 : code == ErrorCodes.PushTransportCredentialsInvalid ? 500 : 400, what),
             permanent: false,
             retryable: transient);
     }

@@ -158,12 +158,14 @@ public sealed partial class PushDeliveryService(
         var retry = options.Value.Push.Retry;
         var started = _time.GetTimestamp();
         var holdsSlot = true;
+        var attempts = 0;
         try
         {
             var transport = _transports.FirstOrDefault(x => x.Handles(type))
                 ?? throw new PushDeliveryException(new ErrorInfo(ErrorCodes.PushTransportNotConfigured, 500, $"No push transport for '{type}'"), permanent: true);
             for (var attempt = 1; ; attempt++)
             {
+                attempts = attempt;
                 try
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -194,6 +196,11 @@ public sealed partial class PushDeliveryService(
         catch (PushDeliveryException ex)
         {
             metrics?.Failed(type);
+            if (ex.Retryable && attempts > 1)
+            {
+                ex = new PushDeliveryException(new ErrorInfo(ErrorCodes.PushRetriesExhausted, 503, $"Push delivery gave up after {attempts} attempts: {ex.Error.Message}"), permanent: false, ex);
+            }
+
             LogDeliveryFailed(logger, device?.Id ?? "(direct recipient)", type, ex.Error.Code, ex.Error.Message);
             if (device is not null)
             {

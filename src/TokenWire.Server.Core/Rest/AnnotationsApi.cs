@@ -72,17 +72,13 @@ public static class AnnotationsApi
         var maxLimit = options.Value.Limits.HistoryMaxLimit;
         var limit = ParseInt(context.Request.Query, "limit", HistoryRequest.DefaultLimit, 1, maxLimit);
         var start = ParseInt(context.Request.Query, "start", 0, 0, int.MaxValue);
-        var page = await store.ReadAsync(new ChannelKey(auth.App.Id, channel), serial, start, limit + 1, context.RequestAborted);
-        var items = page.Count > limit ? page.Take(limit).ToList() : page;
-        var first = $"./annotations?limit={limit}";
-        var link = $"<{first}>; rel=\"first\", <./annotations?limit={limit}&start={start}>; rel=\"current\"";
-        if (page.Count > limit)
-        {
-            link += $", <./annotations?limit={limit}&start={start + limit}>; rel=\"next\"";
-        }
-
-        context.Response.Headers.Link = link;
-        await RestResponses.WriteAnnotationsAsync(context, items);
+        await RestPaging.WriteAsync(
+            context,
+            limit,
+            n => store.ReadAsync(new ChannelKey(auth.App.Id, channel), serial, start, n, context.RequestAborted),
+            page => $"<./annotations?limit={limit}>; rel=\"first\", <./annotations?limit={limit}&start={start}>; rel=\"current\""
+                + (page.HasNext ? $", <./annotations?limit={limit}&start={start + limit}>; rel=\"next\"" : string.Empty),
+            items => RestResponses.WriteAnnotationsAsync(context, items));
     }
 
     private static int ParseInt(IQueryCollection query, string name, int fallback, int min, int max)

@@ -193,20 +193,12 @@ public static class PushApi
             RequireAdmin(caller, null, "list device registrations");
         }
 
-        var limit = Limit(query);
-        var page = await registry.ListDevicesAsync(caller.AppId, filter, Param(query, "cursor"), limit + 1, context.RequestAborted);
-        var items = page.Take(limit).ToList();
-        context.Response.Headers.Link = Link("deviceRegistrations", query, page.Count > limit ? items[^1].Id : null);
-        await RestResponses.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteStartArray();
-            foreach (var device in items)
-            {
-                device.Write(w);
-            }
-
-            w.WriteEndArray();
-        });
+        await RestPaging.WriteArrayAsync(
+            context,
+            Limit(query),
+            n => registry.ListDevicesAsync(caller.AppId, filter, Param(query, "cursor"), n, context.RequestAborted),
+            page => Link("deviceRegistrations", query, page.HasNext ? page.Last.Id : null),
+            (w, device) => device.Write(w));
     }
 
     private static async Task RemoveDevicesAsync(HttpContext context, RestAuthentication authentication, IPushRegistry registry)
@@ -265,20 +257,12 @@ public static class PushApi
             RequireSubscriber(caller, filter.Channel, filter.DeviceId, filter.ClientId);
         }
 
-        var limit = Limit(query);
-        var page = await registry.ListSubscriptionsAsync(caller.AppId, filter, Param(query, "cursor"), limit + 1, context.RequestAborted);
-        var items = page.Take(limit).ToList();
-        context.Response.Headers.Link = Link("channelSubscriptions", query, page.Count > limit ? items[^1].Key : null);
-        await RestResponses.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteStartArray();
-            foreach (var subscription in items)
-            {
-                subscription.Write(w);
-            }
-
-            w.WriteEndArray();
-        });
+        await RestPaging.WriteArrayAsync(
+            context,
+            Limit(query),
+            n => registry.ListSubscriptionsAsync(caller.AppId, filter, Param(query, "cursor"), n, context.RequestAborted),
+            page => Link("channelSubscriptions", query, page.HasNext ? page.Last.Key : null),
+            (w, subscription) => subscription.Write(w));
     }
 
     private static async Task RemoveSubscriptionsAsync(HttpContext context, RestAuthentication authentication, IPushRegistry registry)
@@ -305,20 +289,12 @@ public static class PushApi
         var caller = await CallerAsync(context, authentication, registry, null);
         RequireAdmin(caller, null, "list push channels");
         var query = context.Request.Query;
-        var limit = Limit(query);
-        var page = await registry.ListChannelsAsync(caller.AppId, Param(query, "cursor"), limit + 1, context.RequestAborted);
-        var items = page.Take(limit).ToList();
-        context.Response.Headers.Link = Link("channels", query, page.Count > limit ? items[^1] : null);
-        await RestResponses.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteStartArray();
-            foreach (var channel in items)
-            {
-                w.WriteStringValue(channel);
-            }
-
-            w.WriteEndArray();
-        });
+        await RestPaging.WriteArrayAsync(
+            context,
+            Limit(query),
+            n => registry.ListChannelsAsync(caller.AppId, Param(query, "cursor"), n, context.RequestAborted),
+            page => Link("channels", query, page.HasNext ? page.Last : null),
+            (w, channel) => w.WriteStringValue(channel));
     }
 
     /// <summary>

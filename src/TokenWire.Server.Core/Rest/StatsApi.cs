@@ -44,19 +44,12 @@ public static class StatsApi
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var query = StatsQuery.Parse(context.Request.Query, now);
-        var buckets = await store.ReadAsync(auth.App.Id, query.Unit, query.PageFirst, query.PageLast, query.Forwards, query.Limit + 1, context.RequestAborted);
-        var page = buckets.Take(query.Limit).ToList();
-        context.Response.Headers.Link = query.Link(buckets.Count > query.Limit ? query.After(page[^1].Start) : null);
-        await RestResponses.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
-        {
-            w.WriteStartArray();
-            foreach (var bucket in page)
-            {
-                WriteInterval(w, auth.App.Id, query.Unit, bucket, now);
-            }
-
-            w.WriteEndArray();
-        });
+        await RestPaging.WriteArrayAsync(
+            context,
+            query.Limit,
+            n => store.ReadAsync(auth.App.Id, query.Unit, query.PageFirst, query.PageLast, query.Forwards, n, context.RequestAborted),
+            page => query.Link(page.HasNext ? query.After(page.Last.Start) : null),
+            (w, bucket) => WriteInterval(w, auth.App.Id, query.Unit, bucket, now));
     }
 
     private static void WriteInterval(Utf8JsonWriter w, string appId, StatsUnit unit, StatsBucket bucket, long now)

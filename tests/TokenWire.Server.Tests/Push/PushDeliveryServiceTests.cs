@@ -65,7 +65,9 @@ public sealed class PushDeliveryServiceTests : IAsyncLifetime
 
         await Wait.Eventually("the device to be FAILING", async () => (await _registry.GetDeviceAsync(App, "d1"))!.State == "FAILING");
         Assert.Equal(3, _transport.Attempts("flaky-9"));
-        Assert.Equal((ErrorCodes.PushProviderUnreachable, 1.0), ((await _registry.GetDeviceAsync(App, "d1"))!.Error!.Code, _metrics.Sum("tokenwire.push.failed")));
+        var error = (await _registry.GetDeviceAsync(App, "d1"))!.Error!;
+        Assert.Equal((ErrorCodes.PushRetriesExhausted, 1.0), (error.Code, _metrics.Sum("tokenwire.push.failed")));
+        Assert.Contains("gave up after 3 attempts: unavailable", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
