@@ -360,4 +360,34 @@ describe('two nodes on one redis-server', () => {
     await b.push.admin.deviceRegistrations.remove(id);
     assert.equal((await rejection(a.push.admin.deviceRegistrations.get(id))).code, 40400);
   });
+
+  test('a device one node found gone is FAILED on the other, which does not send to it until it is registered again', async () => {
+    const [a, b] = nodes.map((node) => clients.rest(node, FORMATS[1]));
+    const client = uniqueName('erin');
+    const gone = subscription(pushService, uniqueName('cluster-gone'), VAPID.publicKey);
+    const good = subscription(pushService, uniqueName('cluster-good'), VAPID.publicKey);
+    const [goneId, goodId] = [uniqueName('web'), uniqueName('web')];
+    await a.push.admin.deviceRegistrations.save({ id: goneId, clientId: client, platform: 'browser', formFactor: 'desktop', push: { recipient: gone.recipient } });
+    await a.push.admin.deviceRegistrations.save({ id: goodId, clientId: client, platform: 'browser', formFactor: 'desktop', push: { recipient: good.recipient } });
+
+    await a.push.admin.publish({ deviceId: goneId }, { data: { n: '1' } });
+    await within(pushService.next(gone.path), 10000, 'the push service to be asked');
+    const failed = await eventually(async () => {
+      const d = await b.push.admin.deviceRegistrations.get(goneId);
+      return d.push.state === 'FAILED' && d;
+    }, 10000, 'node b to read the device FAILED');
+    assert.equal(failed.push.error.code, 103005);
+
+    await b.push.admin.publish({ clientId: client }, { data: { n: '2' } });
+    assert.deepEqual(await notification(good), { data: { n: '2' } });
+    await b.push.admin.publish({ deviceId: goneId }, { data: { n: '3' } });
+    await b.push.admin.publish({ deviceId: goodId }, { data: { n: '4' } });
+    assert.deepEqual(await notification(good), { data: { n: '4' } });
+    assert.equal(pushService.pending(gone.path), 0, 'node b sent nothing to the FAILED device');
+
+    const fresh = subscription(pushService, uniqueName('cluster-fresh'), VAPID.publicKey);
+    assert.equal((await b.push.admin.deviceRegistrations.save({ id: goneId, clientId: client, platform: 'browser', formFactor: 'desktop', push: { recipient: fresh.recipient } })).push.state, 'ACTIVE');
+    await a.push.admin.publish({ deviceId: goneId }, { data: { n: '5' } });
+    assert.deepEqual(await notification(fresh), { data: { n: '5' } });
+  });
 });

@@ -168,9 +168,7 @@ public sealed partial class PushDeliveryService(
                 attempts = attempt;
                 try
                 {
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    timeout.CancelAfter(options.Value.Push.DeliveryTimeout);
-                    await transport.SendAsync(recipient, payload, timeout.Token).ConfigureAwait(false);
+                    await AttemptAsync(transport, recipient, payload, cancellationToken).ConfigureAwait(false);
                     break;
                 }
                 catch (PushDeliveryException ex) when (ex.Retryable && attempt < retry.MaxAttempts
@@ -222,6 +220,21 @@ public sealed partial class PushDeliveryService(
             {
                 _slots.Release();
             }
+        }
+    }
+
+    /// <summary>One attempt, bounded by <see cref="PushOptions.DeliveryTimeout"/>: a push service that does not answer in time is a transient failure.</summary>
+    private async Task AttemptAsync(IPushTransport transport, JsonElement recipient, JsonElement payload, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.Push.DeliveryTimeout);
+        try
+        {
+            await transport.SendAsync(recipient, payload, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new PushDeliveryException(new ErrorInfo(ErrorCodes.PushProviderUnreachable, 503, $"The push service did not answer within {options.Value.Push.DeliveryTimeout.TotalSeconds:0.###} s"), permanent: false, ex, retryable: true);
         }
     }
 

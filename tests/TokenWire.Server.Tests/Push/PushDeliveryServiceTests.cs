@@ -26,7 +26,7 @@ public sealed class PushDeliveryServiceTests : IAsyncLifetime
     {
         var options = Options.Create(new TokenWireOptions
         {
-            Push = new PushOptions { Retry = new PushRetryOptions { MaxAttempts = 3, InitialBackoff = TimeSpan.FromMilliseconds(5), MaxBackoff = TimeSpan.FromMilliseconds(20) } },
+            Push = new PushOptions { DeliveryTimeout = TimeSpan.FromMilliseconds(200), Retry = new PushRetryOptions { MaxAttempts = 3, InitialBackoff = TimeSpan.FromMilliseconds(5), MaxBackoff = TimeSpan.FromMilliseconds(20) } },
         });
         _metrics = new MetricRecorder(_services);
         _queue = new PushQueue(options, NullLogger<PushQueue>.Instance);
@@ -91,6 +91,17 @@ public sealed class PushDeliveryServiceTests : IAsyncLifetime
         await Wait.Eventually("the re-registered device to be tried", () => _transport.Attempts("gone") == 2);
     }
 
+    [Fact]
+    public async Task A_push_service_that_does_not_answer_in_time_is_retried_as_a_transient_failure()
+    {
+        await _registry.SaveDeviceAsync(App, Device("d1", "slow-1"));
+
+        _queue.EnqueueDirect(new PushJob(App, PushTargetKind.Device, "d1", """{"data":{"a":"b"}}"""));
+
+        await Wait.Eventually("the second attempt to succeed", () => _metrics.Sum("tokenwire.push.sent") == 1);
+        Assert.Equal((2, 1.0), (_transport.Attempts("slow-1"), _metrics.Sum("tokenwire.push.retried")));
+    }
+
     private static DeviceRegistration Device(string id, string token, string? clientId = null) => new()
     {
         Id = id,
@@ -100,7 +111,7 @@ public sealed class PushDeliveryServiceTests : IAsyncLifetime
         Recipient = $$"""{"transportType":"fcm","registrationToken":"{{token}}"}""",
     };
 
-    /// <summary>Tokens script the outcome: "flaky-N" fails N times with 503 first, "gone" is unknown to the provider.</summary>
+    /// <summary>Tokens script the outcome: "flaky-N" fails N times with 503 first, "slow-1" does not answer the first time, "gone" is unknown to the provider.</summary>
     private sealed class ScriptedTransport : IPushTransport
     {
         private readonly ConcurrentDictionary<string, int> _attempts = new();
@@ -116,6 +127,11 @@ public sealed class PushDeliveryServiceTests : IAsyncLifetime
             if (token == "gone")
             {
                 throw new PushDeliveryException(new ErrorInfo(ErrorCodes.PushDeviceTokenInvalid, 400, "gone"), permanent: true);
+            }
+
+            if (token == "slow-1" && attempt == 1)
+            {
+                return Task.Delay(Timeout.Infinite, cancellationToken);
             }
 
             if (token.StartsWith("flaky-", StringComparison.Ordinal) && attempt <= int.Parse(token[6..], System.Globalization.CultureInfo.InvariantCulture))
