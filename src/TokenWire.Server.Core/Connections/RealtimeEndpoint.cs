@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Hosting;
 using TokenWire.Protocol;
 
@@ -8,16 +9,37 @@ namespace TokenWire.Server.Connections;
 
 /// <summary>
 /// The realtime WebSocket endpoint at <c>/</c> (reference §1.1): admits the connection (<see cref="ConnectionAdmission"/>),
-/// sends CONNECTED, then runs the transport until the socket ends.
+/// sends CONNECTED, then runs the transport until the socket ends. Reached through Kestrel's HTTP stack
+/// (<see cref="HandleAsync"/>) or, for a plain upgrade request, from below it (Hosting/WebSocketFastPath).
 /// </summary>
 public sealed class RealtimeEndpoint(ConnectionAdmission admission, RealtimeServices services, IHostApplicationLifetime lifetime)
 {
     /// <summary>How long a refused connection waits for the client's half of the close handshake.</summary>
     private static readonly TimeSpan RefusalCloseTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>The endpoint behind Kestrel's HTTP stack: a WebSocket request to <c>/</c>.</summary>
     public async Task HandleAsync(HttpContext context)
     {
-        var query = context.Request.Query;
+        using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
+        await ServeAsync(socket, context.Request.Query, DrainToken(context.Features), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A stopping node drains once Kestrel asks its connections to close, which it does when it has stopped accepting
+    /// new ones: a client told to reconnect cannot land on this node again (a balancer's connect fails, and it picks
+    /// another). Until then new connections are served as usual and drained with the others. Servers without that
+    /// notice drain when the host starts stopping. <paramref name="features"/>: the request's or the connection's.
+    /// </summary>
+    public CancellationToken DrainToken(IFeatureCollection features) =>
+        features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? lifetime.ApplicationStopping;
+
+    /// <summary>
+    /// Everything after the upgrade, whichever path accepted the socket (this endpoint behind Kestrel's HTTP stack, or
+    /// the fast path below it): the format and version checks, the drain, admission, CONNECTED and the transport.
+    /// <paramref name="query"/> is the upgrade request's query string, all a connect request is read from.
+    /// </summary>
+    public async Task ServeAsync(WebSocket socket, IQueryCollection query, CancellationToken drainRequested, CancellationToken aborted)
+    {
         var requestedFormat = query["format"].ToString();
         WireFormat? format = requestedFormat switch
         {
@@ -25,7 +47,6 @@ public sealed class RealtimeEndpoint(ConnectionAdmission admission, RealtimeServ
             "json" or "" => WireFormat.Json,
             _ => null,
         };
-        using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
         if (format is null)
         {
             // Refused in JSON, the format any client can read.
@@ -39,11 +60,6 @@ public sealed class RealtimeEndpoint(ConnectionAdmission admission, RealtimeServ
             return;
         }
 
-        // A stopping node drains once Kestrel asks its connections to close, which it does when it has stopped accepting
-        // new ones: a client told to reconnect cannot land on this node again (a balancer's connect fails, and it picks
-        // another). Until then new connections are served as usual and drained with the others. Servers without that
-        // notice drain when the host starts stopping.
-        var drainRequested = context.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? lifetime.ApplicationStopping;
         if (drainRequested.IsCancellationRequested)
         {
             // Told what the node's connected clients are told (RealtimeTransport.Drain): the SDK retries, elsewhere if it can.
@@ -54,7 +70,7 @@ public sealed class RealtimeEndpoint(ConnectionAdmission admission, RealtimeServ
         var admitted = await admission.AdmitAsync(
             query,
             (connection, parameters) => new RealtimeTransport(socket, format.Value, parameters.Echo, parameters.Heartbeats, parameters.AppendRollupWindow, connection, services),
-            context.RequestAborted).ConfigureAwait(false);
+            aborted).ConfigureAwait(false);
         if (admitted.Transport is not RealtimeTransport transport)
         {
             await RefuseAsync(socket, format.Value, admitted.Refusal!, admitted.RefusalAction).ConfigureAwait(false);
@@ -62,7 +78,7 @@ public sealed class RealtimeEndpoint(ConnectionAdmission admission, RealtimeServ
         }
 
         transport.Session.SendConnected(admitted.ResumeError);
-        await transport.RunAsync(drainRequested, context.RequestAborted).ConfigureAwait(false);
+        await transport.RunAsync(drainRequested, aborted).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -36,11 +36,17 @@ public static class TokenWireApplicationExtensions
 
         // Ping frames well inside maxIdleInterval: clients that asked for heartbeats=false (Node) count them as
         // activity, and a peer that stops answering them is dropped (its connection stays resumable).
-        app.UseWebSockets(new WebSocketOptions
+        var webSockets = new WebSocketOptions
         {
             KeepAliveInterval = options.Connection.MaxIdleInterval / 2,
             KeepAliveTimeout = options.Connection.MaxIdleInterval * 2,
-        });
+        };
+        app.UseWebSockets(webSockets);
+        if (options.Connection.WebSocketFastPath && AnyHostAllowed(app.Configuration))
+        {
+            app.Services.GetRequiredService<WebSocketFastPath>().Activate(webSockets);
+        }
+
         app.UseMiddleware<ApiRequestStats>();
         app.UseMiddleware<RestErrorMiddleware>();
         app.Use(async (context, next) =>
@@ -71,6 +77,10 @@ public static class TokenWireApplicationExtensions
         app.MapPushApi();
         return app;
     }
+
+    /// <summary>Host filtering (AllowedHosts) is HTTP middleware, so the fast path serves only servers without it.</summary>
+    private static bool AnyHostAllowed(IConfiguration configuration) =>
+        configuration["AllowedHosts"] is not { Length: > 0 } hosts || hosts.Split(';', StringSplitOptions.TrimEntries).Contains("*");
 
     /// <summary>The comet transport's endpoints (<see cref="CometEndpoint"/>); the path's key is the connection's.</summary>
     private static void MapComet(WebApplication app)

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -111,6 +112,16 @@ public static class TokenWireServiceCollectionExtensions
         services.AddSingleton<IMemoryPoolFactory<byte>, TrimmableMemoryPoolFactory>();
         services.AddHostedService<IdleMemoryTrimmer>();
         services.AddHealthChecks();
+
+        // Below Kestrel's HTTP stack on every endpoint it binds; serves nothing until MapTokenWire activates it.
+        services.AddSingleton<WebSocketFastPath>();
+        services.AddOptions<KestrelServerOptions>().Configure<WebSocketFastPath, IOptions<TokenWireOptions>>((kestrel, fastPath, options) =>
+        {
+            if (options.Value.Connection.WebSocketFastPath)
+            {
+                kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => fastPath.Middleware(next, kestrel.Limits)));
+            }
+        });
 
         // The request line of a realtime connection carries its credentials (?key=… or ?access_token=…, as the Ably
         // protocol defines), and ASP.NET Core's request logging writes the full URL at Information. That category is

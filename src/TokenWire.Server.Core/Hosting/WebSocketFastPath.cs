@@ -1,0 +1,123 @@
+using System.IO.Pipelines;
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.WebUtilities;
+using TokenWire.Server.Connections;
+
+namespace TokenWire.Server.Hosting;
+
+/// <summary>
+/// Realtime WebSockets below Kestrel's HTTP stack. An upgraded HTTP/1.1 request keeps its whole request state alive for
+/// the connection's life (the HTTP connection, header collections, HttpContext, hosting's Activity and log scope:
+/// ~10 KB of an idle connection's ~20 KB, docs/benchmarks.md). This connection middleware peeks at the first request,
+/// consuming nothing; when it is exactly a realtime upgrade (<see cref="WebSocketUpgradeRequest"/>) it answers the 101
+/// itself and serves <see cref="RealtimeEndpoint.ServeAsync"/> over the connection's own pipes. Everything else — REST,
+/// comet, the demo, HTTP/2, TLS (this sits outside it), anything malformed or too big — is handed to Kestrel's HTTP
+/// stack untouched. Off with <c>TokenWire:Connection:WebSocketFastPath=false</c>; it also stands aside until
+/// <see cref="TokenWireApplicationExtensions.MapTokenWire"/> maps the realtime endpoint, and when AllowedHosts
+/// restricts the Host header (host filtering is HTTP middleware). What differs from the HTTP path: the 101 carries
+/// no Date, Server or CORS headers (no browser reads them on an upgrade), and ASP.NET Core's request metrics do not
+/// count these connections (Kestrel's connection metrics and TokenWire's own do).
+/// </summary>
+public sealed partial class WebSocketFastPath(IServiceProvider services, ILogger<WebSocketFastPath> logger)
+{
+    private WebSocketCreationOptions? _socketOptions;
+
+    /// <summary>Kestrel connection middleware for an endpoint of a server with <paramref name="limits"/>.</summary>
+    public ConnectionDelegate Middleware(ConnectionDelegate next, KestrelServerLimits limits) => connection => OnConnectionAsync(connection, next, limits);
+
+    /// <summary>Starts serving, with the keep-alive the HTTP path's <c>UseWebSockets</c> was given.</summary>
+    internal void Activate(WebSocketOptions options)
+    {
+        _socketOptions = new WebSocketCreationOptions
+        {
+            IsServer = true,
+            KeepAliveInterval = options.KeepAliveInterval,
+            KeepAliveTimeout = options.KeepAliveTimeout,
+        };
+        Activated(logger);
+    }
+
+    private async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next, KestrelServerLimits limits)
+    {
+        if (_socketOptions is not { } socketOptions)
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+
+        var (decision, request) = await PeekAsync(connection, limits).ConfigureAwait(false);
+        if (decision == UpgradeDecision.Decline)
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+
+        if (decision == UpgradeDecision.NeedMore)
+        {
+            // Timed out or gone before a whole request arrived: closed, as Kestrel closes such a connection.
+            return;
+        }
+
+        var transport = connection.Transport;
+        await transport.Output.WriteAsync(request.SwitchingProtocols(), connection.ConnectionClosed).ConfigureAwait(false);
+        var endpoint = services.GetRequiredService<RealtimeEndpoint>();
+        using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(transport), socketOptions);
+        var query = new QueryCollection(QueryHelpers.ParseQuery(request.QueryString));
+        await endpoint.ServeAsync(socket, query, endpoint.DrainToken(connection.Features), connection.ConnectionClosed).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Accept with the request's header block consumed (bytes after it stay in the pipe), Decline with nothing consumed,
+    /// or NeedMore when no whole request came in time: Kestrel's keep-alive timeout until the first byte, its request
+    /// headers timeout after it, as its HTTP stack would allow.
+    /// </summary>
+    private async Task<(UpgradeDecision Decision, WebSocketUpgradeRequest Request)> PeekAsync(ConnectionContext connection, KestrelServerLimits limits)
+    {
+        var input = connection.Transport.Input;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        timeout.CancelAfter(limits.KeepAliveTimeout);
+        var started = false;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return (UpgradeDecision.NeedMore, default);
+            }
+
+            var buffer = result.Buffer;
+            var decision = WebSocketUpgradeRequest.Parse(buffer, out var request);
+            if (decision == UpgradeDecision.Accept)
+            {
+                input.AdvanceTo(buffer.GetPosition(request.HeaderLength));
+                return (decision, request);
+            }
+
+            if (decision == UpgradeDecision.Decline || result.IsCompleted || result.IsCanceled)
+            {
+                // Nothing consumed or examined: Kestrel's first read returns these bytes at once.
+                input.AdvanceTo(buffer.Start);
+                return (UpgradeDecision.Decline, default);
+            }
+
+            if (!started && !buffer.IsEmpty)
+            {
+                started = true;
+                timeout.CancelAfter(limits.RequestHeadersTimeout);
+            }
+
+            // All examined, nothing consumed: the next read waits for more bytes.
+            input.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Realtime WebSocket upgrades are served below Kestrel's HTTP stack (TokenWire:Connection:WebSocketFastPath)")]
+    private static partial void Activated(ILogger logger);
+}
