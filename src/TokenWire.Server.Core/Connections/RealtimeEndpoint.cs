@@ -71,6 +71,9 @@ public sealed class RealtimeEndpoint(ConnectionAdmission admission, RealtimeServ
             query,
             (connection, parameters) => new RealtimeTransport(socket, format.Value, parameters.Echo, parameters.Heartbeats, parameters.AppendRollupWindow, connection, services),
             aborted).ConfigureAwait(false);
+
+        // Not held for the connection's life (this state machine lives as long as the transport runs).
+        query = QueryCollection.Empty;
         if (admitted.Transport is not RealtimeTransport transport)
         {
             await RefuseAsync(socket, format.Value, admitted.Refusal!, admitted.RefusalAction).ConfigureAwait(false);

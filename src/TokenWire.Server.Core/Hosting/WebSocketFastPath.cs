@@ -61,12 +61,17 @@ public sealed partial class WebSocketFastPath(IServiceProvider services, ILogger
             return;
         }
 
-        var transport = connection.Transport;
-        await transport.Output.WriteAsync(request.SwitchingProtocols(), connection.ConnectionClosed).ConfigureAwait(false);
-        var endpoint = services.GetRequiredService<RealtimeEndpoint>();
-        using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(transport), socketOptions);
         var query = new QueryCollection(QueryHelpers.ParseQuery(request.QueryString));
-        await endpoint.ServeAsync(socket, query, endpoint.DrainToken(connection.Features), connection.ConnectionClosed).ConfigureAwait(false);
+        var response = request.SwitchingProtocols();
+        request = default;
+        await connection.Transport.Output.WriteAsync(response, connection.ConnectionClosed).ConfigureAwait(false);
+        var endpoint = services.GetRequiredService<RealtimeEndpoint>();
+        using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), socketOptions);
+        var serving = endpoint.ServeAsync(socket, query, endpoint.DrainToken(connection.Features), connection.ConnectionClosed);
+
+        // This state machine lives as long as the connection: it keeps none of the request.
+        (query, response) = (null!, null!);
+        await serving.ConfigureAwait(false);
     }
 
     /// <summary>
