@@ -27,6 +27,9 @@ if (sandbox)
 }
 
 builder.Services.AddTokenWire(builder.Environment);
+
+// Realtime WebSocket upgrades below ASP.NET Core's HTTP stack on every endpoint (TokenWire:Connection:WebSocketFastPath).
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.UseTokenWireWebSocketFastPath()));
 // The embedded engine unless a Redis server is configured (--redis host:port, TokenWire:Redis, TokenWire__Redis).
 if (builder.Configuration["TokenWire:Redis"] is { Length: > 0 } redis)
 {

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -113,15 +112,8 @@ public static class TokenWireServiceCollectionExtensions
         services.AddHostedService<IdleMemoryTrimmer>();
         services.AddHealthChecks();
 
-        // Below Kestrel's HTTP stack on every endpoint it binds; serves nothing until MapTokenWire activates it.
+        // Kestrel endpoints opt in (ListenOptions.UseTokenWireWebSocketFastPath); it serves nothing until MapTokenWire activates it.
         services.AddSingleton<WebSocketFastPath>();
-        services.AddOptions<KestrelServerOptions>().Configure<WebSocketFastPath, IOptions<TokenWireOptions>>((kestrel, fastPath, options) =>
-        {
-            if (options.Value.Connection.WebSocketFastPath)
-            {
-                kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => fastPath.Middleware(next, kestrel.Limits)));
-            }
-        });
 
         // The request line of a realtime connection carries its credentials (?key=… or ?access_token=…, as the Ably
         // protocol defines), and ASP.NET Core's request logging writes the full URL at Information. That category is
