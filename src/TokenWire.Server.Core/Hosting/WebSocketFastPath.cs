@@ -11,11 +11,11 @@ namespace TokenWire.Server.Hosting;
 /// <summary>
 /// Realtime WebSockets below Kestrel's HTTP stack. An upgraded HTTP/1.1 request keeps its whole request state alive for
 /// the connection's life (the HTTP connection, header collections, HttpContext, hosting's Activity and log scope:
-/// ~10 KB of an idle connection's ~20 KB, docs/benchmarks.md). This connection middleware peeks at the first request,
+/// ~7 KB of an idle connection's ~22 KB, docs/benchmarks.md). This connection middleware peeks at the first request,
 /// consuming nothing; when it is exactly a realtime upgrade (<see cref="WebSocketUpgradeRequest"/>) it answers the 101
 /// itself and serves <see cref="RealtimeEndpoint.ServeAsync"/> over the connection's own pipes. Everything else — REST,
-/// comet, the demo, HTTP/2, TLS (this sits outside it), anything malformed or too big — is handed to Kestrel's HTTP
-/// stack untouched. Off with <c>TokenWire:Connection:WebSocketFastPath=false</c>; it also stands aside until
+/// comet, the demo, HTTP/2, a TLS handshake (when added outside TLS), anything malformed or too big — is handed to
+/// Kestrel's HTTP stack untouched. Off with <c>TokenWire:Connection:WebSocketFastPath=false</c>; it also stands aside until
 /// <see cref="TokenWireApplicationExtensions.MapTokenWire"/> maps the realtime endpoint, and when AllowedHosts
 /// restricts the Host header (host filtering is HTTP middleware). What differs from the HTTP path: the 101 carries
 /// no Date, Server or CORS headers (no browser reads them on an upgrade), and ASP.NET Core's request metrics do not
