@@ -26,9 +26,7 @@ public static class StoredMessageCodec
     {
         var scratch = t_scratch ?? new ArrayBufferWriter<byte>(ScratchBytes);
         t_scratch = null;
-        var writer = new MessagePackWriter(scratch);
-        MessagePackProtocolWriter.WriteMessage(ref writer, message, withPosition);
-        writer.Flush();
+        Encode(message, scratch, withPosition);
         var stored = scratch.WrittenSpan.ToArray();
         scratch.ResetWrittenCount();
         if (scratch.Capacity <= MaxRetainedScratchBytes)
@@ -37,6 +35,15 @@ public static class StoredMessageCodec
         }
 
         return stored;
+    }
+
+    /// <summary>Writes the stored form to <paramref name="output"/> (a caller that packs many messages into one buffer).</summary>
+    /// <inheritdoc cref="Encode(Message, bool)" path="/param"/>
+    public static void Encode(Message message, IBufferWriter<byte> output, bool withPosition = false)
+    {
+        var writer = new MessagePackWriter(output);
+        MessagePackProtocolWriter.WriteMessage(ref writer, message, withPosition);
+        writer.Flush();
     }
 
     /// <summary>The stored message; without its serial and timestamp unless it was stored with them.</summary>

@@ -11,14 +11,20 @@ namespace TokenWire.Server.Engine;
 /// <summary>
 /// One channel's log in memory. Entries are contiguous by offset (entry i has offset FirstOffset + i), so a
 /// position lookup is arithmetic, and <see cref="LogEntry.LoggedAt"/> never decreases, so time bounds are binary searches.
-/// A message is retained as its stored bytes (<see cref="StoredMessageCodec"/>) and decoded when read, outside the
-/// lock where the read allows; a version of a mutable message likewise, with its original's serial and timestamp.
+/// A message is retained as its stored bytes (<see cref="StoredMessageCodec"/>), packed into <see cref="RetainedBytes"/>,
+/// and decoded when read, outside the lock where the read allows; a version of a mutable message likewise, with its
+/// original's serial and timestamp.
 /// Every member takes the instance lock; it is held only for memory operations.
 /// </summary>
 internal sealed class InMemoryChannelLog(string epoch)
 {
     private readonly Lock _gate = new();
     private readonly List<Retained> _entries = [];
+    private readonly RetainedBytes _bytes = new();
+
+    /// <summary>Where a thread encodes what it is about to store; its bytes are copied into <see cref="_bytes"/>.</summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_encoded;
     /// <summary>
     /// Idempotency: the offset each message id was stored at, keyed by a 128-bit hash of the id (seeded per process,
     /// so collisions cannot be chosen) rather than the id itself, so a retained id costs no object.
@@ -55,11 +61,13 @@ internal sealed class InMemoryChannelLog(string epoch)
         var serials = new string[messages.Count];
         var appended = new List<LogEntry>(messages.Count);
         // Encoded before taking the lock: the stored form leaves out the serial and timestamp assigned under it.
-        var stored = new byte[messages.Count][];
+        var encoded = Encoded();
+        var ends = messages.Count <= 32 ? stackalloc int[messages.Count] : new int[messages.Count];
         for (var i = 0; i < messages.Count; i++)
         {
             messages[i].Action ??= 0;
-            stored[i] = StoredMessageCodec.Encode(messages[i]);
+            StoredMessageCodec.Encode(messages[i], encoded);
+            ends[i] = encoded.WrittenCount;
         }
 
         lock (_gate)
@@ -83,7 +91,8 @@ internal sealed class InMemoryChannelLog(string epoch)
                 var serial = SerialAt(offset);
                 message.Serial = serial;
                 message.Timestamp = timestamp;
-                _entries.Add(new Retained(timestamp, 0, stored[i], null));
+                var start = i == 0 ? 0 : ends[i - 1];
+                _entries.Add(new Retained(timestamp, 0, _bytes.Add(encoded.WrittenSpan[start..ends[i]], nowMs), null));
                 appended.Add(new LogEntry(offset, message) { LoggedAt = timestamp });
                 serials[i] = serial;
                 if (message.Id is { } newId)
@@ -324,7 +333,9 @@ internal sealed class InMemoryChannelLog(string epoch)
             operation.Timestamp = original.Message.Timestamp;
             operation.Version = VersionPayload.Stamp(operation.Version, serial, timestamp);
             var entry = new LogEntry(offset, operation, original.Offset) { LoggedAt = timestamp };
-            _entries.Add(new Retained(timestamp, original.Offset, StoredMessageCodec.Encode(operation, withPosition: true), null));
+            var encoded = Encoded();
+            StoredMessageCodec.Encode(operation, encoded, withPosition: true);
+            _entries.Add(new Retained(timestamp, original.Offset, _bytes.Add(encoded.WrittenSpan, nowMs), null));
             state.VersionOffsets.Add(offset);
             if (operation.Id is { } newId)
             {
@@ -404,7 +415,7 @@ internal sealed class InMemoryChannelLog(string epoch)
         }
 
         var original = state.Original;
-        return new Retained(original.LoggedAt, 0, null, original with { Message = Fold(state, upToOffset) });
+        return new Retained(original.LoggedAt, 0, default, original with { Message = Fold(state, upToOffset) });
     }
 
     /// <summary>
@@ -456,7 +467,7 @@ internal sealed class InMemoryChannelLog(string epoch)
             return entry;
         }
 
-        var message = StoredMessageCodec.Decode(new ReadOnlySequence<byte>(retained.Stored!));
+        var message = StoredMessageCodec.Decode(retained.Stored.Sequence);
         if (retained.VersionOf != 0)
         {
             return new LogEntry(offset, message, retained.VersionOf) { LoggedAt = retained.LoggedAt };
@@ -520,6 +531,18 @@ internal sealed class InMemoryChannelLog(string epoch)
         }
     }
 
+    /// <summary>This thread's encoding buffer, emptied; one that grew large for a big message is not kept.</summary>
+    private static ArrayBufferWriter<byte> Encoded()
+    {
+        if (t_encoded is not { Capacity: <= 64 * 1024 } encoded)
+        {
+            return t_encoded = new ArrayBufferWriter<byte>(1024);
+        }
+
+        encoded.ResetWrittenCount();
+        return encoded;
+    }
+
     private void ExpireIds(long nowMs)
     {
         while (_idExpiry.TryPeek(out var item) && item.ExpiresAtMs <= nowMs)
@@ -533,5 +556,5 @@ internal sealed class InMemoryChannelLog(string epoch)
     /// One entry: as retained, a message's stored bytes (a version's with its original's offset, offsets starting at 1);
     /// in a read's result, also a ready entry (an original folded with its versions).
     /// </summary>
-    private readonly record struct Retained(long LoggedAt, long VersionOf, byte[]? Stored, LogEntry? Entry);
+    private readonly record struct Retained(long LoggedAt, long VersionOf, StoredBytes Stored, LogEntry? Entry);
 }

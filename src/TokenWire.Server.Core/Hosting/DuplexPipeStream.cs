@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace TokenWire.Server.Hosting;
 
@@ -27,6 +28,9 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
         set => throw new NotSupportedException();
     }
 
+    // Pooled: a pending read lives until the client's next frame, long enough to be promoted by a collection if its
+    // state machine were new each time (one per inbound frame); a pooled one is reused instead, already old.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -48,6 +52,7 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
