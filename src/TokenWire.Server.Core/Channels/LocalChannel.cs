@@ -180,7 +180,9 @@ public sealed partial class LocalChannel
 
     private async Task<AttachOutcome> ReplayAsync(ChannelSubscriber subscriber, AttachRequest request, LogPosition attachPosition, long attachMark, Action<AttachOutcome> sendAttached, CancellationToken cancellationToken)
     {
-        var replay = new List<LogEntry>();
+        // The reads' own lists: an engine may decode each entry only when it is read (the in-memory one does), so
+        // ATTACHED goes out once continuity is known and the frames follow as the entries are decoded.
+        var replay = new List<IReadOnlyList<LogEntry>>();
         AttachOutcome outcome;
         if (request.ResumeFrom is { } from)
         {
@@ -190,7 +192,7 @@ public sealed partial class LocalChannel
             {
                 var read = await _log.ReadAfterAsync(Key, position, (int)Math.Min(ReadBatch, attachPosition.Offset - position.Offset), cancellationToken).ConfigureAwait(false);
                 continuous = read.Continuous && read.Entries.Count > 0 && read.Entries[0].Offset == position.Offset + 1;
-                replay.AddRange(read.Entries);
+                replay.Add(read.Entries);
                 position = position.WithOffset(read.Entries.Count > 0 ? read.Entries[^1].Offset : position.Offset);
             }
 
@@ -204,8 +206,9 @@ public sealed partial class LocalChannel
         else
         {
             var since = request.RewindAge is { } age ? _time.GetUtcNow().Add(-age).ToUnixTimeMilliseconds() : (long?)null;
-            replay.AddRange(await _log.ReadRecentAsync(Key, request.RewindCount, since, attachPosition, cancellationToken).ConfigureAwait(false));
-            outcome = new AttachOutcome(attachPosition, Resumed: false, HasBacklog: replay.Count > 0, ContinuityLost: false, attachMark);
+            var recent = await _log.ReadRecentAsync(Key, request.RewindCount, since, attachPosition, cancellationToken).ConfigureAwait(false);
+            replay.Add(recent);
+            outcome = new AttachOutcome(attachPosition, Resumed: false, HasBacklog: recent.Count > 0, ContinuityLost: false, attachMark);
         }
 
         if (outcome.Resumed)
@@ -215,6 +218,7 @@ public sealed partial class LocalChannel
         }
 
         sendAttached(outcome);
+        await YieldToWriterAsync().ConfigureAwait(false);
 
         // Batched, so a replay longer than the outbound queue still fits in it: one frame per entry made a long gap
         // overflow the queue at once and the resume fail again and again, most of all when maxOutboundRate paces the
@@ -223,7 +227,7 @@ public sealed partial class LocalChannel
         var replayMark = rewound ? attachMark : outcome.AnnotationMark;
         var batch = new List<DeliveredMessage>(ReplayFrameMessages);
         Dictionary<long, MessageAggregate?>? wholeAppends = subscriber.AppendModeFull ? [] : null;
-        foreach (var entry in replay)
+        foreach (var entry in replay.SelectMany(read => read))
         {
             if (rewound && entry.Message.Action is MessageActions.Update or MessageActions.Delete)
             {
@@ -281,7 +285,15 @@ public sealed partial class LocalChannel
         var replay = new MessageBatch(Name, serial, [.. batch]) { IsReplay = true, ComposedFromMessages = true };
         batch.Clear();
         await subscriber.SendReplayAsync(replay, cancellationToken).ConfigureAwait(false);
+        await YieldToWriterAsync().ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Lets the connection's writer, woken by what was just queued and waiting in this thread's local queue, run here
+    /// now: otherwise it waits for another pool thread to wake and steal it (milliseconds on a busy machine) while the
+    /// replay keeps this one. A long replay also takes turns with other connections' work this way.
+    /// </summary>
+    private static async ValueTask YieldToWriterAsync() => await Task.Yield();
 
     public void Detach(ChannelSubscriber subscriber)
     {
@@ -540,6 +552,7 @@ public sealed partial class LocalChannel
                 }
 
                 var read = await _log.ReadAfterAsync(Key, from, (int)Math.Clamp(target - from.Offset, 1, ReadBatch)).ConfigureAwait(false);
+                DecodeOutsideLock(read.Entries);
                 needed = DeliverRead(read, from);
                 if (needed is not null)
                 {
@@ -551,6 +564,15 @@ public sealed partial class LocalChannel
                 GapFillFailed(_logger, ex, Key);
                 await Task.Delay(TimeSpan.FromMilliseconds(100)).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>Reads every entry once, so an engine that decodes entries as they are read does it here, not under the lock.</summary>
+    private static void DecodeOutsideLock(IReadOnlyList<LogEntry> entries)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            _ = entries[i];
         }
     }
 

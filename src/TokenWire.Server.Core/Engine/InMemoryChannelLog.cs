@@ -140,13 +140,9 @@ internal sealed class InMemoryChannelLog(string epoch)
             _entries.CopyTo(IndexOf(from), slice, 0, count);
         }
 
-        var entries = new LogEntry[slice.Length];
-        for (var i = 0; i < slice.Length; i++)
-        {
-            entries[i] = Decode(from + i, slice[i]);
-        }
-
-        return new ReadResult(entries, continuous, epoch, head);
+        // Decoded as the reader gets to each entry: a resume knows its continuity now, and sends ATTACHED and the
+        // first frames while the rest are still bytes.
+        return new ReadResult(new DecodedOnRead(this, from, slice), continuous, epoch, head);
     }
 
     public IReadOnlyList<LogEntry> ReadRecent(int? count, long? sinceMs, LogPosition upTo)
@@ -557,4 +553,27 @@ internal sealed class InMemoryChannelLog(string epoch)
     /// in a read's result, also a ready entry (an original folded with its versions).
     /// </summary>
     private readonly record struct Retained(long LoggedAt, long VersionOf, StoredBytes Stored, LogEntry? Entry);
+
+    /// <summary>
+    /// Entries copied out under the lock as stored, each decoded (outside it) the first time it is read. Read by one
+    /// reader at a time, in practice in order; a racing second read of an entry would only decode it twice.
+    /// </summary>
+    private sealed class DecodedOnRead(InMemoryChannelLog log, long from, Retained[] slice) : IReadOnlyList<LogEntry>
+    {
+        private readonly LogEntry?[] _decoded = new LogEntry?[slice.Length];
+
+        public int Count => slice.Length;
+
+        public LogEntry this[int index] => _decoded[index] ??= log.Decode(from + index, slice[index]);
+
+        public IEnumerator<LogEntry> GetEnumerator()
+        {
+            for (var i = 0; i < slice.Length; i++)
+            {
+                yield return this[i];
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 }

@@ -547,6 +547,35 @@ public sealed class LocalChannelTests : IDisposable
     }
 
     [Fact]
+    public async Task A_resume_queues_ATTACHED_before_it_reads_the_replay_entries()
+    {
+        const int missed = 1000;
+        var log = new ReadCountingMessageLog(_log);
+        var channel = new LocalChannel(Key, log, _bus, new InMemoryPresenceStore(), NullLogger.Instance);
+        await channel.Ready.Within();
+        var from = channel.Cursor;
+        await Publish("conn-p", Names("m", missed));
+        var sink = new RecordingSink("conn-s");
+        var readAtAttached = -1;
+
+        var outcome = await channel.AttachAsync(
+            new ChannelSubscriber(sink, Modes),
+            new AttachRequest(from, null, null),
+            o =>
+            {
+                readAtAttached = log.EntriesRead;
+                sink.Record(new ProtocolMessage(ProtocolAction.Attached) { Channel = channel.Name, ChannelSerial = o.ChannelSerial });
+            },
+            CancellationToken.None).Within();
+
+        // Continuity needs the read's first and last entries only; the other 998 are read (decoded) while sending.
+        Assert.True(outcome.Resumed);
+        Assert.InRange(readAtAttached, 0, 2);
+        Assert.Equal(ProtocolAction.Attached, sink.Frames[0].Action);
+        Assert.Equal(Names("m", missed), sink.Messages.Select(m => m.Name));
+    }
+
+    [Fact]
     public async Task Gap_fill_after_trimming_delivers_every_message_the_log_still_has()
     {
         var retention = Retention with { MaxMessages = 5 };
