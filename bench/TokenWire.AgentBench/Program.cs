@@ -13,13 +13,15 @@ using TokenWire.Client;
 //   3. append rollup (--rollup only that): one message-per-response stream of 600 appends at 150 tokens/s, the
 //      publisher's appendRollupWindow 0 / 40 / 100 ms, and the deliveries per second one subscriber receives;
 //   4. history (--history only that): history({ untilAttach }) of a 2,000-token response paged to its end, 30 reads after
-//      --warmup reads (3; the server and the client run tier-0 JIT code for the first few hundred requests);
+//      --warmup reads (3; the server and the client run tier-0 JIT code for the first few hundred requests),
+//      --history-limit messages a page (100, Ably's default; Ably allows up to 1,000);
 //   5. resume (--resume only that): a subscriber's transport is cut, 1,000 tokens are published while its reconnect is
 //      held at a loopback proxy, and the time from letting the reconnect through to the last missed token is measured,
 //      --repetitions times (30) after --warmup rounds (3).
 // --server-dll <path> starts that build instead of src/TokenWire.Server's Release output (pin a copy while others rebuild).
 var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(8);
 var warmup = args.SkipWhile(a => a != "--warmup").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(3);
+var historyLimit = args.SkipWhile(a => a != "--history-limit").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(100);
 var repetitions = args.SkipWhile(a => a != "--repetitions").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(30);
 var port = FreePort();
 var serverDll = args.SkipWhile(a => a != "--server-dll").Skip(1).Select(Path.GetFullPath).FirstOrDefault()
@@ -54,15 +56,16 @@ try
 
     if (args.Contains("--history"))
     {
-        Console.WriteLine("| format | response as | items | pages | p50 ms | p90 ms |");
-        Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        Console.WriteLine($"limit {historyLimit}, {warmup} warm-up reads");
+        Console.WriteLine("| format | response as | items | pages | first read ms | p50 ms | p90 ms | raw HTTP, not decoded, p50 ms |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var binary in new[] { true, false })
         {
             var options = RealtimeClientOptions.Default with { Key = "dev.root:dev-root-secret", Endpoint = "127.0.0.1", Port = port, Tls = false, UseBinaryProtocol = binary };
             foreach (var perResponse in new[] { false, true })
             {
-                var (p50, p90, items, pages) = await HistoryReads.MeasureAsync(options, perResponse, warmup);
-                Console.WriteLine($"| {(binary ? "msgpack" : "json")} | {(perResponse ? "one message, 2,000 appends" : "2,000 messages")} | {items} | {pages} | {p50:0.0} | {p90:0.0} |");
+                var r = await HistoryReads.MeasureAsync(options, perResponse, warmup, historyLimit);
+                Console.WriteLine($"| {(binary ? "msgpack" : "json")} | {(perResponse ? "one message, 2,000 appends" : "2,000 messages")} | {r.Items} | {r.Pages} | {r.FirstMs:0.0} | {r.P50Ms:0.0} | {r.P90Ms:0.0} | {r.RawP50Ms:0.0} |");
             }
         }
 
