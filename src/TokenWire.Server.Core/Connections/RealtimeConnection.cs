@@ -17,6 +17,8 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
     /// <summary>Guards the transport binding against a resume racing the old transport's end.</summary>
     private readonly Lock _binding = new();
 
+    private PresenceMemberships? _presence;
+
     public string Id { get; } = id;
 
     /// <summary>The connection's identity in the stores: the key without its generation.</summary>
@@ -36,8 +38,9 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
 
     public IRealtimeTransport? Transport { get; private set; }
 
-    /// <summary>The presence members this connection has entered (they leave with it).</summary>
-    public PresenceMemberships Presence { get; } = new();
+    /// <summary>The presence members this connection has entered (they leave with it); created when first needed,
+    /// as most connections never enter.</summary>
+    public PresenceMemberships Presence => _presence ?? LazyInitializer.EnsureInitialized(ref _presence);
 
     /// <summary>When the last transport went away; null while one is active.</summary>
     public DateTimeOffset? DisconnectedAt { get; private set; }
@@ -50,7 +53,7 @@ public sealed class RealtimeConnection(string id, string key, AuthContext auth)
             var previous = Transport;
             Transport = transport;
             DisconnectedAt = null;
-            Presence.SetPendingLeave(null);
+            _presence?.SetPendingLeave(null); // none yet: nothing entered, so no leave is pending
             return previous;
         }
     }

@@ -21,7 +21,12 @@ public sealed class RealtimeEndpoint(ConnectionAdmission admission, RealtimeServ
     public async Task HandleAsync(HttpContext context)
     {
         using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
-        await ServeAsync(socket, context.Request.Query, DrainToken(context.Features), context.RequestAborted).ConfigureAwait(false);
+        var drainRequested = DrainToken(context.Features);
+        var transport = await AcceptAsync(socket, context.Request.Query, drainRequested, context.RequestAborted, abortEndsReceive: false).ConfigureAwait(false);
+        if (transport is not null)
+        {
+            await transport.RunAsync(drainRequested, context.RequestAborted).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -34,11 +39,15 @@ public sealed class RealtimeEndpoint(ConnectionAdmission admission, RealtimeServ
         features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? lifetime.ApplicationStopping;
 
     /// <summary>
-    /// Everything after the upgrade, whichever path accepted the socket (this endpoint behind Kestrel's HTTP stack, or
-    /// the fast path below it): the format and version checks, the drain, admission, CONNECTED and the transport.
-    /// <paramref name="query"/> is the upgrade request's query string, all a connect request is read from.
+    /// Everything after the upgrade up to the transport, whichever path accepted the socket (this endpoint behind
+    /// Kestrel's HTTP stack, or the fast path below it): the format and version checks, the drain, admission and
+    /// CONNECTED. Returns the transport for the caller to run (<see cref="RealtimeTransport.RunAsync"/>), or null when
+    /// the connection was refused (the refusal has been sent). The caller awaits the transport itself, so no state
+    /// machine of this method stays alive for the connection's life. <paramref name="query"/> is the upgrade request's
+    /// query string, all a connect request is read from. <paramref name="abortEndsReceive"/>: see
+    /// <see cref="RealtimeTransport"/>'s constructor.
     /// </summary>
-    public async Task ServeAsync(WebSocket socket, IQueryCollection query, CancellationToken drainRequested, CancellationToken aborted)
+    public async Task<RealtimeTransport?> AcceptAsync(WebSocket socket, IQueryCollection query, CancellationToken drainRequested, CancellationToken aborted, bool abortEndsReceive)
     {
         var requestedFormat = query["format"].ToString();
         WireFormat? format = requestedFormat switch
@@ -51,37 +60,34 @@ public sealed class RealtimeEndpoint(ConnectionAdmission admission, RealtimeServ
         {
             // Refused in JSON, the format any client can read.
             await RefuseAsync(socket, WireFormat.Json, ErrorCodes.Create(ErrorCodes.InvalidParameterValue, $"Unsupported format '{requestedFormat}'; use json or msgpack")).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (admission.VersionRefusal(query["v"].ToString()) is { } versionError)
         {
             await RefuseAsync(socket, format.Value, versionError).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (drainRequested.IsCancellationRequested)
         {
             // Told what the node's connected clients are told (RealtimeTransport.Drain): the SDK retries, elsewhere if it can.
             await RefuseAsync(socket, format.Value, RealtimeTransport.ShuttingDown(), ProtocolAction.Disconnected, WebSocketCloseStatus.NormalClosure).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var admitted = await admission.AdmitAsync(
             query,
-            (connection, parameters) => new RealtimeTransport(socket, format.Value, parameters.Echo, parameters.Heartbeats, parameters.AppendRollupWindow, connection, services),
+            (connection, parameters) => new RealtimeTransport(socket, format.Value, parameters.Echo, parameters.Heartbeats, parameters.AppendRollupWindow, connection, services, abortEndsReceive),
             aborted).ConfigureAwait(false);
-
-        // Not held for the connection's life (this state machine lives as long as the transport runs).
-        query = QueryCollection.Empty;
         if (admitted.Transport is not RealtimeTransport transport)
         {
             await RefuseAsync(socket, format.Value, admitted.Refusal!, admitted.RefusalAction).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         transport.Session.SendConnected(admitted.ResumeError);
-        await transport.RunAsync(drainRequested, aborted).ConfigureAwait(false);
+        return transport;
     }
 
     /// <summary>

@@ -92,6 +92,7 @@ public sealed partial class RealtimeSession
             return null;
         }
 
+        _appendOrders ??= new Dictionary<string, AppendOrder>(StringComparer.Ordinal);
         _appendOrders.TryGetValue(channel, out var previous);
         var order = new AppendOrder(id, previous);
         if (_appendOrders.Count >= MaxTrackedAppendOrders && previous is null)

@@ -18,15 +18,17 @@ public sealed partial class RealtimeSession
 
     private readonly IRealtimeTransport _transport;
     private readonly RealtimeServices _services;
-    private readonly InboundRateLimiter _inboundRate;
-    private readonly AcknowledgementQueue _acknowledgements;
+
+    // Created by the first publish or presence operation: a connection that only subscribes never needs them.
+    private InboundRateLimiter? _inboundRate;
+    private AcknowledgementQueue? _acknowledgements;
     private readonly ChannelAttachments _attachments = new();
 
     /// <summary>This connection's <c>appendRollupWindow</c> for the appends it publishes (<see cref="AppendRollup"/>).</summary>
     private readonly TimeSpan _appendRollupWindow;
 
     /// <summary>Per channel, this transport's latest publish: the next one is ordered after it (<see cref="AppendOrder"/>).</summary>
-    private readonly Dictionary<string, AppendOrder> _appendOrders = new(StringComparer.Ordinal);
+    private Dictionary<string, AppendOrder>? _appendOrders;
 
     private ITimer? _expiryTimer;
     private long _syncIds;
@@ -37,13 +39,15 @@ public sealed partial class RealtimeSession
         _services = services;
         _appendRollupWindow = appendRollupWindow;
         Connection = connection;
-        _inboundRate = new InboundRateLimiter(services.Options.Limits.MaxInboundRate, services.Options.Limits.InboundBurst, services.Time);
-        _acknowledgements = new AcknowledgementQueue(transport.Send, EndForEngineOutage, services.Logger, connection.Id, services.MessageMetrics);
     }
 
     public RealtimeConnection Connection { get; }
 
     private string ConnectionId => Connection.Id;
+
+    /// <summary>Handlers run one at a time (see the class), so creating it on first use needs no lock.</summary>
+    private AcknowledgementQueue Acknowledgements =>
+        _acknowledgements ??= new AcknowledgementQueue(_transport.Send, EndForEngineOutage, _services.Logger, Connection.Id, _services.MessageMetrics);
 
     /// <summary>Handles one inbound message; false when the transport should stop reading.</summary>
     internal async ValueTask<bool> HandleAsync(ProtocolMessage message, CancellationToken cancellationToken)
@@ -146,8 +150,9 @@ public sealed partial class RealtimeSession
     /// </summary>
     private ValueTask AcknowledgeAsync(long msgSerial, Task<PublishResult?> operation, string channel)
     {
-        _acknowledgements.Enqueue(msgSerial, operation, channel);
-        return _acknowledgements.WaitForRoomAsync();
+        var acknowledgements = Acknowledgements;
+        acknowledgements.Enqueue(msgSerial, operation, channel);
+        return acknowledgements.WaitForRoomAsync();
     }
 
     /// <summary>NACKs in msgSerial order: queued behind any operation of this transport still awaiting its ACK.</summary>
@@ -155,7 +160,7 @@ public sealed partial class RealtimeSession
     {
         if (message.MsgSerial is { } serial)
         {
-            _acknowledgements.Nack(serial, error);
+            Acknowledgements.Nack(serial, error);
         }
     }
 
@@ -165,6 +170,8 @@ public sealed partial class RealtimeSession
     /// </summary>
     private bool RateLimited(ProtocolMessage message, int count)
     {
+        var limits = _services.Options.Limits;
+        _inboundRate ??= new InboundRateLimiter(limits.MaxInboundRate, limits.InboundBurst, _services.Time);
         if (_inboundRate.TryTake(count))
         {
             return false;

@@ -21,14 +21,34 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
     private readonly RealtimeServices _services;
     private readonly IProtocolCodec _codec;
     private readonly ConnectionEgress _egress;
+
+    /// <summary>
+    /// The transport's one cancellation source: its loops and handlers end when it is cancelled. Nothing registers on
+    /// it while the connection is idle (see <see cref="_abortEndsReceive"/>); timed ends (the close handshake, the drain
+    /// deadline) are <see cref="StopAfter"/>.
+    /// </summary>
     private readonly CancellationTokenSource _stop = new();
+
+    /// <summary>
+    /// Aborting the socket ends a pending receive by itself (the fast path's pipe stream), so the read loop's receives
+    /// carry no token: a token would cost a registration on it and another on the pipe read, per idle connection.
+    /// Otherwise (Kestrel's upgrade stream) the receives carry <see cref="_stop"/>'s token, as the stream needs it.
+    /// </summary>
+    private readonly bool _abortEndsReceive;
 
     /// <summary>The app's stats counters, kept so that each delivery costs no lookup.</summary>
     private readonly StatsCounters _stats;
 
-    /// <summary>Cancelled <see cref="Configuration.TokenWireOptions.ShutdownDrainTimeout"/> after <see cref="Drain"/>: a transport still open then is aborted.</summary>
-    private readonly CancellationTokenSource _drainDeadline = new();
     private readonly bool _heartbeats;
+
+    /// <summary><see cref="Environment.TickCount64"/> at which <see cref="_stop"/> is due to be cancelled; 0 when not scheduled.</summary>
+    private long _stopAt;
+
+    /// <summary>1 once <see cref="_stop"/> aborts the socket when cancelled (armed only when a timed stop is scheduled).</summary>
+    private int _abortOnStop;
+
+    /// <summary>Set before this transport aborts its own socket, so the read loop does not take the abort for refused input.</summary>
+    private volatile bool _abortedHere;
 
     /// <summary>The WebSocket refused the client's input and aborted: see <see cref="LingerAsync"/>.</summary>
     private bool _refusedInput;
@@ -37,9 +57,11 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
     private int _closing;
 
     /// <param name="appendRollupWindow">This connection's <c>appendRollupWindow</c> for the appends it publishes.</param>
-    public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, bool heartbeats, TimeSpan appendRollupWindow, RealtimeConnection connection, RealtimeServices services)
+    /// <param name="abortEndsReceive">Whether <see cref="WebSocket.Abort"/> ends a pending receive without a token (true for the fast path's pipe stream).</param>
+    public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, bool heartbeats, TimeSpan appendRollupWindow, RealtimeConnection connection, RealtimeServices services, bool abortEndsReceive = false)
     {
         _socket = socket;
+        _abortEndsReceive = abortEndsReceive;
         _services = services;
         _heartbeats = heartbeats;
         _codec = ProtocolCodecs.For(format);
@@ -115,6 +137,8 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
     public void Abort()
     {
         Volatile.Write(ref _closing, 1);
+        _abortedHere = true;
+
         // The socket first: a writer that saw the queue completed first would close it politely instead.
         _socket.Abort();
         _stop.Cancel();
@@ -162,7 +186,40 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
     public void Drain()
     {
         SendAndClose(new ProtocolMessage(ProtocolAction.Disconnected) { Error = ShuttingDown() });
-        _drainDeadline.CancelAfter(_services.Options.ShutdownDrainTimeout);
+        StopAfter(_services.Options.ShutdownDrainTimeout);
+    }
+
+    /// <summary>
+    /// Cancels <see cref="_stop"/> after <paramref name="delay"/>, unless it is already due sooner (a draining transport
+    /// keeps its deadline when its close handshake starts, and the reverse). Where the receives carry no token, the
+    /// cancellation aborts the socket, as a cancelled receive would.
+    /// </summary>
+    private void StopAfter(TimeSpan delay)
+    {
+        if (_abortEndsReceive && Interlocked.Exchange(ref _abortOnStop, 1) == 0)
+        {
+            _stop.Token.UnsafeRegister(static transport => ((RealtimeTransport)transport!).AbortSocket(), this);
+        }
+
+        var at = Environment.TickCount64 + (long)delay.TotalMilliseconds;
+        long scheduled;
+        do
+        {
+            scheduled = Volatile.Read(ref _stopAt);
+            if (scheduled != 0 && scheduled <= at)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _stopAt, at, scheduled) != scheduled);
+
+        _stop.CancelAfter(delay);
+    }
+
+    private void AbortSocket()
+    {
+        _abortedHere = true;
+        _socket.Abort();
     }
 
     private void EndSlowConsumer()
@@ -180,8 +237,7 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
     /// <param name="connectionClosed">The connection under the socket has closed (the request's <c>RequestAborted</c>).</param>
     public async Task RunAsync(CancellationToken drainRequested, CancellationToken connectionClosed)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _drainDeadline.Token);
-        var writer = WriteLoopAsync(linked.Token);
+        var writer = WriteLoopAsync();
         if (_heartbeats)
         {
             _services.Heartbeats.Add(this);
@@ -189,38 +245,18 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
 
         // Runs at once if the drain began while this transport was being set up.
         using var draining = drainRequested.Register(static transport => ((RealtimeTransport)transport!).Drain(), this);
-        try
-        {
-            await ReadLoopAsync(linked.Token).ConfigureAwait(false);
-        }
-        finally
-        {
-            Volatile.Write(ref _closing, 1);
-            _egress.Complete();
-            Session.DetachAll();
-            await writer.ConfigureAwait(false);
-            await DiscardUntilClosedAsync(linked.Token).ConfigureAwait(false);
-            await _stop.CancelAsync().ConfigureAwait(false);
-            _services.Heartbeats.Remove(this);
-            await Session.TransportEndedAsync().ConfigureAwait(false);
-            if (_refusedInput)
-            {
-                await LingerAsync(connectionClosed).ConfigureAwait(false);
-            }
-        }
-    }
 
-    private async Task ReadLoopAsync(CancellationToken cancellationToken)
-    {
+        // The read loop runs in this method, not in one it awaits: one state machine per connection, not two.
         var maxFrame = _services.Options.Limits.MaxFrameSize;
+        var receiveToken = _abortEndsReceive ? CancellationToken.None : _stop.Token;
         var buffer = new PooledBufferWriter();
         try
         {
-            while (!cancellationToken.IsCancellationRequested)
+            while (!_stop.IsCancellationRequested)
             {
                 // Wait for the next frame without a buffer (a zero-byte read): an idle connection holds no receive
                 // memory, and a frame's buffer is rented from the shared pool only while it is being read.
-                var result = await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                var result = await _socket.ReceiveAsync(Memory<byte>.Empty, receiveToken).ConfigureAwait(false);
                 while (true)
                 {
                     if (result.MessageType == WebSocketMessageType.Close)
@@ -240,7 +276,7 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
                         break;
                     }
 
-                    result = await _socket.ReceiveAsync(buffer.GetMemory(4096), cancellationToken).ConfigureAwait(false);
+                    result = await _socket.ReceiveAsync(buffer.GetMemory(4096), receiveToken).ConfigureAwait(false);
                 }
 
                 ProtocolMessage message;
@@ -260,7 +296,7 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
                     buffer.Reset();
                 }
 
-                if (!await Session.HandleAsync(message, cancellationToken).ConfigureAwait(false))
+                if (!await Session.HandleAsync(message, _stop.Token).ConfigureAwait(false))
                 {
                     return;
                 }
@@ -269,7 +305,7 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
         catch (OperationCanceledException)
         {
         }
-        catch (WebSocketException ex) when (ex.WebSocketErrorCode != WebSocketError.ConnectionClosedPrematurely && _socket.State == WebSocketState.Aborted && !cancellationToken.IsCancellationRequested)
+        catch (WebSocketException ex) when (ex.WebSocketErrorCode != WebSocketError.ConnectionClosedPrematurely && _socket.State == WebSocketState.Aborted && !_abortedHere && !_stop.IsCancellationRequested)
         {
             // The WebSocket refused the client's input (invalid UTF-8 in a text frame: 1007; a malformed frame: 1002):
             // it has sent its close frame and aborted.
@@ -282,14 +318,26 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
         finally
         {
             buffer.Reset();
+            Volatile.Write(ref _closing, 1);
+            _egress.Complete();
+            Session.DetachAll();
+            await writer.ConfigureAwait(false);
+            await DiscardUntilClosedAsync(_stop.Token).ConfigureAwait(false);
+            await _stop.CancelAsync().ConfigureAwait(false);
+            _services.Heartbeats.Remove(this);
+            await Session.TransportEndedAsync().ConfigureAwait(false);
+            if (_refusedInput)
+            {
+                await LingerAsync(connectionClosed).ConfigureAwait(false);
+            }
         }
     }
 
-    private async Task WriteLoopAsync(CancellationToken cancellationToken)
+    private async Task WriteLoopAsync()
     {
         try
         {
-            await _egress.WriteAllAsync(_socket, cancellationToken).ConfigureAwait(false);
+            await _egress.WriteAllAsync(_socket, _stop.Token).ConfigureAwait(false);
 
             // Queue completed: a final frame was sent, or the read side ended. Close politely if still open.
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
@@ -300,13 +348,13 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
 
             // Let the read side see the client's Close. Cancelling a pending receive aborts the socket, and a reset
             // can make the client drop the final frame (DISCONNECTED 40142, ERROR, CLOSED) before it reads it.
-            _stop.CancelAfter(CloseHandshakeTimeout);
+            StopAfter(CloseHandshakeTimeout);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
             // Nothing more can be written: what is sent from now on is dropped, not taken for a slow consumer.
             Volatile.Write(ref _closing, 1);
-            _socket.Abort();
+            AbortSocket();
             await _stop.CancelAsync().ConfigureAwait(false);
         }
     }

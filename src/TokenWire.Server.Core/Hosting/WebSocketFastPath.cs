@@ -13,7 +13,7 @@ namespace TokenWire.Server.Hosting;
 /// the connection's life (the HTTP connection, header collections, HttpContext, hosting's Activity and log scope:
 /// ~7 KB of an idle connection's ~22 KB, docs/benchmarks.md). This connection middleware peeks at the first request,
 /// consuming nothing; when it is exactly a realtime upgrade (<see cref="WebSocketUpgradeRequest"/>) it answers the 101
-/// itself and serves <see cref="RealtimeEndpoint.ServeAsync"/> over the connection's own pipes. Everything else — REST,
+/// itself and serves the realtime endpoint (<see cref="RealtimeEndpoint.AcceptAsync"/>, then the transport) over the connection's own pipes. Everything else — REST,
 /// comet, the demo, HTTP/2, a TLS handshake (when added outside TLS), anything malformed or too big — is handed to
 /// Kestrel's HTTP stack untouched. Off with <c>TokenWire:Connection:WebSocketFastPath=false</c>; it also stands aside until
 /// <see cref="TokenWireApplicationExtensions.MapTokenWire"/> maps the realtime endpoint, and when AllowedHosts
@@ -24,6 +24,9 @@ namespace TokenWire.Server.Hosting;
 public sealed partial class WebSocketFastPath(IServiceProvider services, ILogger<WebSocketFastPath> logger)
 {
     private WebSocketCreationOptions? _socketOptions;
+    private RealtimeEndpoint? _endpoint;
+
+    private RealtimeEndpoint Endpoint => _endpoint ??= services.GetRequiredService<RealtimeEndpoint>();
 
     /// <summary>Kestrel connection middleware for an endpoint of a server with <paramref name="limits"/>.</summary>
     public ConnectionDelegate Middleware(ConnectionDelegate next, KestrelServerLimits limits) => connection => OnConnectionAsync(connection, next, limits);
@@ -40,38 +43,55 @@ public sealed partial class WebSocketFastPath(IServiceProvider services, ILogger
         Activated(logger);
     }
 
-    private async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next, KestrelServerLimits limits)
-    {
-        if (_socketOptions is not { } socketOptions)
-        {
-            await next(connection).ConfigureAwait(false);
-            return;
-        }
+    private Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next, KestrelServerLimits limits) =>
+        _socketOptions is { } socketOptions ? ServeOrPassAsync(connection, next, limits, socketOptions) : next(connection);
 
-        var (decision, request) = await PeekAsync(connection, limits).ConfigureAwait(false);
+    /// <summary>
+    /// This state machine lives as long as the connection, so it holds only what it awaits the transport with: the
+    /// request, the query and the admission live in <see cref="UpgradeAsync"/>, which has returned by then.
+    /// </summary>
+    private async Task ServeOrPassAsync(ConnectionContext connection, ConnectionDelegate next, KestrelServerLimits limits, WebSocketCreationOptions socketOptions)
+    {
+        var (decision, socket, transport) = await UpgradeAsync(connection, limits, socketOptions).ConfigureAwait(false);
         if (decision == UpgradeDecision.Decline)
         {
             await next(connection).ConfigureAwait(false);
             return;
         }
 
-        if (decision == UpgradeDecision.NeedMore)
+        // NeedMore: timed out or gone before a whole request arrived, closed as Kestrel closes such a connection.
+        using (socket)
         {
-            // Timed out or gone before a whole request arrived: closed, as Kestrel closes such a connection.
-            return;
+            if (transport is not null)
+            {
+                await transport.RunAsync(Endpoint.DrainToken(connection.Features), connection.ConnectionClosed).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Peeks at the request; when it is a realtime upgrade, answers the 101 and admits the connection (null when refused).</summary>
+    private async Task<(UpgradeDecision Decision, WebSocket? Socket, RealtimeTransport? Transport)> UpgradeAsync(ConnectionContext connection, KestrelServerLimits limits, WebSocketCreationOptions socketOptions)
+    {
+        var (decision, request) = await PeekAsync(connection, limits).ConfigureAwait(false);
+        if (decision != UpgradeDecision.Accept)
+        {
+            return (decision, null, null);
         }
 
         var query = new QueryCollection(QueryHelpers.ParseQuery(request.QueryString));
-        var response = request.SwitchingProtocols();
-        request = default;
-        await connection.Transport.Output.WriteAsync(response, connection.ConnectionClosed).ConfigureAwait(false);
-        var endpoint = services.GetRequiredService<RealtimeEndpoint>();
-        using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), socketOptions);
-        var serving = endpoint.ServeAsync(socket, query, endpoint.DrainToken(connection.Features), connection.ConnectionClosed);
-
-        // This state machine lives as long as the connection: it keeps none of the request.
-        (query, response) = (null!, null!);
-        await serving.ConfigureAwait(false);
+        await connection.Transport.Output.WriteAsync(request.SwitchingProtocols(), connection.ConnectionClosed).ConfigureAwait(false);
+        var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), socketOptions);
+        try
+        {
+            // The pipe stream ends a pending read when the socket aborts, so the transport's idle receive needs no token.
+            var transport = await Endpoint.AcceptAsync(socket, query, Endpoint.DrainToken(connection.Features), connection.ConnectionClosed, abortEndsReceive: true).ConfigureAwait(false);
+            return (decision, socket, transport);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
