@@ -1,5 +1,11 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using TokenWire.Protocol;
+using TokenWire.Server.Connections;
+using TokenWire.Server.Hosting;
 using TokenWire.Server.Tests.Support;
 
 namespace TokenWire.Server.Tests.Hosting;
@@ -73,6 +79,36 @@ public sealed class WebSocketFastPathSocketTests(ServerProcessFixture server)
         Assert.Contains("Server: Kestrel\r\n", response, StringComparison.Ordinal);
         var (connected, _) = await ReadConnectedAndPongAsync(client, expectPong: false).Within();
         Assert.Contains("\"action\":4", connected, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_client_that_never_answers_the_servers_close_is_cut_off_after_the_close_handshake_timeout()
+    {
+        // In process, to close the transport from outside its read loop. The fast path's idle receive carries no
+        // cancellation token, so only the transport's timed stop can end it when the client's Close never comes.
+        await using var inProcess = await InProcessServer.StartAsync(
+            services: s => s.Configure<KestrelServerOptions>(k => k.ConfigureEndpointDefaults(l => l.UseTokenWireWebSocketFastPath())));
+        using var client = await ConnectAsync(inProcess.BaseUri.Port);
+        await client.Stream.WriteAsync(Encoding.ASCII.GetBytes(Upgrade()));
+        var response = await client.ReadHeadAsync().Within();
+        Assert.DoesNotContain("Server:", response, StringComparison.Ordinal);
+        await ReadConnectedAndPongAsync(client, expectPong: false).Within();
+        var transport = inProcess.Services.GetRequiredService<LiveConnections>().ForApp(DevelopmentApp.AppId).Single().Transport!;
+
+        var closing = Stopwatch.StartNew();
+        Assert.True(transport.SendAndClose(new ProtocolMessage(ProtocolAction.Disconnected)));
+        var opcodes = new List<int>();
+        await Assert.ThrowsAsync<IOException>(async () =>
+        {
+            while (true)
+            {
+                opcodes.Add((await client.ReadFrameAsync()).Opcode);
+            }
+        }).Within();
+
+        // DISCONNECTED, the server's Close, then nothing until the server gave up on the client's Close and hung up.
+        Assert.Equal([0x1, 0x8], opcodes);
+        Assert.InRange(closing.Elapsed, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(25));
     }
 
     private static string Upgrade(string extra = "") =>
