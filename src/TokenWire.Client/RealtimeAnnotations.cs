@@ -16,21 +16,18 @@ public sealed partial class RealtimeAnnotations
     private readonly RealtimeChannel _channel;
     private readonly Connection _connection;
     private readonly RestClient _rest;
-    private readonly EventDispatcher _events;
     private readonly RealtimeClientOptions _options;
     private readonly ILogger _logger;
-
-    /// <summary>Copy-on-write under <see cref="Gate"/>, read without it on the delivery path.</summary>
-    private Subscriber[] _subscribers = [];
+    private readonly SubscriberList<Annotation> _subscribers;
 
     internal RealtimeAnnotations(RealtimeChannel channel, Connection connection, RestClient rest, EventDispatcher events, RealtimeClientOptions options)
     {
         _channel = channel;
         _connection = connection;
         _rest = rest;
-        _events = events;
         _options = options;
         _logger = options.LoggerFactory.CreateLogger<RealtimeAnnotations>();
+        _subscribers = new SubscriberList<Annotation>(connection.Gate, events);
     }
 
     private Lock Gate => _connection.Gate;
@@ -88,7 +85,7 @@ public sealed partial class RealtimeAnnotations
         var subscription = new AnnotationSubscription(this, type, _options.SubscriptionCapacity, cancellationToken);
         try
         {
-            Add(new Subscriber(type, null, subscription));
+            Add(() => _subscribers.AddSubscription(TypeFilter(type), subscription));
         }
         catch
         {
@@ -99,33 +96,14 @@ public sealed partial class RealtimeAnnotations
         return subscription;
     }
 
-    internal void Unsubscribe(object owner)
-    {
-        lock (Gate)
-        {
-            _subscribers = Array.FindAll(_subscribers, s => s.Owner != owner);
-        }
-    }
+    internal void Unsubscribe(object owner) => _subscribers.Remove(owner);
 
-    internal void CompleteSubscriptions()
-    {
-        Subscriber[] subscribers;
-        lock (Gate)
-        {
-            subscribers = _subscribers;
-            _subscribers = [];
-        }
-
-        foreach (var subscriber in subscribers)
-        {
-            subscriber.Stream?.Complete();
-        }
-    }
+    internal void CompleteSubscriptions() => _subscribers.CompleteAll();
 
     /// <summary>After an ATTACHED: annotation subscribers on an attachment without the mode will never hear anything.</summary>
     internal void OnAttachedLocked(ChannelModes granted)
     {
-        if (_subscribers.Length > 0 && (granted & ChannelModes.AnnotationSubscribe) == 0)
+        if (!_subscribers.IsEmptyLocked && (granted & ChannelModes.AnnotationSubscribe) == 0)
         {
             ModeMissing(_logger, _channel.Name);
         }
@@ -153,54 +131,11 @@ public sealed partial class RealtimeAnnotations
             PayloadCodec.Decode(annotation);
         }
 
-        Subscriber[] subscribers;
-        lock (Gate)
-        {
-            subscribers = _subscribers;
-        }
-
-        List<Subscriber>? handlers = null;
-        foreach (var subscriber in subscribers)
-        {
-            if (subscriber.Stream is { } stream)
-            {
-                foreach (var annotation in annotations)
-                {
-                    if (subscriber.Matches(annotation) && !stream.TryWrite(annotation))
-                    {
-                        SubscriptionFull(_logger, _channel.Name, _options.SubscriptionCapacity);
-                    }
-                }
-            }
-            else
-            {
-                (handlers ??= []).Add(subscriber);
-            }
-        }
-
-        if (handlers is not null)
-        {
-            _events.Post(() =>
-            {
-                foreach (var annotation in annotations)
-                {
-                    foreach (var handler in handlers)
-                    {
-                        if (handler.Matches(annotation))
-                        {
-                            try
-                            {
-                                handler.Handler!(annotation);
-                            }
-                            catch (Exception ex)
-                            {
-                                HandlerFailed(_logger, ex, _channel.Name);
-                            }
-                        }
-                    }
-                }
-            });
-        }
+        _subscribers.Deliver(
+            _subscribers.Snapshot(),
+            annotations,
+            (_, _) => SubscriptionFull(_logger, _channel.Name, _options.SubscriptionCapacity),
+            ex => HandlerFailed(_logger, ex, _channel.Name));
     }
 
     private static string SerialOf(Message message)
@@ -240,13 +175,13 @@ public sealed partial class RealtimeAnnotations
     private IDisposable AddHandler(string? type, Action<Annotation> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        var registration = new HandlerRegistration(this);
-        Add(new Subscriber(type, handler, registration));
-        return registration;
+        IDisposable? registration = null;
+        Add(() => registration = _subscribers.AddHandler(TypeFilter(type), handler));
+        return registration!;
     }
 
     /// <summary>Registers, then attaches implicitly; an attachment already made without the mode refuses (RTAN4e).</summary>
-    private void Add(Subscriber subscriber)
+    private void Add(Action register)
     {
         lock (Gate)
         {
@@ -255,21 +190,11 @@ public sealed partial class RealtimeAnnotations
                 throw new AblyException(93001, $"Channel '{_channel.Name}' is attached without the annotation_subscribe mode: request ChannelModes.AnnotationSubscribe in its ChannelOptions to receive annotations");
             }
 
-            _subscribers = [.. _subscribers, subscriber];
+            register(); // the gate is re-entrant: the check and the registration are one step
         }
 
         _channel.AttachImplicitly();
     }
 
-    private sealed record Subscriber(string? Type, Action<Annotation>? Handler, object Owner)
-    {
-        public AnnotationSubscription? Stream => Owner as AnnotationSubscription;
-
-        public bool Matches(Annotation annotation) => Type is null || Type == annotation.Type;
-    }
-
-    private sealed class HandlerRegistration(RealtimeAnnotations annotations) : IDisposable
-    {
-        public void Dispose() => annotations.Unsubscribe(this);
-    }
+    private static Func<Annotation, bool>? TypeFilter(string? type) => type is null ? null : a => a.Type == type;
 }

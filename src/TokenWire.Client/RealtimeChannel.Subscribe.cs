@@ -10,17 +10,16 @@ namespace TokenWire.Client;
 /// </summary>
 public sealed partial class RealtimeChannel
 {
-    /// <summary>Copy-on-write under <see cref="Gate"/>, read without it on the delivery path.</summary>
-    private Subscriber[] _subscribers = [];
+    private readonly SubscriberList<Message> _subscribers;
 
     /// <summary>Calls <paramref name="handler"/> for every message; dispose the result to unsubscribe.</summary>
-    public IDisposable Subscribe(Action<Message> handler) => AddHandler(null, handler);
+    public IDisposable Subscribe(Action<Message> handler) => Added(_subscribers.AddHandler(null, handler));
 
     /// <summary>Calls <paramref name="handler"/> for every message called <paramref name="name"/>.</summary>
     public IDisposable Subscribe(string name, Action<Message> handler)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return AddHandler(name, handler);
+        return Added(_subscribers.AddHandler(NameFilter(name), handler));
     }
 
     /// <summary>
@@ -32,42 +31,17 @@ public sealed partial class RealtimeChannel
     {
         cancellationToken.ThrowIfCancellationRequested();
         var subscription = new MessageSubscription(this, name, _clientOptions.SubscriptionCapacity, cancellationToken);
-        Add(new Subscriber(name, null, subscription));
-        return subscription;
+        _subscribers.AddSubscription(NameFilter(name), subscription);
+        return Added(subscription);
     }
 
-    internal void Unsubscribe(object owner)
-    {
-        lock (Gate)
-        {
-            _subscribers = Array.FindAll(_subscribers, s => s.Owner != owner);
-        }
-    }
+    internal void Unsubscribe(object owner) => _subscribers.Remove(owner);
 
     internal void CompleteSubscriptions()
     {
-        Subscriber[] subscribers;
-        lock (Gate)
-        {
-            subscribers = _subscribers;
-            _subscribers = [];
-        }
-
-        foreach (var subscriber in subscribers)
-        {
-            subscriber.Stream?.Complete();
-        }
-
+        _subscribers.CompleteAll();
         Presence.CompleteSubscriptions();
         Annotations.CompleteSubscriptions();
-    }
-
-    private IDisposable AddHandler(string? name, Action<Message> handler)
-    {
-        ArgumentNullException.ThrowIfNull(handler);
-        var registration = new HandlerRegistration(this);
-        Add(new Subscriber(name, handler, registration));
-        return registration;
     }
 
     /// <summary>Implicit attach on subscribe (RTL7g, RTP6c) unless <see cref="ChannelOptions.AttachOnSubscribe"/> is off.</summary>
@@ -95,15 +69,13 @@ public sealed partial class RealtimeChannel
         }
     }
 
-    private void Add(Subscriber subscriber)
+    private T Added<T>(T subscription)
     {
-        lock (Gate)
-        {
-            _subscribers = [.. _subscribers, subscriber];
-        }
-
         AttachImplicitly();
+        return subscription;
     }
+
+    private static Func<Message, bool>? NameFilter(string? name) => name is null ? null : m => m.Name == name;
 
     /// <summary>
     /// A MESSAGE frame: decoded against the channel's delta base (RTL19), and only then does its channelSerial become
@@ -112,7 +84,7 @@ public sealed partial class RealtimeChannel
     /// </summary>
     private void OnMessage(ProtocolMessage frame)
     {
-        Subscriber[] subscribers;
+        SubscriberList<Message>.Entry[] subscribers;
         lock (Gate)
         {
             if (_state != ChannelState.Attached)
@@ -121,7 +93,7 @@ public sealed partial class RealtimeChannel
                 return;
             }
 
-            subscribers = _subscribers;
+            subscribers = _subscribers.SnapshotLocked;
         }
 
         var messages = frame.Messages ?? [];
@@ -176,52 +148,16 @@ public sealed partial class RealtimeChannel
             return;
         }
 
-        List<Subscriber>? handlers = null;
-        foreach (var subscriber in subscribers)
-        {
-            if (subscriber.Stream is { } stream)
-            {
-                foreach (var message in messages)
-                {
-                    if (subscriber.Matches(message) && !stream.TryWrite(message))
-                    {
-                        SubscriptionFull(_logger, Name, _clientOptions.SubscriptionCapacity);
-                        if (MessageDropped is { } dropped)
-                        {
-                            var args = new MessageDroppedEventArgs(message, stream);
-                            _events.Post(() => dropped(this, args));
-                        }
-                    }
-                }
-            }
-            else
-            {
-                (handlers ??= []).Add(subscriber);
-            }
-        }
+        _subscribers.Deliver(subscribers, messages, OnSubscriptionFull, ex => HandlerFailed(_logger, ex, Name));
+    }
 
-        if (handlers is not null)
+    private void OnSubscriptionFull(Message message, BufferedSubscription<Message> subscription)
+    {
+        SubscriptionFull(_logger, Name, _clientOptions.SubscriptionCapacity);
+        if (MessageDropped is { } dropped)
         {
-            _events.Post(() =>
-            {
-                foreach (var message in messages)
-                {
-                    foreach (var handler in handlers)
-                    {
-                        if (handler.Matches(message))
-                        {
-                            try
-                            {
-                                handler.Handler!(message);
-                            }
-                            catch (Exception ex)
-                            {
-                                HandlerFailed(_logger, ex, Name);
-                            }
-                        }
-                    }
-                }
-            });
+            var args = new MessageDroppedEventArgs(message, (MessageSubscription)subscription);
+            _events.Post(() => dropped(this, args));
         }
     }
 
@@ -276,15 +212,4 @@ public sealed partial class RealtimeChannel
         Annotations.OnAnnotations(frame);
     }
 
-    private sealed record Subscriber(string? Name, Action<Message>? Handler, object Owner)
-    {
-        public MessageSubscription? Stream => Owner as MessageSubscription;
-
-        public bool Matches(Message message) => Name is null || Name == message.Name;
-    }
-
-    private sealed class HandlerRegistration(RealtimeChannel channel) : IDisposable
-    {
-        public void Dispose() => channel.Unsubscribe(this);
-    }
 }

@@ -35,6 +35,7 @@ public sealed partial class RealtimeChannel
         _connection = connection;
         _rest = rest;
         _events = events;
+        _subscribers = new SubscriberList<Message>(connection.Gate, events);
         _clientOptions = clientOptions;
         _logger = clientOptions.LoggerFactory.CreateLogger<RealtimeChannel>();
         Presence = new RealtimePresence(this, connection, rest, events, clientOptions);

@@ -15,7 +15,6 @@ public sealed partial class RealtimePresence
     private readonly RealtimeChannel _channel;
     private readonly Connection _connection;
     private readonly RestClient _rest;
-    private readonly EventDispatcher _events;
     private readonly RealtimeClientOptions _options;
     private readonly ILogger _logger;
 
@@ -24,9 +23,9 @@ public sealed partial class RealtimePresence
         _channel = channel;
         _connection = connection;
         _rest = rest;
-        _events = events;
         _options = options;
         _logger = options.LoggerFactory.CreateLogger<RealtimePresence>();
+        _subscribers = new SubscriberList<PresenceMessage>(connection.Gate, events);
     }
 
     /// <summary>True once the member set is complete: the SYNC after the latest attach has ended.</summary>

@@ -43,6 +43,40 @@ public static class Wait
         }
     }
 
+    /// <summary>
+    /// Waits for work bounded by its own count (<paramref name="work"/>) to complete, however long a loaded box makes
+    /// it take, failing only when <paramref name="progress"/> (a count that grows as the work does) stands still for
+    /// <paramref name="stall"/>: a bound on a hang, not on the whole run.
+    /// </summary>
+    public static async Task WhileProgressing(string reason, Task work, Func<long> progress, TimeSpan? stall = null)
+    {
+        var limit = stall ?? Timeout;
+        var last = progress();
+        var since = Stopwatch.StartNew();
+        while (!work.IsCompleted)
+        {
+            await Task.WhenAny(work, Task.Delay(TimeSpan.FromMilliseconds(100)));
+            var now = progress();
+            if (now != last)
+            {
+                (last, since) = (now, Stopwatch.StartNew());
+            }
+            else if (since.Elapsed > limit)
+            {
+                throw new TimeoutException($"No progress for {limit} (stuck at {now}) waiting for: {reason}");
+            }
+        }
+
+        await work;
+    }
+
+    /// <inheritdoc cref="WhileProgressing(string, Task, Func{long}, TimeSpan?)"/>
+    public static async Task<T> WhileProgressing<T>(string reason, Task<T> work, Func<long> progress, TimeSpan? stall = null)
+    {
+        await WhileProgressing(reason, (Task)work, progress, stall);
+        return await work;
+    }
+
     public static Task Within(this Task task, TimeSpan? timeout = null) => task.WaitAsync(timeout ?? Timeout);
 
     public static Task<T> Within<T>(this Task<T> task, TimeSpan? timeout = null) => task.WaitAsync(timeout ?? Timeout);

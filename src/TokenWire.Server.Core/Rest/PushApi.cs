@@ -193,11 +193,11 @@ public static class PushApi
             RequireAdmin(caller, null, "list device registrations");
         }
 
-        await RestPaging.WriteArrayAsync(
+        await WriteListingAsync(
             context,
-            Limit(query),
-            n => registry.ListDevicesAsync(caller.AppId, filter, Param(query, "cursor"), n, context.RequestAborted),
-            page => Link("deviceRegistrations", query, page.HasNext ? page.Last.Id : null),
+            "deviceRegistrations",
+            (cursor, n) => registry.ListDevicesAsync(caller.AppId, filter, cursor, n, context.RequestAborted),
+            device => device.Id,
             (w, device) => device.Write(w));
     }
 
@@ -257,11 +257,11 @@ public static class PushApi
             RequireSubscriber(caller, filter.Channel, filter.DeviceId, filter.ClientId);
         }
 
-        await RestPaging.WriteArrayAsync(
+        await WriteListingAsync(
             context,
-            Limit(query),
-            n => registry.ListSubscriptionsAsync(caller.AppId, filter, Param(query, "cursor"), n, context.RequestAborted),
-            page => Link("channelSubscriptions", query, page.HasNext ? page.Last.Key : null),
+            "channelSubscriptions",
+            (cursor, n) => registry.ListSubscriptionsAsync(caller.AppId, filter, cursor, n, context.RequestAborted),
+            subscription => subscription.Key,
             (w, subscription) => subscription.Write(w));
     }
 
@@ -288,13 +288,27 @@ public static class PushApi
     {
         var caller = await CallerAsync(context, authentication, registry, null);
         RequireAdmin(caller, null, "list push channels");
+        await WriteListingAsync(
+            context,
+            "channels",
+            (cursor, n) => registry.ListChannelsAsync(caller.AppId, cursor, n, context.RequestAborted),
+            channel => channel,
+            (w, channel) => w.WriteStringValue(channel));
+    }
+
+    /// <summary>
+    /// One page of a push listing: the limit and cursor come from the query, items are read one past the limit, and
+    /// the Link header's next cursor is the last item's <paramref name="cursorOf"/> when there are more.
+    /// </summary>
+    private static Task WriteListingAsync<T>(HttpContext context, string resource, Func<string?, int, ValueTask<IReadOnlyList<T>>> list, Func<T, string> cursorOf, Action<Utf8JsonWriter, T> write)
+    {
         var query = context.Request.Query;
-        await RestPaging.WriteArrayAsync(
+        return RestPaging.WriteArrayAsync(
             context,
             Limit(query),
-            n => registry.ListChannelsAsync(caller.AppId, Param(query, "cursor"), n, context.RequestAborted),
-            page => Link("channels", query, page.HasNext ? page.Last : null),
-            (w, channel) => w.WriteStringValue(channel));
+            n => list(Param(query, "cursor"), n),
+            page => Link(resource, query, page.HasNext ? cursorOf(page.Last) : null),
+            write);
     }
 
     /// <summary>

@@ -68,16 +68,26 @@ public sealed class LocalChannelTests : IDisposable
         using var stop = new CancellationTokenSource();
 
         // Two publishers: the bus may then see appends out of log order, so gap filling is exercised as well.
-        // They keep going until live traffic has been seen after the attach, so the attach lands mid-stream.
+        // They keep going until live traffic has been seen after the attach, so the attach lands mid-stream; they
+        // stay within a window of what the channel has delivered, so a slow channel (a loaded box, async reads)
+        // paces them instead of letting them run out before the attach.
         var publishers = new[] { "conn-a", "conn-b" }
-            .Select(connection => Task.Run(() => PublishUntil(connection, stop.Token)))
+            .Select(connection => Task.Run(() => PublishUntil(channel, connection, stop.Token)))
             .ToArray();
-        await Wait.Eventually("publishing under way", () => Head() >= 100);
-
         var sink = new RecordingSink("conn-s");
-        var outcome = await Attach(channel, sink, AttachRequest.Fresh);
-        await Wait.Eventually("live messages after the attach", () => sink.MessageCount >= 100);
-        await stop.CancelAsync();
+        AttachOutcome outcome;
+        try
+        {
+            // The attach point is the channel's cursor, not the log's head: wait for the channel to be past 100.
+            await Wait.Eventually("the channel delivering", () => channel.Cursor.Offset >= 100);
+            outcome = await Attach(channel, sink, AttachRequest.Fresh);
+            await Wait.Eventually("live messages after the attach", () => sink.MessageCount >= 100);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
         await Task.WhenAll(publishers).Within();
 
         var all = await ReadLog();
@@ -149,13 +159,21 @@ public sealed class LocalChannelTests : IDisposable
         var from = channel.Cursor.WithOffset(5);
         using var stop = new CancellationTokenSource();
 
-        var publisher = Task.Run(() => PublishUntil("conn-p", stop.Token));
-        await Wait.Eventually("publishing under way", () => Head() >= 200);
+        var publisher = Task.Run(() => PublishUntil(channel, "conn-p", stop.Token));
         var sink = new RecordingSink("conn-s");
-        var outcome = await Attach(channel, sink, new AttachRequest(from, null, null));
-        var replayed = outcome.Resumed ? sink.MessageCount : 0;
-        await Wait.Eventually("live messages after the resume", () => sink.MessageCount >= replayed + 100);
-        await stop.CancelAsync();
+        AttachOutcome outcome;
+        try
+        {
+            await Wait.Eventually("publishing under way", () => Head() >= 200);
+            outcome = await Attach(channel, sink, new AttachRequest(from, null, null));
+            var replayed = outcome.Resumed ? sink.MessageCount : 0;
+            await Wait.Eventually("live messages after the resume", () => sink.MessageCount >= replayed + 100);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
         await publisher.Within();
 
         var all = await ReadLog();
@@ -611,18 +629,25 @@ public sealed class LocalChannelTests : IDisposable
     }
 
     /// <summary>
-    /// Publishes one message at a time until stopped, bounded so a stuck test cannot publish forever. The in-memory
-    /// engine completes synchronously, so each round yields, like a client waiting on its network, to leave the two
-    /// cores to the rest of the test.
+    /// Publishes one message at a time until stopped (the test stops it, pass or fail). The in-memory engine completes
+    /// synchronously, so each round yields, like a client waiting on its network, to leave the cores to the rest of
+    /// the test; and a publisher more than <see cref="PublishWindow"/> ahead of the channel waits for it, as a client
+    /// bounded by its pending ACKs would.
     /// </summary>
-    private async Task PublishUntil(string connectionId, CancellationToken stop)
+    private async Task PublishUntil(LocalChannel channel, string connectionId, CancellationToken stop)
     {
-        for (var i = 0; i < 50_000 && !stop.IsCancellationRequested; i++)
+        for (var i = 0; !stop.IsCancellationRequested; i++)
         {
             await Publish(connectionId, $"{connectionId}-{i}");
             await Task.Yield();
+            while (Head() - channel.Cursor.Offset > PublishWindow && !stop.IsCancellationRequested)
+            {
+                await Task.Delay(1, CancellationToken.None);
+            }
         }
     }
+
+    private const int PublishWindow = 500;
 
     private long Head() => _log.GetHeadAsync(Key).AsTask().Result.Offset;
 
