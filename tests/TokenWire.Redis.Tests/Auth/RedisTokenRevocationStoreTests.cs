@@ -1,4 +1,3 @@
-using StackExchange.Redis;
 using TokenWire.Conformance;
 using TokenWire.Redis.Tests.Support;
 using TokenWire.Server.Auth;
@@ -12,18 +11,11 @@ namespace TokenWire.Redis.Tests.Auth;
 [Collection(RedisCollection.Name)]
 public sealed class RedisTokenRevocationStoreTests(RedisServerFixture redis) : TokenRevocationStoreConformance
 {
-    private readonly RedisKeys _keys = new(RedisServerFixture.UniquePrefix());
-    private readonly List<IAsyncDisposable> _disposables = [];
+    private readonly RedisNodes _nodes = new(redis);
 
     protected override async Task<ITokenRevocationStore> StartNodeAsync() => await StartNode();
 
-    public override async Task DisposeAsync()
-    {
-        foreach (var disposable in _disposables)
-        {
-            await disposable.DisposeAsync();
-        }
-    }
+    public override async Task DisposeAsync() => await _nodes.DisposeAsync();
 
     [Fact]
     public async Task The_reload_recovers_a_revocation_whose_notice_was_lost()
@@ -34,7 +26,7 @@ public sealed class RedisTokenRevocationStoreTests(RedisServerFixture redis) : T
         var target = new RevocationTarget("dev.root", RevocationTarget.ClientId, "missed");
 
         // Written as revoke.lua would, but with no notice: what a node misses while its link to Redis is down.
-        await redis.Redis.GetDatabase().HashSetAsync(_keys.Revocations, RedisTokenRevocationStore.Field(target), "3000 3000");
+        await redis.Redis.GetDatabase().HashSetAsync(_nodes.Keys.Revocations, RedisTokenRevocationStore.Field(target), "3000 3000");
         Assert.False(node.TryGet(target, out _));
 
         await node.ReloadAsync().Within();
@@ -46,19 +38,15 @@ public sealed class RedisTokenRevocationStoreTests(RedisServerFixture redis) : T
 
     private async Task<RedisTokenRevocationStore> StartNode()
     {
-        var multiplexer = await redis.ConnectAsync();
-        var store = new RedisTokenRevocationStore(multiplexer, _keys, TimeProvider.System, reloadInterval: TimeSpan.FromHours(1));
+        var store = new RedisTokenRevocationStore(await _nodes.ConnectAsync(), _nodes.Keys, TimeProvider.System, reloadInterval: TimeSpan.FromHours(1));
         await store.StartAsync(CancellationToken.None).Within();
-        _disposables.Add(new Stopper(store, multiplexer));
+        _nodes.Own(new Stopper(store));
         return store;
     }
 
-    private sealed class Stopper(RedisTokenRevocationStore store, ConnectionMultiplexer multiplexer) : IAsyncDisposable
+    /// <summary>Stops the store's reload loop before its link closes.</summary>
+    private sealed class Stopper(RedisTokenRevocationStore store) : IAsyncDisposable
     {
-        public async ValueTask DisposeAsync()
-        {
-            await store.StopAsync(CancellationToken.None);
-            await multiplexer.DisposeAsync();
-        }
+        public async ValueTask DisposeAsync() => await store.StopAsync(CancellationToken.None);
     }
 }

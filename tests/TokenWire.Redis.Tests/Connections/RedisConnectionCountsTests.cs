@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using StackExchange.Redis;
 using TokenWire.Conformance;
 using TokenWire.Redis.Tests.Support;
 using TokenWire.Server.Auth;
@@ -19,7 +18,7 @@ public sealed class RedisConnectionCountsTests(RedisServerFixture redis) : Clust
 {
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(1);
 
-    private readonly RedisKeys _keys = new(RedisServerFixture.UniquePrefix());
+    private readonly RedisNodes _links = new(redis);
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
     private readonly IOptions<TokenWireOptions> _options = Options.Create(new TokenWireOptions
     {
@@ -27,7 +26,6 @@ public sealed class RedisConnectionCountsTests(RedisServerFixture redis) : Clust
         Limits = new LimitOptions { MaxConnectionsPerApp = 10 },
     });
 
-    private readonly List<ConnectionMultiplexer> _multiplexers = [];
     private readonly List<RedisConnectionCounts> _nodes = [];
 
     protected override async Task<IClusterConnectionCounts> StartNodeAsync(Func<string, int> liveConnections) =>
@@ -47,13 +45,7 @@ public sealed class RedisConnectionCountsTests(RedisServerFixture redis) : Clust
         }
     }
 
-    public override async Task DisposeAsync()
-    {
-        foreach (var multiplexer in _multiplexers)
-        {
-            await multiplexer.DisposeAsync();
-        }
-    }
+    public override async Task DisposeAsync() => await _links.DisposeAsync();
 
     [Fact]
     public async Task Each_node_counts_the_others_connections_and_a_silent_node_drops_out_after_three_periods()
@@ -106,9 +98,7 @@ public sealed class RedisConnectionCountsTests(RedisServerFixture redis) : Clust
 
     private async Task<RedisConnectionCounts> Node(Func<string, int> live)
     {
-        var multiplexer = await redis.ConnectAsync();
-        _multiplexers.Add(multiplexer);
-        var node = new RedisConnectionCounts(multiplexer, _keys, new AppRegistry(_options), _options, live, _time, Period);
+        var node = new RedisConnectionCounts(await _links.ConnectAsync(), _links.Keys, new AppRegistry(_options), _options, live, _time, Period);
         _nodes.Add(node);
         return node;
     }

@@ -1,4 +1,3 @@
-using StackExchange.Redis;
 using TokenWire.Conformance;
 using TokenWire.Redis.Tests.Support;
 using TokenWire.Server.Engine;
@@ -9,21 +8,13 @@ namespace TokenWire.Redis.Tests.Log;
 [Collection(RedisCollection.Name)]
 public sealed class RedisMessageBusTests(RedisServerFixture redis) : MessageBusConformance
 {
-    private readonly RedisKeys _keys = new(RedisServerFixture.UniquePrefix());
-    private readonly List<ConnectionMultiplexer> _links = [];
+    private readonly RedisNodes _nodes = new(redis);
 
     protected override async Task<EngineNode> StartNodeAsync()
     {
-        var link = await redis.ConnectAsync();
-        _links.Add(link);
-        return new EngineNode(new RedisMessageLog(link, _keys, TimeProvider.System, TimeSpan.FromMinutes(5)), new RedisMessageBus(link, _keys));
+        var link = await _nodes.ConnectAsync();
+        return new EngineNode(new RedisMessageLog(link, _nodes.Keys, TimeProvider.System, TimeSpan.FromMinutes(5)), new RedisMessageBus(link, _nodes.Keys));
     }
 
-    public override async Task DisposeAsync()
-    {
-        foreach (var link in _links)
-        {
-            await link.DisposeAsync();
-        }
-    }
+    public override async Task DisposeAsync() => await _nodes.DisposeAsync();
 }

@@ -17,8 +17,7 @@ public sealed class RedisScaleOutTests(RedisServerFixture redis) : IAsyncLifetim
     private static readonly ChannelKey Channel = new("app", "shared");
     private static readonly ChannelRetention Retention = new(TimeSpan.FromHours(1), 1_000_000, TimeSpan.FromMinutes(2));
 
-    private readonly RedisKeys _keys = new(RedisServerFixture.UniquePrefix());
-    private readonly List<ConnectionMultiplexer> _links = [];
+    private readonly RedisNodes _nodes = new(redis);
     private Node _a = null!;
     private Node _b = null!;
 
@@ -28,13 +27,7 @@ public sealed class RedisScaleOutTests(RedisServerFixture redis) : IAsyncLifetim
         _b = await StartNode();
     }
 
-    public async Task DisposeAsync()
-    {
-        foreach (var link in _links)
-        {
-            await link.DisposeAsync();
-        }
-    }
+    public async Task DisposeAsync() => await _nodes.DisposeAsync();
 
     [Fact]
     public async Task Concurrent_appends_from_two_nodes_get_unique_gap_free_offsets_and_both_buses_deliver_the_log_order()
@@ -124,10 +117,9 @@ public sealed class RedisScaleOutTests(RedisServerFixture redis) : IAsyncLifetim
 
     private async Task<Node> StartNode()
     {
-        var link = await redis.ConnectAsync();
-        _links.Add(link);
-        var log = new RedisMessageLog(link, _keys, TimeProvider.System, TimeSpan.FromMinutes(5));
-        return new Node(log, new RedisMessageBus(link, _keys));
+        var link = await _nodes.ConnectAsync();
+        var log = new RedisMessageLog(link, _nodes.Keys, TimeProvider.System, TimeSpan.FromMinutes(5));
+        return new Node(log, new RedisMessageBus(link, _nodes.Keys));
     }
 
     private sealed record Node(RedisMessageLog Log, RedisMessageBus Bus);

@@ -1,4 +1,3 @@
-using StackExchange.Redis;
 using TokenWire.Conformance;
 using TokenWire.Redis.Tests.Support;
 using TokenWire.Server.Push;
@@ -9,21 +8,9 @@ namespace TokenWire.Redis.Tests.Push;
 [Collection(RedisCollection.Name)]
 public sealed class RedisPushRegistryTests(RedisServerFixture redis) : PushRegistryConformance
 {
-    private readonly RedisKeys _keys = new(RedisServerFixture.UniquePrefix());
-    private readonly List<ConnectionMultiplexer> _multiplexers = [];
+    private readonly RedisNodes _nodes = new(redis);
 
-    protected override async Task<IPushRegistry> StartNodeAsync()
-    {
-        var multiplexer = await redis.ConnectAsync();
-        _multiplexers.Add(multiplexer);
-        return new RedisPushRegistry(multiplexer, _keys);
-    }
+    protected override async Task<IPushRegistry> StartNodeAsync() => new RedisPushRegistry(await _nodes.ConnectAsync(), _nodes.Keys);
 
-    public override async Task DisposeAsync()
-    {
-        foreach (var multiplexer in _multiplexers)
-        {
-            await multiplexer.DisposeAsync();
-        }
-    }
+    public override async Task DisposeAsync() => await _nodes.DisposeAsync();
 }

@@ -1,4 +1,3 @@
-using StackExchange.Redis;
 using TokenWire.Conformance;
 using TokenWire.Redis.Tests.Support;
 using TokenWire.Server.Stats;
@@ -12,23 +11,11 @@ namespace TokenWire.Redis.Tests.Stats;
 [Collection(RedisCollection.Name)]
 public sealed class RedisStatsStoreTests(RedisServerFixture redis) : StatsStoreConformance
 {
-    private readonly RedisKeys _keys = new(RedisServerFixture.UniquePrefix());
-    private readonly List<ConnectionMultiplexer> _multiplexers = [];
+    private readonly RedisNodes _nodes = new(redis);
 
-    protected override async Task<IStatsStore> StartNodeAsync()
-    {
-        var multiplexer = await redis.ConnectAsync();
-        _multiplexers.Add(multiplexer);
-        return new RedisStatsStore(multiplexer, _keys);
-    }
+    protected override async Task<IStatsStore> StartNodeAsync() => new RedisStatsStore(await _nodes.ConnectAsync(), _nodes.Keys);
 
-    public override async Task DisposeAsync()
-    {
-        foreach (var multiplexer in _multiplexers)
-        {
-            await multiplexer.DisposeAsync();
-        }
-    }
+    public override async Task DisposeAsync() => await _nodes.DisposeAsync();
 
     [Fact]
     public async Task Intervals_carry_a_TTL_and_an_expired_one_leaves_reads_and_the_index()
@@ -37,7 +24,7 @@ public sealed class RedisStatsStoreTests(RedisServerFixture redis) : StatsStoreC
         await store.AddAsync("ttl", Minute, new Dictionary<string, long> { ["channels.opened"] = 1 }).AsTask().Within();
         await store.AddAsync("ttl", Minute + 60_000, new Dictionary<string, long> { ["channels.opened"] = 2 }).AsTask().Within();
         var db = redis.Redis.GetDatabase();
-        var minuteKey = _keys.StatsInterval("ttl", "minute", Minute);
+        var minuteKey = _nodes.Keys.StatsInterval("ttl", "minute", Minute);
         var ttl = await db.KeyTimeToLiveAsync(minuteKey);
         Assert.InRange(ttl!.Value, RedisStatsStore.Retention(StatsUnit.Minute) - TimeSpan.FromMinutes(1), RedisStatsStore.Retention(StatsUnit.Minute));
 
@@ -45,6 +32,6 @@ public sealed class RedisStatsStoreTests(RedisServerFixture redis) : StatsStoreC
 
         var read = await store.ReadAsync("ttl", StatsUnit.Minute, 0, long.MaxValue / 2, true, 10).AsTask().Within();
         Assert.Equal([Minute + 60_000], read.Select(b => b.Start));
-        await Wait.Eventually("the index forgets it", async () => await db.SortedSetLengthAsync(_keys.StatsIndex("ttl", "minute")) == 1);
+        await Wait.Eventually("the index forgets it", async () => await db.SortedSetLengthAsync(_nodes.Keys.StatsIndex("ttl", "minute")) == 1);
     }
 }
