@@ -149,8 +149,12 @@ public abstract class PresenceStoreConformance : IAsyncLifetime
             }
         });
         await subscription.DisposeAsync();
+
+        // A witness subscribed after the unsubscribe hears the leave: by then the first would have, had it still listened.
+        var witnessed = 0;
+        await using var witness = await Store.SubscribeAsync(Channel, e => Interlocked.Add(ref witnessed, e.Messages.Count));
         await Store.ApplyAsync(Channel, [Change(PresenceAction.Leave, "alice", "c1")], 0);
-        await Task.Delay(200);
+        await Wait.Eventually("the witness hears the leave", () => Volatile.Read(ref witnessed) == 1);
 
         lock (received)
         {

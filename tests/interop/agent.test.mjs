@@ -112,7 +112,7 @@ describe('agent with the simulated model', () => {
     await waitFor(() => tokensOf(watch.messages, responseId).length >= 5, 15000, 'first tokens');
     const cancelledAt = Date.now();
     await within(watch.channel.publish({ name: 'cancel', extras: { headers: { responseId } } }), 10000, 'publish cancel');
-    const stop = await within(watch.stopped, 5000, 'stop after cancel');
+    const stop = await within(watch.stopped, 15000, 'stop after cancel');
     const latency = Date.now() - cancelledAt;
     assert.equal(stop.extras.headers.reason, 'cancelled');
     const tokens = tokensOf(watch.messages, responseId);

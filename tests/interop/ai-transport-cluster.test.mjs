@@ -97,7 +97,7 @@ for (const format of FORMATS) {
         const run = await within(c.view.send(c.codec.createUserMessage(userMessage(USER_TEXT))), 10000, 'view.send');
         const index = agent.runs.length;
         await within(agent.invoke(run), 10000, 'POST invocation');
-        const agentRun = await waitFor(() => agent.runs[index], 5000, 'agent endpoint records the invocation');
+        const agentRun = await waitFor(() => agent.runs[index], 15000, 'agent endpoint records the invocation');
 
         const attachAt = randomInt(1, Math.floor(COUNT * 0.6));
         await waitFor(() => state.emitted >= attachAt, 15000, `iteration ${i}: model emits ${attachAt} deltas`, () => `${state.emitted}`);

@@ -85,7 +85,7 @@ async function send(agent, c, text = 'Tell me something long.') {
   const run = await within(c.view.send(c.codec.createUserMessage(userMessage(text))), 10000, 'view.send (publish ai-input)');
   const index = agent.runs.length;
   await within(agent.invoke(run), 10000, 'POST invocation to the agent endpoint');
-  await waitFor(() => agent.runs[index], 5000, 'agent endpoint records the invocation');
+  await waitFor(() => agent.runs[index], 15000, 'agent endpoint records the invocation');
   return { run, agentRun: agent.runs[index] };
 }
 

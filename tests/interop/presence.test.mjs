@@ -109,7 +109,7 @@ for (const format of FORMATS) {
       const channel = erin.channels.get(name);
       await channel.presence.enter();
       await channel.detach();
-      await waitFor(() => watched.some((e) => e.action === 'leave'), 5000, 'leave after detach', () => JSON.stringify(watched));
+      await waitFor(() => watched.some((e) => e.action === 'leave'), 15000, 'leave after detach', () => JSON.stringify(watched));
       assert.deepEqual(await watcher.channels.get(name).presence.get(), []);
     });
 
@@ -130,7 +130,7 @@ for (const format of FORMATS) {
         await stays.channels.get(name).presence.enter('s');
         await goes.channels.get(name).presence.enter('g');
         await later.channels.get(name).presence.enter('l');
-        await waitFor(() => watched.length >= 3, 5000, 'three enters', () => JSON.stringify(watched));
+        await waitFor(() => watched.length >= 3, 15000, 'three enters', () => JSON.stringify(watched));
         const connectionId = stays.connection.id;
         const states = [];
         stays.connection.on((change) => states.push(change.current));
@@ -179,7 +179,7 @@ for (const format of FORMATS) {
       const other = clients.realtime(server, format, { clientId: 'loud' });
       await other.channels.get(name).presence.enter();
       await channel.presence.enter();
-      await waitFor(() => heard.includes('enter:quiet'), 5000, 'own enter event', () => heard.join(','));
+      await waitFor(() => heard.includes('enter:quiet'), 15000, 'own enter event', () => heard.join(','));
       await sleep(200);
       assert.deepEqual(heard, ['enter:quiet']);
     });
@@ -205,12 +205,12 @@ for (const format of FORMATS) {
 describe('presence identity (raw protocol)', () => {
   const attachAndEnter = async (params, presence) => {
     const sock = await rawSocket(server.port, { params });
-    await sock.waitFrame((f) => f.action === 4, 5000, 'CONNECTED');
+    await sock.waitFrame((f) => f.action === 4, 15000, 'CONNECTED');
     const channel = uniqueName('presence-raw');
     sock.send({ action: 10, channel });
-    await sock.waitFrame((f) => f.action === 11, 5000, 'ATTACHED');
+    await sock.waitFrame((f) => f.action === 11, 15000, 'ATTACHED');
     sock.send({ action: 14, channel, msgSerial: 0, presence: [presence] });
-    const reply = await sock.waitFrame((f) => f.action === 1 || f.action === 2, 5000, 'ACK or NACK');
+    const reply = await sock.waitFrame((f) => f.action === 1 || f.action === 2, 15000, 'ACK or NACK');
     await sock.close();
     return reply;
   };

@@ -185,14 +185,7 @@ public static class PushApi
 
     private static async Task ListDevicesAsync(HttpContext context, RestAuthentication authentication, IPushRegistry registry)
     {
-        var query = context.Request.Query;
-        var filter = new DeviceFilter(Param(query, "deviceId"), Param(query, "clientId"));
-        var caller = await CallerAsync(context, authentication, registry, filter.DeviceId);
-        if (!caller.IsDevice(filter.DeviceId))
-        {
-            RequireAdmin(caller, null, "list device registrations");
-        }
-
+        var (caller, filter) = await DevicesCallerAsync(context, authentication, registry, "list device registrations");
         await WriteListingAsync(
             context,
             "deviceRegistrations",
@@ -203,14 +196,7 @@ public static class PushApi
 
     private static async Task RemoveDevicesAsync(HttpContext context, RestAuthentication authentication, IPushRegistry registry)
     {
-        var query = context.Request.Query;
-        var filter = new DeviceFilter(Param(query, "deviceId"), Param(query, "clientId"));
-        var caller = await CallerAsync(context, authentication, registry, filter.DeviceId);
-        if (!caller.IsDevice(filter.DeviceId))
-        {
-            RequireAdmin(caller, null, "remove device registrations");
-        }
-
+        var (caller, filter) = await DevicesCallerAsync(context, authentication, registry, "remove device registrations");
         if (filter.IsEmpty)
         {
             throw PushRecipients.Invalid("removeWhere needs a deviceId or clientId");
@@ -251,12 +237,7 @@ public static class PushApi
     {
         var query = context.Request.Query;
         var filter = new SubscriptionFilter(Param(query, "channel"), Param(query, "deviceId"), Param(query, "clientId"), Param(query, "concatFilters") == "true");
-        var caller = await CallerAsync(context, authentication, registry, filter.DeviceId);
-        if (!caller.IsAdmin(filter.Channel))
-        {
-            RequireSubscriber(caller, filter.Channel, filter.DeviceId, filter.ClientId);
-        }
-
+        var caller = await SubscriptionsCallerAsync(context, authentication, registry, filter);
         await WriteListingAsync(
             context,
             "channelSubscriptions",
@@ -274,12 +255,7 @@ public static class PushApi
             throw PushRecipients.Invalid("Removing channel subscriptions needs a channel, deviceId or clientId");
         }
 
-        var caller = await CallerAsync(context, authentication, registry, filter.DeviceId);
-        if (!caller.IsAdmin(filter.Channel))
-        {
-            RequireSubscriber(caller, filter.Channel, filter.DeviceId, filter.ClientId);
-        }
-
+        var caller = await SubscriptionsCallerAsync(context, authentication, registry, filter);
         await registry.RemoveSubscriptionsAsync(caller.AppId, filter, context.RequestAborted);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
@@ -294,6 +270,32 @@ public static class PushApi
             (cursor, n) => registry.ListChannelsAsync(caller.AppId, cursor, n, context.RequestAborted),
             channel => channel,
             (w, channel) => w.WriteStringValue(channel));
+    }
+
+    /// <summary>The caller of a request about the devices its query names: that device itself, or one that may administer push.</summary>
+    private static async Task<(PushCaller Caller, DeviceFilter Filter)> DevicesCallerAsync(HttpContext context, RestAuthentication authentication, IPushRegistry registry, string what)
+    {
+        var query = context.Request.Query;
+        var filter = new DeviceFilter(Param(query, "deviceId"), Param(query, "clientId"));
+        var caller = await CallerAsync(context, authentication, registry, filter.DeviceId);
+        if (!caller.IsDevice(filter.DeviceId))
+        {
+            RequireAdmin(caller, null, what);
+        }
+
+        return (caller, filter);
+    }
+
+    /// <summary>The caller of a request about the subscriptions <paramref name="filter"/> names: an admin of the channel, or their subscriber.</summary>
+    private static async Task<PushCaller> SubscriptionsCallerAsync(HttpContext context, RestAuthentication authentication, IPushRegistry registry, SubscriptionFilter filter)
+    {
+        var caller = await CallerAsync(context, authentication, registry, filter.DeviceId);
+        if (!caller.IsAdmin(filter.Channel))
+        {
+            RequireSubscriber(caller, filter.Channel, filter.DeviceId, filter.ClientId);
+        }
+
+        return caller;
     }
 
     /// <summary>
