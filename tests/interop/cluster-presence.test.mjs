@@ -1,7 +1,7 @@
 // Presence across a cluster on Redis: two TokenWire processes sharing one real redis-server, driven by the ably SDK.
 // - a member entered on node a is seen on node b, as events and in presence.get();
 // - a node killed with SIGKILL: its members leave for clients on the surviving nodes once its heartbeat has expired
-//   (RedisNodeTtl, short here) and a sweep has run;
+//   (the victim's RedisNodeTtl, short here) and a sweep has run;
 // - a client whose node is killed resumes on another node (TCP proxy = load balancer) and its member stays present:
 //   the SDK re-enters it there, which takes it over before the dead node's members are swept. The dead node's
 //   heartbeat is ended by the test once that has happened, not by its TTL, so a slow resume on a loaded box cannot
@@ -15,9 +15,14 @@ import { startServer, freePort } from './server.mjs';
 import { redisCommand, startRedis } from './redis.mjs';
 import { FORMATS, Clients, connectionState, errText, startProxy, uniqueName, waitFor, within, sleep } from './helpers.mjs';
 
-// A dead node's members leave within about NODE_TTL (its heartbeat expires) plus half of it (the sweep's period).
-const NODE_TTL_MS = 2000;
-const SWEPT_WITHIN_MS = 4 * NODE_TTL_MS + 5000; // generous: a bound to fail on, not a performance assertion
+// The surviving nodes' TTL: they renew every third of it, so only a stall of two thirds of it could make a live node
+// look dead to the other's sweep, which would take a member away mid-test; 10 s is far past any pause on a busy box.
+// The sweep runs every half of it. The SIGKILLed victim's own heartbeat is short: its expiry is what is tested.
+const NODE_TTL_MS = 10000;
+const VICTIM_TTL_MS = 2000;
+// The victim's heartbeat expires, then the next sweeps (every NODE_TTL / 2) find its members: a bound to fail on.
+const SWEPT_WITHIN_MS = VICTIM_TTL_MS + 3 * NODE_TTL_MS + 5000;
+const ttl = (ms) => `00:00:${String(ms / 1000).padStart(2, '0')}`;
 
 const clients = new Clients('cluster-presence');
 const keyPrefix = `cluster-presence-${process.pid}-${Date.now().toString(36)}:`;
@@ -26,7 +31,7 @@ let redisDir;
 let nodes = [];
 let proxy;
 
-function startNode(name, { nodeTtl = `00:00:0${NODE_TTL_MS / 1000}` } = {}) {
+function startNode(name, { nodeTtl = ttl(NODE_TTL_MS) } = {}) {
   return startServer({
     logName: `cluster-presence-${name}`,
     args: ['--redis', `127.0.0.1:${redis.port}`, `--TokenWire:RedisKeyPrefix=${keyPrefix}`, `--TokenWire:RedisNodeTtl=${nodeTtl}`, `--TokenWire:ServerId=${name}`],
@@ -101,7 +106,7 @@ for (const format of FORMATS) {
     });
 
     test('a node killed with SIGKILL: its members leave for clients on the surviving node', async (t) => {
-      const victim = await startNode(`victim-${format.name}`);
+      const victim = await startNode(`victim-${format.name}`, { nodeTtl: ttl(VICTIM_TTL_MS) });
       try {
         const name = uniqueName('cluster-presence-kill');
         const watcher = clients.realtime(nodes[0], format);
@@ -115,7 +120,7 @@ for (const format of FORMATS) {
         const killedAt = Date.now();
         victim.process.kill('SIGKILL');
         await waitFor(() => watched.some((e) => e.action === 'leave'), SWEPT_WITHIN_MS, 'the dead node\'s member leaves', () => JSON.stringify(watched));
-        t.diagnostic(`member of the killed node left after ${Date.now() - killedAt} ms (node TTL ${NODE_TTL_MS} ms)`);
+        t.diagnostic(`member of the killed node left after ${Date.now() - killedAt} ms (its TTL ${VICTIM_TTL_MS} ms, sweeps every ${NODE_TTL_MS / 2} ms)`);
 
         assert.deepEqual(summary(watched), ['enter:stays:"on node b"', 'enter:doomed:"on the victim"', 'leave:doomed:"on the victim"']);
         assert.deepEqual(await membersOf(watcher.channels.get(name)), ['stays="on node b"']);
