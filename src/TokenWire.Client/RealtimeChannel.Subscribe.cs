@@ -69,6 +69,7 @@ public sealed partial class RealtimeChannel
         }
     }
 
+    /// <summary>Registered: now the implicit attach (RTL7g), whose outcome the subscriber sees as channel state.</summary>
     private T Added<T>(T subscription)
     {
         AttachImplicitly();
