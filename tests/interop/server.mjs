@@ -19,7 +19,9 @@ export const repoRoot = path.resolve(here, '..', '..');
 export const defaultDll = path.join(repoRoot, 'src', 'TokenWire.Server', 'bin', 'Release', 'net10.0', 'TokenWire.Server.dll');
 export const logDir = path.join(here, '.logs');
 
-const START_TIMEOUT_MS = 30_000;
+// A bound on a hang, not a budget: a server that exits is reported at once, and one starting on a saturated box
+// (one core, a full test run beside it) has been seen to take over 30 s to listen.
+const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 10_000;
 
 /** Picks a free port on 127.0.0.1 (listen(0), read the port, close). */
