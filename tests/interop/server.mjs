@@ -54,7 +54,19 @@ function tail(file, maxChars = 4000) {
  *   node restarted where it was), else a free one.
  * @returns {Promise<{ port: number, url: string, logFile: string, stop: () => Promise<void>, process: import('node:child_process').ChildProcess, exited: Promise<{ code: number | null, signal: string | null }> }>}
  */
-export async function startServer({ env = {}, args = [], logName = 'server', extraUrls = [], port: requestedPort } = {}) {
+export async function startServer(options = {}) {
+  // A free port is free when it is picked, not necessarily when the server binds it: another run on the box can take
+  // it in between. The server then exits at once saying so, and a port of our choosing is simply picked again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(options);
+    } catch (err) {
+      if (!err.addressInUse || options.port !== undefined || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function startServerOnce({ env = {}, args = [], logName = 'server', extraUrls = [], port: requestedPort } = {}) {
   let command;
   let commandArgs;
   if (process.env.TOKENWIRE_SERVER_CMD) {
@@ -121,9 +133,10 @@ export async function startServer({ env = {}, args = [], logName = 'server', ext
   let lastError = null;
   while (Date.now() < deadline) {
     if (exited) {
-      throw new Error(
-        `TokenWire server exited before answering GET /time (${JSON.stringify(exited)}); log ${logFile}:\n${tail(logFile)}`,
-      );
+      const log = tail(logFile);
+      const err = new Error(`TokenWire server exited before answering GET /time (${JSON.stringify(exited)}); log ${logFile}:\n${log}`);
+      err.addressInUse = /address already in use/i.test(log);
+      throw err;
     }
     try {
       const res = await fetch(`${url}/time`, { signal: AbortSignal.timeout(2000) });
