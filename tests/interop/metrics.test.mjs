@@ -278,6 +278,17 @@ function definedInstruments() {
         for (const m of source.matchAll(/Create(Counter|Histogram|ObservableUpDownCounter|UpDownCounter|ObservableGauge)(?:<\w+>)?\(\s*"(tokenwire\.[a-z_.]+)",\s*(?:[^"]*?,\s*)?"([^"]*)"/g)) {
           instruments.push({ kind: m[1], name: m[2], unit: m[3] });
         }
+        // Both agents' AnswerMetrics (src/Shared) make the same four instruments from a prefix and what one answer is called.
+        for (const m of source.matchAll(/new AnswerInstruments\(\s*"(tokenwire\.[a-z_]+)",\s*"([a-z_]+)"/g)) {
+          const [prefix, answer] = [m[1], m[2]];
+          instruments.push(
+            { kind: 'Histogram', name: `${prefix}.time_to_first_token`, unit: 'ms' },
+            { kind: 'Histogram', name: `${prefix}.${answer}.tokens`, unit: '{token}' },
+            { kind: 'Histogram', name: `${prefix}.${answer}.duration`, unit: 'ms' },
+            { kind: 'Counter', name: `${prefix}.${answer}s`, unit: `{${answer}}` },
+          );
+          attributes.add(`${prefix}.outcome`);
+        }
         for (const m of source.matchAll(/new(?: KeyValuePair<string, object\?>)?\("((?:tokenwire|error)\.[a-z_.]+)"/g)) attributes.add(m[1]);
         for (const m of source.matchAll(/Tag\w*\("(tokenwire\.[a-z_.]+)"/g)) attributes.add(m[1]);
       }
