@@ -92,7 +92,7 @@ internal sealed class InMemoryChannelLog(string epoch)
                 message.Serial = serial;
                 message.Timestamp = timestamp;
                 var start = i == 0 ? 0 : ends[i - 1];
-                _entries.Add(new Retained(timestamp, 0, _bytes.Add(encoded.WrittenSpan[start..ends[i]], nowMs), null));
+                _entries.Add(new Retained(timestamp, 0, _bytes.Add(encoded.WrittenSpan[start..ends[i]], nowMs)));
                 appended.Add(new LogEntry(offset, message) { LoggedAt = timestamp });
                 serials[i] = serial;
                 if (message.Id is { } newId)
@@ -147,7 +147,7 @@ internal sealed class InMemoryChannelLog(string epoch)
 
     public IReadOnlyList<LogEntry> ReadRecent(int? count, long? sinceMs, LogPosition upTo)
     {
-        List<(long Offset, Retained Entry)> read;
+        List<ReadItem> read;
         lock (_gate)
         {
             if (upTo.Epoch != epoch || Count == 0)
@@ -163,12 +163,12 @@ internal sealed class InMemoryChannelLog(string epoch)
             }
 
             // Newest first, skipping versions, until count originals; then oldest first for replay.
-            var recent = new List<(long Offset, Retained Entry)>();
+            var recent = new List<ReadItem>();
             for (var offset = last; offset >= from && (count is not { } n || recent.Count < n); offset--)
             {
                 if (!IsVersion(offset))
                 {
-                    recent.Add((offset, Materialize(offset, last)));
+                    recent.Add(Materialize(offset, last));
                 }
             }
 
@@ -181,7 +181,7 @@ internal sealed class InMemoryChannelLog(string epoch)
 
     public HistoryPage ReadHistory(HistoryQuery query)
     {
-        List<(long Offset, Retained Entry)> page;
+        List<ReadItem> page;
         LogPosition? next = null;
         lock (_gate)
         {
@@ -236,7 +236,7 @@ internal sealed class InMemoryChannelLog(string epoch)
 
             // Versions are skipped: each original appears once, folded with its versions up to the bound.
             var foldBound = query.Until is { } u && u.Epoch == epoch ? u.Offset : _lastOffset;
-            page = new List<(long, Retained)>(Math.Min(query.Limit, 256));
+            page = new List<ReadItem>(Math.Min(query.Limit, 256));
             var step = query.Forwards ? 1 : -1;
             for (var offset = query.Forwards ? low : high; offset >= low && offset <= high; offset += step)
             {
@@ -251,7 +251,7 @@ internal sealed class InMemoryChannelLog(string epoch)
                     break;
                 }
 
-                page.Add((offset, Materialize(offset, foldBound)));
+                page.Add(Materialize(offset, foldBound));
             }
         }
 
@@ -331,7 +331,7 @@ internal sealed class InMemoryChannelLog(string epoch)
             var entry = new LogEntry(offset, operation, original.Offset) { LoggedAt = timestamp };
             var encoded = Encoded();
             StoredMessageCodec.Encode(operation, encoded, withPosition: true);
-            _entries.Add(new Retained(timestamp, original.Offset, _bytes.Add(encoded.WrittenSpan, nowMs), null));
+            _entries.Add(new Retained(timestamp, original.Offset, _bytes.Add(encoded.WrittenSpan, nowMs)));
             state.VersionOffsets.Add(offset);
             if (operation.Id is { } newId)
             {
@@ -349,7 +349,7 @@ internal sealed class InMemoryChannelLog(string epoch)
     public MessageVersions? ReadMessage(LogPosition serial)
     {
         LogEntry original;
-        List<(long Offset, Retained Entry)> versions = [];
+        List<ReadItem> versions = [];
         lock (_gate)
         {
             if (serial.Epoch != epoch || serial.Offset < FirstOffset || serial.Offset > _lastOffset || IsVersion(serial.Offset))
@@ -365,7 +365,7 @@ internal sealed class InMemoryChannelLog(string epoch)
             original = state.Original;
             foreach (var offset in state.VersionOffsets)
             {
-                versions.Add((offset, _entries[IndexOf(offset)]));
+                versions.Add(new ReadItem(offset, _entries[IndexOf(offset)], null));
             }
         }
 
@@ -403,15 +403,14 @@ internal sealed class InMemoryChannelLog(string epoch)
 
     /// <summary>An original as a read returns it: folded with its versions up to the bound if it has any (a ready
     /// entry), else as stored, decoded later outside the lock.</summary>
-    private Retained Materialize(long offset, long upToOffset)
+    private ReadItem Materialize(long offset, long upToOffset)
     {
         if (!_mutated.TryGetValue(offset, out var state))
         {
-            return _entries[IndexOf(offset)];
+            return new ReadItem(offset, _entries[IndexOf(offset)], null);
         }
 
-        var original = state.Original;
-        return new Retained(original.LoggedAt, 0, default, original with { Message = Fold(state, upToOffset) });
+        return new ReadItem(offset, default, state.Original with { Message = Fold(state, upToOffset) });
     }
 
     /// <summary>
@@ -458,11 +457,6 @@ internal sealed class InMemoryChannelLog(string epoch)
 
     private LogEntry Decode(long offset, Retained retained)
     {
-        if (retained.Entry is { } entry)
-        {
-            return entry;
-        }
-
         var message = StoredMessageCodec.Decode(retained.Stored.Sequence);
         if (retained.VersionOf != 0)
         {
@@ -474,12 +468,12 @@ internal sealed class InMemoryChannelLog(string epoch)
         return new LogEntry(offset, message) { LoggedAt = retained.LoggedAt };
     }
 
-    private LogEntry[] DecodeAll(List<(long Offset, Retained Entry)> read)
+    private LogEntry[] DecodeAll(List<ReadItem> read)
     {
         var entries = new LogEntry[read.Count];
         for (var i = 0; i < read.Count; i++)
         {
-            entries[i] = Decode(read[i].Offset, read[i].Entry);
+            entries[i] = read[i].Ready ?? Decode(read[i].Offset, read[i].Stored);
         }
 
         return entries;
@@ -548,11 +542,11 @@ internal sealed class InMemoryChannelLog(string epoch)
         }
     }
 
-    /// <summary>
-    /// One entry: as retained, a message's stored bytes (a version's with its original's offset, offsets starting at 1);
-    /// in a read's result, also a ready entry (an original folded with its versions).
-    /// </summary>
-    private readonly record struct Retained(long LoggedAt, long VersionOf, StoredBytes Stored, LogEntry? Entry);
+    /// <summary>One retained entry: a message's stored bytes (a version's with its original's offset, offsets starting at 1).</summary>
+    private readonly record struct Retained(long LoggedAt, long VersionOf, StoredBytes Stored);
+
+    /// <summary>An entry a read returns: as stored, decoded later outside the lock, or ready (an original folded with its versions).</summary>
+    private readonly record struct ReadItem(long Offset, Retained Stored, LogEntry? Ready);
 
     /// <summary>
     /// Entries copied out under the lock as stored, each decoded (outside it) the first time it is read. Read by one

@@ -123,7 +123,7 @@ public sealed class LogWriterTests
     private static Message Token(string id, string name) => new() { Id = id, Name = name };
 
     /// <summary>A log whose first <see cref="FailuresLeft"/> appends (of <see cref="FailingName"/>, if set) fail as if the store were unreachable.</summary>
-    private sealed class FlakyLog(IMessageLog inner) : IMessageLog
+    private sealed class FlakyLog(IMessageLog inner) : DelegatingMessageLog(inner)
     {
         private int _attempts;
         private int _failuresLeft;
@@ -141,7 +141,7 @@ public sealed class LogWriterTests
 
         public int Attempts => Volatile.Read(ref _attempts);
 
-        public async ValueTask<AppendResult> AppendAsync(ChannelKey channel, IReadOnlyList<Message> messages, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default)
+        public override async ValueTask<AppendResult> AppendAsync(ChannelKey channel, IReadOnlyList<Message> messages, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _attempts);
             await Task.Yield();
@@ -149,36 +149,13 @@ public sealed class LogWriterTests
             {
                 if (ApplyBeforeFailing)
                 {
-                    await inner.AppendAsync(channel, messages, retention, after, cancellationToken);
+                    await Inner.AppendAsync(channel, messages, retention, after, cancellationToken);
                 }
 
                 throw new EngineUnavailableException("LOADING Redis is loading the dataset in memory");
             }
 
-            return await inner.AppendAsync(channel, messages, retention, after, cancellationToken);
+            return await Inner.AppendAsync(channel, messages, retention, after, cancellationToken);
         }
-
-        public ValueTask<AppendResult> AppendMutationAsync(ChannelKey channel, MessageMutation mutation, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default) =>
-            inner.AppendMutationAsync(channel, mutation, retention, after, cancellationToken);
-
-        public ValueTask PublishEphemeralAsync(ChannelKey channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken = default) =>
-            inner.PublishEphemeralAsync(channel, messages, cancellationToken);
-
-        public ValueTask<LogPosition> GetHeadAsync(ChannelKey channel, CancellationToken cancellationToken = default) => inner.GetHeadAsync(channel, cancellationToken);
-
-        public ValueTask<ReadResult> ReadAfterAsync(ChannelKey channel, LogPosition after, int max, CancellationToken cancellationToken = default) =>
-            inner.ReadAfterAsync(channel, after, max, cancellationToken);
-
-        public ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(ChannelKey channel, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default) =>
-            inner.ReadRecentAsync(channel, count, sinceMs, upTo, cancellationToken);
-
-        public ValueTask<MessageVersions?> ReadMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default) =>
-            inner.ReadMessageAsync(channel, serial, cancellationToken);
-
-        public ValueTask<bool> ContainsMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default) =>
-            inner.ContainsMessageAsync(channel, serial, cancellationToken);
-
-        public ValueTask<HistoryPage> ReadHistoryAsync(ChannelKey channel, HistoryQuery query, CancellationToken cancellationToken = default) =>
-            inner.ReadHistoryAsync(channel, query, cancellationToken);
     }
 }

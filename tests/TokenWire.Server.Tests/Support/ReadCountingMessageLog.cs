@@ -1,4 +1,3 @@
-using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
@@ -9,42 +8,18 @@ namespace TokenWire.Server.Tests.Support;
 /// Wraps a log and counts the entries of <see cref="IMessageLog.ReadAfterAsync"/> results that a reader has looked at,
 /// as an engine that decodes entries only when they are read would decode them.
 /// </summary>
-internal sealed class ReadCountingMessageLog(IMessageLog inner) : IMessageLog
+internal sealed class ReadCountingMessageLog(IMessageLog inner) : DelegatingMessageLog(inner)
 {
     private int _entriesRead;
 
     /// <summary>Distinct entries of ReadAfter results read so far.</summary>
     public int EntriesRead => Volatile.Read(ref _entriesRead);
 
-    public async ValueTask<ReadResult> ReadAfterAsync(ChannelKey channelKey, LogPosition after, int max, CancellationToken cancellationToken = default)
+    public override async ValueTask<ReadResult> ReadAfterAsync(ChannelKey channel, LogPosition after, int max, CancellationToken cancellationToken = default)
     {
-        var read = await inner.ReadAfterAsync(channelKey, after, max, cancellationToken);
+        var read = await Inner.ReadAfterAsync(channel, after, max, cancellationToken);
         return read with { Entries = new Counted(this, read.Entries) };
     }
-
-    public ValueTask<AppendResult> AppendAsync(ChannelKey channelKey, IReadOnlyList<Message> messages, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default) =>
-        inner.AppendAsync(channelKey, messages, retention, after, cancellationToken);
-
-    public ValueTask<AppendResult> AppendMutationAsync(ChannelKey channelKey, MessageMutation mutation, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default) =>
-        inner.AppendMutationAsync(channelKey, mutation, retention, after, cancellationToken);
-
-    public ValueTask PublishEphemeralAsync(ChannelKey channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken = default) =>
-        inner.PublishEphemeralAsync(channel, messages, cancellationToken);
-
-    public ValueTask<MessageVersions?> ReadMessageAsync(ChannelKey channelKey, LogPosition serial, CancellationToken cancellationToken = default) =>
-        inner.ReadMessageAsync(channelKey, serial, cancellationToken);
-
-    public ValueTask<bool> ContainsMessageAsync(ChannelKey channelKey, LogPosition serial, CancellationToken cancellationToken = default) =>
-        inner.ContainsMessageAsync(channelKey, serial, cancellationToken);
-
-    public ValueTask<LogPosition> GetHeadAsync(ChannelKey channelKey, CancellationToken cancellationToken = default) =>
-        inner.GetHeadAsync(channelKey, cancellationToken);
-
-    public ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(ChannelKey channelKey, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default) =>
-        inner.ReadRecentAsync(channelKey, count, sinceMs, upTo, cancellationToken);
-
-    public ValueTask<HistoryPage> ReadHistoryAsync(ChannelKey channelKey, HistoryQuery query, CancellationToken cancellationToken = default) =>
-        inner.ReadHistoryAsync(channelKey, query, cancellationToken);
 
     private sealed class Counted(ReadCountingMessageLog log, IReadOnlyList<LogEntry> entries) : IReadOnlyList<LogEntry>
     {

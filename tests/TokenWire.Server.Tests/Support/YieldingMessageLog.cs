@@ -1,4 +1,3 @@
-using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
@@ -9,50 +8,41 @@ namespace TokenWire.Server.Tests.Support;
 /// Wraps a log so every read completes asynchronously, on another thread, the way a remote log (Redis) would:
 /// callers can no longer rely on a read finishing inside the lock they called it from.
 /// </summary>
-internal sealed class YieldingMessageLog(IMessageLog inner) : IMessageLog
+internal sealed class YieldingMessageLog(IMessageLog inner) : DelegatingMessageLog(inner)
 {
-    public ValueTask<AppendResult> AppendAsync(ChannelKey channelKey, IReadOnlyList<Message> messages, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default) =>
-        inner.AppendAsync(channelKey, messages, retention, after, cancellationToken);
-
-    public ValueTask<AppendResult> AppendMutationAsync(ChannelKey channelKey, MessageMutation mutation, ChannelRetention retention, string? after = null, CancellationToken cancellationToken = default) =>
-        inner.AppendMutationAsync(channelKey, mutation, retention, after, cancellationToken);
-
-    public ValueTask PublishEphemeralAsync(ChannelKey channel, IReadOnlyList<Message> messages, CancellationToken cancellationToken = default) =>
-        inner.PublishEphemeralAsync(channel, messages, cancellationToken);
-
-    public async ValueTask<MessageVersions?> ReadMessageAsync(ChannelKey channelKey, LogPosition serial, CancellationToken cancellationToken = default)
+    public override async ValueTask<MessageVersions?> ReadMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default)
     {
         await Task.Yield();
-        return await inner.ReadMessageAsync(channelKey, serial, cancellationToken);
+        return await Inner.ReadMessageAsync(channel, serial, cancellationToken);
     }
 
-    public async ValueTask<bool> ContainsMessageAsync(ChannelKey channelKey, LogPosition serial, CancellationToken cancellationToken = default)
+    public override async ValueTask<bool> ContainsMessageAsync(ChannelKey channel, LogPosition serial, CancellationToken cancellationToken = default)
     {
         await Task.Yield();
-        return await inner.ContainsMessageAsync(channelKey, serial, cancellationToken);
+        return await Inner.ContainsMessageAsync(channel, serial, cancellationToken);
     }
 
-    public async ValueTask<LogPosition> GetHeadAsync(ChannelKey channelKey, CancellationToken cancellationToken = default)
+    public override async ValueTask<LogPosition> GetHeadAsync(ChannelKey channel, CancellationToken cancellationToken = default)
     {
         await Task.Yield();
-        return await inner.GetHeadAsync(channelKey, cancellationToken);
+        return await Inner.GetHeadAsync(channel, cancellationToken);
     }
 
-    public async ValueTask<ReadResult> ReadAfterAsync(ChannelKey channelKey, LogPosition after, int max, CancellationToken cancellationToken = default)
+    public override async ValueTask<ReadResult> ReadAfterAsync(ChannelKey channel, LogPosition after, int max, CancellationToken cancellationToken = default)
     {
         await Task.Yield();
-        return await inner.ReadAfterAsync(channelKey, after, max, cancellationToken);
+        return await Inner.ReadAfterAsync(channel, after, max, cancellationToken);
     }
 
-    public async ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(ChannelKey channelKey, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default)
+    public override async ValueTask<IReadOnlyList<LogEntry>> ReadRecentAsync(ChannelKey channel, int? count, long? sinceMs, LogPosition upTo, CancellationToken cancellationToken = default)
     {
         await Task.Yield();
-        return await inner.ReadRecentAsync(channelKey, count, sinceMs, upTo, cancellationToken);
+        return await Inner.ReadRecentAsync(channel, count, sinceMs, upTo, cancellationToken);
     }
 
-    public async ValueTask<HistoryPage> ReadHistoryAsync(ChannelKey channelKey, HistoryQuery query, CancellationToken cancellationToken = default)
+    public override async ValueTask<HistoryPage> ReadHistoryAsync(ChannelKey channel, HistoryQuery query, CancellationToken cancellationToken = default)
     {
         await Task.Yield();
-        return await inner.ReadHistoryAsync(channelKey, query, cancellationToken);
+        return await Inner.ReadHistoryAsync(channel, query, cancellationToken);
     }
 }
