@@ -14,7 +14,12 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Generous: a busy CI box may take a while to start a process.</summary>
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
 
+    /// <summary>Starts on a port that turned out to be taken before trying the next one.</summary>
+    private const int PortAttempts = 5;
+
     private readonly Process _process;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _startupOutput = new();
+    private volatile bool _ready;
 
     private RedisServer(Process process, int port)
     {
@@ -37,6 +42,22 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     public static async Task<RedisServer> StartAsync(CancellationToken cancellationToken = default)
+    {
+        // A free port is free when it is picked, not necessarily when redis-server binds it: it then exits saying so,
+        // and another port is picked.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(cancellationToken);
+            }
+            catch (PortTakenException) when (attempt < PortAttempts)
+            {
+            }
+        }
+    }
+
+    private static async Task<RedisServer> StartOnceAsync(CancellationToken cancellationToken)
     {
         var port = FreeLoopbackPort();
         var start = new ProcessStartInfo("redis-server")
@@ -62,12 +83,12 @@ public sealed class RedisServer : IAsyncDisposable
             throw new InvalidOperationException("redis-server is not on PATH: the Redis engine needs a real one. Install it with `apt-get install -y redis-server` (./test.sh does).", ex);
         }
 
-        // Its log is not needed, but an unread redirected pipe could fill up and block it.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        // Read, so a full pipe never blocks it; kept until it is ready, for the reason it exits if it does.
+        var redis = new RedisServer(process, port);
+        process.OutputDataReceived += (_, e) => redis.Capture(e.Data);
+        process.ErrorDataReceived += (_, e) => redis.Capture(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var redis = new RedisServer(process, port);
         try
         {
             await redis.WaitUntilReadyAsync(cancellationToken);
@@ -110,19 +131,18 @@ public sealed class RedisServer : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"redis-server exited with code {_process.ExitCode}");
+                await _process.WaitForExitAsync(cancellationToken); // its last lines, which say why, are read by now
+                var output = string.Join(Environment.NewLine, _startupOutput);
+                var message = $"redis-server exited with code {_process.ExitCode}:{Environment.NewLine}{output}";
+                throw PortTakenException.Says(output) ? new PortTakenException(message) : new InvalidOperationException(message);
             }
 
             try
             {
-                using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", Port, cancellationToken);
-                var stream = client.GetStream();
-                await stream.WriteAsync("PING\r\n"u8.ToArray(), cancellationToken);
-                var buffer = new byte[16];
-                var read = await stream.ReadAsync(buffer, cancellationToken);
-                if (Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal))
+                if (await AnswersAsOurselvesAsync(cancellationToken))
                 {
+                    _ready = true;
+                    _startupOutput.Clear();
                     return;
                 }
             }
@@ -134,6 +154,50 @@ public sealed class RedisServer : IAsyncDisposable
         }
 
         throw new TimeoutException($"redis-server did not answer PING within {StartTimeout.TotalSeconds} s");
+    }
+
+    /// <summary>
+    /// Whether the server on <see cref="Port"/> is this process: another test's redis-server that took the port first
+    /// also answers PING, and sharing it would mix two tests' data.
+    /// </summary>
+    private async Task<bool> AnswersAsOurselvesAsync(CancellationToken cancellationToken)
+    {
+        const string Field = "process_id:";
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", Port, cancellationToken);
+        var stream = client.GetStream();
+        await stream.WriteAsync("INFO server\r\n"u8.ToArray(), cancellationToken);
+        var reply = new StringBuilder();
+        var buffer = new byte[4096];
+        while (true)
+        {
+            var read = await stream.ReadAsync(buffer, cancellationToken);
+            if (read == 0)
+            {
+                return false;
+            }
+
+            var text = reply.Append(Encoding.ASCII.GetString(buffer, 0, read)).ToString();
+            if (text.StartsWith('-'))
+            {
+                return false; // an error reply: not ready yet
+            }
+
+            var at = text.IndexOf(Field, StringComparison.Ordinal);
+            var end = at < 0 ? -1 : text.IndexOf("\r\n", at, StringComparison.Ordinal);
+            if (end >= 0)
+            {
+                return text[(at + Field.Length)..end] == _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
+    private void Capture(string? line)
+    {
+        if (line is not null && !_ready)
+        {
+            _startupOutput.Enqueue(line);
+        }
     }
 
     private static int FreeLoopbackPort()

@@ -19,6 +19,9 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>A bound on a hang, not a budget: an exit is reported at once, and a saturated box can take over 30 s to start one.</summary>
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
 
+    /// <summary>Starts on a port that turned out to be taken before trying the next one; the same bound as the interop harness.</summary>
+    private const int PortAttempts = 5;
+
     /// <summary>Lines kept for <see cref="OutputTail"/>; enough for any failure message, bounded for long fuzz runs.</summary>
     private const int KeptLines = 2000;
 
@@ -79,6 +82,27 @@ public sealed class ServerProcess : IAsyncDisposable
             throw new InvalidOperationException($"Server not built: {dll} is missing.");
         }
 
+        // A free port is free when it is picked, not necessarily when the server binds it: another process on the box
+        // can take it in between. The server then exits at once saying so, and another port is picked.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(dll, arguments, environment, onLine, cancellationToken);
+            }
+            catch (PortTakenException) when (attempt < PortAttempts)
+            {
+            }
+        }
+    }
+
+    private static async Task<ServerProcess> StartOnceAsync(
+        string dll,
+        IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string>? environment,
+        Action<string>? onLine,
+        CancellationToken cancellationToken)
+    {
         var server = new ServerProcess(FreePort(), onLine);
         var start = new ProcessStartInfo("dotnet")
         {
@@ -155,7 +179,9 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             if (_process!.HasExited)
             {
-                throw new InvalidOperationException($"Server {Path.GetFileName(_process.StartInfo.ArgumentList[0])} exited with code {_process.ExitCode} before answering GET /time:{Environment.NewLine}{OutputTail}");
+                await _process.WaitForExitAsync(cancellationToken); // its last lines, which say why, are read by now
+                var message = $"Server {Path.GetFileName(_process.StartInfo.ArgumentList[0])} exited with code {_process.ExitCode} before answering GET /time:{Environment.NewLine}{OutputTail}";
+                throw PortTakenException.Says(OutputTail) ? new PortTakenException(message) : new InvalidOperationException(message);
             }
 
             try

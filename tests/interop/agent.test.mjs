@@ -102,6 +102,32 @@ describe('agent with the simulated model', () => {
     });
   }
 
+  test('POST /agent/prompts checks credentials, publish capability and the body', async () => {
+    const name = `ai-transport-${crypto.randomUUID()}`;
+    const noPublish = await postPrompt(server, { channel: name, prompt: 'hi' }, SUB_KEY);
+    assert.equal(noPublish.status, 401);
+    assert.equal(noPublish.body.error.code, 40160);
+    const noPrompt = await postPrompt(server, { channel: name });
+    assert.equal(noPrompt.status, 400);
+    assert.equal(noPrompt.body.error.code, 40003);
+    const badChannel = await postPrompt(server, { channel: ':bad', prompt: 'hi' });
+    assert.equal(badChannel.body.error.code, 40010);
+    const wrongKey = await postPrompt(server, { channel: name, prompt: 'hi' }, 'dev.root:wrong');
+    assert.equal(wrongKey.status, 401);
+    assert.equal(wrongKey.body.error.code, 40101);
+  });
+});
+
+// Paced as shipped (50–200 ms a token, about 80 tokens for this prompt): the cancel lands mid-answer however long a
+// busy box takes to carry it, so the test depends on the cancel, not on the machine's speed.
+describe('agent cancel with the model paced as shipped', () => {
+  let server;
+  before(async () => {
+    server = await startServer({ logName: 'agent-cancel' });
+    await agentAttached(server);
+  });
+  after(() => server?.stop());
+
   test('cancel mid-stream ends the response promptly with reason "cancelled"', async () => {
     const viewer = clients.realtime(server, FORMATS[0]);
     await connectionState(viewer, 'connected');
@@ -118,24 +144,9 @@ describe('agent with the simulated model', () => {
     const tokens = tokensOf(watch.messages, responseId);
     assert.equal(stop.extras.headers.tokenCount, tokens.length, 'tokenCount counts what was sent');
     assert.equal(stop.extras.headers.textSha256, sha256(tokens.map((m) => m.data.token).join('')));
-    assert.ok(tokens.length < 60, `generation stopped early (${tokens.length} tokens)`);
+    assert.ok(tokens.length < 60, `generation stopped early (${tokens.length} of about 80 tokens)`);
     test.diagnostic?.(`cancel → stop in ${latency} ms`);
     console.log(`# cancel -> stop latency: ${latency} ms`);
-  });
-
-  test('POST /agent/prompts checks credentials, publish capability and the body', async () => {
-    const name = `ai-transport-${crypto.randomUUID()}`;
-    const noPublish = await postPrompt(server, { channel: name, prompt: 'hi' }, SUB_KEY);
-    assert.equal(noPublish.status, 401);
-    assert.equal(noPublish.body.error.code, 40160);
-    const noPrompt = await postPrompt(server, { channel: name });
-    assert.equal(noPrompt.status, 400);
-    assert.equal(noPrompt.body.error.code, 40003);
-    const badChannel = await postPrompt(server, { channel: ':bad', prompt: 'hi' });
-    assert.equal(badChannel.body.error.code, 40010);
-    const wrongKey = await postPrompt(server, { channel: name, prompt: 'hi' }, 'dev.root:wrong');
-    assert.equal(wrongKey.status, 401);
-    assert.equal(wrongKey.body.error.code, 40101);
   });
 });
 
