@@ -76,9 +76,10 @@ public sealed class AITransportAgent : IAsyncDisposable
         RunIdentity? identity = null;
         try
         {
-            var (messages, trigger, cancelledEarly) = await HydrateAsync(session, invocation, start.Token).ConfigureAwait(false);
+            var (conversation, trigger, cancelledEarly) = await HydrateAsync(session, invocation, start.Token).ConfigureAwait(false);
             Log.Stage(_logger, invocation.InputEventId, invocation.SessionName, "input located");
-            identity = RunIdentity.Create(trigger.Header(AitHeaders.RunId), trigger.Header(AitHeaders.CodecMessageId)!, trigger.ClientId);
+            identity = RunIdentity.ForTrigger(trigger, conversation);
+            var messages = identity.Parent is { } leaf ? ChatMessageConverter.ToChatMessages(ConversationBuilder.Branch(conversation, leaf)) : [];
             session.Register(identity.RunId, identity.InputCodecMessageId, cancel);
             if (cancelledEarly)
             {
@@ -152,10 +153,10 @@ public sealed class AITransportAgent : IAsyncDisposable
     }
 
     /// <summary>
-    /// The conversation up to and including the triggering input: history up to the attach, then what arrived live,
-    /// folded per serial; waits (bounded) for an input that has not reached this attachment yet.
+    /// The folded conversation (every branch) and the triggering input: history up to the attach, then what arrived
+    /// live, folded per serial; waits (bounded) for an input that has not reached this attachment yet.
     /// </summary>
-    private async Task<(List<ChatMessage> Messages, WireMessage Trigger, bool CancelledEarly)> HydrateAsync(AgentSession session, AITransportInvocation invocation, CancellationToken cancellationToken)
+    private async Task<(Dictionary<string, UIMessage> Conversation, WireMessage Trigger, bool CancelledEarly)> HydrateAsync(AgentSession session, AITransportInvocation invocation, CancellationToken cancellationToken)
     {
         var log = new WireLog();
         var page = await session.Channel.HistoryAsync(new HistoryRequest { UntilAttach = true, Limit = 100 }, cancellationToken).ConfigureAwait(false);
@@ -190,9 +191,8 @@ public sealed class AITransportAgent : IAsyncDisposable
             var trigger = ordered.FirstOrDefault(m => m.Name == AitEvents.Input && m.Header(AitHeaders.EventId) == invocation.InputEventId);
             if (trigger?.Header(AitHeaders.CodecMessageId) is { Length: > 0 } inputId)
             {
-                var folded = ConversationBuilder.Fold(ordered);
                 var cancelled = ordered.Any(m => m.Name == AitEvents.Cancel && m.Header(AitHeaders.InputCodecMessageId) == inputId);
-                return (ChatMessageConverter.ToChatMessages(ConversationBuilder.Branch(folded, inputId)), trigger, cancelled);
+                return (ConversationBuilder.Fold(ordered), trigger, cancelled);
             }
 
             try

@@ -125,6 +125,43 @@ public class RunWriterTests
     }
 
     [Fact]
+    public async Task A_regenerate_or_edit_run_echoes_its_place_in_the_tree_on_the_start_and_every_output()
+    {
+        var channel = new RecordingChannel();
+        var run = Run with { Parent = "user-1", Regenerates = "assistant-0", ForkOf = "user-0", RunClientId = "owner" };
+        var writer = new RunWriter(channel, run);
+        await writer.StartRunAsync(default);
+        await writer.StartStepAsync(default);
+        await writer.WriteAsync(new StartChunk(), default);
+        await writer.WriteAsync(new TextStartChunk("text-1"), default);
+        await writer.WriteAsync(new TextDeltaChunk("text-1", "again"), default);
+        await writer.WriteAsync(new TextEndChunk("text-1"), default);
+        await writer.FlushAsync(default);
+        await writer.EndRunAsync("complete", null, null, default);
+
+        var start = RecordingChannel.Transport(channel.Calls[0].Message);
+        Assert.Equal(("ai-run-start", "user-1", "user-0", "assistant-0", "owner"), (channel.Calls[0].Message.Name, start.GetProperty("parent").GetString(), start.GetProperty("fork-of").GetString(), start.GetProperty("msg-regenerate").GetString(), start.GetProperty("run-client-id").GetString()));
+        Assert.Equal("input-1", start.GetProperty("input-codec-message-id").GetString());
+        foreach (var (_, output) in channel.Calls.Where(c => c.Message.Name == "ai-output" || c.Kind == "append"))
+        {
+            var headers = RecordingChannel.Transport(output);
+            Assert.Equal(("user-1", "user-0", "assistant-0", "owner", "user"), (headers.GetProperty("parent").GetString(), headers.GetProperty("fork-of").GetString(), headers.GetProperty("msg-regenerate").GetString(), headers.GetProperty("run-client-id").GetString(), headers.GetProperty("input-client-id").GetString()));
+        }
+
+        Assert.Equal("owner", RecordingChannel.Transport(channel.Calls[^1].Message).GetProperty("run-client-id").GetString());
+    }
+
+    [Fact]
+    public async Task A_continuation_reenters_its_run_with_a_resume_that_does_not_place_it_again()
+    {
+        var channel = new RecordingChannel();
+        await new RunWriter(channel, Run with { Continuation = true, Parent = "assistant-0" }).StartRunAsync(default);
+        var resume = channel.Calls[0].Message;
+        Assert.Equal("ai-run-resume", resume.Name);
+        Assert.Equal(["run-id", "run-client-id", "invocation-id", "input-client-id", "input-codec-message-id"], RecordingChannel.Transport(resume).EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
     public async Task A_run_error_carries_its_code_and_message()
     {
         var channel = new RecordingChannel();

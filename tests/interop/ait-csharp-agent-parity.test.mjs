@@ -3,6 +3,7 @@
 // replaying the C# model's output, must fold identically in the unmodified client (view.getMessages(), runs) and put
 // the same messages on the channel (history: names, actions, header keys, codec headers, data; ids compared by
 // their pattern of equality). Conversation: a long answer, a tool call round trip (get_weather), a follow-up turn;
+// regenerate and edit (view.regenerate / view.edit: sibling branches, msg-regenerate / fork-of / parent on the wire);
 // then a second prompt sent while the first answer streams (double-texting). Both wire formats.
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,7 +85,7 @@ async function wireShape(rest, name) {
     if (!ids.has(v)) ids.set(v, `#${ids.size}`);
     return ids.get(v);
   };
-  const ID_KEYS = new Set(['run-id', 'invocation-id', 'codec-message-id', 'parent', 'input-codec-message-id', 'event-id', 'step-id', 'step-start-serial', 'messageId']);
+  const ID_KEYS = new Set(['run-id', 'invocation-id', 'codec-message-id', 'parent', 'fork-of', 'msg-regenerate', 'supersedes', 'input-codec-message-id', 'event-id', 'step-id', 'step-start-serial', 'messageId']);
   const mask = (headers) =>
     Object.fromEntries(Object.entries(headers || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, ID_KEYS.has(k) ? id(v) : v]));
   return items.map((m) => ({
@@ -107,6 +108,25 @@ async function postAgentChat(run) {
   }
   const body = await res.text();
   assert.equal(res.status, 200, `POST /agent/chat: ${res.status} ${body}`);
+}
+
+/** Waits until the client run (from view.send/regenerate/edit) has been started by the agent and has ended. */
+async function runEnds(c, run, label) {
+  await within(run.started, 15000, `${label}: ai-run-start`);
+  await waitFor(
+    () => ['complete', 'cancelled', 'error'].includes(c.view.run(run.runId)?.status),
+    20000,
+    `${label}: run ends`,
+    () => JSON.stringify(runShapes(c.view)),
+  );
+}
+
+/** Per visible message: how many sibling branches it anchors and which one is shown. */
+function branchShapes(view) {
+  return view.getMessages().map(({ codecMessageId }) => {
+    const b = view.branchSelection(codecMessageId);
+    return { siblings: b.siblings.length, index: b.index };
+  });
 }
 
 async function sendAndWait(c, invoke, text, runCount) {
@@ -160,6 +180,71 @@ for (const format of FORMATS) {
       // 3. Same folded conversation and runs in the client; same messages on the channel.
       assert.deepEqual(folded(cs.view), folded(js.view), 'the client folds both conversations identically');
       assert.deepEqual(runShapes(cs.view), runShapes(js.view), 'same runs and steps');
+      const rest = clients.rest(server, format);
+      const [csWire, jsWire] = await Promise.all([wireShape(rest, csName), wireShape(rest, jsName)]);
+      assert.deepEqual(csWire, jsWire, 'the same messages on the channel (history)');
+      assert.equal(cs.errors.length + js.errors.length, 0, errorsText([...cs.errors, ...js.errors]));
+    });
+
+    test('regenerate and edit: each new reply is a sibling branch, folded and placed on the wire as by the JS agent', async () => {
+      // Ask twice, regenerate the second answer, edit the second prompt, then ask for a recall on the edited branch:
+      // the recall lists only the prompts of that branch, so the agent read the branch the edit made.
+      const conversation = async (c, invoke, label, afterEach = async () => {}) => {
+        const shapes = {};
+        await sendAndWait(c, invoke, 'What is TokenWire?', 1);
+        await afterEach();
+        await sendAndWait(c, invoke, 'Explain resumable streams', 2);
+        await afterEach();
+        const [, , prompt2, answer2] = c.view.getMessages();
+        const regen = await within(c.view.regenerate(answer2.codecMessageId), 10000, `${label}: view.regenerate`);
+        await invoke(regen);
+        await runEnds(c, regen, `${label}: regenerate`);
+        await afterEach();
+        shapes.regenerated = { folded: folded(c.view), branches: branchShapes(c.view), runs: runShapes(c.view) };
+        const edit = await within(c.view.edit(prompt2.codecMessageId, c.codec.createUserMessage(userMessage('Write a haiku about latency'))), 10000, `${label}: view.edit`);
+        await invoke(edit);
+        await runEnds(c, edit, `${label}: edit`);
+        await afterEach();
+        const recall = await within(c.view.send(c.codec.createUserMessage(userMessage('What did I ask before?'))), 10000, `${label}: recall`);
+        await invoke(recall);
+        await runEnds(c, recall, `${label}: recall`);
+        await afterEach();
+        shapes.edited = { folded: folded(c.view), branches: branchShapes(c.view), runs: runShapes(c.view) };
+        // Back to the first version of the prompt: its answer shows the regenerated reply, a sibling of the first.
+        const editAnchor = c.view.getMessages()[2].codecMessageId;
+        c.view.branchSelection(editAnchor).select(0);
+        shapes.original = { folded: folded(c.view), branches: branchShapes(c.view), runs: runShapes(c.view) };
+        return shapes;
+      };
+
+      const csName = `${MUTABLE_PREFIX}${uniqueName('parity-fork-cs')}`;
+      const cs = await clientSession(clients.realtime(server, format, { clientId: 'user' }), csName, 'C# session');
+      const csShapes = await conversation(cs, (run) => postAgentChat(run), 'C#');
+      const textOf = (m) => m.parts.filter((p) => p.type === 'text').map((p) => p.text).join('');
+      const csTexts = (shape) => shape.folded.filter((m) => m.role === 'assistant').map(textOf);
+      assert.deepEqual(csShapes.regenerated.branches.map((b) => b.siblings), [1, 1, 1, 2], 'the regenerated reply is the second of two siblings');
+      assert.equal(csShapes.regenerated.branches[3].index, 1);
+      assert.deepEqual(csShapes.edited.branches.map((b) => b.siblings), [1, 1, 2, 1, 1, 1], 'the edited prompt is the second of two siblings');
+      const [answer1, haiku, recalled] = csTexts(csShapes.edited);
+      assert.equal(recalled, 'Before this you asked: "What is TokenWire?"; "Write a haiku about latency".', 'the agent answered from the edited branch');
+      assert.deepEqual(csShapes.original.folded.map((m) => m.role), ['user', 'assistant', 'user', 'assistant']);
+      const regenerated = csTexts(csShapes.original)[1];
+      assert.ok(regenerated.startsWith('A resumable stream'), `the regenerated answer: ${regenerated.slice(0, 40)}`);
+
+      // The JS agent answers the same five invocations, its model replaying the C# answers in order.
+      const model = replayModel([answer1, regenerated, regenerated, haiku, recalled].map((text) => ({ text })));
+      const agent = await startAgentEndpoint(clients.realtime(server, format, { clientId: 'ai-agent' }), () => ({ model }));
+      cleanups.push(() => agent.close());
+      const jsName = `${MUTABLE_PREFIX}${uniqueName('parity-fork-js')}`;
+      const js = await clientSession(clients.realtime(server, format, { clientId: 'user' }), jsName, 'JS session');
+      // Its agent session detaches when a run ends; the next invocation waits for that (see the first test).
+      let ended = 0;
+      const jsShapes = await conversation(js, (run) => agent.invoke(run), 'JS', async () => {
+        assert.deepEqual(await within(agent.runs[ended].promise, 20000, `JS agent run ${ended + 1}`), { reason: 'complete' });
+        ended += 1;
+      });
+
+      assert.deepEqual(csShapes, jsShapes, 'the client folds, branches and runs both conversations identically');
       const rest = clients.rest(server, format);
       const [csWire, jsWire] = await Promise.all([wireShape(rest, csName), wireShape(rest, jsName)]);
       assert.deepEqual(csWire, jsWire, 'the same messages on the channel (history)');

@@ -23,6 +23,8 @@ public static class AitHeaders
     public const string RunClientId = "run-client-id";
     public const string Parent = "parent";
     public const string ForkOf = "fork-of";
+    public const string MsgRegenerate = "msg-regenerate";
+    public const string Supersedes = "supersedes";
     public const string InvocationId = "invocation-id";
     public const string InputClientId = "input-client-id";
     public const string InputCodecMessageId = "input-codec-message-id";

@@ -24,18 +24,29 @@ public sealed class RunWriter(IAITransportChannel channel, RunIdentity run)
     /// <summary>The serials of what this run published, in order (for tests and logs).</summary>
     public int PublishedCount { get; private set; }
 
+    /// <summary>
+    /// <c>ai-run-start</c>, placing the run in the conversation tree (<c>parent</c>, <c>fork-of</c>,
+    /// <c>msg-regenerate</c>); or, for a continuation, <c>ai-run-resume</c>, which re-enters the run and carries none
+    /// of them (the run's start already placed it).
+    /// </summary>
     public async Task StartRunAsync(CancellationToken cancellationToken)
     {
         var headers = new JsonObject
         {
             [AitHeaders.RunId] = run.RunId,
-            [AitHeaders.RunClientId] = run.InputClientId,
-            [AitHeaders.Parent] = run.InputCodecMessageId,
-            [AitHeaders.InvocationId] = run.InvocationId,
-            [AitHeaders.InputClientId] = run.InputClientId,
-            [AitHeaders.InputCodecMessageId] = run.InputCodecMessageId,
+            [AitHeaders.RunClientId] = run.RunClientId,
         };
-        await PublishAsync(AitEvents.RunStart, null, headers, null, cancellationToken).ConfigureAwait(false);
+        if (!run.Continuation)
+        {
+            AddIfSet(headers, AitHeaders.Parent, run.Parent);
+            AddIfSet(headers, AitHeaders.ForkOf, run.ForkOf);
+            AddIfSet(headers, AitHeaders.MsgRegenerate, run.Regenerates);
+        }
+
+        headers[AitHeaders.InvocationId] = run.InvocationId;
+        headers[AitHeaders.InputClientId] = run.InputClientId;
+        headers[AitHeaders.InputCodecMessageId] = run.InputCodecMessageId;
+        await PublishAsync(run.Continuation ? AitEvents.RunResume : AitEvents.RunStart, null, headers, null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Opens the run's step; its serial is stamped on every output (<c>step-start-serial</c>).</summary>
@@ -149,7 +160,7 @@ public sealed class RunWriter(IAITransportChannel channel, RunIdentity run)
         var headers = new JsonObject
         {
             [AitHeaders.RunId] = run.RunId,
-            [AitHeaders.RunClientId] = run.InputClientId,
+            [AitHeaders.RunClientId] = run.RunClientId,
             [AitHeaders.RunReason] = reason,
             [AitHeaders.InvocationId] = run.InvocationId,
             [AitHeaders.InputClientId] = run.InputClientId,
@@ -262,15 +273,18 @@ public sealed class RunWriter(IAITransportChannel channel, RunIdentity run)
             [AitHeaders.Role] = "assistant",
             [AitHeaders.CodecMessageId] = run.AssistantCodecMessageId,
             [AitHeaders.RunId] = run.RunId,
-            [AitHeaders.RunClientId] = run.InputClientId,
-            [AitHeaders.Parent] = run.InputCodecMessageId,
-            [AitHeaders.InvocationId] = run.InvocationId,
-            [AitHeaders.InputClientId] = run.InputClientId,
-            [AitHeaders.InputCodecMessageId] = run.InputCodecMessageId,
-            [AitHeaders.StepId] = run.StepId,
-            [AitHeaders.StepClientId] = run.InputClientId,
-            [AitHeaders.Stream] = stream ? "true" : "false",
+            [AitHeaders.RunClientId] = run.RunClientId,
         };
+        // Echoed on every output so a client that sees an output before the run's start still places it.
+        AddIfSet(headers, AitHeaders.Parent, run.Parent);
+        AddIfSet(headers, AitHeaders.ForkOf, run.ForkOf);
+        AddIfSet(headers, AitHeaders.MsgRegenerate, run.Regenerates);
+        headers[AitHeaders.InvocationId] = run.InvocationId;
+        headers[AitHeaders.InputClientId] = run.InputClientId;
+        headers[AitHeaders.InputCodecMessageId] = run.InputCodecMessageId;
+        headers[AitHeaders.StepId] = run.StepId;
+        headers[AitHeaders.StepClientId] = run.InputClientId;
+        headers[AitHeaders.Stream] = stream ? "true" : "false";
         if (stream)
         {
             headers[AitHeaders.Status] = status;
@@ -298,10 +312,19 @@ public sealed class RunWriter(IAITransportChannel channel, RunIdentity run)
         }
 
         headers[AitHeaders.InvocationId] = run.InvocationId;
-        headers[AitHeaders.RunClientId] = run.InputClientId;
+        headers[AitHeaders.RunClientId] = run.RunClientId;
         headers[AitHeaders.InputClientId] = run.InputClientId;
         headers[AitHeaders.StepClientId] = run.InputClientId;
         return headers;
+    }
+
+    /// <summary>The SDK leaves a header off rather than sending it empty.</summary>
+    private static void AddIfSet(JsonObject headers, string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            headers[name] = value;
+        }
     }
 
     private sealed class OpenStream(RunWriter writer, string id, JsonObject codec)
