@@ -79,7 +79,13 @@ public sealed class AITransportAgent : IAsyncDisposable
             var (conversation, trigger, cancelledEarly) = await HydrateAsync(session, invocation, start.Token).ConfigureAwait(false);
             Log.Stage(_logger, invocation.InputEventId, invocation.SessionName, "input located");
             identity = RunIdentity.ForTrigger(trigger, conversation);
-            var messages = identity.Parent is { } leaf ? ChatMessageConverter.ToChatMessages(ConversationBuilder.Branch(conversation, leaf)) : [];
+            var branch = identity.Parent is { } leaf ? ConversationBuilder.Branch(conversation, leaf) : [];
+            var messages = ChatMessageConverter.ToChatMessages(branch);
+            var priorCalls = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var tool in branch.SelectMany(m => m.Parts).OfType<ToolPart>())
+            {
+                priorCalls[tool.ToolCallId] = tool.State;
+            }
             session.Register(identity.RunId, identity.InputCodecMessageId, cancel);
             if (cancelledEarly)
             {
@@ -94,7 +100,7 @@ public sealed class AITransportAgent : IAsyncDisposable
             Log.RunStarted(_logger, identity.RunId, invocation.SessionName, identity.InvocationId, messages.Count);
             var run = new AITransportRun(identity.RunId, identity.InvocationId, invocation.SessionName, cancel);
             activity?.SetTag("tokenwire.ai_transport.run_id", identity.RunId);
-            var completion = StreamAsync(session, invocation.SessionName, identity, writer, messages, cancel, new RunTelemetry(activity, started));
+            var completion = StreamAsync(session, invocation.SessionName, identity, writer, messages, priorCalls, cancel, new RunTelemetry(activity, started));
             run.Completion = completion;
             Track(completion);
             return run;
@@ -206,9 +212,9 @@ public sealed class AITransportAgent : IAsyncDisposable
         }
     }
 
-    private async Task<AITransportRunOutcome> StreamAsync(AgentSession session, string sessionName, RunIdentity identity, RunWriter writer, List<ChatMessage> messages, CancellationTokenSource cancel, RunTelemetry telemetry)
+    private async Task<AITransportRunOutcome> StreamAsync(AgentSession session, string sessionName, RunIdentity identity, RunWriter writer, List<ChatMessage> messages, IReadOnlyDictionary<string, string> priorCalls, CancellationTokenSource cancel, RunTelemetry telemetry)
     {
-        var outcome = await StreamCoreAsync(session, sessionName, identity, writer, messages, cancel, telemetry).ConfigureAwait(false);
+        var outcome = await StreamCoreAsync(session, sessionName, identity, writer, messages, priorCalls, cancel, telemetry).ConfigureAwait(false);
         _metrics.RunEnded(outcome.Reason, telemetry.Tokens, telemetry.FirstToken, Stopwatch.GetElapsedTime(telemetry.Started));
         if (telemetry.Activity is { } activity)
         {
@@ -225,10 +231,10 @@ public sealed class AITransportAgent : IAsyncDisposable
         return outcome;
     }
 
-    private async Task<AITransportRunOutcome> StreamCoreAsync(AgentSession session, string sessionName, RunIdentity identity, RunWriter writer, List<ChatMessage> messages, CancellationTokenSource cancel, RunTelemetry telemetry)
+    private async Task<AITransportRunOutcome> StreamCoreAsync(AgentSession session, string sessionName, RunIdentity identity, RunWriter writer, List<ChatMessage> messages, IReadOnlyDictionary<string, string> priorCalls, CancellationTokenSource cancel, RunTelemetry telemetry)
     {
         await Task.Yield();
-        var mapper = new Codec.UIChunkMapper(_options.IncludeUsage);
+        var mapper = new Codec.UIChunkMapper(_options.IncludeUsage, priorCalls);
         var text = new System.Text.StringBuilder();
         var reason = AitStatus.Complete;
         string? error = null;
@@ -297,7 +303,17 @@ public sealed class AITransportAgent : IAsyncDisposable
             writer.CloseOpenStreams(AitStatus.Cancelled, publishing.Token);
             await writer.FlushAsync(publishing.Token).ConfigureAwait(false);
             await writer.EndStepAsync(reason == AitStatus.Cancelled ? AitStatus.Cancelled : AitStatus.Complete, publishing.Token).ConfigureAwait(false);
-            await writer.EndRunAsync(reason, null, null, publishing.Token).ConfigureAwait(false);
+            if (reason == AitStatus.Complete && error is null && mapper.Suspends)
+            {
+                // Tool calls await the client (its tool's result, or the user's approval): the run resumes on its answer.
+                reason = AITransportRunOutcome.Suspended;
+                await writer.SuspendRunAsync(publishing.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                await writer.EndRunAsync(reason, null, null, publishing.Token).ConfigureAwait(false);
+            }
+
             Log.RunEnded(_logger, identity.RunId, sessionName, reason);
             return new AITransportRunOutcome(reason, text.ToString(), error);
         }

@@ -23,12 +23,13 @@ public static class TokenWireAgentServiceCollectionExtensions
         services.AddSingleton(sp => new AgentMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddHostedService<InProcessAgentService>();
 
-        // The AI Transport agent behind POST /agent/chat: the configured model, with the demo tool it may call.
+        // The AI Transport agent behind POST /agent/chat: the configured model, with the demo tools it may call (one
+        // run here, one the browser answers, one that waits for the user's approval).
         services.AddSingleton<InProcessAgentClientProvider>();
         services.AddSingleton(sp => new AITransportAgent(
             sp.GetRequiredService<InProcessAgentClientProvider>(),
             new ChatClientBuilder(ChatClientFactory.Create(sp.GetRequiredService<IOptions<AgentOptions>>().Value)).UseFunctionInvocation().Build(sp),
-            Options.Create(new AITransportAgentOptions { ChatOptions = new ChatOptions { Tools = [SimulatedTools.Weather] } }),
+            Options.Create(new AITransportAgentOptions { ChatOptions = new ChatOptions { Tools = [SimulatedTools.Weather, SimulatedTools.Location, SimulatedTools.Booking] } }),
             sp.GetService<ILogger<AITransportAgent>>(),
             sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         return services;

@@ -80,6 +80,48 @@ public class ConversationTests
     }
 
     [Fact]
+    public void A_client_tool_result_fork_rebuilds_the_suspended_reply_and_the_result_lands_on_the_copy()
+    {
+        var log = new WireLog();
+        log.Add(Input("u1", null, "Where am I?", "evt-1"));
+        log.Add(Output("start-step", "", Serial(51), codecId: "a1", parent: "u1"));
+        log.Add(Output("tool-input", new JsonObject(), Serial(52), codecId: "a1", parent: "u1", codec: new() { ["toolCallId"] = "c1", ["toolName"] = "get_location" }));
+        var seed = JsonNode.Parse("""{"messages":[{"codecMessageId":"f1","message":{"id":"m1","role":"assistant","parts":[{"type":"step-start"},{"type":"tool-get_location","toolCallId":"c1","state":"input-available","input":{}}]}}]}""")!;
+        log.Add(ClientInput("tool-result", "f1", "u1", new JsonObject { ["output"] = new JsonObject { ["city"] = "Oslo" }, ["forkSeed"] = seed }, new() { ["toolCallId"] = "c1" }, role: "assistant"));
+
+        var messages = ConversationBuilder.Fold(log.Ordered());
+        Assert.Equal("input-available", Assert.IsType<ToolPart>(messages["a1"].Parts[1]).State);
+        var copy = Assert.IsType<ToolPart>(messages["f1"].Parts[1]);
+        Assert.Equal(("output-available", "{\"city\":\"Oslo\"}", "u1"), (copy.State, copy.Output!.ToJsonString(), messages["f1"].Parent));
+        var chat = ChatMessageConverter.ToChatMessages(ConversationBuilder.Branch(messages, "f1"));
+        Assert.Equal([ChatRole.User, ChatRole.Assistant, ChatRole.Tool], chat.Select(m => m.Role));
+
+        var trigger = log.Ordered().Single(m => m.Name == "ai-input" && m.Header("codec-message-id") == "f1");
+        var run = Wire.RunIdentity.ForTrigger(trigger, messages);
+        Assert.Equal(("f1", "u1", false), (run.Parent, run.RunParent, run.Continuation));
+    }
+
+    [Theory]
+    [InlineData("true", "approval-responded", true)]
+    [InlineData("false", "output-denied", false)]
+    public void An_approval_response_is_handed_to_the_function_invoking_client_as_it_left_it(string approved, string state, bool approvedContent)
+    {
+        var log = new WireLog();
+        log.Add(Input("u1", null, "Book a table in Paris", "evt-1"));
+        log.Add(Output("tool-input", new JsonObject { ["city"] = "Paris" }, Serial(61), codecId: "a1", parent: "u1", codec: new() { ["toolCallId"] = "c1", ["toolName"] = "book_table" }));
+        log.Add(Output("tool-approval-request", "", Serial(62), codecId: "a1", parent: "u1", codec: new() { ["toolCallId"] = "c1", ["approvalId"] = "ap-1" }));
+        log.Add(ClientInput("tool-approval-response", "a1", "a1", "", new() { ["toolCallId"] = "c1", ["approved"] = approved, ["reason"] = "why" }, runId: "run-1"));
+
+        var messages = ConversationBuilder.Fold(log.Ordered());
+        Assert.Equal(state, Assert.IsType<ToolPart>(messages["a1"].Parts[0]).State);
+        var chat = ChatMessageConverter.ToChatMessages(ConversationBuilder.Branch(messages, "a1"));
+        Assert.Equal([ChatRole.User, ChatRole.Assistant, ChatRole.User], chat.Select(m => m.Role));
+        var request = Assert.IsType<ToolApprovalRequestContent>(Assert.Single(chat[1].Contents));
+        var response = Assert.IsType<ToolApprovalResponseContent>(Assert.Single(chat[2].Contents));
+        Assert.Equal(("ap-1", "ap-1", approvedContent, "why", "c1"), (request.RequestId, response.RequestId, response.Approved, response.Reason, ((FunctionCallContent)response.ToolCall).CallId));
+    }
+
+    [Fact]
     public void Invocation_parse_accepts_the_client_body_and_ignores_extra_fields()
     {
         var invocation = AITransportInvocation.Parse("{\"inputEventId\":\"e1\",\"sessionName\":\"mutable:chat\",\"extra\":1}"u8);
@@ -109,6 +151,21 @@ public class ConversationTests
         }
 
         var message = Messages.Create("ai-input", text, new JsonObject { ["ai"] = new JsonObject { ["transport"] = transport, ["codec"] = new JsonObject { ["kind"] = "user-message", ["messageId"] = "ui-" + codecId, ["partType"] = "text" } } });
+        message.Serial = Serial(100 + Interlocked.Increment(ref _serial));
+        message.ClientId = "user";
+        return message;
+    }
+
+    private static Message ClientInput(string kind, string codecId, string parent, object data, JsonObject codec, string role = "user", string? runId = null)
+    {
+        var transport = new JsonObject { ["role"] = role, ["codec-message-id"] = codecId, ["parent"] = parent, ["event-id"] = "evt-" + kind, ["run-client-id"] = "user" };
+        if (runId is not null)
+        {
+            transport["run-id"] = runId;
+        }
+
+        codec["kind"] = kind;
+        var message = Messages.Create("ai-input", data, new JsonObject { ["ai"] = new JsonObject { ["transport"] = transport, ["codec"] = codec } });
         message.Serial = Serial(100 + Interlocked.Increment(ref _serial));
         message.ClientId = "user";
         return message;

@@ -37,12 +37,77 @@ public class UIChunkMapperTests
     }
 
     [Fact]
-    public void Empty_and_role_only_updates_produce_nothing_after_the_start()
+    public void Empty_and_role_only_updates_produce_nothing_after_the_start_and_the_step_opens_with_output()
     {
         var mapper = new UIChunkMapper();
-        Assert.Equal([new StartChunk(), new StartStepChunk()], mapper.Map(new ChatResponseUpdate { Role = ChatRole.Assistant }));
+        Assert.Equal([new StartChunk()], mapper.Map(new ChatResponseUpdate { Role = ChatRole.Assistant }));
         Assert.Empty(mapper.Map(new ChatResponseUpdate(ChatRole.Assistant, string.Empty)));
+        Assert.Equal([new StartStepChunk(), new FinishStepChunk(), new FinishChunk("stop")], mapper.Complete());
     }
+
+    [Fact]
+    public void A_call_nobody_answers_finishes_asking_for_tool_calls_so_the_run_suspends()
+    {
+        var mapper = new UIChunkMapper();
+        var chunks = Map(mapper, new ChatResponseUpdate(ChatRole.Assistant, [new FunctionCallContent("call-1", "get_location", new Dictionary<string, object?>())]));
+        chunks.AddRange(mapper.Complete());
+        Assert.Equal(["start", "start-step", "tool-input-available", "finish-step", "finish"], chunks.Select(Kind));
+        Assert.Equal(("call-1", "get_location", "{}"), (((ToolInputAvailableChunk)chunks[2]).ToolCallId, ((ToolInputAvailableChunk)chunks[2]).ToolName, ((ToolInputAvailableChunk)chunks[2]).Input?.ToJsonString()));
+        Assert.Equal(new FinishChunk("tool-calls"), chunks[^1]);
+        Assert.True(mapper.Suspends);
+    }
+
+    [Fact]
+    public async Task A_call_needing_approval_is_published_with_its_approval_request_and_suspends()
+    {
+        var model = new ScriptedChatClient(
+            [new ChatResponseUpdate(ChatRole.Assistant, [new FunctionCallContent("call-1", "book_table", new Dictionary<string, object?> { ["city"] = "Paris" })]) { FinishReason = ChatFinishReason.ToolCalls }]);
+        var tool = new ApprovalRequiredAIFunction(AIFunctionFactory.Create((string city) => new { city }, "book_table"));
+        using var client = new ChatClientBuilder(model).UseFunctionInvocation().Build();
+        var mapper = new UIChunkMapper();
+        var chunks = new List<UIChunk>();
+        await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "Book a table in Paris")], new ChatOptions { Tools = [tool] }))
+        {
+            chunks.AddRange(mapper.Map(update));
+        }
+
+        chunks.AddRange(mapper.Complete());
+        Assert.Equal(["start", "start-step", "tool-input-available", "tool-approval-request", "finish-step", "finish"], chunks.Select(Kind));
+        var request = Assert.IsType<ToolApprovalRequestChunk>(chunks[3]);
+        Assert.Equal("call-1", request.ToolCallId);
+        Assert.False(string.IsNullOrEmpty(request.ApprovalId));
+        Assert.True(mapper.Suspends);
+    }
+
+    [Fact]
+    public void Calls_from_an_earlier_run_are_not_published_again_and_an_approved_ones_result_comes_before_the_step()
+    {
+        var mapper = new UIChunkMapper(priorCalls: new Dictionary<string, string> { ["call-1"] = "approval-responded", ["call-2"] = "output-denied" });
+        var chunks = Map(
+            mapper,
+            new ChatResponseUpdate(ChatRole.Assistant, [new FunctionCallContent("call-1", "book_table"), new FunctionCallContent("call-2", "book_table")]),
+            new ChatResponseUpdate(ChatRole.Tool, [new FunctionResultContent("call-1", "booked"), new FunctionResultContent("call-2", "rejected")]),
+            new ChatResponseUpdate(ChatRole.Assistant, "Done."));
+        chunks.AddRange(mapper.Complete());
+        Assert.Equal(["start", "tool-output-available", "start-step", "text-start", "text-delta", "text-end", "finish-step", "finish"], chunks.Select(Kind));
+        Assert.Equal("call-1", Assert.IsType<ToolOutputAvailableChunk>(chunks[1]).ToolCallId);
+        Assert.False(mapper.Suspends);
+    }
+
+    private static string Kind(UIChunk chunk) => chunk switch
+    {
+        StartChunk => "start",
+        StartStepChunk => "start-step",
+        FinishStepChunk => "finish-step",
+        FinishChunk => "finish",
+        TextStartChunk => "text-start",
+        TextDeltaChunk => "text-delta",
+        TextEndChunk => "text-end",
+        ToolInputAvailableChunk => "tool-input-available",
+        ToolApprovalRequestChunk => "tool-approval-request",
+        ToolOutputAvailableChunk => "tool-output-available",
+        _ => chunk.GetType().Name,
+    };
 
     [Fact]
     public async Task A_function_invoking_client_yields_call_result_and_a_new_step()

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { startServer } from './server.mjs';
 import { FORMATS, Clients, uniqueName, waitFor, within, allPages } from './helpers.mjs';
 import { MUTABLE_PREFIX, clientSession, startAgentEndpoint, userMessage, errorsText } from './ai-transport-harness.mjs';
+import { createChatTransport } from '@ably/ai-transport/vercel';
 import { tool, jsonSchema, stepCountIs } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 
@@ -65,9 +66,13 @@ function replayModel(script, { delayMs = 2 } = {}) {
   });
 }
 
-/** The client's folded conversation without its random ids. */
+/**
+ * The client's folded conversation without its random ids (an approval's id is each agent's own: only whether there
+ * is one is compared), copied: the view replaces parts in place as they change.
+ */
 function folded(view) {
-  return view.getMessages().map(({ message }) => ({ role: message.role, parts: message.parts }));
+  const part = (p) => (p.approval ? { ...p, approval: { ...p.approval, id: p.approval.id ? '(id)' : '' } } : p);
+  return view.getMessages().map(({ message }) => ({ role: message.role, parts: structuredClone(message.parts).map(part) }));
 }
 
 function runShapes(view) {
@@ -85,14 +90,20 @@ async function wireShape(rest, name) {
     if (!ids.has(v)) ids.set(v, `#${ids.size}`);
     return ids.get(v);
   };
-  const ID_KEYS = new Set(['run-id', 'invocation-id', 'codec-message-id', 'parent', 'fork-of', 'msg-regenerate', 'supersedes', 'input-codec-message-id', 'event-id', 'step-id', 'step-start-serial', 'messageId']);
+  const ID_KEYS = new Set(['run-id', 'invocation-id', 'codec-message-id', 'parent', 'fork-of', 'msg-regenerate', 'supersedes', 'input-codec-message-id', 'event-id', 'step-id', 'step-start-serial', 'messageId', 'approvalId']);
+  // A client tool result's fork carries the suspended run's messages under fresh ids (data.forkSeed).
+  const maskData = (data) => {
+    if (!data || typeof data !== 'object' || !data.forkSeed) return data;
+    const messages = data.forkSeed.messages.map((m) => ({ ...m, codecMessageId: id(m.codecMessageId), message: { ...m.message, id: id(m.message.id) } }));
+    return { ...data, forkSeed: { ...data.forkSeed, messages } };
+  };
   const mask = (headers) =>
     Object.fromEntries(Object.entries(headers || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, ID_KEYS.has(k) ? id(v) : v]));
   return items.map((m) => ({
     name: m.name,
     action: m.action,
     clientId: m.clientId,
-    data: m.data,
+    data: maskData(m.data),
     transport: mask(m.extras?.ai?.transport),
     codec: mask(m.extras?.ai?.codec),
   }));
@@ -249,6 +260,76 @@ for (const format of FORMATS) {
       const [csWire, jsWire] = await Promise.all([wireShape(rest, csName), wireShape(rest, jsName)]);
       assert.deepEqual(csWire, jsWire, 'the same messages on the channel (history)');
       assert.equal(cs.errors.length + js.errors.length, 0, errorsText([...cs.errors, ...js.errors]));
+    });
+
+    test('client tool and approvals: the run suspends, the client answers through the useChat transport, the run finishes, as with the JS agent', async () => {
+      // The client's answers, as useChat's addToolResult / addToolApprovalResponse leave the tool part before it
+      // resubmits: a client tool's result (a fork of the suspended run), an approval, a denial (both resume it).
+      const flows = [
+        { label: 'client tool', prompt: 'Where am I?', answer: (part) => ({ ...part, state: 'output-available', output: { city: 'Oslo' } }) },
+        { label: 'approved', prompt: 'Book a table in Paris', answer: (part) => ({ ...part, state: 'approval-responded', approval: { id: part.approval.id, approved: true } }) },
+        { label: 'denied', prompt: 'Book a table in Paris', answer: (part) => ({ ...part, state: 'approval-responded', approval: { id: part.approval.id, approved: false, reason: 'not tonight' } }) },
+      ];
+      const drain = async (stream, label) => {
+        const reader = stream.getReader();
+        for (let n = 1; ; n++) if ((await within(reader.read(), 20000, `${label}: useChat stream chunk #${n}`)).done) return;
+      };
+      const lastRunIs = (c, status, label) =>
+        waitFor(() => c.view.runs().at(-1)?.status === status, 20000, `${label}: run ${status}`, () => JSON.stringify(runShapes(c.view)));
+      const conversation = async (c, name, api, flow, label, afterRun) => {
+        const transport = createChatTransport(c.session, { api });
+        cleanups.push(() => transport.close());
+        const send = (messages, messageId) => transport.sendMessages({ chatId: name, messages, trigger: 'submit-message', messageId, abortSignal: undefined });
+        await drain(await within(send([userMessage(flow.prompt)]), 10000, `${label}: send`), label);
+        await afterRun();
+        await lastRunIs(c, 'suspended', label);
+        const suspended = { folded: folded(c.view), runs: runShapes(c.view) };
+        const messages = c.view.getMessages().map(({ message }) => structuredClone(message));
+        const last = messages.at(-1);
+        last.parts = last.parts.map((p) => (p.toolCallId ? flow.answer(p) : p));
+        await drain(await within(send(messages, last.id), 10000, `${label}: answer`), `${label}: answer`);
+        await afterRun();
+        await lastRunIs(c, 'complete', `${label}: answered`);
+        return { suspended, answered: { folded: folded(c.view), runs: runShapes(c.view) } };
+      };
+      const textOf = (m) => m.parts.filter((p) => p.type === 'text').map((p) => p.text).join('');
+      const toolOf = (shape) => shape.folded.flatMap((m) => m.parts).find((p) => p.toolCallId);
+
+      for (const flow of flows) {
+        const csName = `${MUTABLE_PREFIX}${uniqueName('parity-tools-cs')}`;
+        const cs = await clientSession(clients.realtime(server, format, { clientId: 'user' }), csName, `C# ${flow.label}`);
+        const csShapes = await conversation(cs, csName, `${server.url}/agent/chat`, flow, `C# ${flow.label}`, async () => {});
+        const asked = toolOf(csShapes.suspended);
+        assert.equal(asked.state, flow.label === 'client tool' ? 'input-available' : 'approval-requested', `${flow.label}: the run waits for the client`);
+        const answer = textOf(csShapes.answered.folded.at(-1));
+        const done = toolOf(csShapes.answered);
+        if (flow.label === 'client tool') assert.equal(answer, 'You are in Oslo.');
+        else if (flow.label === 'approved') assert.equal(answer, `Booked a table for two in Paris tonight: confirmation ${done.output.confirmation}.`);
+        else assert.deepEqual([done.state, answer], ['output-denied', 'All right, I did not book a table.']);
+
+        // The JS agent: the same tools (get_location without execute; book_table needing approval), its model
+        // replaying the C# model's call and answer.
+        const model = replayModel([{ toolCall: { toolCallId: asked.toolCallId, toolName: asked.type.slice('tool-'.length), input: asked.input } }, { text: answer }]);
+        const tools = {
+          get_location: tool({ description: 'The city the user is in.', inputSchema: jsonSchema({ type: 'object', properties: {} }) }),
+          book_table: tool({ description: 'Books a table.', inputSchema: jsonSchema({ type: 'object', properties: { city: { type: 'string' } } }), needsApproval: true, execute: async () => done.output }),
+        };
+        const agent = await startAgentEndpoint(clients.realtime(server, format, { clientId: 'ai-agent' }), () => ({ model, tools, stopWhen: stepCountIs(5) }));
+        cleanups.push(() => agent.close());
+        const jsName = `${MUTABLE_PREFIX}${uniqueName('parity-tools-js')}`;
+        const js = await clientSession(clients.realtime(server, format, { clientId: 'user' }), jsName, `JS ${flow.label}`);
+        let ended = 0;
+        const jsShapes = await conversation(js, jsName, agent.url, flow, `JS ${flow.label}`, async () => {
+          await within(agent.runs[ended].promise, 20000, `JS agent run ${ended + 1}`);
+          ended += 1;
+        });
+
+        assert.deepEqual(csShapes, jsShapes, `${flow.label}: the client folds both conversations identically, suspended and answered`);
+        const rest = clients.rest(server, format);
+        const [csWire, jsWire] = await Promise.all([wireShape(rest, csName), wireShape(rest, jsName)]);
+        assert.deepEqual(csWire, jsWire, `${flow.label}: the same messages on the channel (history)`);
+        assert.equal(cs.errors.length + js.errors.length, 0, errorsText([...cs.errors, ...js.errors]));
+      }
     });
 
     test('double-texting: a second prompt while the first answer streams gives two runs, as with the JS agent', async () => {

@@ -35,4 +35,7 @@ public sealed record ToolOutputAvailableChunk(string ToolCallId, JsonNode? Outpu
 
 public sealed record ToolOutputErrorChunk(string ToolCallId, string ErrorText) : UIChunk;
 
+/// <summary>The model called a tool that needs the user's approval; the run suspends until the client answers.</summary>
+public sealed record ToolApprovalRequestChunk(string ToolCallId, string ApprovalId) : UIChunk;
+
 public sealed record ErrorChunk(string ErrorText) : UIChunk;

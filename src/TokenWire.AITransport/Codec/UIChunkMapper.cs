@@ -7,13 +7,19 @@ namespace TokenWire.AITransport.Codec;
 /// <summary>
 /// Maps one response's <see cref="ChatResponseUpdate"/>s to UI-message chunks in the order the AI SDK emits them:
 /// <c>start</c>, <c>start-step</c>, text and reasoning as start/delta/end blocks, a tool call as
-/// <c>tool-input-available</c> and its result (from a function-invoking client) as <c>tool-output-available</c> or
-/// <c>tool-output-error</c>, a new step after tool results, then <c>finish-step</c> and <c>finish</c> with the finish
-/// reason and, when asked, the usage as message metadata. One instance per response; not thread-safe.
+/// <c>tool-input-available</c> (followed by <c>tool-approval-request</c> when it needs approval) and its result (from a
+/// function-invoking client) as <c>tool-output-available</c> or <c>tool-output-error</c>, a new step after tool
+/// results, then <c>finish-step</c> and <c>finish</c> with the finish reason and, when asked, the usage as message
+/// metadata. Calls made in earlier runs (<paramref name="priorCalls"/>, by call id with their tool-part state) are not
+/// published again when a function-invoking client repeats them on resuming: an approved one's result goes out before
+/// the step opens, as the AI SDK executes it before calling the model; a denied one's goes out not at all (the client
+/// already shows it denied). One instance per response; not thread-safe.
 /// </summary>
-public sealed class UIChunkMapper(bool includeUsage = true)
+public sealed class UIChunkMapper(bool includeUsage = true, IReadOnlyDictionary<string, string>? priorCalls = null)
 {
     private readonly List<UIChunk> _chunks = [];
+    private readonly HashSet<string> _unanswered = new(StringComparer.Ordinal);
+    private bool _stepOpen;
     private string? _textId;
     private string? _reasoningId;
     private int _blocks;
@@ -36,6 +42,7 @@ public sealed class UIChunkMapper(bool includeUsage = true)
             {
                 case TextReasoningContent reasoning when !string.IsNullOrEmpty(reasoning.Text):
                     NextStepIfResults();
+                    OpenStep();
                     CloseText();
                     if (_reasoningId is null)
                     {
@@ -47,6 +54,7 @@ public sealed class UIChunkMapper(bool includeUsage = true)
                     break;
                 case TextContent text when !string.IsNullOrEmpty(text.Text):
                     NextStepIfResults();
+                    OpenStep();
                     CloseReasoning();
                     if (_textId is null)
                     {
@@ -56,18 +64,25 @@ public sealed class UIChunkMapper(bool includeUsage = true)
 
                     _chunks.Add(new TextDeltaChunk(_textId, text.Text));
                     break;
-                case FunctionCallContent call:
-                    NextStepIfResults();
-                    CloseText();
-                    CloseReasoning();
-                    _chunks.Add(new ToolInputAvailableChunk(call.CallId, call.Name, ToJson(call.Arguments)));
+                case FunctionCallContent call when priorCalls?.ContainsKey(call.CallId) != true:
+                    Call(call);
+                    break;
+                case ToolApprovalRequestContent { ToolCall: FunctionCallContent call } approval when priorCalls?.ContainsKey(call.CallId) != true:
+                    Call(call);
+                    _chunks.Add(new ToolApprovalRequestChunk(call.CallId, approval.RequestId));
+                    break;
+                case FunctionResultContent result when priorCalls?.TryGetValue(result.CallId, out var state) == true:
+                    if (state != "output-denied")
+                    {
+                        _chunks.Add(Output(result));
+                    }
+
                     break;
                 case FunctionResultContent result:
                     CloseText();
                     CloseReasoning();
-                    _chunks.Add(result.Exception is { } error
-                        ? new ToolOutputErrorChunk(result.CallId, error.Message)
-                        : new ToolOutputAvailableChunk(result.CallId, ToJson(result.Result)));
+                    _chunks.Add(Output(result));
+                    _unanswered.Remove(result.CallId);
                     _stepHasResults = true;
                     break;
                 case UsageContent usage:
@@ -88,12 +103,22 @@ public sealed class UIChunkMapper(bool includeUsage = true)
     {
         _chunks.Clear();
         Start();
+        OpenStep();
         CloseText();
         CloseReasoning();
+        // Calls nobody answered (client tools, approvals) end the response asking for tool results, whatever the model said.
+        var reason = _unanswered.Count > 0 ? "tool-calls" : FinishReason(_finishReason);
+        Suspends = reason == "tool-calls";
         _chunks.Add(new FinishStepChunk());
-        _chunks.Add(new FinishChunk(FinishReason(_finishReason), Usage()));
+        _chunks.Add(new FinishChunk(reason, Usage()));
         return [.. _chunks];
     }
+
+    /// <summary>
+    /// The response finished asking for tool calls it did not get results for (a client tool, one awaiting approval):
+    /// the run suspends until the client answers, as the JS agent does for a <c>tool-calls</c> finish.
+    /// </summary>
+    public bool Suspends { get; private set; }
 
     /// <summary>
     /// The chunks that end a response the model failed: <c>error</c>, <c>finish-step</c>, <c>finish</c> with reason
@@ -103,6 +128,7 @@ public sealed class UIChunkMapper(bool includeUsage = true)
     {
         _chunks.Clear();
         Start();
+        OpenStep();
         _chunks.Add(new ErrorChunk(errorText));
         _chunks.Add(new FinishStepChunk());
         _chunks.Add(new FinishChunk("error", Usage()));
@@ -136,9 +162,32 @@ public sealed class UIChunkMapper(bool includeUsage = true)
         {
             _started = true;
             _chunks.Add(new StartChunk());
+        }
+    }
+
+    /// <summary>The step opens with the model's first output, after the results of calls approved in an earlier run.</summary>
+    private void OpenStep()
+    {
+        if (!_stepOpen)
+        {
+            _stepOpen = true;
             _chunks.Add(new StartStepChunk());
         }
     }
+
+    private void Call(FunctionCallContent call)
+    {
+        NextStepIfResults();
+        OpenStep();
+        CloseText();
+        CloseReasoning();
+        _chunks.Add(new ToolInputAvailableChunk(call.CallId, call.Name, ToJson(call.Arguments)));
+        _unanswered.Add(call.CallId);
+    }
+
+    private static UIChunk Output(FunctionResultContent result) => result.Exception is { } error
+        ? new ToolOutputErrorChunk(result.CallId, error.Message)
+        : new ToolOutputAvailableChunk(result.CallId, ToJson(result.Result));
 
     /// <summary>After tool results the model is called again: that is the AI SDK's next step.</summary>
     private void NextStepIfResults()

@@ -49,6 +49,7 @@ public static class ChatMessageConverter
     {
         var contents = new List<AIContent>();
         var results = new List<AIContent>();
+        var approvals = new List<AIContent>();
         void Flush()
         {
             if (contents.Count > 0)
@@ -61,6 +62,12 @@ public static class ChatMessageConverter
             {
                 result.Add(new ChatMessage(ChatRole.Tool, [.. results]));
                 results.Clear();
+            }
+
+            if (approvals.Count > 0)
+            {
+                result.Add(new ChatMessage(ChatRole.User, [.. approvals]));
+                approvals.Clear();
             }
         }
 
@@ -78,14 +85,32 @@ public static class ChatMessageConverter
                     contents.Add(new TextReasoningContent(reasoning.Text));
                     break;
                 case ToolPart tool:
-                    contents.Add(new FunctionCallContent(tool.ToolCallId, tool.ToolName, Arguments(tool.Input)));
-                    if (tool.State == "output-available")
+                    var call = new FunctionCallContent(tool.ToolCallId, tool.ToolName, Arguments(tool.Input));
+                    switch (tool.State)
                     {
-                        results.Add(new FunctionResultContent(tool.ToolCallId, ToElement(tool.Output)));
-                    }
-                    else if (tool.State == "output-error")
-                    {
-                        results.Add(new FunctionResultContent(tool.ToolCallId, tool.ErrorText));
+                        case "output-available":
+                            contents.Add(call);
+                            results.Add(new FunctionResultContent(tool.ToolCallId, ToElement(tool.Output)));
+                            break;
+                        case "output-error":
+                            contents.Add(call);
+                            results.Add(new FunctionResultContent(tool.ToolCallId, tool.ErrorText));
+                            break;
+                        case "approval-requested" or "approval-responded" or "output-denied":
+                            // As the function-invoking client left it: it runs an approved call, and answers a denied
+                            // one to the model as rejected, when it reads the user's response.
+                            var approvalId = string.IsNullOrEmpty(tool.ApprovalId) ? "approval-" + tool.ToolCallId : tool.ApprovalId;
+                            contents.Add(new ToolApprovalRequestContent(approvalId, call));
+                            if (tool.State != "approval-requested")
+                            {
+                                approvals.Add(new ToolApprovalResponseContent(approvalId, tool.State == "approval-responded", call) { Reason = tool.ApprovalReason });
+                            }
+
+                            break;
+                        default:
+                            // A client tool still waiting for its result.
+                            contents.Add(call);
+                            break;
                     }
 
                     break;

@@ -68,15 +68,100 @@ public static class ConversationBuilder
                 }
 
                 break;
-            case "tool-result" when wire.CodecField("toolCallId") is { } callId && tools.TryGetValue(callId, out var tool):
-                tool.Output = wire.DataAsJson() is JsonObject data ? data["output"]?.DeepClone() : null;
-                tool.State = "output-available";
+            case "tool-result" or "tool-result-error" when wire.CodecField("toolCallId") is { } callId:
+                var result = wire.DataAsJson() as JsonObject;
+                if (result?["forkSeed"] is JsonObject seed && !messages.ContainsKey(codecId))
+                {
+                    SeedFork(seed, wire.Header(AitHeaders.Parent), messages, tools);
+                }
+
+                if (tools.TryGetValue(callId, out var tool))
+                {
+                    if (wire.CodecField("kind") == "tool-result")
+                    {
+                        tool.Output = result?["output"]?.DeepClone();
+                        tool.State = "output-available";
+                    }
+                    else
+                    {
+                        tool.ErrorText = result?["message"]?.ToString();
+                        tool.State = "output-error";
+                    }
+                }
+
                 break;
-            case "tool-result-error" when wire.CodecField("toolCallId") is { } callId && tools.TryGetValue(callId, out var tool):
-                tool.ErrorText = wire.DataAsJson() is JsonObject errorData ? errorData["message"]?.ToString() : null;
-                tool.State = "output-error";
+            case "tool-approval-response" when wire.CodecField("toolCallId") is { } callId && tools.TryGetValue(callId, out var asked):
+                asked.State = wire.CodecField("approved") == "true" ? "approval-responded" : "output-denied";
+                asked.ApprovalReason = wire.CodecField("reason");
                 break;
         }
+    }
+
+    /// <summary>
+    /// A client tool's result forks a new run from the suspended one (the SDK's client does this so that two answers to
+    /// one call become two branches): it carries that run's messages under fresh ids, which are rebuilt here in order,
+    /// the first following the suspended run's input, so the result lands on the copy and the fork reads as one reply.
+    /// </summary>
+    private static void SeedFork(JsonObject seed, string? parent, Dictionary<string, UIMessage> messages, Dictionary<string, ToolPart> tools)
+    {
+        if (seed["messages"] is not JsonArray entries)
+        {
+            return;
+        }
+
+        foreach (var entry in entries.OfType<JsonObject>())
+        {
+            if (entry["codecMessageId"]?.GetValue<string>() is not { Length: > 0 } id || entry["message"] is not JsonObject source || messages.ContainsKey(id))
+            {
+                continue;
+            }
+
+            var message = new UIMessage(id, source["role"]?.ToString() ?? "assistant") { Parent = parent, Id = source["id"]?.ToString() ?? id };
+            foreach (var part in (source["parts"] as JsonArray ?? []).OfType<JsonObject>())
+            {
+                if (ReadPart(part) is { } read)
+                {
+                    message.Parts.Add(read);
+                    if (read is ToolPart tool)
+                    {
+                        tools[tool.ToolCallId] = tool;
+                    }
+                }
+            }
+
+            messages[id] = message;
+            parent = id;
+        }
+    }
+
+    /// <summary>A UI message part as the AI SDK writes it (<c>text</c>, <c>reasoning</c>, <c>step-start</c>, <c>tool-{name}</c>).</summary>
+    private static UIPart? ReadPart(JsonObject part)
+    {
+        var type = part["type"]?.ToString() ?? string.Empty;
+        switch (type)
+        {
+            case "step-start":
+                return new StepStartPart();
+            case "text":
+                return new TextPart(part["text"]?.ToString() ?? string.Empty);
+            case "reasoning":
+                return new ReasoningPart(part["text"]?.ToString() ?? string.Empty);
+        }
+
+        if (part["toolCallId"]?.ToString() is not { } callId || !(type.StartsWith("tool-", StringComparison.Ordinal) || type == "dynamic-tool"))
+        {
+            return null;
+        }
+
+        var name = type == "dynamic-tool" ? part["toolName"]?.ToString() ?? string.Empty : type["tool-".Length..];
+        return new ToolPart(callId, name)
+        {
+            Input = part["input"]?.DeepClone(),
+            Output = part["output"]?.DeepClone(),
+            ErrorText = part["errorText"]?.ToString(),
+            ApprovalId = part["approval"]?["id"]?.ToString(),
+            State = part["state"]?.ToString() ?? "input-available",
+        };
     }
 
     private static void FoldOutput(WireMessage wire, UIMessage message, Dictionary<string, ToolPart> tools)
@@ -113,6 +198,13 @@ public static class ConversationBuilder
             case "tool-output-error" when wire.CodecField("toolCallId") is { } id && tools.TryGetValue(id, out var failed):
                 failed.ErrorText = wire.DataAsJson() is JsonObject errorData ? errorData["errorText"]?.ToString() : null;
                 failed.State = "output-error";
+                break;
+            case "tool-approval-request" when wire.CodecField("toolCallId") is { } id && tools.TryGetValue(id, out var asked):
+                asked.ApprovalId = wire.CodecField("approvalId");
+                asked.State = "approval-requested";
+                break;
+            case "tool-output-denied" when wire.CodecField("toolCallId") is { } id && tools.TryGetValue(id, out var denied):
+                denied.State = "output-denied";
                 break;
             case "finish" or "message-metadata":
                 message.Metadata = Metadata(wire) ?? message.Metadata;

@@ -46,6 +46,16 @@ public sealed record ToolPart(string ToolCallId, string ToolName) : UIPart
 
     public string? ErrorText { get; set; }
 
-    /// <summary><c>input-available</c>, <c>output-available</c> or <c>output-error</c>.</summary>
+    /// <summary>The id of the approval the call asked for (<c>tool-approval-request</c>), if it needed one.</summary>
+    public string? ApprovalId { get; set; }
+
+    /// <summary>The user's reason for approving or denying the call, if they gave one.</summary>
+    public string? ApprovalReason { get; set; }
+
+    /// <summary>
+    /// <c>input-available</c> (a call awaiting a client tool's result), <c>approval-requested</c>,
+    /// <c>approval-responded</c> (approved, not yet run), <c>output-available</c>, <c>output-error</c> or
+    /// <c>output-denied</c>.
+    /// </summary>
     public string State { get; set; } = "input-available";
 }

@@ -12,6 +12,8 @@ namespace TokenWire.AITransport.Wire;
 /// </summary>
 public sealed record RunIdentity(string RunId, string InvocationId, string InputCodecMessageId, string InputClientId, string AssistantCodecMessageId)
 {
+    private readonly string? _runParent;
+
     public string StepId => InvocationId + "-step-0";
 
     /// <summary>The run owner (<c>run-client-id</c>): the client the triggering input names, not necessarily its publisher.</summary>
@@ -23,6 +25,17 @@ public sealed record RunIdentity(string RunId, string InvocationId, string Input
     /// message) the parent that input names — the prompt whose answer is regenerated.
     /// </summary>
     public string? Parent { get; init; } = InputCodecMessageId;
+
+    /// <summary>
+    /// Where the run hangs in the tree (<c>parent</c> on <c>ai-run-start</c>): <see cref="Parent"/>, except for a client
+    /// tool result's fork, whose input is the suspended reply rebuilt, so the run hangs where the suspended run did —
+    /// as its sibling — while its outputs follow the rebuilt reply.
+    /// </summary>
+    public string? RunParent
+    {
+        get => _runParent ?? Parent;
+        init => _runParent = value;
+    }
 
     /// <summary>The user message an edited input replaces (<c>fork-of</c>), echoed on the run and its outputs.</summary>
     public string? ForkOf { get; init; }
@@ -46,10 +59,13 @@ public sealed record RunIdentity(string RunId, string InvocationId, string Input
         ArgumentNullException.ThrowIfNull(conversation);
         var inputId = trigger.Header(AitHeaders.CodecMessageId) ?? throw new ArgumentException("The trigger has no codec-message-id", nameof(trigger));
         var runId = trigger.Header(AitHeaders.RunId);
+        var parent = conversation.ContainsKey(inputId) ? inputId : trigger.Header(AitHeaders.Parent);
+        var rebuiltReply = conversation.TryGetValue(inputId, out var input) && input.Role == "assistant";
         return Create(runId, inputId, trigger.ClientId) with
         {
             RunClientId = trigger.Header(AitHeaders.RunClientId) ?? string.Empty,
-            Parent = conversation.ContainsKey(inputId) ? inputId : trigger.Header(AitHeaders.Parent),
+            Parent = parent,
+            RunParent = rebuiltReply ? trigger.Header(AitHeaders.Parent) : null,
             ForkOf = trigger.Header(AitHeaders.ForkOf),
             Regenerates = trigger.Header(AitHeaders.MsgRegenerate),
             Continuation = runId is not null,

@@ -38,7 +38,7 @@ public sealed class RunWriter(IAITransportChannel channel, RunIdentity run)
         };
         if (!run.Continuation)
         {
-            AddIfSet(headers, AitHeaders.Parent, run.Parent);
+            AddIfSet(headers, AitHeaders.Parent, run.RunParent);
             AddIfSet(headers, AitHeaders.ForkOf, run.ForkOf);
             AddIfSet(headers, AitHeaders.MsgRegenerate, run.Regenerates);
         }
@@ -112,6 +112,12 @@ public sealed class RunWriter(IAITransportChannel channel, RunIdentity run)
                 errorCodec["toolCallId"] = error.ToolCallId;
                 Discrete(new JsonObject { ["errorText"] = error.ErrorText }, errorCodec, cancellationToken);
                 break;
+            case ToolApprovalRequestChunk approval:
+                var approvalCodec = Codec("tool-approval-request");
+                approvalCodec["toolCallId"] = approval.ToolCallId;
+                approvalCodec["approvalId"] = approval.ApprovalId;
+                Discrete(string.Empty, approvalCodec, cancellationToken);
+                break;
             case ErrorChunk error:
                 Discrete(error.ErrorText, Codec("error"), cancellationToken);
                 break;
@@ -152,6 +158,23 @@ public sealed class RunWriter(IAITransportChannel channel, RunIdentity run)
         var headers = StepHeaders();
         headers[AitHeaders.StepReason] = reason;
         await PublishAsync(AitEvents.StepEnd, null, headers, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>ai-run-suspend</c>: this invocation ends, the run does not. A later input naming the run (a tool approval)
+    /// resumes it; a client tool's result forks a new run from it.
+    /// </summary>
+    public async Task SuspendRunAsync(CancellationToken cancellationToken)
+    {
+        var headers = new JsonObject
+        {
+            [AitHeaders.RunId] = run.RunId,
+            [AitHeaders.RunClientId] = run.RunClientId,
+            [AitHeaders.InvocationId] = run.InvocationId,
+            [AitHeaders.InputClientId] = run.InputClientId,
+            [AitHeaders.InputCodecMessageId] = run.InputCodecMessageId,
+        };
+        await PublishAsync(AitEvents.RunSuspend, null, headers, null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary><c>ai-run-end</c> with <paramref name="reason"/>; an error carries its code and message as the SDK reads them.</summary>
