@@ -33,6 +33,7 @@ public sealed class AITransportAgent : IAsyncDisposable
     private readonly Dictionary<string, Task<AgentSession>> _sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task> _releasing = new(StringComparer.Ordinal);
     private readonly HashSet<Task> _running = [];
+    private readonly Dictionary<string, SuspendedRun> _suspended = new(StringComparer.Ordinal);
 
     /// <param name="meterFactory">Where its meter <c>TokenWire.AITransport</c> is created (DI's); else it makes its own.</param>
     public AITransportAgent(IAITransportClientProvider clients, IChatClient model, IOptions<AITransportAgentOptions>? options = null, ILogger<AITransportAgent>? logger = null, IMeterFactory? meterFactory = null)
@@ -86,6 +87,13 @@ public sealed class AITransportAgent : IAsyncDisposable
             {
                 priorCalls[tool.ToolCallId] = tool.State;
             }
+            // The input resumes a run this agent suspended, or forks it (a client tool's result supersedes it): that
+            // run no longer waits for a cancel here.
+            if ((identity.Continuation ? identity.RunId : trigger.Header(AitHeaders.Supersedes)) is { } answered)
+            {
+                await ReleaseSuspendedAsync(answered, cancelled: false).ConfigureAwait(false);
+            }
+
             session.Register(identity.RunId, identity.InputCodecMessageId, cancel);
             if (cancelledEarly)
             {
@@ -109,7 +117,7 @@ public sealed class AITransportAgent : IAsyncDisposable
         {
             if (identity is not null)
             {
-                session.Unregister(identity.RunId, identity.InputCodecMessageId);
+                session.Unregister(identity.RunId, identity.InputCodecMessageId, cancel);
             }
 
             cancel.Dispose();
@@ -238,6 +246,7 @@ public sealed class AITransportAgent : IAsyncDisposable
         var text = new System.Text.StringBuilder();
         var reason = AitStatus.Complete;
         string? error = null;
+        var suspended = false;
         using var publishing = new CancellationTokenSource();
         using var stopRegistration = _stopping.Token.Register(() => publishing.CancelAfter(_options.ShutdownPublishTimeout));
         try
@@ -308,6 +317,7 @@ public sealed class AITransportAgent : IAsyncDisposable
                 // Tool calls await the client (its tool's result, or the user's approval): the run resumes on its answer.
                 reason = AITransportRunOutcome.Suspended;
                 await writer.SuspendRunAsync(publishing.Token).ConfigureAwait(false);
+                suspended = true;
             }
             else
             {
@@ -325,10 +335,85 @@ public sealed class AITransportAgent : IAsyncDisposable
         }
         finally
         {
-            session.Unregister(identity.RunId, identity.InputCodecMessageId);
+            session.Unregister(identity.RunId, identity.InputCodecMessageId, cancel);
             cancel.Dispose();
-            await ReleaseAsync(sessionName, session).ConfigureAwait(false);
+            if (suspended)
+            {
+                // The attachment (this run's reference to it) stays, so the client can still cancel the run.
+                HoldSuspended(session, sessionName, identity);
+            }
+            else
+            {
+                await ReleaseAsync(sessionName, session).ConfigureAwait(false);
+            }
         }
+    }
+
+    /// <summary>
+    /// Keeps a suspended run's attachment so that a client's cancel ends the run <c>cancelled</c> (the JS agent, gone
+    /// once it suspends, leaves such a run suspended), until an answer resumes or forks it, or
+    /// <see cref="AITransportAgentOptions.SuspendedRunTimeout"/> passes.
+    /// </summary>
+    private void HoldSuspended(AgentSession session, string sessionName, RunIdentity identity)
+    {
+        var held = new SuspendedRun(session, sessionName, identity);
+        lock (_gate)
+        {
+            _suspended[identity.RunId] = held;
+        }
+
+        session.Register(identity.RunId, identity.InputCodecMessageId, held.Cancel);
+        held.Cancel.Token.Register(() => Track(ReleaseSuspendedAsync(identity.RunId, cancelled: true)));
+        Track(ExpireAsync(held));
+    }
+
+    private async Task ExpireAsync(SuspendedRun held)
+    {
+        try
+        {
+            await Task.Delay(_options.SuspendedRunTimeout, held.Released.Token).WaitAsync(_stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (held.Released.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+            // The agent is stopping: let go of the attachment, the run stays suspended on the channel.
+        }
+
+        await ReleaseSuspendedAsync(held.Identity.RunId, cancelled: false).ConfigureAwait(false);
+    }
+
+    /// <summary>Lets go of a suspended run's attachment; a cancelled one first gets its <c>ai-run-end</c>.</summary>
+    private async Task ReleaseSuspendedAsync(string runId, bool cancelled)
+    {
+        SuspendedRun? held;
+        lock (_gate)
+        {
+            if (!_suspended.Remove(runId, out held))
+            {
+                return;
+            }
+        }
+
+        held.Session.Unregister(runId, held.Identity.InputCodecMessageId, held.Cancel);
+        await held.Released.CancelAsync().ConfigureAwait(false);
+        if (cancelled)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(_options.ShutdownPublishTimeout);
+                await new RunWriter(new RealtimeAITransportChannel(held.Session.Channel), held.Identity).EndRunAsync(AitStatus.Cancelled, null, null, timeout.Token).ConfigureAwait(false);
+                Log.RunEnded(_logger, runId, held.SessionName, AitStatus.Cancelled);
+            }
+            catch (Exception ex) when (ex is AblyException or OperationCanceledException or TimeoutException)
+            {
+                Log.PublishFailed(_logger, ex, runId, held.SessionName);
+            }
+        }
+
+        await ReleaseAsync(held.SessionName, held.Session).ConfigureAwait(false);
     }
 
     private static async Task TryEndWithErrorAsync(RunWriter writer, Exception ex, CancellationToken cancellationToken)
@@ -460,6 +545,22 @@ public sealed class AITransportAgent : IAsyncDisposable
         {
             Log.ReleaseFailed(_logger, ex, name);
         }
+    }
+
+    /// <summary>A run this agent suspended, holding a reference to its session's attachment.</summary>
+    private sealed class SuspendedRun(AgentSession session, string sessionName, RunIdentity identity)
+    {
+        public AgentSession Session { get; } = session;
+
+        public string SessionName { get; } = sessionName;
+
+        public RunIdentity Identity { get; } = identity;
+
+        /// <summary>Cancelled by the client's <c>ai-cancel</c> (routed by the session like any run's).</summary>
+        public CancellationTokenSource Cancel { get; } = new();
+
+        /// <summary>Cancelled once the hold ends, whatever ended it, so its expiry stops waiting.</summary>
+        public CancellationTokenSource Released { get; } = new();
     }
 
     /// <summary>One run's measurements, kept by its stream and recorded once it ends.</summary>

@@ -26,6 +26,13 @@ public sealed class AITransportAgentOptions
     /// <summary>History is read in pages of 100 (as the SDK does); this bounds how far back a conversation is read.</summary>
     public int MaxHistoryPages { get; set; } = 100;
 
+    /// <summary>
+    /// How long a suspended run (awaiting a client tool's result or an approval) keeps the agent attached to its session,
+    /// so that a cancel ends it <c>cancelled</c>. After that the attachment is released and the run stays suspended on
+    /// the channel, as the JS agent leaves it; an answer still resumes it.
+    /// </summary>
+    public TimeSpan SuspendedRunTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Bounds the closing publishes of a run when the agent is shutting down.</summary>
     public TimeSpan ShutdownPublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

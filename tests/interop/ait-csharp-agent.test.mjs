@@ -10,6 +10,7 @@
 //      so far is kept, nothing is appended after the end.
 //   e. reload mid-answer (new client + new session while the agent streams) → the whole answer once.
 //   f. bad invocations are refused with Ably-style errors.
+//   g. a cancel while a run is suspended on a client tool ends it cancelled.
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './server.mjs';
@@ -205,6 +206,19 @@ for (const format of FORMATS) {
         assert.equal(rendered(r.view).text, atEnd);
       });
     }
+
+    test('g. a cancel while the run is suspended (a client tool awaits its result) ends it cancelled', async () => {
+      const name = `${MUTABLE_PREFIX}${uniqueName('ait-cs-suspended-cancel')}`;
+      const user = clients.realtime(server, format, { clientId: 'user' });
+      const c = await clientSession(user, name, 'sender');
+      const { accepted } = await send(server, c, 'Where am I?');
+      await waitForRunStatus(c.view, 'suspended', 15000, 'the client tool suspends the run');
+      const tool = c.view.getMessages().at(-1).message.parts.find((p) => p.type === 'tool-get_location');
+      assert.equal(tool?.state, 'input-available', 'the call waits for the client');
+      await within(c.session.cancel(accepted.runId), 10000, 'session.cancel');
+      await waitForRunStatus(c.view, 'cancelled', 15000, 'the cancel ends the suspended run');
+      assert.equal(c.errors.length, 0, `session errors: ${errorsText(c.errors)}`);
+    });
 
     test('e. reload mid-answer: a new client and session attached while the agent streams render the whole answer once', async () => {
       const failures = [];

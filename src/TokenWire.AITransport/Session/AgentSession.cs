@@ -67,12 +67,20 @@ internal sealed class AgentSession
         }
     }
 
-    public void Unregister(string runId, string inputCodecMessageId)
+    /// <summary>Removes the run's routes if they are still <paramref name="cancel"/>'s (a resumed run re-registers the id).</summary>
+    public void Unregister(string runId, string inputCodecMessageId, CancellationTokenSource cancel)
     {
         lock (_gate)
         {
-            _runsById.Remove(runId);
-            _runsByInput.Remove(inputCodecMessageId);
+            if (_runsById.TryGetValue(runId, out var byId) && byId == cancel)
+            {
+                _runsById.Remove(runId);
+            }
+
+            if (_runsByInput.TryGetValue(inputCodecMessageId, out var byInput) && byInput == cancel)
+            {
+                _runsByInput.Remove(inputCodecMessageId);
+            }
         }
     }
 
