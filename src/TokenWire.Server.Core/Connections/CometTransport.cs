@@ -171,7 +171,7 @@ public sealed partial class CometTransport : IRealtimeTransport
     /// <inheritdoc/>
     /// <remarks>Comet transports are always on the wheel (ably-js asks comet for heartbeats), which also ends one
     /// whose client stopped polling.</remarks>
-    public void HeartbeatIfIdle(TimeSpan quiet)
+    public void OnHeartbeatTick(TimeSpan interval)
     {
         if (Volatile.Read(ref _receivers) == 0 && Environment.TickCount64 - Volatile.Read(ref _lastReceiverTicks) >= _receiveGapTimeout.TotalMilliseconds)
         {
@@ -180,7 +180,7 @@ public sealed partial class CometTransport : IRealtimeTransport
             return;
         }
 
-        if (Environment.TickCount64 - _egress.LastWriteTicks >= quiet.TotalMilliseconds)
+        if (Environment.TickCount64 - _egress.LastWriteTicks >= interval.TotalMilliseconds)
         {
             Send(new ProtocolMessage(ProtocolAction.Heartbeat));
         }

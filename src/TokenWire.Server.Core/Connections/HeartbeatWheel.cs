@@ -5,9 +5,11 @@ using TokenWire.Server.Configuration;
 namespace TokenWire.Server.Connections;
 
 /// <summary>
-/// One timer for the node's <c>heartbeats=true</c> transports (browsers cannot see WebSocket pings), instead of one per
-/// connection: every half <c>maxIdleInterval</c> it asks each to send a HEARTBEAT if it sent nothing for that long,
-/// so a client hears from the server at least once per <c>maxIdleInterval</c>.
+/// One timer for the node's transports instead of one per connection: every half <c>maxIdleInterval</c> it lets each
+/// one registered keep its client hearing from the server (<see cref="IRealtimeTransport.OnHeartbeatTick"/>): a
+/// HEARTBEAT for <c>heartbeats=true</c> (browsers cannot see WebSocket pings) if it sent nothing for that long, a
+/// WebSocket ping where the socket's stream lets the wheel send them (<see cref="IWebSocketPinger"/>), so a client
+/// hears from the server at least once per <c>maxIdleInterval</c> and a dead peer is found.
 /// </summary>
 public sealed class HeartbeatWheel : IDisposable
 {
@@ -17,7 +19,7 @@ public sealed class HeartbeatWheel : IDisposable
 
     public HeartbeatWheel(IOptions<TokenWireOptions> options, TimeProvider time)
     {
-        _interval = options.Value.Connection.MaxIdleInterval / 2;
+        _interval = options.Value.Connection.KeepAliveInterval;
         _timer = time.CreateTimer(_ => Tick(), null, _interval, _interval);
     }
 
@@ -31,7 +33,7 @@ public sealed class HeartbeatWheel : IDisposable
     {
         foreach (var transport in _transports.Keys)
         {
-            transport.HeartbeatIfIdle(_interval);
+            transport.OnHeartbeatTick(_interval);
         }
     }
 }

@@ -34,6 +34,9 @@ public interface IRealtimeTransport : IFrameSink
     /// <summary>Ends the transport at once (slow consumer, replaced by a resume); the connection stays resumable.</summary>
     void Abort();
 
-    /// <summary>A HEARTBEAT if nothing was sent for <paramref name="quiet"/> (see <see cref="HeartbeatWheel"/>).</summary>
-    void HeartbeatIfIdle(TimeSpan quiet);
+    /// <summary>
+    /// Called every <paramref name="interval"/> while registered with the <see cref="HeartbeatWheel"/>: a HEARTBEAT if
+    /// nothing was sent for that long, and whatever else keeps the client's link checked.
+    /// </summary>
+    void OnHeartbeatTick(TimeSpan interval);
 }

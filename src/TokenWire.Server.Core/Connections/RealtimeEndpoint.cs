@@ -45,9 +45,9 @@ public sealed class RealtimeEndpoint(ConnectionAdmission admission, RealtimeServ
     /// the connection was refused (the refusal has been sent). The caller awaits the transport itself, so no state
     /// machine of this method stays alive for the connection's life. <paramref name="query"/> is the upgrade request's
     /// query string, all a connect request is read from. <paramref name="abortEndsReceive"/>: see
-    /// <see cref="RealtimeTransport"/>'s constructor.
+    /// <see cref="RealtimeTransport"/>'s constructor, as is <paramref name="pinger"/>.
     /// </summary>
-    public async Task<RealtimeTransport?> AcceptAsync(WebSocket socket, IQueryCollection query, CancellationToken drainRequested, CancellationToken aborted, bool abortEndsReceive)
+    public async Task<RealtimeTransport?> AcceptAsync(WebSocket socket, IQueryCollection query, CancellationToken drainRequested, CancellationToken aborted, bool abortEndsReceive, IWebSocketPinger? pinger = null)
     {
         var requestedFormat = query["format"].ToString();
         WireFormat? format = requestedFormat switch
@@ -78,7 +78,7 @@ public sealed class RealtimeEndpoint(ConnectionAdmission admission, RealtimeServ
 
         var admitted = await admission.AdmitAsync(
             query,
-            (connection, parameters) => new RealtimeTransport(socket, format.Value, parameters.Echo, parameters.Heartbeats, parameters.AppendRollupWindow, connection, services, abortEndsReceive),
+            (connection, parameters) => new RealtimeTransport(socket, format.Value, parameters.Echo, parameters.Heartbeats, parameters.AppendRollupWindow, connection, services, abortEndsReceive, pinger),
             aborted).ConfigureAwait(false);
         if (admitted.Transport is not RealtimeTransport transport)
         {

@@ -9,7 +9,7 @@ namespace TokenWire.Server.Connections;
 /// <summary>
 /// One WebSocket carrying a <see cref="RealtimeConnection"/>: the read loop that decodes inbound frames and hands
 /// them, in order, to its <see cref="RealtimeSession"/>; the <see cref="ConnectionEgress"/> that writes everything it
-/// sends; heartbeats; the closing handshake. A full egress queue or a failed write ends this transport only: the
+/// sends; heartbeats and, where its stream allows, WebSocket pings from the node's wheel; the closing handshake. A full egress queue or a failed write ends this transport only: the
 /// client resumes and is replayed what it missed.
 /// </summary>
 public sealed partial class RealtimeTransport : IRealtimeTransport
@@ -41,6 +41,12 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
 
     private readonly bool _heartbeats;
 
+    /// <summary>Sends this socket's pings for the <see cref="HeartbeatWheel"/> (the fast path's stream); null where the WebSocket keeps itself alive.</summary>
+    private readonly IWebSocketPinger? _pinger;
+
+    /// <summary><see cref="Environment.TickCount64"/> of the first ping the peer has not answered since; 0 when none is outstanding.</summary>
+    private long _unansweredPingAt;
+
     /// <summary><see cref="Environment.TickCount64"/> at which <see cref="_stop"/> is due to be cancelled; 0 when not scheduled.</summary>
     private long _stopAt;
 
@@ -58,9 +64,11 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
 
     /// <param name="appendRollupWindow">This connection's <c>appendRollupWindow</c> for the appends it publishes.</param>
     /// <param name="abortEndsReceive">Whether <see cref="WebSocket.Abort"/> ends a pending receive without a token (true for the fast path's pipe stream).</param>
-    public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, bool heartbeats, TimeSpan appendRollupWindow, RealtimeConnection connection, RealtimeServices services, bool abortEndsReceive = false)
+    /// <param name="pinger">The socket's stream, when the wheel is to send its pings (the WebSocket then has no keep-alive of its own).</param>
+    public RealtimeTransport(WebSocket socket, WireFormat format, bool echoMessages, bool heartbeats, TimeSpan appendRollupWindow, RealtimeConnection connection, RealtimeServices services, bool abortEndsReceive = false, IWebSocketPinger? pinger = null)
     {
         _socket = socket;
+        _pinger = pinger;
         _abortEndsReceive = abortEndsReceive;
         _services = services;
         _heartbeats = heartbeats;
@@ -238,7 +246,7 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
     public async Task RunAsync(CancellationToken drainRequested, CancellationToken connectionClosed)
     {
         var writer = WriteLoopAsync();
-        if (_heartbeats)
+        if (_heartbeats || _pinger is not null)
         {
             _services.Heartbeats.Add(this);
         }
@@ -400,12 +408,54 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
     }
 
     /// <inheritdoc/>
-    public void HeartbeatIfIdle(TimeSpan quiet)
+    public void OnHeartbeatTick(TimeSpan interval)
     {
-        if (Environment.TickCount64 - _egress.LastWriteTicks >= quiet.TotalMilliseconds)
+        var serverQuiet = Environment.TickCount64 - _egress.LastWriteTicks >= interval.TotalMilliseconds;
+        if (_heartbeats && serverQuiet)
         {
             Send(new ProtocolMessage(ProtocolAction.Heartbeat));
         }
+
+        if (_pinger is not null)
+        {
+            KeepAlive(_pinger, interval, serverQuiet);
+        }
+    }
+
+    /// <summary>
+    /// The WebSocket keep-alive, as the WebSocket's own timer would do it: a ping when either side has been quiet for
+    /// <paramref name="interval"/> (a peer that is sending, and being sent to, is plainly there), and the transport
+    /// aborted once a ping has gone unanswered — nothing at all heard from the peer since — for KeepAliveTimeout.
+    /// </summary>
+    private void KeepAlive(IWebSocketPinger pinger, TimeSpan interval, bool serverQuiet)
+    {
+        var now = Environment.TickCount64;
+        var heard = pinger.LastReceivedTicks;
+        var pingedAt = _unansweredPingAt;
+        if (pingedAt != 0 && heard < pingedAt)
+        {
+            var timeout = _services.Options.Connection.KeepAliveTimeout;
+            if (now - pingedAt >= timeout.TotalMilliseconds)
+            {
+                NoPong(_services.Logger, ConnectionId, timeout);
+                Abort();
+                return;
+            }
+        }
+        else
+        {
+            pingedAt = 0;
+        }
+
+        if (serverQuiet || now - heard >= interval.TotalMilliseconds)
+        {
+            // A ping the stream could not write (the peer is not reading ours) counts as unanswered: a peer that takes
+            // nothing for the timeout is gone as surely as one that answers nothing.
+            pinger.SendPing();
+            pingedAt = pingedAt == 0 ? now : pingedAt;
+        }
+
+        _unansweredPingAt = pingedAt;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId}: outbound queue full ({Limit} bytes); disconnecting slow consumer")]
@@ -413,6 +463,9 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId}: {Action} dropped: the transport is already closing")]
     private static partial void DroppedAfterClose(ILogger logger, string connectionId, ProtocolAction action);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: no answer to WebSocket pings within {Timeout}; dropping it (resumable)")]
+    private static partial void NoPong(ILogger logger, string connectionId, TimeSpan timeout);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: malformed frame: {Reason}")]
     private static partial void MalformedFrame(ILogger logger, string connectionId, string reason);

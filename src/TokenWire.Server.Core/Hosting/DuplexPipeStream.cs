@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using TokenWire.Server.Connections;
 
 namespace TokenWire.Server.Hosting;
 
@@ -8,11 +9,30 @@ namespace TokenWire.Server.Hosting;
 /// A connection's transport pipes as the stream <see cref="System.Net.WebSockets.WebSocket.CreateFromStream(Stream, System.Net.WebSockets.WebSocketCreationOptions)"/>
 /// wants. Holds no buffer of its own: a read waits on the pipe, which Kestrel fills only when data arrives. Disposing
 /// wakes a pending read or flush (how a WebSocket's abort ends its loops) and leaves the pipes to Kestrel, which
-/// completes them, flushing what was written, when the connection middleware returns.
+/// completes them, flushing what was written, when the connection middleware returns. It also sends the WebSocket's
+/// pings for the node's heartbeat wheel (<see cref="IWebSocketPinger"/>), so the socket needs no keep-alive timer.
 /// </summary>
-internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
+internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream, IWebSocketPinger
 {
     private volatile bool _disposed;
+
+    /// <summary>FIN + ping, no payload; a server's frames are unmasked.</summary>
+    private static ReadOnlySpan<byte> PingFrame => [0x89, 0x00];
+
+    /// <summary><see cref="Environment.TickCount64"/> when bytes last arrived from the peer.</summary>
+    private long _lastReceivedTicks = Environment.TickCount64;
+
+    /// <summary>
+    /// 1 while a write's synchronous part runs (the copy into the pipe, its commit, the start of its flush). The
+    /// WebSocket serializes its own writes, but a ping comes from the wheel's thread and must land between frames.
+    /// </summary>
+    private int _writing;
+
+    /// <summary>The WebSocket's last write is waiting for its flush: the peer is not reading, and a ping is skipped.</summary>
+    private volatile bool _flushPending;
+
+    /// <summary>A ping's flush that did not complete at once; the next write awaits it (a pipe has one flush in flight).</summary>
+    private Task? _pingFlush;
 
     public override bool CanRead => true;
 
@@ -43,6 +63,11 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
             throw new ObjectDisposedException(nameof(DuplexPipeStream));
         }
 
+        if (!data.IsEmpty)
+        {
+            Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
+        }
+
         var count = (int)Math.Min(data.Length, buffer.Length);
         data.Slice(0, count).CopyTo(buffer.Span);
         input.AdvanceTo(data.GetPosition(count));
@@ -56,21 +81,97 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var result = await transport.Output.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        ValueTask<FlushResult> flush;
+        while (true)
+        {
+            EnterWrite();
+            var pingFlush = _pingFlush;
+            if (pingFlush is null || pingFlush.IsCompleted)
+            {
+                _pingFlush = null;
+                try
+                {
+                    flush = transport.Output.WriteAsync(buffer, cancellationToken);
+                    _flushPending = !flush.IsCompleted;
+                }
+                finally
+                {
+                    Volatile.Write(ref _writing, 0);
+                }
+
+                break;
+            }
+
+            Volatile.Write(ref _writing, 0);
+            await pingFlush.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // a failed pipe fails the write itself
+        }
+
+        FlushResult result;
+        try
+        {
+            result = await flush.ConfigureAwait(false);
+        }
+        finally
+        {
+            _flushPending = false;
+        }
+
         if (result.IsCanceled)
         {
             throw new ObjectDisposedException(nameof(DuplexPipeStream));
         }
     }
 
+    /// <inheritdoc/>
+    public long LastReceivedTicks => Volatile.Read(ref _lastReceivedTicks);
+
+    /// <inheritdoc/>
+    public void SendPing()
+    {
+        // Skipped, not waited for, while a write runs: the wheel's thread never blocks on one connection.
+        if (_disposed || _flushPending || Interlocked.CompareExchange(ref _writing, 1, 0) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (_flushPending || _pingFlush is { IsCompleted: false })
+            {
+                return;
+            }
+
+            // The client answers with a pong, which the WebSocket consumes; the read that brings it is all the wheel needs.
+            var output = transport.Output;
+            output.Write(PingFrame);
+            var flush = output.FlushAsync();
+            _pingFlush = flush.IsCompleted ? null : flush.AsTask();
+        }
+        catch (InvalidOperationException)
+        {
+            // The pipe is completed: the connection is ending and the transport with it.
+        }
+        finally
+        {
+            Volatile.Write(ref _writing, 0);
+        }
+    }
+
+    /// <summary>Waits out a ping being written (a few instructions: it never awaits while holding this).</summary>
+    private void EnterWrite()
+    {
+        var spin = default(SpinWait);
+        while (Interlocked.CompareExchange(ref _writing, 1, 0) != 0)
+        {
+            spin.SpinOnce();
+        }
+    }
+
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override async Task FlushAsync(CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        await transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
-    }
+    // A flush is a write of nothing, so that it too waits for a ping's flush.
+    public override Task FlushAsync(CancellationToken cancellationToken) => WriteAsync(ReadOnlyMemory<byte>.Empty, cancellationToken).AsTask();
 
     public override void Flush() => FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
 

@@ -34,17 +34,16 @@ public static class TokenWireApplicationExtensions
         app.Services.GetRequiredService<MessageMetrics>();
         app.Services.GetRequiredService<EngineMetrics>();
 
-        // Ping frames well inside maxIdleInterval: clients that asked for heartbeats=false (Node) count them as
-        // activity, and a peer that stops answering them is dropped (its connection stays resumable).
-        var webSockets = new WebSocketOptions
+        // Sockets accepted here keep themselves alive, each with its own timer (Kestrel's upgrade stream gives the wheel
+        // no way in); the fast path's are pinged by the node's heartbeat wheel, to the same rule.
+        app.UseWebSockets(new WebSocketOptions
         {
-            KeepAliveInterval = options.Connection.MaxIdleInterval / 2,
-            KeepAliveTimeout = options.Connection.MaxIdleInterval * 2,
-        };
-        app.UseWebSockets(webSockets);
+            KeepAliveInterval = options.Connection.KeepAliveInterval,
+            KeepAliveTimeout = options.Connection.KeepAliveTimeout,
+        });
         if (options.Connection.WebSocketFastPath && AnyHostAllowed(app.Configuration))
         {
-            app.Services.GetRequiredService<WebSocketFastPath>().Activate(webSockets);
+            app.Services.GetRequiredService<WebSocketFastPath>().Activate();
         }
 
         app.UseMiddleware<ApiRequestStats>();

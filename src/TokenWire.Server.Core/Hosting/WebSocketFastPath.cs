@@ -31,15 +31,14 @@ public sealed partial class WebSocketFastPath(IServiceProvider services, ILogger
     /// <summary>Kestrel connection middleware for an endpoint of a server with <paramref name="limits"/>.</summary>
     public ConnectionDelegate Middleware(ConnectionDelegate next, KestrelServerLimits limits) => connection => OnConnectionAsync(connection, next, limits);
 
-    /// <summary>Starts serving, with the keep-alive the HTTP path's <c>UseWebSockets</c> was given.</summary>
-    internal void Activate(WebSocketOptions options)
+    /// <summary>
+    /// Starts serving. The sockets have no keep-alive timer of their own: their streams send the pings for the node's
+    /// heartbeat wheel (<see cref="DuplexPipeStream"/>, <see cref="RealtimeTransport"/>), at the interval and with the
+    /// dead-peer timeout the HTTP path's sockets keep themselves alive with.
+    /// </summary>
+    internal void Activate()
     {
-        _socketOptions = new WebSocketCreationOptions
-        {
-            IsServer = true,
-            KeepAliveInterval = options.KeepAliveInterval,
-            KeepAliveTimeout = options.KeepAliveTimeout,
-        };
+        _socketOptions = new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero };
         Activated(logger);
     }
 
@@ -80,11 +79,12 @@ public sealed partial class WebSocketFastPath(IServiceProvider services, ILogger
 
         var query = new QueryCollection(QueryHelpers.ParseQuery(request.QueryString));
         await connection.Transport.Output.WriteAsync(request.SwitchingProtocols(), connection.ConnectionClosed).ConfigureAwait(false);
-        var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), socketOptions);
+        var stream = new DuplexPipeStream(connection.Transport);
+        var socket = WebSocket.CreateFromStream(stream, socketOptions);
         try
         {
             // The pipe stream ends a pending read when the socket aborts, so the transport's idle receive needs no token.
-            var transport = await Endpoint.AcceptAsync(socket, query, Endpoint.DrainToken(connection.Features), connection.ConnectionClosed, abortEndsReceive: true).ConfigureAwait(false);
+            var transport = await Endpoint.AcceptAsync(socket, query, Endpoint.DrainToken(connection.Features), connection.ConnectionClosed, abortEndsReceive: true, pinger: stream).ConfigureAwait(false);
             return (decision, socket, transport);
         }
         catch

@@ -1,6 +1,5 @@
 using System.IO.Pipelines;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -86,7 +85,7 @@ public sealed class WebSocketFastPathTests
     private static WebSocketFastPath Activated()
     {
         var fastPath = new WebSocketFastPath(new ServiceCollection().BuildServiceProvider(), NullLogger<WebSocketFastPath>.Instance);
-        fastPath.Activate(new WebSocketOptions());
+        fastPath.Activate();
         return fastPath;
     }
 
