@@ -9,8 +9,8 @@ namespace TokenWire.Server.Connections;
 /// <summary>
 /// One WebSocket carrying a <see cref="RealtimeConnection"/>: the read loop that decodes inbound frames and hands
 /// them, in order, to its <see cref="RealtimeSession"/>; the <see cref="ConnectionEgress"/> that writes everything it
-/// sends; heartbeats and, where its stream allows, WebSocket pings from the node's wheel; the closing handshake. A full egress queue or a failed write ends this transport only: the
-/// client resumes and is replayed what it missed.
+/// sends; heartbeats and, where its stream allows, WebSocket pings from the node's wheel; the closing handshake. A full
+/// egress queue or a failed write ends this transport only: the client resumes and is replayed what it missed.
 /// </summary>
 public sealed partial class RealtimeTransport : IRealtimeTransport
 {
