@@ -42,6 +42,9 @@ public static class PayloadTranscoder
         }
     }
 
+    /// <summary>Reads one MessagePack value and writes it as JSON to <paramref name="writer"/>: the bytes <see cref="MessagePackToJson"/> returns.</summary>
+    internal static void WriteJson(ref MessagePackReader reader, Utf8JsonWriter writer) => CopyValue(ref reader, writer, 0);
+
     /// <summary>Writes a UTF-8 JSON value as MessagePack (integers as the smallest int type, like ably-js).</summary>
     public static void JsonToMessagePack(ReadOnlySpan<byte> utf8Json, ref MessagePackWriter writer)
     {

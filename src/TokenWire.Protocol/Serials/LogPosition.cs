@@ -30,15 +30,30 @@ public readonly record struct LogPosition(string Epoch, long Offset)
     /// <summary>The largest offset that fits the fixed-width serial.</summary>
     public const long MaxOffset = 999_999_999_999;
 
-    private string Format() => string.Create(
-        Epoch.Length + 1 + OffsetDigits,
-        this,
-        static (span, position) =>
+    /// <summary>The serial (<see cref="ToSerial"/>) written into <paramref name="destination"/>, without a string; false when it does not fit.</summary>
+    public bool TryFormat(Span<char> destination, out int written)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(Offset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Offset, MaxOffset);
+        written = Epoch.Length + 1 + OffsetDigits;
+        if (destination.Length < written)
         {
-            position.Epoch.AsSpan().CopyTo(span);
-            span[position.Epoch.Length] = '-';
-            position.Offset.TryFormat(span[(position.Epoch.Length + 1)..], out _, "D" + OffsetDigits, CultureInfo.InvariantCulture);
-        });
+            written = 0;
+            return false;
+        }
+
+        Write(destination, this);
+        return true;
+    }
+
+    private string Format() => string.Create(Epoch.Length + 1 + OffsetDigits, this, Write);
+
+    private static void Write(Span<char> span, LogPosition position)
+    {
+        position.Epoch.AsSpan().CopyTo(span);
+        span[position.Epoch.Length] = '-';
+        position.Offset.TryFormat(span[(position.Epoch.Length + 1)..], out _, "D12", CultureInfo.InvariantCulture); // OffsetDigits
+    }
 
     public LogPosition WithOffset(long offset) => new(Epoch, offset);
 
