@@ -332,22 +332,20 @@ public static class StoredMessageTranscoder
             }
 
             var start = (int)reader.Consumed;
-            var type = reader.NextMessagePackType;
-            PayloadTranscoder.Skip(ref reader);
             if (field < 0)
             {
+                PayloadTranscoder.Skip(ref reader);
                 continue;
             }
 
-            var length = (int)reader.Consumed - start;
-            var value = stored.Slice(start, length);
+            var type = reader.NextMessagePackType;
             var ok = field switch
             {
-                Data => type == MessagePackType.Binary || (type == MessagePackType.String && IsValidString(value)),
-                Timestamp => type == MessagePackType.Integer && IsInRange(value, long.MinValue, long.MaxValue),
-                Action => type == MessagePackType.Integer && IsInRange(value, int.MinValue, int.MaxValue),
-                Extras or Version => true,
-                _ => type == MessagePackType.String && IsValidString(value),
+                Data when type == MessagePackType.Binary => reader.ReadBytes() is not null,
+                Timestamp => type == MessagePackType.Integer && IsInRange(ref reader, long.MinValue, long.MaxValue),
+                Action => type == MessagePackType.Integer && IsInRange(ref reader, int.MinValue, int.MaxValue),
+                Extras or Version => Skipped(ref reader),
+                _ => type == MessagePackType.String && reader.TryReadStringSpan(out var utf8) && System.Text.Unicode.Utf8.IsValid(utf8),
             };
             if (!ok)
             {
@@ -355,7 +353,7 @@ public static class StoredMessageTranscoder
             }
 
             at[field * 2] = start;
-            at[(field * 2) + 1] = length;
+            at[(field * 2) + 1] = (int)reader.Consumed - start;
         }
 
         // Text data under a base64 step is turned into bytes by a decode.
@@ -389,10 +387,10 @@ public static class StoredMessageTranscoder
         _ => -1,
     };
 
-    /// <summary>An integer a decode reads as a number of that range (it reads <c>action</c> as an int, <c>timestamp</c> as a long).</summary>
-    private static bool IsInRange(ReadOnlyMemory<byte> value, long min, long max)
+    /// <summary>Reads an integer: whether a decode reads it as a number of that range (<c>action</c> an int,
+    /// <c>timestamp</c> a long).</summary>
+    private static bool IsInRange(ref MessagePackReader reader, long min, long max)
     {
-        var reader = new MessagePackReader(value);
         if (reader.NextCode == global::MessagePack.MessagePackCode.UInt64)
         {
             return reader.ReadUInt64() <= (ulong)max;
@@ -402,11 +400,10 @@ public static class StoredMessageTranscoder
         return number >= min && number <= max;
     }
 
-    /// <summary>A contiguous, valid UTF-8 string: copied as it is, it is what a decode's string encodes back to.</summary>
-    private static bool IsValidString(ReadOnlyMemory<byte> value)
+    private static bool Skipped(ref MessagePackReader reader)
     {
-        var reader = new MessagePackReader(value);
-        return reader.TryReadStringSpan(out var utf8) && System.Text.Unicode.Utf8.IsValid(utf8);
+        PayloadTranscoder.Skip(ref reader);
+        return true;
     }
 
     /// <summary>

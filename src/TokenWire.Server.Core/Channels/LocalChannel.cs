@@ -25,8 +25,15 @@ public sealed partial class LocalChannel
     /// <summary>Entries read per log call while replaying or filling, bounding one read's memory.</summary>
     private const int ReadBatch = 1000;
 
-    /// <summary>Messages per frame when replaying: small frames still, even for large messages (at most 2 MiB).</summary>
-    private const int ReplayFrameMessages = 32;
+    /// <summary>
+    /// A replay's frames are bounded in bytes (messages' <see cref="DeliveredMessage.ApproximateSize"/>, at least one
+    /// message a frame), starting small so the first messages reach the client at once, then doubling up to
+    /// <see cref="ReplayFrameMaxBytes"/>: fewer, larger frames for the rest, as the egress bundles a lagging subscriber's.
+    /// </summary>
+    private const int ReplayFrameFirstBytes = 4 * 1024;
+
+    /// <inheritdoc cref="ReplayFrameFirstBytes"/>
+    private const int ReplayFrameMaxBytes = 64 * 1024;
 
     /// <summary>
     /// Quiet time after the last envelope before the channel asks the log whether anything came after it. The bus may
@@ -225,23 +232,36 @@ public sealed partial class LocalChannel
         // writer.
         var rewound = request.ResumeFrom is null;
         var replayMark = rewound ? attachMark : outcome.AnnotationMark;
-        var batch = new List<DeliveredMessage>(ReplayFrameMessages);
+        var batch = new List<DeliveredMessage>();
+        var batchBytes = 0;
+        var frameBytes = ReplayFrameFirstBytes;
         Dictionary<long, MessageAggregate?>? wholeAppends = subscriber.AppendModeFull ? [] : null;
-        foreach (var entry in replay.SelectMany(read => read))
+        foreach (var read in replay)
         {
-            if (rewound && entry.Message.Action is MessageActions.Update or MessageActions.Delete)
+            // Relayed as stored where the log gives its entries so (IStoredEntries): written to the wire from the
+            // stored bytes, never decoded unless the attachment's view needs the message (a filter, a delta).
+            var stored = read as IStoredEntries;
+            for (var i = 0; i < read.Count; i++)
             {
-                subscriber.MarkContacted(entry.Offset); // sent whole, folded up to the attach point
-            }
-
-            if (subscriber.Sink.EchoMessages || entry.Message.ConnectionId != subscriber.Sink.ConnectionId)
-            {
-                batch.Add(wholeAppends is not null && entry.IsVersion
-                    ? await WholeForReplayAsync(entry, wholeAppends, attachPosition.Epoch, cancellationToken).ConfigureAwait(false)
-                    : new DeliveredMessage(entry));
-                if (batch.Count == ReplayFrameMessages)
+                var message = stored is not null ? new DeliveredMessage(stored.GetStored(i)) : new DeliveredMessage(read[i]);
+                if (rewound && message.Action is MessageActions.Update or MessageActions.Delete)
                 {
-                    await SendReplayAsync(subscriber, batch, rewound, attachPosition, replayMark, cancellationToken).ConfigureAwait(false);
+                    subscriber.MarkContacted(message.Offset); // sent whole, folded up to the attach point
+                }
+
+                if (subscriber.Sink.EchoMessages || message.ConnectionId != subscriber.Sink.ConnectionId)
+                {
+                    if (batch.Count > 0 && batchBytes + message.ApproximateSize > frameBytes)
+                    {
+                        await SendReplayAsync(subscriber, batch, rewound, attachPosition, replayMark, cancellationToken).ConfigureAwait(false);
+                        batchBytes = 0;
+                        frameBytes = Math.Min(frameBytes * 2, ReplayFrameMaxBytes);
+                    }
+
+                    batchBytes += message.ApproximateSize;
+                    batch.Add(wholeAppends is not null && message.VersionOf is not null
+                        ? await WholeForReplayAsync(read[i], wholeAppends, attachPosition.Epoch, cancellationToken).ConfigureAwait(false)
+                        : message);
                 }
             }
         }

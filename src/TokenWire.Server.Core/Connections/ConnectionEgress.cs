@@ -226,16 +226,7 @@ internal sealed class ConnectionEgress
         }
         else
         {
-            // The frame carries the first message's connectionId and timestamp, so the messages that share them go
-            // without (the SDKs copy them down, TM2c/TM2f); never when a message has none, as it would inherit one.
-            var connectionId = _bundle[0].Message.ConnectionId;
-            var timestamp = _bundle[0].Message.Timestamp;
-            foreach (var message in _bundle)
-            {
-                connectionId = message.Message.ConnectionId is null ? null : connectionId;
-                timestamp = message.Message.Timestamp is null ? null : timestamp;
-            }
-
+            var (connectionId, timestamp) = DeliveredMessage.FrameFields(CollectionsMarshal.AsSpan(_bundle));
             foreach (var message in _bundle)
             {
                 _parts.Add(message.GetBytesInFrame(_format, connectionId, timestamp));

@@ -455,18 +455,10 @@ internal sealed class InMemoryChannelLog(string epoch)
         return versions;
     }
 
-    private LogEntry Decode(long offset, Retained retained)
-    {
-        var message = StoredMessageCodec.Decode(retained.Stored.Sequence);
-        if (retained.VersionOf != 0)
-        {
-            return new LogEntry(offset, message, retained.VersionOf) { LoggedAt = retained.LoggedAt };
-        }
+    private LogEntry Decode(long offset, Retained retained) => Stored(offset, retained).Decode();
 
-        message.Serial = SerialAt(offset);
-        message.Timestamp = retained.LoggedAt;
-        return new LogEntry(offset, message) { LoggedAt = retained.LoggedAt };
-    }
+    private StoredEntry Stored(long offset, Retained retained) =>
+        new(epoch, offset, retained.VersionOf == 0 ? null : retained.VersionOf, retained.LoggedAt, retained.Stored.Sequence.First);
 
     private LogEntry[] DecodeAll(List<ReadItem> read)
     {
@@ -549,16 +541,19 @@ internal sealed class InMemoryChannelLog(string epoch)
     private readonly record struct ReadItem(long Offset, Retained Stored, LogEntry? Ready);
 
     /// <summary>
-    /// Entries copied out under the lock as stored, each decoded (outside it) the first time it is read. Read by one
-    /// reader at a time, in practice in order; a racing second read of an entry would only decode it twice.
+    /// Entries copied out under the lock as stored, each decoded (outside it) the first time it is read, or given as
+    /// stored to a reader that relays them (<see cref="IStoredEntries"/>). Read by one reader at a time, in practice in
+    /// order; a racing second read of an entry would only decode it twice.
     /// </summary>
-    private sealed class DecodedOnRead(InMemoryChannelLog log, long from, Retained[] slice) : IReadOnlyList<LogEntry>
+    private sealed class DecodedOnRead(InMemoryChannelLog log, long from, Retained[] slice) : IReadOnlyList<LogEntry>, IStoredEntries
     {
         private readonly LogEntry?[] _decoded = new LogEntry?[slice.Length];
 
         public int Count => slice.Length;
 
         public LogEntry this[int index] => _decoded[index] ??= log.Decode(from + index, slice[index]);
+
+        public StoredEntry GetStored(int index) => log.Stored(from + index, slice[index]);
 
         public IEnumerator<LogEntry> GetEnumerator()
         {

@@ -1,4 +1,5 @@
 using TokenWire.Protocol;
+using TokenWire.Protocol.MessagePack;
 using TokenWire.Server.Log;
 
 namespace TokenWire.Server.Fanout;
@@ -7,11 +8,19 @@ namespace TokenWire.Server.Fanout;
 /// One message as a channel delivers it live: encoded lazily, at most once per wire format, and shared by every
 /// subscriber (frames are composed per connection from these bytes, <see cref="MessageFrames"/>). A version (update,
 /// delete, append) also carries the whole message as of itself, materialised only if some subscriber needs it: an
-/// attachment's first contact with a message, or <c>appendMode=full</c>.
+/// attachment's first contact with a message, or <c>appendMode=full</c>. One replayed from the log's stored bytes
+/// (<see cref="StoredEntry"/>) is written from them (<see cref="StoredMessageTranscoder"/>) and decoded only if
+/// something needs its <see cref="Message"/> (a filter, a delta, a fold).
 /// </summary>
 public sealed class DeliveredMessage
 {
     private readonly MessageSnapshot? _snapshot;
+    private readonly StoredEntry _stored;
+    private readonly bool _isStored;
+    private readonly int? _action;
+    private readonly string? _connectionId;
+    private readonly long? _timestamp;
+    private Message? _message;
     private PerFormatBytes _bytes;
     private PerFormatBytes _bytesWithoutConnection;
     private PerFormatBytes _bytesWithoutConnectionAndTime;
@@ -20,7 +29,7 @@ public sealed class DeliveredMessage
     /// <param name="loggedAt">When the log appended it (Unix ms, <see cref="LogEntry.LoggedAt"/>); 0 when unknown.</param>
     public DeliveredMessage(Message message, long offset, long? versionOf = null, MessageSnapshot? snapshot = null, long loggedAt = 0)
     {
-        Message = message;
+        _message = message;
         LoggedAt = loggedAt;
         Offset = offset;
         VersionOf = versionOf;
@@ -32,7 +41,54 @@ public sealed class DeliveredMessage
     {
     }
 
-    public Message Message { get; }
+    /// <summary>A message as the log stores it, sent as it is stored (a replay: no snapshot, no fold).</summary>
+    public DeliveredMessage(StoredEntry stored)
+    {
+        Offset = stored.Offset;
+        VersionOf = stored.VersionOf;
+        LoggedAt = stored.LoggedAt;
+        if (StoredMessageTranscoder.TryReadHeader(stored.Bytes, out var action, out var connectionId, out var timestamp))
+        {
+            _stored = stored;
+            _isStored = true;
+            _action = action;
+            _connectionId = connectionId;
+            _timestamp = stored.Timestamp ?? timestamp;
+        }
+        else
+        {
+            _message = stored.Decode().Message;
+        }
+    }
+
+    /// <summary>The message; one delivered from its stored bytes is decoded the first time this is read.</summary>
+    public Message Message
+    {
+        get
+        {
+            var message = Volatile.Read(ref _message);
+            if (message is null)
+            {
+                Interlocked.CompareExchange(ref _message, _stored.Decode().Message, null);
+                message = Volatile.Read(ref _message)!;
+            }
+
+            return message;
+        }
+    }
+
+    /// <summary>About the message's size on the wire, known without encoding it: its stored bytes, or its
+    /// <see cref="Message.Size"/> (what a frame's bound in bytes weighs it at).</summary>
+    public int ApproximateSize => _isStored ? _stored.Bytes.Length : Message.Size;
+
+    /// <summary><see cref="Message"/>'s <c>action</c>, without decoding a stored one.</summary>
+    public int? Action => _isStored ? _action : Message.Action;
+
+    /// <summary><see cref="Message"/>'s <c>connectionId</c>, without decoding a stored one.</summary>
+    public string? ConnectionId => _isStored ? _connectionId : Message.ConnectionId;
+
+    /// <summary><see cref="Message"/>'s <c>timestamp</c>, without decoding a stored one.</summary>
+    public long? Timestamp => _isStored ? _timestamp : Message.Timestamp;
 
     /// <summary>The log offset this delivery brings a subscriber to (the last one rolled into it, if several were).</summary>
     public long Offset { get; }
@@ -46,7 +102,7 @@ public sealed class DeliveredMessage
     /// </summary>
     public long LoggedAt { get; }
 
-    public bool IsAppend => Message.Action == MessageActions.Append;
+    public bool IsAppend => Action == MessageActions.Append;
 
     /// <summary>
     /// The whole message as of this version — action <c>message.update</c> (or <c>message.delete</c>), the data so
@@ -73,8 +129,9 @@ public sealed class DeliveredMessage
     }
 
     /// <summary>The message object's bytes in <paramref name="format"/>; racing encoders produce identical bytes, one wins.</summary>
-    public ReadOnlyMemory<byte> GetBytes(WireFormat format) =>
-        _bytes.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, output));
+    public ReadOnlyMemory<byte> GetBytes(WireFormat format) => _isStored
+        ? _bytes.GetOrEncode(format, _stored, static (stored, format, output) => Transcode(stored, format, output, withoutConnectionId: false, withoutTimestamp: false))
+        : _bytes.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, output));
 
     /// <summary>
     /// The message's bytes in a bundle whose ProtocolMessage carries <paramref name="frameConnectionId"/> and
@@ -83,15 +140,49 @@ public sealed class DeliveredMessage
     /// </summary>
     public ReadOnlyMemory<byte> GetBytesInFrame(WireFormat format, string? frameConnectionId, long? frameTimestamp)
     {
-        if (frameConnectionId is null || Message.ConnectionId != frameConnectionId)
+        if (frameConnectionId is null || ConnectionId != frameConnectionId)
         {
             return GetBytes(format);
         }
 
-        return frameTimestamp is not null && Message.Timestamp == frameTimestamp
+        var withoutTime = frameTimestamp is not null && Timestamp == frameTimestamp;
+        if (_isStored)
+        {
+            return withoutTime
+                ? _bytesWithoutConnectionAndTime.GetOrEncode(format, _stored, static (stored, format, output) => Transcode(stored, format, output, withoutConnectionId: true, withoutTimestamp: true))
+                : _bytesWithoutConnection.GetOrEncode(format, _stored, static (stored, format, output) => Transcode(stored, format, output, withoutConnectionId: true, withoutTimestamp: false));
+        }
+
+        return withoutTime
             ? _bytesWithoutConnectionAndTime.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(Without(message, timestamp: true), output))
             : _bytesWithoutConnection.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(Without(message, timestamp: false), output));
     }
+
+    /// <summary>
+    /// The <c>connectionId</c> and <c>timestamp</c> a frame composed of <paramref name="messages"/> carries: its first
+    /// message's, so the messages that share them go without (the SDKs copy them down, TM2c/TM2f); none when a message
+    /// has none, as it would inherit one.
+    /// </summary>
+    public static (string? ConnectionId, long? Timestamp) FrameFields(ReadOnlySpan<DeliveredMessage> messages)
+    {
+        if (messages.IsEmpty)
+        {
+            return (null, null);
+        }
+
+        var connectionId = messages[0].ConnectionId;
+        var timestamp = messages[0].Timestamp;
+        foreach (var message in messages)
+        {
+            connectionId = message.ConnectionId is null ? null : connectionId;
+            timestamp = message.Timestamp is null ? null : timestamp;
+        }
+
+        return (connectionId, timestamp);
+    }
+
+    private static void Transcode(StoredEntry stored, WireFormat format, System.Buffers.IBufferWriter<byte> output, bool withoutConnectionId, bool withoutTimestamp) =>
+        StoredMessageTranscoder.Write(format, stored.Bytes, stored.Position, stored.Timestamp, withoutConnectionId, withoutTimestamp, output);
 
     private static Message Without(Message message, bool timestamp)
     {

@@ -45,7 +45,8 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
     /// <summary>
     /// What this batch weighs in a connection's queue. A live batch is shared, so it is its frame. One made for one
     /// connection alone goes out composed from its messages' own bytes (<see cref="ComposedFromMessages"/>), so its
-    /// frame is never made: it is the sum of those bytes, each message encoded once and shared.
+    /// frame is never made: it is the sum of those bytes, as the frame will hold them (<see cref="DeliveredMessage.FrameFields"/>),
+    /// so each message is encoded once, here, and the egress composes the frame from what this encoded.
     /// </summary>
     public int GetQueuedSize(WireFormat format)
     {
@@ -54,10 +55,11 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
             return GetFrame(format).Length;
         }
 
+        var (connectionId, timestamp) = DeliveredMessage.FrameFields(Messages);
         var size = 0;
         foreach (var message in Messages)
         {
-            size += message.GetBytes(format).Length;
+            size += message.GetBytesInFrame(format, connectionId, timestamp).Length;
         }
 
         return size;

@@ -565,6 +565,44 @@ public sealed class LocalChannelTests : IDisposable
     }
 
     [Fact]
+    public async Task A_resume_replays_in_frames_bounded_in_bytes_written_from_the_stored_messages()
+    {
+        var channel = await StartChannel();
+        var from = channel.Cursor;
+        var small = Names("s", 600);
+        var large = Names(new string('L', 10_000), 20); // about 20 KB a message: name and data
+        await Publish("conn-p", small);
+        await Publish("conn-p", large);
+        var sink = new RecordingSink("conn-s");
+
+        var outcome = await Attach(channel, sink, new AttachRequest(from, null, null));
+
+        Assert.True(outcome.Resumed);
+        Assert.Equal([.. small, .. large], sink.Messages.Select(m => m.Name));
+        var frames = sink.Batches;
+
+        // Small messages go many to a frame, large ones few: the bound is in bytes (64 KiB), not in messages, and the
+        // first frame is small, so the first messages go out at once.
+        Assert.True(frames[0].Messages.Sum(m => m.ApproximateSize) <= 4 * 1024, $"first frame {frames[0].Messages.Sum(m => m.ApproximateSize)} bytes");
+        Assert.Contains(frames, f => f.Messages.Length > 100);
+        Assert.All(frames, f => Assert.True(f.Messages.Length == 1 || f.Messages.Sum(m => m.ApproximateSize) <= 64 * 1024, $"{f.Messages.Length} messages, {f.Messages.Sum(m => m.ApproximateSize)} bytes"));
+        Assert.Contains(frames, f => f.Messages.Length is > 1 and <= 3 && f.Messages[0].Message.Name!.StartsWith('L'));
+
+        // Written from the stored bytes, they are what the codecs write for the messages as the log returns them.
+        var read = await _log.ReadAfterAsync(Key, from, small.Length + large.Length);
+        var replayed = frames.SelectMany(f => f.Messages).ToArray();
+        for (var i = 0; i < replayed.Length; i++)
+        {
+            foreach (var format in new[] { WireFormat.MessagePack, WireFormat.Json })
+            {
+                var expected = new System.Buffers.ArrayBufferWriter<byte>();
+                ProtocolCodecs.For(format).WriteMessage(read.Entries[i].Message, expected);
+                Assert.Equal(expected.WrittenSpan.ToArray(), replayed[i].GetBytes(format).ToArray());
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_resume_queues_ATTACHED_before_it_reads_the_replay_entries()
     {
         const int missed = 1000;
