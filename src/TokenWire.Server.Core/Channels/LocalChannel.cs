@@ -28,12 +28,14 @@ public sealed partial class LocalChannel
     /// <summary>
     /// A replay's frames are bounded in bytes (messages' <see cref="DeliveredMessage.ApproximateSize"/>, at least one
     /// message a frame), starting small so the first messages reach the client at once, then doubling up to
-    /// <see cref="ReplayFrameMaxBytes"/>: fewer, larger frames for the rest, as the egress bundles a lagging subscriber's.
+    /// <see cref="ReplayFrameMaxBytes"/>: fewer frames than a count bound for small messages, yet small enough that
+    /// the client decodes one while the next is written (a client handles a frame whole, so a large last frame is a
+    /// tail nothing overlaps).
     /// </summary>
     private const int ReplayFrameFirstBytes = 4 * 1024;
 
     /// <inheritdoc cref="ReplayFrameFirstBytes"/>
-    private const int ReplayFrameMaxBytes = 64 * 1024;
+    private const int ReplayFrameMaxBytes = 16 * 1024;
 
     /// <summary>
     /// Quiet time after the last envelope before the channel asks the log whether anything came after it. The bus may

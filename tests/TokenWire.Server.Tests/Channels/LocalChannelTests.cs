@@ -570,7 +570,7 @@ public sealed class LocalChannelTests : IDisposable
         var channel = await StartChannel();
         var from = channel.Cursor;
         var small = Names("s", 600);
-        var large = Names(new string('L', 10_000), 20); // about 20 KB a message: name and data
+        var large = Names(new string('L', 3_000), 20); // about 6 KB a message: name and data
         await Publish("conn-p", small);
         await Publish("conn-p", large);
         var sink = new RecordingSink("conn-s");
@@ -581,11 +581,11 @@ public sealed class LocalChannelTests : IDisposable
         Assert.Equal([.. small, .. large], sink.Messages.Select(m => m.Name));
         var frames = sink.Batches;
 
-        // Small messages go many to a frame, large ones few: the bound is in bytes (64 KiB), not in messages, and the
+        // Small messages go many to a frame, large ones few: the bound is in bytes (16 KiB), not in messages, and the
         // first frame is small, so the first messages go out at once.
         Assert.True(frames[0].Messages.Sum(m => m.ApproximateSize) <= 4 * 1024, $"first frame {frames[0].Messages.Sum(m => m.ApproximateSize)} bytes");
         Assert.Contains(frames, f => f.Messages.Length > 100);
-        Assert.All(frames, f => Assert.True(f.Messages.Length == 1 || f.Messages.Sum(m => m.ApproximateSize) <= 64 * 1024, $"{f.Messages.Length} messages, {f.Messages.Sum(m => m.ApproximateSize)} bytes"));
+        Assert.All(frames, f => Assert.True(f.Messages.Length == 1 || f.Messages.Sum(m => m.ApproximateSize) <= 16 * 1024, $"{f.Messages.Length} messages, {f.Messages.Sum(m => m.ApproximateSize)} bytes"));
         Assert.Contains(frames, f => f.Messages.Length is > 1 and <= 3 && f.Messages[0].Message.Name!.StartsWith('L'));
 
         // Written from the stored bytes, they are what the codecs write for the messages as the log returns them.
