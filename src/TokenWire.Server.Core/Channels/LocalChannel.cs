@@ -253,14 +253,15 @@ public sealed partial class LocalChannel
 
                 if (subscriber.Sink.EchoMessages || message.ConnectionId != subscriber.Sink.ConnectionId)
                 {
-                    if (batch.Count > 0 && batchBytes + message.ApproximateSize > frameBytes)
+                    var size = message.ApproximateSize;
+                    if (batch.Count > 0 && batchBytes + size > frameBytes)
                     {
                         await SendReplayAsync(subscriber, batch, rewound, attachPosition, replayMark, cancellationToken).ConfigureAwait(false);
                         batchBytes = 0;
                         frameBytes = Math.Min(frameBytes * 2, ReplayFrameMaxBytes);
                     }
 
-                    batchBytes += message.ApproximateSize;
+                    batchBytes += size;
                     batch.Add(wholeAppends is not null && message.VersionOf is not null
                         ? await WholeForReplayAsync(read[i], wholeAppends, attachPosition.Epoch, cancellationToken).ConfigureAwait(false)
                         : message);
