@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using MessagePack;
 namespace TokenWire.Protocol.MessagePack;
 
@@ -51,5 +52,36 @@ public static class StoredMessageCodec
     {
         var reader = new MessagePackReader(stored);
         return MessagePackProtocolReader.ReadMessage(ref reader);
+    }
+
+    /// <summary>
+    /// The stored message's id as UTF-8, read without decoding the rest (the writer puts <c>id</c> first); empty when
+    /// it has none. What an engine compares and hashes to recognise a republished id.
+    /// </summary>
+    public static ReadOnlySpan<byte> IdOf(ReadOnlySpan<byte> stored)
+    {
+        // fixmap / map16 / map32 header, then the "id" key as a fixstr and its value's string header.
+        var at = stored.IsEmpty ? -1 : stored[0] switch
+        {
+            > 0x80 and <= 0x8f => 1,
+            0xde => 3,
+            0xdf => 5,
+            _ => -1,
+        };
+        if (at < 0 || stored[at..] is not [0xa2, (byte)'i', (byte)'d', _, ..])
+        {
+            return [];
+        }
+
+        at += 3;
+        var (header, length) = stored[at] switch
+        {
+            >= 0xa0 and <= 0xbf and var fix => (1, fix - 0xa0),
+            0xd9 => (2, (int)stored[at + 1]),
+            0xda => (3, (int)BinaryPrimitives.ReadUInt16BigEndian(stored[(at + 1)..])),
+            0xdb => (5, (int)BinaryPrimitives.ReadUInt32BigEndian(stored[(at + 1)..])),
+            _ => (0, -1),
+        };
+        return length < 0 ? [] : stored.Slice(at + header, length);
     }
 }

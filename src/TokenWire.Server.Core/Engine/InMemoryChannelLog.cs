@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.IO.Hashing;
-using System.Runtime.InteropServices;
 using TokenWire.Protocol;
 using TokenWire.Protocol.MessagePack;
 using TokenWire.Protocol.Serials;
@@ -16,7 +14,7 @@ namespace TokenWire.Server.Engine;
 /// original's serial and timestamp.
 /// Every member takes the instance lock; it is held only for memory operations.
 /// </summary>
-internal sealed class InMemoryChannelLog(string epoch)
+internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, ulong>? idHash = null) : IStoredIds
 {
     private readonly Lock _gate = new();
     private readonly List<Retained> _entries = [];
@@ -25,14 +23,11 @@ internal sealed class InMemoryChannelLog(string epoch)
     /// <summary>Where a thread encodes what it is about to store; its bytes are copied into <see cref="_bytes"/>.</summary>
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_encoded;
-    /// <summary>
-    /// Idempotency: the offset each message id was stored at, keyed by a 128-bit hash of the id (seeded per process,
-    /// so collisions cannot be chosen) rather than the id itself, so a retained id costs no object.
-    /// </summary>
-    private static readonly long IdSeed = Random.Shared.NextInt64();
+    /// <summary>Idempotency: the offset each message id was stored at, while its window lasts.</summary>
+    private readonly RetainedIds _ids = new(idHash);
 
-    private readonly Dictionary<UInt128, long> _offsetsById = [];
-    private readonly Queue<(long ExpiresAtMs, UInt128 Id)> _idExpiry = new();
+    /// <summary>The first offset whose id's window may not have ended yet (<see cref="ExpireIds"/> walks from here).</summary>
+    private long _idsFrom = 1;
     private readonly Dictionary<long, MutableMessageState> _mutated = [];
     private int _start;
     private long _lastOffset;
@@ -81,7 +76,7 @@ internal sealed class InMemoryChannelLog(string epoch)
             for (var i = 0; i < messages.Count; i++)
             {
                 var message = messages[i];
-                if (message.Id is { } id && _offsetsById.TryGetValue(KeyOf(id), out var existing))
+                if (message.Id is { } id && _ids.TryGet(id, this, out var existing))
                 {
                     serials[i] = SerialAt(existing);
                     continue;
@@ -97,9 +92,7 @@ internal sealed class InMemoryChannelLog(string epoch)
                 serials[i] = serial;
                 if (message.Id is { } newId)
                 {
-                    var key = KeyOf(newId);
-                    _offsetsById[key] = offset;
-                    _idExpiry.Enqueue((nowMs + (long)retention.IdempotencyWindow.TotalMilliseconds, key));
+                    _ids.Add(newId, offset, IdExpiresAt(timestamp));
                 }
             }
 
@@ -113,7 +106,7 @@ internal sealed class InMemoryChannelLog(string epoch)
     /// <summary>The publisher-order rule of <see cref="IMessageLog.AppendAsync"/>: the predecessor must be stored.</summary>
     private void EnsureStored(string? after)
     {
-        if (after is not null && !_offsetsById.ContainsKey(KeyOf(after)))
+        if (after is not null && !_ids.TryGet(after, this, out _))
         {
             throw new AppendOutOfOrderException(after);
         }
@@ -267,7 +260,7 @@ internal sealed class InMemoryChannelLog(string epoch)
             _retention = retention;
             _lastActivity = now;
             ExpireIds(nowMs);
-            if (operation.Id is { } id && _offsetsById.TryGetValue(KeyOf(id), out var existing))
+            if (operation.Id is { } id && _ids.TryGet(id, this, out var existing))
             {
                 return new AppendResult([SerialAt(existing)], [], epoch);
             }
@@ -335,9 +328,7 @@ internal sealed class InMemoryChannelLog(string epoch)
             state.VersionOffsets.Add(offset);
             if (operation.Id is { } newId)
             {
-                var key = KeyOf(newId);
-                _offsetsById[key] = offset;
-                _idExpiry.Enqueue((nowMs + (long)retention.IdempotencyWindow.TotalMilliseconds, key));
+                _ids.Add(newId, offset, IdExpiresAt(timestamp));
             }
 
             _lastTimestamp = timestamp;
@@ -381,7 +372,10 @@ internal sealed class InMemoryChannelLog(string epoch)
         }
     }
 
-    /// <summary>Drops expired entries and ids; true when the channel is empty and idle long enough to forget.</summary>
+    /// <summary>
+    /// Drops expired entries and ids and gives back what a burst grew; true when the channel is empty and idle long
+    /// enough to forget.
+    /// </summary>
     public bool TrimAndCheckIdle(DateTimeOffset now, TimeSpan forgetIdleAfter)
     {
         lock (_gate)
@@ -389,17 +383,30 @@ internal sealed class InMemoryChannelLog(string epoch)
             var nowMs = now.ToUnixTimeMilliseconds();
             ExpireIds(nowMs);
             Trim(nowMs);
-            return Count == 0 && _offsetsById.Count == 0 && now - _lastActivity > forgetIdleAfter;
+            Shrink();
+            return Count == 0 && _ids.Count == 0 && now - _lastActivity > forgetIdleAfter;
         }
     }
+
+    /// <summary>What the entry list and the id tables can hold before they grow (for tests of <see cref="Shrink"/>).</summary>
+    internal (int Entries, int Ids) Capacity
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_entries.Capacity, _ids.Capacity);
+            }
+        }
+    }
+
+    ReadOnlySpan<byte> IStoredIds.IdAt(long offset) => IdAt(offset);
 
     private int IndexOf(long offset) => _start + (int)(offset - FirstOffset);
 
     private bool IsVersion(long offset) => _entries[IndexOf(offset)].VersionOf != 0;
 
     private string SerialAt(long offset) => new LogPosition(epoch, offset).ToSerial();
-
-    private static UInt128 KeyOf(string id) => XxHash128.HashToUInt128(MemoryMarshal.AsBytes(id.AsSpan()), IdSeed);
 
     /// <summary>An original as a read returns it: folded with its versions up to the bound if it has any (a ready
     /// entry), else as stored, decoded later outside the lock.</summary>
@@ -501,6 +508,13 @@ internal sealed class InMemoryChannelLog(string epoch)
                 _mutated.Remove(FirstOffset);
             }
 
+            if (FirstOffset >= _idsFrom)
+            {
+                // Trimmed (by count, or a window longer than the retention) before its id's window ended.
+                _ids.Detach(IdAt(FirstOffset), FirstOffset, IdExpiresAt(_entries[_start].LoggedAt));
+                _idsFrom = FirstOffset + 1;
+            }
+
             _entries[_start] = default;
             _start++;
         }
@@ -525,12 +539,42 @@ internal sealed class InMemoryChannelLog(string epoch)
         return encoded;
     }
 
+    /// <summary>
+    /// Ends the window of every id stored before <c>nowMs - window</c>: entries are in time order, so a walk from the
+    /// first id still in its window, each id read back from its message's bytes, needs no expiry record per message.
+    /// </summary>
     private void ExpireIds(long nowMs)
     {
-        while (_idExpiry.TryPeek(out var item) && item.ExpiresAtMs <= nowMs)
+        _idsFrom = Math.Max(_idsFrom, FirstOffset);
+        while (_idsFrom <= _lastOffset && IdExpiresAt(_entries[IndexOf(_idsFrom)].LoggedAt) <= nowMs)
         {
-            _idExpiry.Dequeue();
-            _offsetsById.Remove(item.Id);
+            _ids.Remove(IdAt(_idsFrom), _idsFrom);
+            _idsFrom++;
+        }
+
+        _ids.ExpireDetached(nowMs);
+    }
+
+    private long IdExpiresAt(long loggedAt) => loggedAt + (long)_retention.IdempotencyWindow.TotalMilliseconds;
+
+    private ReadOnlySpan<byte> IdAt(long offset) => StoredMessageCodec.IdOf(_entries[IndexOf(offset)].Stored.Span);
+
+    /// <summary>Gives back the capacity a burst grew (<see cref="Shrinking"/>).</summary>
+    private void Shrink()
+    {
+        if (_entries.Capacity > Shrinking.Oversized(Count))
+        {
+            _entries.RemoveRange(0, _start);
+            _start = 0;
+            _entries.Capacity = Count;
+        }
+
+        Shrinking.IfOversized(_mutated);
+        _ids.Shrink();
+        if (Count == 0)
+        {
+            // Nothing is retained in the open chunk any more: let it go rather than keep it until the next message.
+            _bytes.Release();
         }
     }
 

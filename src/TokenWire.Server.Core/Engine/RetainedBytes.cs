@@ -57,6 +57,13 @@ internal sealed class RetainedBytes
         return stored;
     }
 
+    /// <summary>Lets the open chunk go (the log holds none of its messages any more); the next message starts a small one.</summary>
+    public void Release()
+    {
+        _chunk = null;
+        _used = 0;
+    }
+
     private int NextChunkSize(int needed, long nowMs)
     {
         var bytesPerSecond = _chunk is null ? 0 : _used * 1000L / Math.Max(1, nowMs - _chunkStartedMs);
@@ -69,4 +76,6 @@ internal sealed class RetainedBytes
 internal readonly record struct StoredBytes(byte[] Array, int Start, int Length)
 {
     public ReadOnlySequence<byte> Sequence => new(Array, Start, Length);
+
+    public ReadOnlySpan<byte> Span => new(Array, Start, Length);
 }

@@ -45,6 +45,49 @@ public sealed class StoredMessageCodecTests
         Assert.Equal(1_733_500_000_000, message.Timestamp);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(31)]
+    [InlineData(32)]
+    [InlineData(255)]
+    [InlineData(256)]
+    [InlineData(70_000)]
+    public void The_id_is_read_back_from_the_stored_bytes_alone(int length)
+    {
+        var id = string.Concat(Enumerable.Range(0, length).Select(i => i % 7 == 0 ? "é" : "x"))[..length];
+        var stored = StoredMessageCodec.Encode(new Message { Id = id, Name = "n", Data = MessageData.FromText("d"), ConnectionId = "c" });
+
+        Assert.Equal(Encoding.UTF8.GetBytes(id), StoredMessageCodec.IdOf(stored).ToArray());
+    }
+
+    [Fact]
+    public void A_message_without_an_id_reads_back_no_id()
+    {
+        Assert.True(StoredMessageCodec.IdOf(StoredMessageCodec.Encode(new Message { Name = "id", Data = MessageData.FromText("id") })).IsEmpty);
+        Assert.True(StoredMessageCodec.IdOf(StoredMessageCodec.Encode(new Message())).IsEmpty);
+    }
+
+    [Fact]
+    public void The_id_is_read_back_after_a_map16_header()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteMapHeader(16);
+        writer.Write("id");
+        writer.Write("conn:1:0");
+        for (var i = 1; i < 16; i++)
+        {
+            writer.Write($"k{i}");
+            writer.Write(i);
+        }
+
+        writer.Flush();
+
+        Assert.Equal(0xde, buffer.WrittenSpan[0]);
+        Assert.Equal("conn:1:0"u8.ToArray(), StoredMessageCodec.IdOf(buffer.WrittenSpan).ToArray());
+    }
+
     [Fact]
     public void Binary_data_stays_binary()
     {
