@@ -10,7 +10,8 @@ namespace TokenWire.Server.Engine;
 /// a hit counts only if the id stored in that message's bytes is the same (<see cref="IStoredIds"/>), so a collision
 /// can never deduplicate a different id. It needs no expiry record either: the log expires these ids by walking its
 /// entries in offset order (<see cref="Remove"/>). This replaced a 128-bit key plus an expiry queue item per message,
-/// about 120 B per retained message with the collections' growth (docs/benchmarks.md, "Memory after a burst").
+/// about 100 B per retained message with the collections' growth, measured after a flood (docs/benchmarks.md,
+/// "Memory after a burst").
 /// </para>
 /// <para>
 /// An id that outlives its message (a window longer than the retention, or a message trimmed by count), or whose
