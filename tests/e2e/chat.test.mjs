@@ -2,8 +2,8 @@
 // ChatTransportProvider) against the server's C# agent at POST /agent/chat, in Debian chromium.
 //   prompt → streamed answer → run complete; a page reload mid-answer → the whole answer once; Refresh (a new client
 //   session on the same channel) → the same conversation; Stop → run cancelled with the text so far; a run suspended
-//   on the client tool get_location → Share location → the answer uses it; one suspended on book_table's approval →
-//   Approve → booked, Deny → not booked.
+//   on the client tool get_location (also across a reload) → Share location → the answer uses it; one suspended on
+//   book_table's approval → Approve → booked, Deny → not booked, and a reload shows the same transcript.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep, serverAndBrowserPerFile } from './harness.mjs';
@@ -118,7 +118,7 @@ test('useChat page: a tool call renders; Stop cancels the answer and keeps the t
   }
 });
 
-test('useChat page: a run suspended on the client tool get_location goes on once the user shares a location', async () => {
+test('useChat page: a run suspended on the client tool get_location waits through a reload and goes on once the user shares a location', async () => {
   const context = await browser.newContext();
   context.setDefaultTimeout(15_000);
   try {
@@ -129,6 +129,12 @@ test('useChat page: a run suspended on the client tool get_location goes on once
     assert.deepEqual(suspended.controls, ['tool-share-location'], 'only the client tool control');
     assert.match(suspended.tools[0], /^get_location\(\{\}\) → input-available$/);
     assert.deepEqual(answer(suspended), [''], 'no answer before the location');
+
+    // The call still waits after a reload, loaded from history, and is answered from there.
+    await page.reload({ waitUntil: 'load' });
+    await page.getByTestId('chat-input').waitFor({ state: 'visible' });
+    const reloaded = await waitForChat(page, (s) => s.run === 'suspended' && s.controls.length > 0, 20_000, 'suspended after the reload');
+    assert.deepEqual(reloaded, suspended);
 
     await page.getByTestId('tool-share-location').click();
     const done = await waitForChat(page, (s) => s.run === 'complete' && said(s).at(-1) === 'You are in Lisbon.', 30_000, 'answered from the location');
