@@ -38,9 +38,7 @@ public sealed class RunWriter(IAITransportChannel channel, RunIdentity run)
         };
         if (!run.Continuation)
         {
-            AddIfSet(headers, AitHeaders.Parent, run.RunParent);
-            AddIfSet(headers, AitHeaders.ForkOf, run.ForkOf);
-            AddIfSet(headers, AitHeaders.MsgRegenerate, run.Regenerates);
+            AddPlacement(headers, run, run.RunParent);
         }
 
         headers[AitHeaders.InvocationId] = run.InvocationId;
@@ -299,9 +297,7 @@ public sealed class RunWriter(IAITransportChannel channel, RunIdentity run)
             [AitHeaders.RunClientId] = run.RunClientId,
         };
         // Echoed on every output so a client that sees an output before the run's start still places it.
-        AddIfSet(headers, AitHeaders.Parent, run.Parent);
-        AddIfSet(headers, AitHeaders.ForkOf, run.ForkOf);
-        AddIfSet(headers, AitHeaders.MsgRegenerate, run.Regenerates);
+        AddPlacement(headers, run, run.Parent);
         headers[AitHeaders.InvocationId] = run.InvocationId;
         headers[AitHeaders.InputClientId] = run.InputClientId;
         headers[AitHeaders.InputCodecMessageId] = run.InputCodecMessageId;
@@ -342,6 +338,14 @@ public sealed class RunWriter(IAITransportChannel channel, RunIdentity run)
     }
 
     /// <summary>The SDK leaves a header off rather than sending it empty.</summary>
+    /// <summary>Where the run or output sits in the conversation tree: its parent, and the fork or regeneration it is.</summary>
+    private static void AddPlacement(JsonObject headers, RunIdentity run, string? parent)
+    {
+        AddIfSet(headers, AitHeaders.Parent, parent);
+        AddIfSet(headers, AitHeaders.ForkOf, run.ForkOf);
+        AddIfSet(headers, AitHeaders.MsgRegenerate, run.Regenerates);
+    }
+
     private static void AddIfSet(JsonObject headers, string name, string? value)
     {
         if (!string.IsNullOrEmpty(value))
