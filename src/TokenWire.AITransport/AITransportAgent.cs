@@ -23,26 +23,26 @@ namespace TokenWire.AITransport;
 /// </summary>
 public sealed class AITransportAgent : IAsyncDisposable
 {
-    private readonly IAITransportClientProvider _clients;
     private readonly IChatClient _model;
     private readonly AITransportAgentOptions _options;
     private readonly ILogger _logger;
     private readonly AITransportMetrics _metrics;
     private readonly CancellationTokenSource _stopping = new();
     private readonly object _gate = new();
-    private readonly Dictionary<string, Task<AgentSession>> _sessions = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Task> _releasing = new(StringComparer.Ordinal);
     private readonly HashSet<Task> _running = [];
-    private readonly Dictionary<string, SuspendedRun> _suspended = new(StringComparer.Ordinal);
+    private readonly AgentSessions _sessions;
+    private readonly SuspendedRuns _suspended;
 
     /// <param name="meterFactory">Where its meter <c>TokenWire.AITransport</c> is created (DI's); else it makes its own.</param>
     public AITransportAgent(IAITransportClientProvider clients, IChatClient model, IOptions<AITransportAgentOptions>? options = null, ILogger<AITransportAgent>? logger = null, IMeterFactory? meterFactory = null)
     {
         _metrics = new AITransportMetrics(meterFactory);
-        _clients = clients ?? throw new ArgumentNullException(nameof(clients));
+        ArgumentNullException.ThrowIfNull(clients);
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _options = options?.Value ?? new AITransportAgentOptions();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _sessions = new AgentSessions(clients, _logger, _stopping.Token);
+        _suspended = new SuspendedRuns(_sessions, _options, _logger, Track, _stopping.Token);
     }
 
     /// <summary>
@@ -63,7 +63,7 @@ public sealed class AITransportAgent : IAsyncDisposable
         AgentSession session;
         try
         {
-            session = await AcquireAsync(invocation.SessionName, start.Token).ConfigureAwait(false);
+            session = await _sessions.AcquireAsync(invocation.SessionName, start.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -91,7 +91,7 @@ public sealed class AITransportAgent : IAsyncDisposable
             // run no longer waits for a cancel here.
             if ((identity.Continuation ? identity.RunId : trigger.Header(AitHeaders.Supersedes)) is { } answered)
             {
-                await ReleaseSuspendedAsync(answered, cancelled: false).ConfigureAwait(false);
+                await _suspended.ReleaseAsync(answered, cancelled: false).ConfigureAwait(false);
             }
 
             session.Register(identity.RunId, identity.InputCodecMessageId, cancel);
@@ -123,7 +123,7 @@ public sealed class AITransportAgent : IAsyncDisposable
             cancel.Dispose();
             activity?.SetStatus(ActivityStatusCode.Error);
             activity?.Dispose();
-            await ReleaseAsync(invocation.SessionName, session).ConfigureAwait(false);
+            await _sessions.ReleaseAsync(invocation.SessionName, session).ConfigureAwait(false);
             throw;
         }
     }
@@ -340,80 +340,13 @@ public sealed class AITransportAgent : IAsyncDisposable
             if (suspended)
             {
                 // The attachment (this run's reference to it) stays, so the client can still cancel the run.
-                HoldSuspended(session, sessionName, identity);
+                _suspended.Hold(session, sessionName, identity);
             }
             else
             {
-                await ReleaseAsync(sessionName, session).ConfigureAwait(false);
+                await _sessions.ReleaseAsync(sessionName, session).ConfigureAwait(false);
             }
         }
-    }
-
-    /// <summary>
-    /// Keeps a suspended run's attachment so that a client's cancel ends the run <c>cancelled</c> (the JS agent, gone
-    /// once it suspends, leaves such a run suspended), until an answer resumes or forks it, or
-    /// <see cref="AITransportAgentOptions.SuspendedRunTimeout"/> passes.
-    /// </summary>
-    private void HoldSuspended(AgentSession session, string sessionName, RunIdentity identity)
-    {
-        var held = new SuspendedRun(session, sessionName, identity);
-        lock (_gate)
-        {
-            _suspended[identity.RunId] = held;
-        }
-
-        session.Register(identity.RunId, identity.InputCodecMessageId, held.Cancel);
-        held.Cancel.Token.Register(() => Track(ReleaseSuspendedAsync(identity.RunId, cancelled: true)));
-        Track(ExpireAsync(held));
-    }
-
-    private async Task ExpireAsync(SuspendedRun held)
-    {
-        try
-        {
-            await Task.Delay(_options.SuspendedRunTimeout, held.Released.Token).WaitAsync(_stopping.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (held.Released.IsCancellationRequested)
-        {
-            return;
-        }
-        catch (OperationCanceledException)
-        {
-            // The agent is stopping: let go of the attachment, the run stays suspended on the channel.
-        }
-
-        await ReleaseSuspendedAsync(held.Identity.RunId, cancelled: false).ConfigureAwait(false);
-    }
-
-    /// <summary>Lets go of a suspended run's attachment; a cancelled one first gets its <c>ai-run-end</c>.</summary>
-    private async Task ReleaseSuspendedAsync(string runId, bool cancelled)
-    {
-        SuspendedRun? held;
-        lock (_gate)
-        {
-            if (!_suspended.Remove(runId, out held))
-            {
-                return;
-            }
-        }
-
-        held.Session.Unregister(runId, held.Identity.InputCodecMessageId, held.Cancel);
-        await held.Released.CancelAsync().ConfigureAwait(false);
-        if (cancelled)
-        {
-            try
-            {
-                using var timeout = new CancellationTokenSource(_options.ShutdownPublishTimeout);
-                await new RunWriter(new RealtimeAITransportChannel(held.Session.Channel), held.Identity).EndRunAsync(AitStatus.Cancelled, null, null, timeout.Token).ConfigureAwait(false);
-                Log.RunEnded(_logger, runId, held.SessionName, AitStatus.Cancelled);
-            }
-            catch (Exception ex) when (ex is AblyException or OperationCanceledException or TimeoutException)
-            {
-                Log.PublishFailed(_logger, ex, runId, held.SessionName);
-            }
-        }
-
-        await ReleaseAsync(held.SessionName, held.Session).ConfigureAwait(false);
     }
 
     private static async Task TryEndWithErrorAsync(RunWriter writer, Exception ex, CancellationToken cancellationToken)
@@ -427,140 +360,6 @@ public sealed class AITransportAgent : IAsyncDisposable
         {
             // The channel is gone; the client sees the run unfinished, as it would with a crashed JS agent.
         }
-    }
-
-    /// <summary>
-    /// The session for <paramref name="name"/>, attached, with one more reference. Client calls are made outside
-    /// <see cref="_gate"/>: the first caller opens the session through a placeholder the others await.
-    /// </summary>
-    private async Task<AgentSession> AcquireAsync(string name, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            Task<AgentSession>? existing = null;
-            Task? releasing = null;
-            TaskCompletionSource<AgentSession>? opening = null;
-            lock (_gate)
-            {
-                if (_releasing.TryGetValue(name, out var release))
-                {
-                    releasing = release;
-                }
-                else if (_sessions.TryGetValue(name, out var current))
-                {
-                    existing = current;
-                }
-                else
-                {
-                    opening = new TaskCompletionSource<AgentSession>(TaskCreationOptions.RunContinuationsAsynchronously);
-                    _sessions[name] = opening.Task;
-                }
-            }
-
-            if (releasing is not null)
-            {
-                // The previous attachment is being released: wait for it, then attach afresh.
-                await releasing.WaitAsync(cancellationToken).ConfigureAwait(false);
-                await Task.Yield();
-                continue;
-            }
-
-            if (opening is not null)
-            {
-                try
-                {
-                    opening.SetResult(await OpenAsync(name).ConfigureAwait(false));
-                }
-                catch (Exception ex)
-                {
-                    lock (_gate)
-                    {
-                        _sessions.Remove(name);
-                    }
-
-                    opening.SetException(ex);
-                }
-
-                existing = opening.Task;
-            }
-
-            var session = await existing!.WaitAsync(cancellationToken).ConfigureAwait(false);
-            lock (_gate)
-            {
-                if (_sessions.TryGetValue(name, out var current) && current == existing)
-                {
-                    session.References++;
-                    return session;
-                }
-            }
-        }
-    }
-
-    private async Task<AgentSession> OpenAsync(string name)
-    {
-        var client = await _clients.GetClientAsync(_stopping.Token).ConfigureAwait(false);
-        var session = new AgentSession(client.Channels.Get(name));
-        await session.AttachAsync(_stopping.Token).ConfigureAwait(false);
-        return session;
-    }
-
-    private async Task ReleaseAsync(string name, AgentSession session)
-    {
-        var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_gate)
-        {
-            if (--session.References > 0)
-            {
-                return;
-            }
-
-            _sessions.Remove(name);
-            _releasing[name] = released.Task;
-        }
-
-        try
-        {
-            await DetachAsync(name, session).ConfigureAwait(false);
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _releasing.Remove(name);
-            }
-
-            released.SetResult();
-        }
-    }
-
-    private async Task DetachAsync(string name, AgentSession session)
-    {
-        session.Detach();
-        try
-        {
-            var client = await _clients.GetClientAsync(CancellationToken.None).ConfigureAwait(false);
-            await client.Channels.ReleaseAsync(name).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is AblyException or OperationCanceledException or TimeoutException)
-        {
-            Log.ReleaseFailed(_logger, ex, name);
-        }
-    }
-
-    /// <summary>A run this agent suspended, holding a reference to its session's attachment.</summary>
-    private sealed class SuspendedRun(AgentSession session, string sessionName, RunIdentity identity)
-    {
-        public AgentSession Session { get; } = session;
-
-        public string SessionName { get; } = sessionName;
-
-        public RunIdentity Identity { get; } = identity;
-
-        /// <summary>Cancelled by the client's <c>ai-cancel</c> (routed by the session like any run's).</summary>
-        public CancellationTokenSource Cancel { get; } = new();
-
-        /// <summary>Cancelled once the hold ends, whatever ended it, so its expiry stops waiting.</summary>
-        public CancellationTokenSource Released { get; } = new();
     }
 
     /// <summary>One run's measurements, kept by its stream and recorded once it ends.</summary>
