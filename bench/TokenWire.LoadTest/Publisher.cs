@@ -92,8 +92,9 @@ public sealed class Publisher
                 slot++;
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
         {
+            // ObjectDisposedException: the run gave up on this scenario (its time budget) and closed the sockets.
             Fail(ex.Message);
         }
         finally
@@ -153,6 +154,10 @@ public sealed class Publisher
         }
         catch (OperationCanceledException)
         {
+        }
+        catch (ObjectDisposedException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped: the run closes every socket once the loops are cancelled, and a busy loop may see that first.
         }
         catch (WebSocketException ex)
         {

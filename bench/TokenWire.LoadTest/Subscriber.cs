@@ -104,6 +104,10 @@ public sealed class Subscriber(FrameSocket socket, DeliveryScanner scanner, int 
         catch (OperationCanceledException)
         {
         }
+        catch (ObjectDisposedException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped: the run closes every socket once the loops are cancelled, and a busy loop may see that first.
+        }
         catch (WebSocketException ex)
         {
             End(ex.Message);
