@@ -213,6 +213,24 @@ export function record(channel, filter = () => true) {
   };
 }
 
+/**
+ * A barrier on a channel's ordered delivery, in place of "sleep, then check that nothing more arrived": publishes a
+ * uniquely tagged sentinel through `channel` (realtime or REST) and waits until every one of `recordings` (message
+ * arrays recording that channel) holds it, then cuts the sentinel and anything after it from them. A channel delivers
+ * in the order the server accepted its messages, so whatever it accepted before the sentinel (a duplicate, a stray
+ * or refused message it let through) has arrived by then, and what a test then asserts is all that ever will.
+ */
+export async function barrier(channel, recordings, { ms = 30000, label = 'barrier' } = {}) {
+  const tag = uniqueName('barrier');
+  await within(channel.publish(BARRIER_NAME, tag), ms, `${label}: publish the sentinel`);
+  const at = (messages) => messages.findIndex((m) => m.name === BARRIER_NAME && m.data === tag);
+  for (const [i, messages] of recordings.entries()) {
+    await waitFor(() => at(messages) >= 0, ms, `${label}: sentinel delivered to recording ${i}`, () => `${messages.length} received`);
+    messages.splice(at(messages));
+  }
+}
+export const BARRIER_NAME = 'test-barrier';
+
 /** Awaits a `PaginatedResult` chain to the end; returns { items, pages }. */
 export async function allPages(firstPagePromise, { maxPages = 10_000, ms = 15000, label = 'history' } = {}) {
   let page = await within(firstPagePromise, ms, `${label}: first page`);
@@ -515,16 +533,14 @@ export async function rawSocket(port, { format = 'json', key = ROOT_KEY, params 
     sendRaw(data, binary) {
       ws.send(data, { binary });
     },
-    /** Waits for a frame matching pred; resolves null if the socket closes first (after a grace to read trailing frames). */
+    /** Waits for a frame matching pred; resolves null if the socket closes first. */
     async waitFrame(pred, ms = 10000, label = 'frame') {
       const deadline = Date.now() + ms;
       for (;;) {
         const f = frames.find(pred);
         if (f) return f;
-        if (closeInfo) {
-          await sleep(20);
-          return frames.find(pred) || null;
-        }
+        // ws emits every frame it read before 'close', so nothing can trail it.
+        if (closeInfo) return frames.find(pred) || null;
         if (Date.now() > deadline) {
           throw new Error(`timed out after ${ms} ms waiting for ${label}; frames so far: ${JSON.stringify(frames).slice(0, 800)}`);
         }

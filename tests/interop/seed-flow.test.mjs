@@ -13,7 +13,7 @@ import {
   uniqueName,
   waitFor,
   within,
-  sleep,
+  barrier,
   rawSocket,
 } from './helpers.mjs';
 
@@ -55,7 +55,7 @@ for (const format of FORMATS) {
         'subscriber receives stop',
         () => `received ${rec.messages.length} messages`,
       );
-      await sleep(200); // let any stray duplicate arrive before asserting exact counts
+      await barrier(agent.channels.get(name), [rec.messages], { label: 'after stop' }); // a stray duplicate is in by now
 
       checkSeedSequence(assert, rec.messages, stream, { clientId: 'ai-agent', connectionId: agent.connection.id });
 
@@ -82,7 +82,7 @@ for (const format of FORMATS) {
       await stream.issued;
       await settleAll(stream.promises, 15000, 'publishes');
       await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 15000, 'own stop echoed', () => `${rec.messages.length} received`);
-      await sleep(100);
+      await barrier(channel, [rec.messages], { label: 'after stop' });
       checkSeedSequence(assert, rec.messages, stream, { clientId: 'ai-agent', connectionId: agent.connection.id });
     });
 
@@ -131,7 +131,8 @@ for (const format of FORMATS) {
       // per-channel order means any echo of the publisher's own messages would arrive before it.
       await within(otherChannel.publish('from-other', 'hello'), 10000, 'other publishes');
       await waitFor(() => pubRec.messages.some((m) => m.name === 'from-other'), 10000, 'publisher receives from-other');
-      await sleep(100);
+      // ... and from-other itself is followed by a sentinel, so a second delivery of it would be seen as well.
+      await barrier(otherChannel, [pubRec.messages], { label: 'after from-other' });
       assert.deepEqual(
         pubRec.messages.map((m) => `${m.name}:${m.clientId}`),
         ['from-other:other'],
