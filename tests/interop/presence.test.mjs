@@ -15,7 +15,6 @@ import {
   uniqueName,
   waitFor,
   within,
-  sleep,
 } from './helpers.mjs';
 
 // Short, so a lasting disconnect is observable in a test, and long enough for a resume on a loaded box. No test waits
@@ -177,11 +176,16 @@ for (const format of FORMATS) {
       channel.presence.subscribe((m) => heard.push(`${m.action}:${m.clientId}`));
       await channel.attach();
       const other = clients.realtime(server, format, { clientId: 'loud' });
-      await other.channels.get(name).presence.enter();
+      const otherChannel = other.channels.get(name);
+      await otherChannel.presence.enter();
       await channel.presence.enter();
       await waitFor(() => heard.includes('enter:quiet'), 15000, 'own enter event', () => heard.join(','));
-      await sleep(200);
-      assert.deepEqual(heard, ['enter:quiet']);
+      // The barrier: loud updates, then quiet does; the channel's presence events are ordered, so one of loud's let
+      // through to quiet would arrive before quiet's own update.
+      await within(otherChannel.presence.update('again'), 10000, 'loud updates');
+      await within(channel.presence.update('again'), 10000, 'quiet updates');
+      await waitFor(() => heard.includes('update:quiet'), 15000, 'own update event', () => heard.join(','));
+      assert.deepEqual(heard, ['enter:quiet', 'update:quiet']);
     });
 
     test('REST presence get and presence history', async () => {
