@@ -4,7 +4,7 @@
 // The dev app's `mutable` namespace has mutableMessages enabled.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FORMATS, Clients, serverPerFile, connectionState, record, uniqueName, waitFor, within, sleep, allPages } from './helpers.mjs';
+import { FORMATS, Clients, serverPerFile, connectionState, record, uniqueName, waitFor, within, sleep, allPages, barrier, BARRIER_NAME } from './helpers.mjs';
 
 let server;
 const clients = new Clients('mutable');
@@ -47,7 +47,7 @@ for (const format of FORMATS) {
 
       const text = () => fragmentsOf(rec.messages, serial).map((m) => m.data).join('');
       await waitFor(() => text() === tokens.join(''), 20000, 'every appended token', () => `${rec.messages.length} received`);
-      await sleep(100);
+      await barrier(pubChannel, [rec.messages], { label: 'after the appends' });
       const fragments = fragmentsOf(rec.messages, serial);
       // Pipelined appends queue up at the subscriber, whose egress folds consecutive ones (issue 12): each fragment
       // is then several tokens, with the version of its last one.
@@ -65,8 +65,9 @@ for (const format of FORMATS) {
       const late = clients.realtime(server, format);
       const lateChannel = late.channels.get(name);
       await within(lateChannel.attach(), 10000, 'late attach');
-      const { items } = await allPages(lateChannel.history({ untilAttach: true }));
-      assert.equal(items.length, 1, 'history shows the response once');
+      const { items: stored } = await allPages(lateChannel.history({ untilAttach: true }));
+      const items = stored.filter((m) => m.name !== BARRIER_NAME);
+      assert.equal(items.length, 1, 'history shows the response once (besides the sentinel)');
       assert.equal(items[0].serial, serial);
       assert.equal(items[0].action, 'message.update');
       assert.equal(items[0].data, tokens.join(''));
@@ -173,19 +174,21 @@ for (const format of FORMATS) {
       await within(Promise.all(appends), 30000, 'appends');
       const text = () => fragmentsOf(rec.messages, serial).map((m) => m.data).join('');
       await waitFor(() => text().length >= tokens.join('').length, 30000, 'all fragments', () => `${text().length} chars`);
-      await sleep(200);
-      const fragments = fragmentsOf(rec.messages, serial);
-      assert.equal(sub.connection.id, connectionId, 'resumed, same connection');
-      assert.equal(text(), tokens.join(''), 'each token once, in order (fragments queued up during the resume are folded)');
-      const versions = fragments.map((m) => m.version.serial);
-      assert.deepEqual([...versions].sort(), versions);
 
       // rewind=1 on a fresh attach returns the aggregate, not fragments.
       const rewinder = clients.realtime(server, format);
       const rewound = record(rewinder.channels.get(name, { params: { rewind: '1' } }));
       await within(rewound.subscribed, 10000, 'rewind attach');
       await waitFor(() => rewound.messages.length >= 1, 10000, 'rewound message');
-      await sleep(100);
+      // One sentinel, published once the rewinder is attached (so that rewind=1 still finds the response), is the
+      // barrier for both: a duplicate fragment or a second rewound message would arrive before it.
+      await barrier(pubChannel, [rec.messages, rewound.messages], { label: 'after the appends and the rewind' });
+
+      const fragments = fragmentsOf(rec.messages, serial);
+      assert.equal(sub.connection.id, connectionId, 'resumed, same connection');
+      assert.equal(text(), tokens.join(''), 'each token once, in order (fragments queued up during the resume are folded)');
+      const versions = fragments.map((m) => m.version.serial);
+      assert.deepEqual([...versions].sort(), versions);
       assert.equal(rewound.messages.length, 1);
       assert.equal(rewound.messages[0].data, 'A:' + tokens.join(''));
       assert.equal(rewound.messages[0].action, 'message.update');
