@@ -18,6 +18,7 @@ import {
   waitFor,
   within,
   sleep,
+  barrier,
 } from './helpers.mjs';
 
 const ITERATIONS = Number(process.env.UNTILATTACH_ITERATIONS ?? 50);
@@ -102,7 +103,7 @@ async function oneIteration(sub, pub, iteration) {
     `${info}: stop (history or live)`,
     () => `history ${history.length}, live ${live.length}`,
   );
-  await sleep(30); // a stray duplicate would show up now
+  await barrier(pubChannel, [live], { label: `${info}: after stop` }); // a stray duplicate is in by now
 
   const liveMine = live.filter(mine);
   const combined = [...history, ...liveMine];
