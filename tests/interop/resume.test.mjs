@@ -18,6 +18,7 @@ import {
   waitFor,
   within,
   sleep,
+  barrier,
   errText,
 } from './helpers.mjs';
 
@@ -71,7 +72,7 @@ for (const format of FORMATS) {
       await stream.issued;
       await settleAll(stream.promises, 30000, 'publishes');
       await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 30000, 'subscriber receives stop', () => `${rec.messages.length} received`);
-      await sleep(200);
+      await barrier(pub.channels.get(name), [rec.messages], { label: 'after stop' });
 
       const after = states.slice(states.indexOf('disconnected'));
       assert.deepEqual(after.filter((s) => s !== 'connecting'), ['disconnected', 'connected'], `state changes after the kill: ${states.join('>')}`);
@@ -135,7 +136,8 @@ for (const format of FORMATS) {
       assert.ok(blackholed);
       const results = await settleAll(stream.promises, 60000, 'all publishes resolve after resume');
       await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 30000, 'subscriber receives stop', () => `${rec.messages.length} received`);
-      await sleep(300);
+      // After the retransmissions: a retransmitted publish delivered twice would arrive before this sentinel.
+      await barrier(pub.channels.get(name), [rec.messages], { label: 'after stop' });
 
       assert.ok(states.includes('disconnected'), `publisher must have been disconnected: ${states.join('>')}`);
       assert.equal(pub.connection.state, 'connected');
@@ -192,7 +194,7 @@ for (const format of FORMATS) {
       await stream.issued;
       await settleAll(stream.promises, 30000, 'publishes');
       await waitFor(() => bRec.messages.some((m) => m.name === 'stop'), 30000, 'B receives stop', () => `${bRec.messages.length} received`);
-      await sleep(200);
+      await barrier(pub.channels.get(name), [bRec.messages], { label: 'after stop' });
 
       const combined = [...aMessages, ...bRec.messages];
       const diff = diffTokens(stream.tokens, tokensOf(combined));
@@ -217,7 +219,9 @@ for (const format of FORMATS) {
       await waitFor(() => a.connection.state === 'connected' && a.connection.id !== connectionId, 15000, 'A on a new connection', () => `${a.connection.state} ${a.connection.id}`);
       assert.equal(a.connection.errorReason?.code, 80018, errText(a.connection.errorReason));
       const statesB = trackStates(b);
-      await sleep(1500);
+      // The server decided whether A's old key takes the connection back (and B's transport with it) before it
+      // answered A; a takeover would reach B's transport before the answer to a ping B sends now.
+      await within(b.connection.ping(), 10000, 'B pings');
       assert.deepEqual(statesB, [], 'B keeps its transport');
       assert.equal(b.connection.id, connectionId);
     });
