@@ -21,6 +21,7 @@ import {
   waitFor,
   within,
   sleep,
+  barrier,
   allPages,
   diffTokens,
   errText,
@@ -78,7 +79,7 @@ for (const mode of MODES) {
         await stream.issued;
         const results = await settleAll(stream.promises, 30000, 'agent publishes');
         await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 30000, 'subscriber receives stop', () => `${rec.messages.length} received`);
-        await sleep(100);
+        await barrier(agent.channels.get(name), [rec.messages], { label: 'after stop' });
 
         checkSeedSequence(assert, rec.messages, stream, { clientId: 'ai-agent', connectionId: agent.connection.id });
         assert.equal(results.length, 302);
@@ -115,7 +116,7 @@ for (const mode of MODES) {
       await stream.issued;
       await settleAll(stream.promises, 30000, 'publishes');
       await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 30000, 'subscriber receives stop', () => `${rec.messages.length} received`);
-      await sleep(200);
+      await barrier(pub.channels.get(name), [rec.messages], { label: 'after stop' });
 
       assert.equal(sub.connection.id, subId, `subscriber resumed (errorReason ${errText(sub.connection.errorReason)})`);
       assert.equal(pub.connection.id, pubId, `publisher resumed (errorReason ${errText(pub.connection.errorReason)})`);
@@ -161,7 +162,7 @@ describe('comet and WebSocket share one connection', () => {
       await stream.issued;
       await settleAll(stream.promises, 30000, 'publishes');
       await waitFor(() => bRec.messages.some((m) => m.name === 'stop'), 30000, 'B receives stop', () => `${bRec.messages.length} received`);
-      await sleep(100);
+      await barrier(pub.channels.get(name), [bRec.messages], { label: 'after stop' });
 
       // A's messages then B's: none repeated, none missing.
       const seen = new Set(aMessages.map((m) => m.id));
@@ -196,7 +197,7 @@ describe('comet history and presence [polling]', () => {
     await stream.issued;
     await settleAll(stream.promises, 15000, 'publishes');
     await waitFor(() => live.some((m) => m.name === 'stop'), 15000, 'live stop', () => `${live.length} live`);
-    await sleep(50);
+    await barrier(pub.channels.get(name), [live], { label: 'after stop' });
 
     assert.ok(history.length > 0, 'history held the start of the stream');
     const combined = [...history, ...live];
