@@ -30,6 +30,7 @@ import {
   waitFor,
   within,
   sleep,
+  barrier,
   errText,
 } from './helpers.mjs';
 
@@ -89,7 +90,9 @@ for (const format of FORMATS) {
       for (const [i, r] of recordings.entries()) {
         await waitFor(() => r.messages.length >= total, 30000, `node ${i} subscriber receives ${total}`, () => `${r.messages.length}`);
       }
-      await sleep(200);
+      // A channel has one order on every node (checked below), so a duplicate or extra message reaches each
+      // subscriber before a sentinel published after every publish was acknowledged.
+      await barrier(publishers[0].channels.get(name), recordings.map((r) => r.messages), { label: 'after every publish' });
 
       const ids = recordings.map((r) => r.messages.map((m) => m.id));
       assert.equal(ids[0].length, total, 'no duplicates or extra messages');
@@ -177,7 +180,7 @@ for (const format of FORMATS) {
         await settleAll(stream.promises, 60000, 'every publish is acknowledged (retransmitted ones deduplicated)');
         await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 30000, 'subscriber receives stop', () => `${rec.messages.length} received`);
         await waitFor(() => watched.messages.some((m) => m.name === 'stop'), 30000, 'observer receives stop');
-        await sleep(200);
+        await barrier(pub.channels.get(name), [rec.messages, watched.messages], { label: 'after stop' });
 
         assert.equal(sub.connection.id, ids.sub, `subscriber resumed with its connection id (errorReason ${errText(sub.connection.errorReason)})`);
         assert.equal(pub.connection.id, ids.pub, `publisher resumed with its connection id (errorReason ${errText(pub.connection.errorReason)})`);

@@ -26,6 +26,7 @@ import {
   waitFor,
   within,
   sleep,
+  barrier,
   errText,
 } from './helpers.mjs';
 
@@ -85,7 +86,7 @@ describe('comet on a Redis cluster', () => {
       await stream.issued;
       await settleAll(stream.promises, 30000, 'publishes');
       await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 30000, 'subscriber receives stop', () => `${rec.messages.length} received, state ${sub.connection.state}`);
-      await sleep(200);
+      await barrier(pub.channels.get(name), [rec.messages], { label: 'after stop' });
 
       assert.equal(sub.connection.id, connectionId, `resumed on node b (errorReason ${errText(sub.connection.errorReason)})`);
       assert.equal(sub.connection.state, 'connected');
@@ -183,7 +184,7 @@ describe('comet behind deploy/nginx.conf', { skip: nginxBinary ? false : 'no ngi
         await stream.issued;
         await settleAll(stream.promises, 30000, 'publishes');
         await waitFor(() => rec.messages.some((m) => m.name === 'stop'), 30000, 'subscriber receives stop', () => `${rec.messages.length} received`);
-        await sleep(200);
+        await barrier(pub.channels.get(name), [rec.messages], { label: 'after stop' });
         checkSeedSequence(assert, rec.messages, stream, { clientId: 'ai-agent', connectionId: pub.connection.id });
         assert.equal(sub.connection.id, connectionId, 'the same connection throughout');
         assert.ok(moves.length <= 1, `moved at most once (a new connection hashed to another node): ${JSON.stringify(moves)}`);
