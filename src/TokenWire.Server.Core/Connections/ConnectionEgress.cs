@@ -47,6 +47,19 @@ internal sealed class ConnectionEgress
     private long _lastWriteTicks;
     private TaskCompletionSource? _drained;
 
+    /// <summary>
+    /// 1 while the wire has an owner: the writer while it drains the queue (from taking its first item to its flush),
+    /// or a caller of <see cref="TryWriteNow"/> until its write completes. One owner at a time keeps the frames of the
+    /// two paths from interleaving; the writer keeps it for good once the queue is completed.
+    /// </summary>
+    private int _wireOwned;
+
+    /// <summary>Where the writer writes (set when it starts); null before, when nothing can be written directly.</summary>
+    private IEgressWire? _wire;
+
+    /// <summary>A direct write that did not complete synchronously: the writer waits for it before taking the wire.</summary>
+    private Task? _directWrite;
+
     public ConnectionEgress(WireFormat format, long maxQueuedBytes, int maxOutboundRate, TimeProvider time, MessageMetrics? metrics = null)
     {
         _metrics = metrics;
@@ -96,13 +109,112 @@ internal sealed class ConnectionEgress
     /// <summary>Writes until the queue is completed and drained. Socket errors and cancellation propagate.</summary>
     public Task WriteAllAsync(WebSocket socket, CancellationToken cancellationToken) => WriteAllAsync(new WebSocketWire(socket, _format), cancellationToken);
 
-    /// <inheritdoc cref="WriteAllAsync(WebSocket, CancellationToken)"/>
-    public async Task WriteAllAsync(IEgressWire wire, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes a control frame (an ACK or NACK) on the calling thread when nothing is queued or being written before it:
+    /// no hand-off to the writer and no wake-up of another thread. False when it was not written (frames are queued or
+    /// being written, the writer has not started or has ended, or the frame is paced): the caller queues it, behind
+    /// them. A write that does not complete synchronously (the peer is not reading) keeps the wire until it does, and
+    /// is returned in <paramref name="pending"/>; a failed write throws here or faults that task.
+    /// </summary>
+    public bool TryWriteNow(ProtocolMessage control, CancellationToken cancellationToken, out Task? pending)
+    {
+        pending = null;
+        if (_wire is not { } wire || OutboundRateLimiter.MessagesIn(control) > 0 || Interlocked.CompareExchange(ref _wireOwned, 1, 0) != 0)
+        {
+            return false;
+        }
+
+        // Owning the wire, an empty queue means that everything queued before this frame has been written.
+        if (!_queue.IsEmptyAndOpen)
+        {
+            Volatile.Write(ref _wireOwned, 0);
+            return false;
+        }
+
+        ValueTask write;
+        try
+        {
+            ProtocolCodecs.For(_format).Write(control, _buffer);
+            write = wire.WriteAsync(_buffer.WrittenMemory, cancellationToken);
+        }
+        catch
+        {
+            ReleaseDirectWrite();
+            throw;
+        }
+
+        if (write.IsCompleted)
+        {
+            try
+            {
+                write.GetAwaiter().GetResult();
+            }
+            finally
+            {
+                ReleaseDirectWrite();
+            }
+
+            Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
+            return true;
+        }
+
+        pending = CompleteDirectWriteAsync(write);
+        Volatile.Write(ref _directWrite, pending);
+        return true;
+    }
+
+    private async Task CompleteDirectWriteAsync(ValueTask write)
     {
         try
         {
-            while (await _queue.WaitToReadAsync().ConfigureAwait(false))
+            await write.ConfigureAwait(false);
+            Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
+        }
+        finally
+        {
+            ReleaseDirectWrite();
+        }
+    }
+
+    private void ReleaseDirectWrite()
+    {
+        _buffer.Reset(); // the connection is most likely idle now: it keeps no buffer
+        Volatile.Write(ref _wireOwned, 0);
+    }
+
+    /// <summary>Takes the wire for the writer, once a direct write that holds it has completed.</summary>
+    private async ValueTask TakeWireAsync()
+    {
+        var spin = default(SpinWait);
+        while (Interlocked.CompareExchange(ref _wireOwned, 1, 0) != 0)
+        {
+            // A direct write holds it: its synchronous part is a few microseconds; one left pending is awaited.
+            if (Volatile.Read(ref _directWrite) is { IsCompleted: false } direct)
             {
+                await direct.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+            else
+            {
+                spin.SpinOnce();
+            }
+        }
+    }
+
+    /// <inheritdoc cref="WriteAllAsync(WebSocket, CancellationToken)"/>
+    public async Task WriteAllAsync(IEgressWire wire, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _wire, wire);
+        try
+        {
+            while (true)
+            {
+                var more = await _queue.WaitToReadAsync().ConfigureAwait(false);
+                await TakeWireAsync().ConfigureAwait(false);
+                if (!more)
+                {
+                    return; // keeping the wire: nothing is written directly after the queue's end
+                }
+
                 while (_queue.TryRead(out var item))
                 {
                     if (item is MessageBatch batch)
@@ -130,6 +242,7 @@ internal sealed class ConnectionEgress
 
                 // The queue is empty: an idle connection holds no buffer (a busy one keeps it from frame to frame).
                 _buffer.Reset();
+                Volatile.Write(ref _wireOwned, 0);
             }
         }
         finally

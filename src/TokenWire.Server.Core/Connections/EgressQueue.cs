@@ -65,6 +65,18 @@ internal sealed class EgressQueue : IValueTaskSource<bool>
         _signal.SetResult(false);
     }
 
+    /// <summary>Nothing is queued and more may be: a frame written now goes out after everything queued before it.</summary>
+    public bool IsEmptyAndOpen
+    {
+        get
+        {
+            lock (_items)
+            {
+                return _items.Count == 0 && !_completed;
+            }
+        }
+    }
+
     public bool TryRead(out object item)
     {
         lock (_items)

@@ -19,6 +19,12 @@ public interface IRealtimeTransport : IFrameSink
 
     void Send(ProtocolMessage message);
 
+    /// <summary>
+    /// An ACK or NACK, which the caller sends in msgSerial order: as <see cref="Send"/>, but a transport may write it on
+    /// the calling thread when nothing is queued before it.
+    /// </summary>
+    void SendAnswer(ProtocolMessage answer);
+
     /// <summary>True once the transport is closing: its closing frame is queued (or it was aborted).</summary>
     bool IsClosing { get; }
 

@@ -47,7 +47,7 @@ public sealed partial class RealtimeSession
 
     /// <summary>Handlers run one at a time (see the class), so creating it on first use needs no lock.</summary>
     private AcknowledgementQueue Acknowledgements =>
-        _acknowledgements ??= new AcknowledgementQueue(_transport.Send, EndForEngineOutage, _services.Logger, Connection.Id, _services.MessageMetrics);
+        _acknowledgements ??= new AcknowledgementQueue(_transport.SendAnswer, EndForEngineOutage, _services.Logger, Connection.Id, _services.MessageMetrics);
 
     /// <summary>Handles one inbound message; false when the transport should stop reading.</summary>
     internal async ValueTask<bool> HandleAsync(ProtocolMessage message, CancellationToken cancellationToken)

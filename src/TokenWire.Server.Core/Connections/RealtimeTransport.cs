@@ -141,6 +141,62 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
 
     public void Send(ProtocolMessage message) => Enqueue(new EncodedFrame(message));
 
+    /// <summary>
+    /// Written by the calling thread (the read loop, for an in-memory append) when the egress is idle: an ACK per
+    /// publish is then no wake-up of the writer's thread; otherwise queued behind what is there, as <see cref="Send"/>.
+    /// </summary>
+    public void SendAnswer(ProtocolMessage answer)
+    {
+        if (IsClosing)
+        {
+            DroppedAfterClose(_services.Logger, ConnectionId, answer.Action);
+            return;
+        }
+
+        bool written;
+        Task? pending;
+        try
+        {
+            written = _egress.TryWriteNow(answer, _stop.Token, out pending);
+        }
+        catch (Exception ex) when (IsWriteFailure(ex))
+        {
+            _ = WriteFailedAsync();
+            return;
+        }
+
+        if (!written)
+        {
+            Send(answer);
+        }
+        else if (pending is not null)
+        {
+            _ = ObserveAsync(pending);
+        }
+    }
+
+    private async Task ObserveAsync(Task directWrite)
+    {
+        try
+        {
+            await directWrite.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsWriteFailure(ex))
+        {
+            await WriteFailedAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static bool IsWriteFailure(Exception ex) => ex is WebSocketException or OperationCanceledException or ObjectDisposedException;
+
+    /// <summary>Nothing more can be written: what is sent from now on is dropped, not taken for a slow consumer.</summary>
+    private async Task WriteFailedAsync()
+    {
+        Volatile.Write(ref _closing, 1);
+        AbortSocket();
+        await _stop.CancelAsync().ConfigureAwait(false);
+    }
+
     /// <summary>Ends the transport without a closing handshake (slow consumer, replaced by a resume).</summary>
     public void Abort()
     {
@@ -358,12 +414,9 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
             // can make the client drop the final frame (DISCONNECTED 40142, ERROR, CLOSED) before it reads it.
             StopAfter(CloseHandshakeTimeout);
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (IsWriteFailure(ex))
         {
-            // Nothing more can be written: what is sent from now on is dropped, not taken for a slow consumer.
-            Volatile.Write(ref _closing, 1);
-            AbortSocket();
-            await _stop.CancelAsync().ConfigureAwait(false);
+            await WriteFailedAsync().ConfigureAwait(false);
         }
     }
 
