@@ -8,7 +8,8 @@ namespace TokenWire.Server.Connections;
 
 /// <summary>
 /// The egress stage of one transport: everything its socket receives goes through one queue, bounded in bytes (each
-/// item at the size of its shared frame), and one writer. Control frames (ACK, ATTACHED, PRESENCE…) go out as they are. Channel messages arrive as
+/// item at the size of its shared frame), and one writer — but for an ACK or NACK on an idle connection, which its
+/// caller writes directly (<see cref="TryWriteNow"/>). Control frames (ACK, ATTACHED, PRESENCE…) go out as they are. Channel messages arrive as
 /// <see cref="MessageBatch"/>es of pre-encoded messages; when several of one channel are queued back to back the
 /// writer sends them as one MESSAGE frame (Ably's bundling, channelSerial of the last), and under backpressure it
 /// folds consecutive appends to one message into one. So frames grow with the queue: a keeping-up subscriber gets

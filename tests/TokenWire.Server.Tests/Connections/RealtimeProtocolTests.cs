@@ -75,6 +75,32 @@ public sealed class RealtimeProtocolTests : IAsyncLifetime
         Assert.Equal(ErrorCodes.MessageTooLarge, outcomes[1].Error?.Code);
     }
 
+    [Theory]
+    [InlineData("json")]
+    [InlineData("msgpack")]
+    public async Task Answers_written_at_once_or_queued_behind_deliveries_keep_msgSerial_order_with_NACKs_in_place(string format)
+    {
+        // Attached to its own channel, the publisher is sent each message it publishes: its ACKs are written directly
+        // while its egress is idle and queued behind deliveries while it is not, both in one stream of answers.
+        var channel = Wait.UniqueChannel("answers");
+        await using var socket = await Connected($"key={RootKey}&format={format}&v=6");
+        await socket.SendAsync(new ProtocolMessage(ProtocolAction.Attach) { Channel = channel });
+        await socket.WaitForAsync(ProtocolAction.Attached, channel);
+
+        const int Count = 200;
+        for (var i = 0; i < Count; i++)
+        {
+            await socket.SendAsync(Publish(channel, i, i % 7 == 3 ? new string('x', MaxMessageSize + 1) : $"m{i}"));
+        }
+
+        await socket.WaitForAsync(f => f.MsgSerial == Count - 1 && f.Action is ProtocolAction.Ack or ProtocolAction.Nack, "the answer to the last publish");
+        var answers = socket.Frames.Where(f => f.Action is ProtocolAction.Ack or ProtocolAction.Nack).ToList();
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => (i % 7 == 3 ? ProtocolAction.Nack : ProtocolAction.Ack, (long)i)), answers.Select(f => (f.Action, f.MsgSerial!.Value)));
+        var published = Enumerable.Range(0, Count).Where(i => i % 7 != 3).Select(i => $"m{i}").ToList();
+        await socket.WaitForAsync(_ => Delivered(socket, channel).Count() == published.Count, "every accepted message delivered");
+        Assert.Equal(published, Delivered(socket, channel).Select(m => m.Name));
+    }
+
     [Fact]
     public async Task A_subscribe_only_key_is_NACKed_40160_and_stays_connected()
     {

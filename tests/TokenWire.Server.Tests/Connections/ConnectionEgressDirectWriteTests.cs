@@ -1,0 +1,187 @@
+using TokenWire.Protocol;
+using TokenWire.Server.Connections;
+using TokenWire.Server.Fanout;
+
+namespace TokenWire.Server.Tests.Connections;
+
+/// <summary>
+/// An ACK or NACK written by the thread that answers it (<see cref="ConnectionEgress.TryWriteNow"/>) when the egress is
+/// idle, and the writer's frames: one owner of the wire at a time, nothing overtaking what was queued before it.
+/// </summary>
+public sealed class ConnectionEgressDirectWriteTests
+{
+    [Fact]
+    public async Task On_an_idle_connection_the_answer_is_written_before_the_call_returns()
+    {
+        var wire = new RecordingWire();
+        var (egress, writer) = Start(wire);
+
+        Assert.True(egress.TryWriteNow(Ack(0), CancellationToken.None, out var pending));
+
+        Assert.Null(pending);
+        Assert.Equal([(ProtocolAction.Ack, 0L)], wire.Written());
+        await EndAsync(egress, writer);
+        Assert.False(wire.Overlapped);
+    }
+
+    [Fact]
+    public async Task While_the_writer_is_writing_the_answer_is_refused_and_queued_behind_its_frame()
+    {
+        var wire = new RecordingWire { HoldNext = true };
+        var (egress, writer) = Start(wire);
+        Assert.True(egress.TryEnqueue(new EncodedFrame(new ProtocolMessage(ProtocolAction.Attached) { Channel = "chat" })));
+        await Wait.Eventually("the writer is writing ATTACHED", () => wire.Written().Count == 1);
+
+        var written = egress.TryWriteNow(Ack(0), CancellationToken.None, out _);
+        if (!written)
+        {
+            Assert.True(egress.TryEnqueue(new EncodedFrame(Ack(0)))); // what the transport does with a refused answer
+        }
+
+        wire.Release();
+        await EndAsync(egress, writer);
+        Assert.False(written);
+        Assert.False(wire.Overlapped);
+        Assert.Equal([(ProtocolAction.Attached, 0L), (ProtocolAction.Ack, 0L)], wire.Written());
+    }
+
+    [Fact]
+    public async Task A_frame_queued_while_an_answer_is_still_being_written_waits_for_it()
+    {
+        var wire = new RecordingWire { HoldNext = true };
+        var (egress, writer) = Start(wire);
+        Assert.True(egress.TryWriteNow(Ack(0), CancellationToken.None, out var pending));
+        Assert.NotNull(pending);
+
+        Assert.True(egress.TryEnqueue(new MessageBatch("chat", "01-000000000001", [new DeliveredMessage(new Message { Id = "m", Name = "token", Data = MessageData.FromText("t") }, 1)])));
+        Assert.False(egress.TryWriteNow(Ack(1), CancellationToken.None, out _)); // the wire is taken
+        Assert.True(egress.TryEnqueue(new EncodedFrame(Ack(1))));
+        wire.Release();
+        await pending!.Within();
+
+        await EndAsync(egress, writer);
+        Assert.False(wire.Overlapped);
+        Assert.Equal([(ProtocolAction.Ack, 0L), (ProtocolAction.Message, 0L), (ProtocolAction.Ack, 1L)], wire.Written());
+    }
+
+    [Fact]
+    public async Task A_socket_closed_mid_write_fails_the_answer_and_leaves_the_writer_free_to_end()
+    {
+        var wire = new RecordingWire { HoldNext = true };
+        var (egress, writer) = Start(wire);
+        Assert.True(egress.TryWriteNow(Ack(0), CancellationToken.None, out var pending));
+
+        wire.Fail(new System.Net.WebSockets.WebSocketException(System.Net.WebSockets.WebSocketError.ConnectionClosedPrematurely));
+
+        await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => pending!.Within());
+        wire.FailNow = true;
+        Assert.Throws<System.Net.WebSockets.WebSocketException>(() => egress.TryWriteNow(Ack(1), CancellationToken.None, out _));
+        await EndAsync(egress, writer); // the failed writes gave the wire back: the writer takes it and ends
+    }
+
+    [Fact]
+    public async Task Nothing_is_written_directly_once_the_queue_has_ended()
+    {
+        var wire = new RecordingWire();
+        var (egress, writer) = Start(wire);
+
+        await EndAsync(egress, writer);
+
+        Assert.False(egress.TryWriteNow(Ack(0), CancellationToken.None, out _));
+        Assert.Empty(wire.Written());
+    }
+
+    [Fact]
+    public void Before_the_writer_starts_nothing_is_written_directly()
+    {
+        var egress = new ConnectionEgress(WireFormat.Json, maxQueuedBytes: 1 << 20, maxOutboundRate: 0, TimeProvider.System);
+
+        Assert.False(egress.TryWriteNow(Ack(0), CancellationToken.None, out _));
+    }
+
+    private static ProtocolMessage Ack(long msgSerial) => new(ProtocolAction.Ack) { MsgSerial = msgSerial, Count = 1 };
+
+    private static (ConnectionEgress Egress, Task Writer) Start(RecordingWire wire)
+    {
+        var egress = new ConnectionEgress(WireFormat.Json, maxQueuedBytes: 1 << 20, maxOutboundRate: 0, TimeProvider.System);
+        return (egress, egress.WriteAllAsync(wire, CancellationToken.None));
+    }
+
+    private static async Task EndAsync(ConnectionEgress egress, Task writer)
+    {
+        egress.Complete();
+        await writer.Within();
+    }
+
+    /// <summary>Decodes what is written to it; can hold a write pending (a peer not reading) and flags overlapping writes.</summary>
+    private sealed class RecordingWire : IEgressWire
+    {
+        private readonly List<ProtocolMessage> _frames = [];
+        private TaskCompletionSource? _held;
+        private int _writing;
+
+        /// <summary>The next write stays pending until <see cref="Release"/> or <see cref="Fail"/>.</summary>
+        public bool HoldNext { get; set; }
+
+        /// <summary>Every write throws at once.</summary>
+        public bool FailNow { get; set; }
+
+        public bool Overlapped { get; private set; }
+
+        public List<(ProtocolAction Action, long MsgSerial)> Written()
+        {
+            lock (_frames)
+            {
+                return _frames.Select(f => (f.Action, f.MsgSerial ?? 0)).ToList();
+            }
+        }
+
+        public void Release() => _held!.SetResult();
+
+        public void Fail(Exception error) => _held!.SetException(error);
+
+        public ValueTask WriteAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+        {
+            if (FailNow)
+            {
+                throw new System.Net.WebSockets.WebSocketException(System.Net.WebSockets.WebSocketError.ConnectionClosedPrematurely);
+            }
+
+            if (Interlocked.Exchange(ref _writing, 1) != 0)
+            {
+                Overlapped = true;
+            }
+
+            lock (_frames)
+            {
+                _frames.Add(ProtocolCodecs.For(WireFormat.Json).Decode(frame));
+            }
+
+            if (!HoldNext)
+            {
+                Volatile.Write(ref _writing, 0);
+                return ValueTask.CompletedTask;
+            }
+
+            HoldNext = false;
+            _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return new ValueTask(EndAfterAsync(_held.Task));
+        }
+
+        public void Flush()
+        {
+        }
+
+        private async Task EndAfterAsync(Task held)
+        {
+            try
+            {
+                await held;
+            }
+            finally
+            {
+                Volatile.Write(ref _writing, 0);
+            }
+        }
+    }
+}
