@@ -108,7 +108,9 @@ internal sealed class ConnectionEgress
     public void Complete() => _queue.Complete();
 
     /// <summary>Writes until the queue is completed and drained. Socket errors and cancellation propagate.</summary>
-    public Task WriteAllAsync(WebSocket socket, CancellationToken cancellationToken) => WriteAllAsync(new WebSocketWire(socket, _format), cancellationToken);
+    /// <param name="backpressure">The socket's stream, when its writes return before the peer has taken them (see <see cref="WebSocketWire"/>).</param>
+    public Task WriteAllAsync(WebSocket socket, CancellationToken cancellationToken, IWebSocketBackpressure? backpressure = null) =>
+        WriteAllAsync(new WebSocketWire(socket, _format, backpressure), cancellationToken);
 
     /// <summary>
     /// Writes a control frame (an ACK or NACK) on the calling thread when nothing is queued or being written before it:
@@ -201,7 +203,7 @@ internal sealed class ConnectionEgress
         }
     }
 
-    /// <inheritdoc cref="WriteAllAsync(WebSocket, CancellationToken)"/>
+    /// <inheritdoc cref="WriteAllAsync(WebSocket, CancellationToken, IWebSocketBackpressure)"/>
     public async Task WriteAllAsync(IEgressWire wire, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _wire, wire);

@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using TokenWire.Protocol;
 
 namespace TokenWire.Server.Connections;
@@ -16,13 +17,31 @@ internal interface IEgressWire
     void Flush();
 }
 
-/// <summary>Each frame as one WebSocket message: text for JSON, binary for MessagePack.</summary>
-internal sealed class WebSocketWire(WebSocket socket, WireFormat format) : IEgressWire
+/// <summary>
+/// Each frame as one WebSocket message: text for JSON, binary for MessagePack. Where the socket's stream buffers writes
+/// (<paramref name="backpressure"/>), each frame waits for the previous one to be taken before the socket rents the
+/// buffer it frames it in, so a slow peer holds no rented array.
+/// </summary>
+internal sealed class WebSocketWire(WebSocket socket, WireFormat format, IWebSocketBackpressure? backpressure = null) : IEgressWire
 {
     private readonly WebSocketMessageType _type = format == WireFormat.MessagePack ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
 
-    public ValueTask WriteAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) =>
-        socket.SendAsync(frame, _type, endOfMessage: true, cancellationToken);
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        if (backpressure?.WhenWritableAsync() is { IsCompletedSuccessfully: false } wait)
+        {
+            return WriteAfterAsync(wait, frame, cancellationToken);
+        }
+
+        return socket.SendAsync(frame, _type, endOfMessage: true, cancellationToken);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteAfterAsync(ValueTask wait, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        await wait.ConfigureAwait(false);
+        await socket.SendAsync(frame, _type, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+    }
 
     public void Flush()
     {

@@ -401,7 +401,8 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
     {
         try
         {
-            await _egress.WriteAllAsync(_socket, _stop.Token).ConfigureAwait(false);
+            // The fast path's stream both pings and buffers writes (DuplexPipeStream).
+            await _egress.WriteAllAsync(_socket, _stop.Token, _pinger as IWebSocketBackpressure).ConfigureAwait(false);
 
             // Queue completed: a final frame was sent, or the read side ended. Close politely if still open.
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)

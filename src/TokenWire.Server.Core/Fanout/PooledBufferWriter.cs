@@ -3,11 +3,15 @@ using System.Buffers;
 namespace TokenWire.Server.Fanout;
 
 /// <summary>
-/// An <see cref="IBufferWriter{T}"/> over arrays rented from the shared pool and returned by <see cref="Reset"/>, so an
-/// idle connection's egress holds no buffer at all between frames.
+/// An <see cref="IBufferWriter{T}"/> over arrays rented from <see cref="FrameBufferPool"/> and returned by
+/// <see cref="Reset"/>, so an idle connection's egress holds no buffer at all between frames, and a burst's buffers go
+/// back to the pool the idle trimmer empties.
 /// </summary>
-internal sealed class PooledBufferWriter : IBufferWriter<byte>
+/// <param name="pool">Where the arrays come from: <see cref="FrameBufferPool.Shared"/> unless a test says otherwise.</param>
+internal sealed class PooledBufferWriter(FrameBufferPool? pool = null) : IBufferWriter<byte>
 {
+    private readonly FrameBufferPool _pool = pool ?? FrameBufferPool.Shared;
+
     private byte[] _buffer = [];
     private int _written;
 
@@ -35,7 +39,7 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>
     {
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            _pool.Return(_buffer);
             _buffer = [];
         }
 
@@ -50,11 +54,11 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>
             return;
         }
 
-        var next = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Max(4096, _buffer.Length * 2)));
+        var next = _pool.Rent(Math.Max(needed, _buffer.Length * 2));
         _buffer.AsSpan(0, _written).CopyTo(next);
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            _pool.Return(_buffer);
         }
 
         _buffer = next;

@@ -12,7 +12,7 @@ namespace TokenWire.Server.Hosting;
 /// completes them, flushing what was written, when the connection middleware returns. It also sends the WebSocket's
 /// pings for the node's heartbeat wheel (<see cref="IWebSocketPinger"/>), so the socket needs no keep-alive timer.
 /// </summary>
-internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream, IWebSocketPinger
+internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream, IWebSocketPinger, IWebSocketBackpressure
 {
     private volatile bool _disposed;
 
@@ -28,11 +28,11 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream, IWebSock
     /// </summary>
     private int _writing;
 
-    /// <summary>The WebSocket's last write is waiting for its flush: the peer is not reading, and a ping is skipped.</summary>
-    private volatile bool _flushPending;
-
-    /// <summary>A ping's flush that did not complete at once; the next write awaits it (a pipe has one flush in flight).</summary>
-    private Task? _pingFlush;
+    /// <summary>
+    /// The last write's or ping's flush, while it has not completed: the peer is not reading ours. A pipe has one flush in
+    /// flight, so the next write awaits it first (and surfaces its failure), and a ping is skipped meanwhile.
+    /// </summary>
+    private volatile Task<FlushResult>? _pendingFlush;
 
     public override bool CanRead => true;
 
@@ -77,45 +77,70 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream, IWebSock
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+    /// <summary>
+    /// Copies <paramref name="buffer"/> into the pipe and starts its flush, and returns without waiting for the flush:
+    /// the WebSocket rents the buffer of each frame it sends from the shared <see cref="ArrayPool{T}"/> and gives it
+    /// back only when this returns, so a write that waited for a slow peer would hold one rented array per connection,
+    /// which is how a burst filled that pool for good (docs/benchmarks.md, "Memory after a burst", session 11). The wait
+    /// for the peer moves to the next write, or to <see cref="WhenWritableAsync"/> before the frame is rented.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ValueTask<FlushResult> flush;
         while (true)
         {
             EnterWrite();
-            var pingFlush = _pingFlush;
-            if (pingFlush is null || pingFlush.IsCompleted)
+            var pending = _pendingFlush;
+            if (pending is null || pending.IsCompleted)
             {
-                _pingFlush = null;
                 try
                 {
-                    flush = transport.Output.WriteAsync(buffer, cancellationToken);
-                    _flushPending = !flush.IsCompleted;
+                    _pendingFlush = null;
+                    ThrowIfFailed(pending);
+                    var flush = transport.Output.WriteAsync(buffer, cancellationToken);
+                    if (flush.IsCompleted)
+                    {
+                        ThrowIfCanceled(flush.Result);
+                    }
+                    else
+                    {
+                        _pendingFlush = flush.AsTask();
+                    }
                 }
                 finally
                 {
                     Volatile.Write(ref _writing, 0);
                 }
 
-                break;
+                return;
             }
 
             Volatile.Write(ref _writing, 0);
-            await pingFlush.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // a failed pipe fails the write itself
+            await ((Task)pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // the loop's next turn surfaces a failure
         }
+    }
 
-        FlushResult result;
-        try
+    /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask WhenWritableAsync()
+    {
+        if (_pendingFlush is { IsCompleted: false } pending)
         {
-            result = await flush.ConfigureAwait(false);
+            await ((Task)pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // the next write surfaces a failure
         }
-        finally
-        {
-            _flushPending = false;
-        }
+    }
 
+    private static void ThrowIfFailed(Task<FlushResult>? flush)
+    {
+        if (flush is not null)
+        {
+            ThrowIfCanceled(flush.GetAwaiter().GetResult());
+        }
+    }
+
+    private static void ThrowIfCanceled(FlushResult result)
+    {
         if (result.IsCanceled)
         {
             throw new ObjectDisposedException(nameof(DuplexPipeStream));
@@ -129,14 +154,14 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream, IWebSock
     public void SendPing()
     {
         // Skipped, not waited for, while a write runs: the wheel's thread never blocks on one connection.
-        if (_disposed || _flushPending || Interlocked.CompareExchange(ref _writing, 1, 0) != 0)
+        if (_disposed || _pendingFlush is { IsCompleted: false } || Interlocked.CompareExchange(ref _writing, 1, 0) != 0)
         {
             return;
         }
 
         try
         {
-            if (_flushPending || _pingFlush is { IsCompleted: false })
+            if (_pendingFlush is { IsCompleted: false })
             {
                 return;
             }
@@ -145,7 +170,10 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream, IWebSock
             var output = transport.Output;
             output.Write(PingFrame);
             var flush = output.FlushAsync();
-            _pingFlush = flush.IsCompleted ? null : flush.AsTask();
+            if (!flush.IsCompleted)
+            {
+                _pendingFlush = flush.AsTask();
+            }
         }
         catch (InvalidOperationException)
         {
@@ -170,10 +198,13 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream, IWebSock
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    // A flush is a write of nothing, so that it too waits for a ping's flush.
-    public override Task FlushAsync(CancellationToken cancellationToken) => WriteAsync(ReadOnlyMemory<byte>.Empty, cancellationToken).AsTask();
+    // Every write has flushed already. The WebSocket flushes after each frame and gives the frame's buffer back only
+    // then, so waiting here for the peer would hold that buffer as long as waiting in the write did.
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public override void Flush() => FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override void Flush()
+    {
+    }
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Fanout;
 
 namespace TokenWire.Server.Hosting;
 
@@ -46,6 +47,7 @@ internal sealed partial class IdleMemoryTrimmer : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly IProcessMemory _memory;
     private readonly TrimmableMemoryPoolFactory? _pools;
+    private readonly FrameBufferPool? _frames;
     private readonly ILogger _logger;
     private readonly Lock _checking = new();
     private ITimer? _timer;
@@ -66,17 +68,19 @@ internal sealed partial class IdleMemoryTrimmer : IHostedService, IDisposable
     private DateTimeOffset? _secondLookAt;
 
     public IdleMemoryTrimmer(IOptions<TokenWireOptions> options, TimeProvider time, IEnumerable<IMemoryPoolFactory<byte>> pools, ILogger<IdleMemoryTrimmer> logger)
-        : this(options.Value.Memory, time, ProcessMemory.Instance, logger, pools.OfType<TrimmableMemoryPoolFactory>().LastOrDefault())
+        : this(options.Value.Memory, time, ProcessMemory.Instance, logger, pools.OfType<TrimmableMemoryPoolFactory>().LastOrDefault(), FrameBufferPool.Shared)
     {
     }
 
     /// <param name="pools">Kestrel's block pools, emptied of free blocks before each trim; null when the host kept its own.</param>
-    internal IdleMemoryTrimmer(MemoryOptions options, TimeProvider time, IProcessMemory memory, ILogger logger, TrimmableMemoryPoolFactory? pools = null)
+    /// <param name="frames">The egress's and read loops' frame buffers, emptied of free arrays before each trim.</param>
+    internal IdleMemoryTrimmer(MemoryOptions options, TimeProvider time, IProcessMemory memory, ILogger logger, TrimmableMemoryPoolFactory? pools = null, FrameBufferPool? frames = null)
     {
         _options = options;
         _time = time;
         _memory = memory;
         _pools = pools;
+        _frames = frames;
         _logger = logger;
     }
 
@@ -146,7 +150,7 @@ internal sealed partial class IdleMemoryTrimmer : IHostedService, IDisposable
     private void Trim(long before, DateTimeOffset now, bool secondLook)
     {
         var started = Stopwatch.GetTimestamp();
-        var pooled = _pools?.Trim() ?? 0;
+        var pooled = (_pools?.Trim() ?? 0) + (_frames?.Trim() ?? 0);
         _memory.Trim();
         var elapsed = Stopwatch.GetElapsedTime(started);
         var after = _memory.CommittedBytes;
@@ -164,9 +168,9 @@ internal sealed partial class IdleMemoryTrimmer : IHostedService, IDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Quiet after a burst: GC committed memory {BeforeMb} MB -> {AfterMb} MB ({PooledMb} MB of free socket buffers dropped), in a {PauseMs:0} ms collection")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Quiet after a burst: GC committed memory {BeforeMb} MB -> {AfterMb} MB ({PooledMb} MB of free socket and frame buffers dropped), in a {PauseMs:0} ms collection")]
     private static partial void Trimmed(ILogger logger, long beforeMb, long afterMb, long pooledMb, double pauseMs);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Still quiet, second look: GC committed memory {BeforeMb} MB -> {AfterMb} MB ({PooledMb} MB of free socket buffers dropped), in a {PauseMs:0} ms collection")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Still quiet, second look: GC committed memory {BeforeMb} MB -> {AfterMb} MB ({PooledMb} MB of free socket and frame buffers dropped), in a {PauseMs:0} ms collection")]
     private static partial void TrimmedAgain(ILogger logger, long beforeMb, long afterMb, long pooledMb, double pauseMs);
 }

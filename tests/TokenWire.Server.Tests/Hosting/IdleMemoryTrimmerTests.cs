@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using TokenWire.Server.Configuration;
+using TokenWire.Server.Fanout;
 using TokenWire.Server.Hosting;
 
 namespace TokenWire.Server.Tests.Hosting;
@@ -168,9 +169,25 @@ public sealed class IdleMemoryTrimmerTests
         Assert.Equal(4096, pools.PooledBytes);
     }
 
-    private async Task<IdleMemoryTrimmer> StartAsync(TrimmableMemoryPoolFactory? pools = null)
+    [Fact]
+    public async Task A_trim_also_drops_the_free_frame_buffers()
     {
-        var trimmer = new IdleMemoryTrimmer(_options, _time, _gc, NullLogger.Instance, pools);
+        var frames = new FrameBufferPool();
+        var inUse = frames.Rent(4096);
+        frames.Return(frames.Rent(65536));
+        await StartAsync(frames: frames);
+        Burst(seconds: 10, committedTo: 100 * MB);
+        Quiet(seconds: 10);
+
+        Assert.Equal(1, _gc.Collections);
+        Assert.Equal(0, frames.PooledBytes);
+        frames.Return(inUse);
+        Assert.Equal(4096, frames.PooledBytes);
+    }
+
+    private async Task<IdleMemoryTrimmer> StartAsync(TrimmableMemoryPoolFactory? pools = null, FrameBufferPool? frames = null)
+    {
+        var trimmer = new IdleMemoryTrimmer(_options, _time, _gc, NullLogger.Instance, pools, frames);
         await trimmer.StartAsync(CancellationToken.None);
         return trimmer;
     }
