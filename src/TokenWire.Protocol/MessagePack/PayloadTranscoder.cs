@@ -45,6 +45,40 @@ public static class PayloadTranscoder
     /// <summary>Reads one MessagePack value and writes it as JSON to <paramref name="writer"/>: the bytes <see cref="MessagePackToJson"/> returns.</summary>
     internal static void WriteJson(ref MessagePackReader reader, Utf8JsonWriter writer) => CopyValue(ref reader, writer, 0);
 
+    /// <summary>
+    /// The length of the JSON <see cref="MessagePackToJson"/> returns for the value <paramref name="reader"/> is at (it
+    /// reads the value): counted for maps, arrays, integers, booleans, nil and strings the writer copies unescaped;
+    /// anything else (escapes, floats, binary) is written to this thread's scratch buffer and measured.
+    /// </summary>
+    public static int JsonLength(ref MessagePackReader reader)
+    {
+        var counter = reader;
+        if (TryCountJson(ref counter, 0, out var length))
+        {
+            reader = counter;
+            return length;
+        }
+
+        var scratch = t_scratch ?? new Scratch();
+        t_scratch = null;
+        try
+        {
+            scratch.Writer.Reset(scratch.Buffer);
+            CopyValue(ref reader, scratch.Writer, 0);
+            scratch.Writer.Flush();
+            return scratch.Buffer.WrittenCount;
+        }
+        finally
+        {
+            scratch.Writer.Reset(Stream.Null);
+            scratch.Buffer.ResetWrittenCount();
+            if (scratch.Buffer.Capacity <= MaxRetainedScratchBytes)
+            {
+                t_scratch = scratch;
+            }
+        }
+    }
+
     /// <summary>Writes a UTF-8 JSON value as MessagePack (integers as the smallest int type, like ably-js).</summary>
     public static void JsonToMessagePack(ReadOnlySpan<byte> utf8Json, ref MessagePackWriter writer)
     {
@@ -249,6 +283,104 @@ public static class PayloadTranscoder
         {
             writer.WriteStringValue(reader.ReadString());
         }
+    }
+
+    /// <summary>What <see cref="CopyValue"/> writes for the value, counted; false where counting would have to
+    /// repeat the writer's rules (escaping, number formatting of floats, base64).</summary>
+    private static bool TryCountJson(ref MessagePackReader reader, int depth, out int length)
+    {
+        length = 0;
+        if (depth >= Json.JsonProtocolCodec.MaxDepth)
+        {
+            return false;
+        }
+
+        switch (reader.NextMessagePackType)
+        {
+            case MessagePackType.Map:
+                {
+                    var count = reader.ReadMapHeader();
+                    length = 2 + (count > 0 ? count - 1 : 0); // braces and commas
+                    for (var i = 0; i < count; i++)
+                    {
+                        if (!TryCountString(ref reader, out var key) || !TryCountJson(ref reader, depth + 1, out var value))
+                        {
+                            return false;
+                        }
+
+                        length += key + 1 + value; // "key":value
+                    }
+
+                    return true;
+                }
+
+            case MessagePackType.Array:
+                {
+                    var count = reader.ReadArrayHeader();
+                    length = 2 + (count > 0 ? count - 1 : 0);
+                    for (var i = 0; i < count; i++)
+                    {
+                        if (!TryCountJson(ref reader, depth + 1, out var value))
+                        {
+                            return false;
+                        }
+
+                        length += value;
+                    }
+
+                    return true;
+                }
+
+            case MessagePackType.String:
+                return TryCountString(ref reader, out length);
+            case MessagePackType.Integer:
+                if (reader.NextCode == global::MessagePack.MessagePackCode.UInt64)
+                {
+                    length = DigitCount(reader.ReadUInt64());
+                }
+                else
+                {
+                    var number = reader.ReadInt64();
+                    length = number < 0 ? 1 + DigitCount((ulong)-(number + 1) + 1) : DigitCount((ulong)number);
+                }
+
+                return true;
+            case MessagePackType.Boolean:
+                length = reader.ReadBoolean() ? 4 : 5;
+                return true;
+            case MessagePackType.Nil:
+                reader.ReadNil();
+                length = 4;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>A string the writer copies as it is: valid UTF-8 with nothing its encoder escapes, quoted.</summary>
+    private static bool TryCountString(ref MessagePackReader reader, out int length)
+    {
+        length = 0;
+        if (reader.NextMessagePackType != MessagePackType.String || !reader.TryReadStringSpan(out var utf8)
+            || !System.Text.Unicode.Utf8.IsValid(utf8) || Json.JsonProtocolCodec.WriterOptions.Encoder!.FindFirstCharacterToEncodeUtf8(utf8) >= 0)
+        {
+            return false;
+        }
+
+        length = utf8.Length + 2;
+        return true;
+    }
+
+    private static int DigitCount(ulong number)
+    {
+        var digits = 1;
+        while (number >= 10)
+        {
+            number /= 10;
+            digits++;
+        }
+
+        return digits;
     }
 
     /// <summary>Skips one value without recursion limits of the library's own Skip (which recurses per level).</summary>

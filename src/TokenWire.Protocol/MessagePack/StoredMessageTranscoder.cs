@@ -89,6 +89,50 @@ public static class StoredMessageTranscoder
         }
     }
 
+    /// <summary>Writes the stored message as a JSON message object to <paramref name="writer"/> (an element of a REST
+    /// page's array), with every field a decode gives it.</summary>
+    /// <inheritdoc cref="Write" path="/param[@name='position']|/param[@name='timestamp']"/>
+    public static void WriteJson(Utf8JsonWriter writer, ReadOnlyMemory<byte> stored, LogPosition? position, long? timestamp) =>
+        WriteJson(writer, stored, new Options(position, timestamp, WithoutConnectionId: false, WithoutTimestamp: false));
+
+    /// <summary>Writes the stored message as a MessagePack message map to <paramref name="writer"/> (an element of a
+    /// REST page's array), with every field a decode gives it.</summary>
+    /// <inheritdoc cref="Write" path="/param[@name='position']|/param[@name='timestamp']"/>
+    public static void WriteMessagePack(ref MessagePackWriter writer, ReadOnlyMemory<byte> stored, LogPosition? position, long? timestamp) =>
+        WriteMessagePack(ref writer, stored, new Options(position, timestamp, WithoutConnectionId: false, WithoutTimestamp: false));
+
+    /// <summary>
+    /// <see cref="Message.Size"/> of the message a decode returns (name, clientId, the extras' JSON and data), read from
+    /// the stored fields: what a REST read counts in its stats without decoding the message.
+    /// </summary>
+    public static int Size(ReadOnlyMemory<byte> stored)
+    {
+        Span<int> at = stackalloc int[FieldCount * 2];
+        if (!TryIndex(stored, at))
+        {
+            return StoredMessageCodec.Decode(new ReadOnlySequence<byte>(stored)).Size;
+        }
+
+        // Strings are valid UTF-8 here (TryIndex), so a decoded string's UTF-8 is the stored bytes.
+        var size = 0;
+        foreach (var field in (ReadOnlySpan<int>)[Name, ClientId, Data])
+        {
+            if (Has(at, field))
+            {
+                var reader = ReaderAt(stored, at, field);
+                size += reader.NextMessagePackType == MessagePackType.Binary ? (int)reader.ReadBytes()!.Value.Length : StringLength(ref reader);
+            }
+        }
+
+        if (Has(at, Extras))
+        {
+            var reader = ReaderAt(stored, at, Extras);
+            size += PayloadTranscoder.JsonLength(ref reader);
+        }
+
+        return size;
+    }
+
     /// <summary>The stored message's <c>action</c>, <c>connectionId</c> and <c>timestamp</c> as a decode would give them
     /// (before a log sets an original's timestamp); false when the stored form is one only a decode can read.</summary>
     public static bool TryReadHeader(ReadOnlyMemory<byte> stored, out int? action, out string? connectionId, out long? timestamp)
@@ -285,6 +329,12 @@ public static class StoredMessageTranscoder
         }
 
         writer.WriteEndObject();
+    }
+
+    private static int StringLength(ref MessagePackReader reader)
+    {
+        reader.TryReadStringSpan(out var utf8);
+        return utf8.Length;
     }
 
     /// <summary>A string field's UTF-8, escaped as the writer escapes a string (the bytes are valid UTF-8: <see cref="TryIndex"/>).</summary>

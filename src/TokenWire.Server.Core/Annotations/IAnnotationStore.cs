@@ -32,7 +32,8 @@ public interface IAnnotationStore
     /// <summary>The message's rendered summary, or null when it has no annotations.</summary>
     ValueTask<JsonPayload?> GetSummaryAsync(ChannelKey channel, string messageSerial, int maxClientIds, CancellationToken cancellationToken = default);
 
-    /// <summary>The sequence of the channel's last applied event; 0 when none was applied.</summary>
+    /// <summary>The sequence of the channel's last applied event; 0 when none was applied, and never 0 again after one
+    /// was (however long ago), so a reader can skip a channel that never had an annotation.</summary>
     ValueTask<long> GetSequenceAsync(ChannelKey channel, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -245,7 +245,7 @@ public sealed partial class LocalChannel
             var stored = read as IStoredEntries;
             for (var i = 0; i < read.Count; i++)
             {
-                var message = stored is not null ? new DeliveredMessage(stored.GetStored(i)) : new DeliveredMessage(read[i]);
+                var message = stored is not null && stored.TryGetStored(i, out var entry) ? new DeliveredMessage(entry) : new DeliveredMessage(read[i]);
                 if (rewound && message.Action is MessageActions.Update or MessageActions.Delete)
                 {
                     subscriber.MarkContacted(message.Offset); // sent whole, folded up to the attach point

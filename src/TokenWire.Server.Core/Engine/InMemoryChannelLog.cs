@@ -114,7 +114,7 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
 
     public ReadResult ReadAfter(LogPosition after, int max)
     {
-        Retained[] slice;
+        List<ReadItem> slice;
         long from, head;
         bool continuous;
         lock (_gate)
@@ -129,13 +129,16 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
             continuous = after.Offset + 1 >= FirstOffset;
             from = Math.Max(after.Offset + 1, FirstOffset);
             var count = (int)Math.Min(max, _lastOffset - from + 1);
-            slice = new Retained[count];
-            _entries.CopyTo(IndexOf(from), slice, 0, count);
+            slice = new List<ReadItem>(count);
+            for (var offset = from; offset < from + count; offset++)
+            {
+                slice.Add(new ReadItem(offset, _entries[IndexOf(offset)], null));
+            }
         }
 
         // Decoded as the reader gets to each entry: a resume knows its continuity now, and sends ATTACHED and the
         // first frames while the rest are still bytes.
-        return new ReadResult(new DecodedOnRead(this, from, slice), continuous, epoch, head);
+        return new ReadResult(new DecodedOnRead(this, slice), continuous, epoch, head);
     }
 
     public IReadOnlyList<LogEntry> ReadRecent(int? count, long? sinceMs, LogPosition upTo)
@@ -248,7 +251,8 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
             }
         }
 
-        return new HistoryPage(DecodeAll(page), next);
+        // As stored, like a replay's read: a REST page writes them from their bytes (IStoredEntries).
+        return new HistoryPage(new DecodedOnRead(this, page), next);
     }
 
     public AppendResult AppendMutation(MessageMutation mutation, ChannelRetention retention, DateTimeOffset now, string? after)
@@ -585,23 +589,28 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
     private readonly record struct ReadItem(long Offset, Retained Stored, LogEntry? Ready);
 
     /// <summary>
-    /// Entries copied out under the lock as stored, each decoded (outside it) the first time it is read, or given as
-    /// stored to a reader that relays them (<see cref="IStoredEntries"/>). Read by one reader at a time, in practice in
-    /// order; a racing second read of an entry would only decode it twice.
+    /// Entries copied out under the lock as stored (or folded), each stored one decoded (outside it) the first time it
+    /// is read, or given as stored to a reader that relays them (<see cref="IStoredEntries"/>). Read by one reader at a
+    /// time, in practice in order; a racing second read of an entry would only decode it twice.
     /// </summary>
-    private sealed class DecodedOnRead(InMemoryChannelLog log, long from, Retained[] slice) : IReadOnlyList<LogEntry>, IStoredEntries
+    private sealed class DecodedOnRead(InMemoryChannelLog log, List<ReadItem> items) : IReadOnlyList<LogEntry>, IStoredEntries
     {
-        private readonly LogEntry?[] _decoded = new LogEntry?[slice.Length];
+        private readonly LogEntry?[] _decoded = new LogEntry?[items.Count];
 
-        public int Count => slice.Length;
+        public int Count => items.Count;
 
-        public LogEntry this[int index] => _decoded[index] ??= log.Decode(from + index, slice[index]);
+        public LogEntry this[int index] => _decoded[index] ??= items[index].Ready ?? log.Decode(items[index].Offset, items[index].Stored);
 
-        public StoredEntry GetStored(int index) => log.Stored(from + index, slice[index]);
+        public bool TryGetStored(int index, out StoredEntry entry)
+        {
+            var item = items[index];
+            entry = item.Ready is null ? log.Stored(item.Offset, item.Stored) : default;
+            return item.Ready is null;
+        }
 
         public IEnumerator<LogEntry> GetEnumerator()
         {
-            for (var i = 0; i < slice.Length; i++)
+            for (var i = 0; i < items.Count; i++)
             {
                 yield return this[i];
             }

@@ -31,10 +31,12 @@ public readonly record struct StoredEntry(string Epoch, long Offset, long? Versi
 }
 
 /// <summary>
-/// A read's entries that the log can also give as it stores them: a reader that only relays them (a resume's replay)
-/// writes their bytes without decoding them. The in-memory engine's reads are such lists.
+/// A read's entries that the log can also give as it stores them: a reader that only relays them (a resume's replay,
+/// a history page) writes their bytes without decoding them. The in-memory engine's reads are such lists.
 /// </summary>
 public interface IStoredEntries
 {
-    StoredEntry GetStored(int index);
+    /// <summary>The entry at <paramref name="index"/> as stored; false for one the read made instead (an original
+    /// folded with its versions), which the list's indexer gives.</summary>
+    bool TryGetStored(int index, out StoredEntry entry);
 }

@@ -48,9 +48,10 @@ public static class RestApi
         var query = HistoryRequest.Parse(context.Request.Query, options.Value.Limits.HistoryMaxLimit);
         var page = await HistoryRequest.ReadPageAsync(log, new ChannelKey(auth.App.Id, channel), channel, query, presence: false, metrics, context.RequestAborted);
         context.Response.Headers.Link = HistoryRequest.Link("messages", query, page.Next);
-        var messages = page.Entries.Select(e => e.Message).ToList();
-        stats.For(auth.App.Id).Add(StatsCounter.OutboundRestMessagesCount, messages.Count, StatsCounter.OutboundRestMessagesData, messages.Sum(m => (long)m.Size));
-        await RestResponses.WriteMessagesAsync(context, await summaries.WithSummariesAsync(auth.App, channel, messages, context.RequestAborted));
+        // Written from the log's stored bytes where it gives them, like a resume's replay: no message decoded for it.
+        var messages = new HistoryMessages(page.Entries, await summaries.ForEntriesAsync(auth.App, channel, page.Entries, context.RequestAborted));
+        stats.For(auth.App.Id).Add(StatsCounter.OutboundRestMessagesCount, messages.Count, StatsCounter.OutboundRestMessagesData, messages.Size());
+        await RestResponses.WriteHistoryAsync(context, messages);
     }
 
     private static async Task PublishAsync(HttpContext context, string channel, RestAuthentication authentication, ChannelPublisher publisher, IConnectionStore connections, IOptions<TokenWireOptions> options)

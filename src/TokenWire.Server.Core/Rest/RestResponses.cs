@@ -44,6 +44,10 @@ public static class RestResponses
     public static Task WriteMessagesAsync(HttpContext context, IReadOnlyList<Message> messages) =>
         WriteAsync(context, StatusCodes.Status200OK, writer => WriteMessageArray(writer, messages), buffer => ProtocolCodecs.MessagePack.WriteMessages(messages, buffer));
 
+    /// <summary>A history page's message array, encoded directly per format (<see cref="HistoryMessages"/>).</summary>
+    public static Task WriteHistoryAsync(HttpContext context, HistoryMessages messages) =>
+        WriteAsync(context, StatusCodes.Status200OK, messages.WriteJson, messages.WriteMessagePack);
+
     /// <summary>An annotation array (<c>annotations.get</c>), encoded directly per format like <see cref="WriteMessagesAsync"/>.</summary>
     public static Task WriteAnnotationsAsync(HttpContext context, IReadOnlyList<Annotation> annotations) =>
         WriteAsync(context, StatusCodes.Status200OK, writer =>

@@ -70,6 +70,46 @@ public sealed class StoredMessageTranscoderTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void The_size_read_from_the_stored_fields_is_the_decoded_message_s_size(int seed)
+    {
+        var random = new Random(seed);
+        for (var i = 0; i < MessagesPerSeed; i++)
+        {
+            var stored = StoredMessageCodec.Encode(RandomMessage(random), withPosition: random.Next(4) == 0);
+            var decoded = StoredMessageCodec.Decode(new ReadOnlySequence<byte>(stored));
+
+            var size = StoredMessageTranscoder.Size(stored);
+
+            if (size != decoded.Size)
+            {
+                Assert.Fail($"seed {seed}, message {i}: expected {decoded.Size}, actual {size}; extras {decoded.Extras}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"headers":{"responseId":"resp-1","index":0}}""")]
+    [InlineData("""{"a":-9223372036854775808,"b":18446744073709551615,"c":[true,false,null,-1,0,9]}""")]
+    [InlineData("""{"escaped":"a\"b\n\u0001<>&é😀\u2028","f":1.5,"g":1.0}""")]
+    [InlineData("""{}""")]
+    [InlineData("""{"e":[],"o":{},"n":null}""")]
+    public void The_extras_length_counted_is_the_length_of_their_JSON(string json)
+    {
+        var msgpack = new ArrayBufferWriter<byte>();
+        var writer = new global::MessagePack.MessagePackWriter(msgpack);
+        PayloadTranscoder.JsonToMessagePack(Encoding.UTF8.GetBytes(json), ref writer);
+        writer.Flush();
+        var reader = new global::MessagePack.MessagePackReader(msgpack.WrittenMemory);
+        var expected = new global::MessagePack.MessagePackReader(msgpack.WrittenMemory);
+
+        var length = PayloadTranscoder.JsonLength(ref reader);
+
+        Assert.Equal(PayloadTranscoder.MessagePackToJson(ref expected).Length, length);
+        Assert.True(reader.End); // the value was read, as a decode reads it
+    }
+
     [Fact]
     public void Text_data_under_a_base64_step_becomes_bytes_as_a_decode_makes_it()
     {
