@@ -5,6 +5,7 @@ using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
+using TokenWire.Server.Tests.Support;
 using TokenWire.Server.Rest;
 
 namespace TokenWire.Server.Tests.Rest;
@@ -222,19 +223,5 @@ public sealed class HistoryMessagesTests
         }
 
         return builder.ToString();
-    }
-
-    /// <summary>A read's entries whose messages may not be read: only their stored form.</summary>
-    private sealed class UnreadableEntries(IReadOnlyList<LogEntry> entries) : IReadOnlyList<LogEntry>, IStoredEntries
-    {
-        public int Count => entries.Count;
-
-        public LogEntry this[int index] => throw new InvalidOperationException($"entry {index} was decoded");
-
-        public bool TryGetStored(int index, out StoredEntry entry) => ((IStoredEntries)entries).TryGetStored(index, out entry);
-
-        public IEnumerator<LogEntry> GetEnumerator() => throw new InvalidOperationException("the entries were decoded");
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
