@@ -54,6 +54,12 @@ public static class MessageExtensions
     /// <summary><c>extras.headers[name]</c> as a string (numbers and booleans as their JSON text), or null.</summary>
     public static string? GetHeader(this Message message, string name)
     {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message.Extras?.MessagePack is { } packed && PackedHeaders.TryGet(packed, name, out var header))
+        {
+            return header;
+        }
+
         if (message.GetExtras() is not { ValueKind: JsonValueKind.Object } extras
             || !extras.TryGetProperty("headers", out var headers)
             || headers.ValueKind != JsonValueKind.Object

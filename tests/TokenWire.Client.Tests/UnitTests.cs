@@ -140,4 +140,37 @@ public sealed class UnitTests
         Assert.NotNull(fromServer.ReadMessages(new System.Buffers.ReadOnlySequence<byte>(body))[0].Annotations);
         Assert.Null(ProtocolCodecs.For(format).ReadMessages(new System.Buffers.ReadOnlySequence<byte>(body))[0].Annotations);
     }
+
+    [Theory]
+    [InlineData("""{"headers":{"h":"v"}}""")]
+    [InlineData("""{"headers":{"h":"\u00e9\"\n"}}""")]
+    [InlineData("""{"headers":{"h":42}}""")]
+    [InlineData("""{"headers":{"h":-9007199254740993}}""")]
+    [InlineData("""{"headers":{"h":18446744073709551615}}""")]
+    [InlineData("""{"headers":{"h":1.5}}""")]
+    [InlineData("""{"headers":{"h":1e300}}""")]
+    [InlineData("""{"headers":{"h":true}}""")]
+    [InlineData("""{"headers":{"h":null}}""")]
+    [InlineData("""{"headers":{"h":{"a":[1,"b"]}}}""")]
+    [InlineData("""{"headers":{"h":[]}}""")]
+    [InlineData("""{"headers":{"other":"x"}}""")]
+    [InlineData("""{"headers":{"h":"first","h":"last"}}""")]
+    [InlineData("""{"headers":{"h":"first"},"headers":{"h":"last"}}""")]
+    [InlineData("""{"headers":"not a map"}""")]
+    [InlineData("""{"nothing":1}""")]
+    [InlineData("""{}""")]
+    [InlineData("""[1]""")]
+    [InlineData("""{"headers":{"é":"non-ascii name"}}""")]
+    public void A_header_read_from_msgpack_extras_is_what_the_json_path_gives(string extras)
+    {
+        // The client reads msgpack extras' headers without transcoding them; it must answer as reading their JSON does.
+        var frame = new ProtocolMessage(ProtocolAction.Message) { Channel = "c", Messages = [new Message { Name = "n", Extras = JsonPayload.Parse(extras) }] };
+        var fromMsgPack = ProtocolCodecs.MessagePackFromServer.Decode(ProtocolCodecs.MessagePack.Encode(frame)).Messages![0];
+        var fromJson = new Message { Extras = new JsonPayload(fromMsgPack.Extras!.Utf8Json.ToArray()) };
+
+        foreach (var name in new[] { "h", "é", "other", "missing" })
+        {
+            Assert.Equal(fromJson.GetHeader(name), fromMsgPack.GetHeader(name));
+        }
+    }
 }

@@ -179,11 +179,11 @@ internal static class MessagePackProtocolReader
                 case "connectionId": message.ConnectionId = ReadString(ref reader); break;
                 case "connectionKey": message.ConnectionKey = ReadString(ref reader); break;
                 case "timestamp": message.Timestamp = ReadLong(ref reader); break;
-                case "extras": message.Extras = new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader)); break;
+                case "extras": message.Extras = ReadPayload(ref reader, serverFields); break;
                 case "action": message.Action = ReadInt(ref reader); break;
                 case "serial": message.Serial = ReadString(ref reader); break;
-                case "version": message.Version = new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader)); break;
-                case "annotations" when serverFields: message.Annotations = new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader)); break;
+                case "version": message.Version = ReadPayload(ref reader, serverFields); break;
+                case "annotations" when serverFields: message.Annotations = ReadPayload(ref reader, serverFields); break;
                 case "messageSerial" when annotation is not null: annotation.MessageSerial = ReadString(ref reader); break;
                 case "type" when annotation is not null: annotation.Type = ReadString(ref reader); break;
                 case "count" when annotation is not null: annotation.Count = ReadInt(ref reader); break;
@@ -207,6 +207,15 @@ internal static class MessagePackProtocolReader
 
         return message;
     }
+
+    /// <summary>
+    /// A free-form value. A client keeps it as it came, checked, and transcodes it only if it is looked at; the server
+    /// holds what clients send as JSON, which every other part of it reads.
+    /// </summary>
+    private static JsonPayload ReadPayload(ref MessagePackReader reader, bool serverFields) =>
+        serverFields
+            ? JsonPayload.FromMessagePack(PayloadTranscoder.ReadForJson(ref reader))
+            : new JsonPayload(PayloadTranscoder.MessagePackToJson(ref reader));
 
     private static ErrorInfo ReadError(ref MessagePackReader reader)
     {

@@ -42,6 +42,17 @@ public static class PayloadTranscoder
         }
     }
 
+    /// <summary>
+    /// Reads one MessagePack value as its bytes, checked as <see cref="MessagePackToJson"/> checks it (the same errors,
+    /// the same depth limit), so it can be transcoded later without failing: what a client keeps of extras and version.
+    /// </summary>
+    internal static byte[] ReadForJson(ref MessagePackReader reader)
+    {
+        var start = reader.Position;
+        CheckValue(ref reader, 0);
+        return reader.Sequence.Slice(start, reader.Position).ToArray();
+    }
+
     /// <summary>Reads one MessagePack value and writes it as JSON to <paramref name="writer"/>: the bytes <see cref="MessagePackToJson"/> returns.</summary>
     internal static void WriteJson(ref MessagePackReader reader, Utf8JsonWriter writer) => CopyValue(ref reader, writer, 0);
 
@@ -252,6 +263,60 @@ public static class PayloadTranscoder
                 break;
             default:
                 // Extension types have no JSON form.
+                throw new ProtocolException(ErrorCodes.BadRequest, "Unsupported MessagePack extension type");
+        }
+    }
+
+    /// <summary><see cref="CopyValue"/>'s checks without the writing.</summary>
+    private static void CheckValue(ref MessagePackReader reader, int depth)
+    {
+        if (depth >= Json.JsonProtocolCodec.MaxDepth)
+        {
+            throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack value nested too deeply");
+        }
+
+        switch (reader.NextMessagePackType)
+        {
+            case MessagePackType.Map:
+                {
+                    var count = reader.ReadMapHeader();
+                    for (var i = 0; i < count; i++)
+                    {
+                        if (reader.NextMessagePackType != MessagePackType.String)
+                        {
+                            throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack map keys must be strings");
+                        }
+
+                        reader.Skip();
+                        CheckValue(ref reader, depth + 1);
+                    }
+
+                    break;
+                }
+
+            case MessagePackType.Array:
+                {
+                    var count = reader.ReadArrayHeader();
+                    for (var i = 0; i < count; i++)
+                    {
+                        CheckValue(ref reader, depth + 1);
+                    }
+
+                    break;
+                }
+
+            case MessagePackType.Float:
+                // The JSON writer refuses NaN and the infinities.
+                if (!double.IsFinite(reader.ReadDouble()))
+                {
+                    throw new ProtocolException(ErrorCodes.BadRequest, "MessagePack float has no JSON form (NaN or infinite)");
+                }
+
+                break;
+            case MessagePackType.String or MessagePackType.Binary or MessagePackType.Integer or MessagePackType.Boolean or MessagePackType.Nil:
+                reader.Skip();
+                break;
+            default:
                 throw new ProtocolException(ErrorCodes.BadRequest, "Unsupported MessagePack extension type");
         }
     }

@@ -221,6 +221,94 @@ public sealed class MessagePackProtocolCodecTests : ProtocolCodecConformance
         Assert.IsType<ProtocolException>(ex);
     }
 
+    [Theory]
+    [MemberData(nameof(MalformedFrames))]
+    public void Malformed_frame_throws_ProtocolException_from_the_client_codec_too(string @case)
+    {
+        // The client keeps extras and version as MessagePack and transcodes them later: it must refuse at read time
+        // all that the transcoding would refuse.
+        var input = MalformedFrameCases[@case];
+
+        var ex = Record.Exception(() => ProtocolCodecs.MessagePackFromServer.Decode(input));
+
+        Assert.IsType<ProtocolException>(ex);
+    }
+
+    public static TheoryData<string> FreeFormValues => [.. FreeFormValueCases.Keys];
+
+    [Theory]
+    [MemberData(nameof(FreeFormValues))]
+    public void The_client_codec_gives_extras_version_and_annotations_as_the_same_json_as_the_server_codec(string @case)
+    {
+        var value = FreeFormValueCases[@case];
+        foreach (var field in new[] { "extras", "version", "annotations" })
+        {
+            // What the reader made of these fields before it kept them as MessagePack: the JSON, transcoded at once.
+            var reader = new MessagePackReader(value);
+            var expected = PayloadTranscoder.MessagePackToJson(ref reader);
+            var message = ProtocolCodecs.MessagePackFromServer.Decode(FrameWithMessageField(field, value)).Messages![0];
+
+            var actual = field switch { "extras" => message.Extras, "version" => message.Version, _ => message.Annotations };
+            Assert.Equal(expected, actual!.Utf8Json.ToArray());
+            Assert.Equal(Encoding.UTF8.GetString(expected), actual.ToString());
+        }
+    }
+
+    [Fact]
+    public void A_client_codec_payload_read_from_many_threads_gives_one_json_value()
+    {
+        var frame = FrameWithExtras(FreeFormValueCases["headers"]);
+        var extras = ProtocolCodecs.MessagePackFromServer.Decode(frame).Messages![0].Extras!;
+
+        var results = new ReadOnlyMemory<byte>[8];
+        Parallel.For(0, results.Length, i => results[i] = extras.Utf8Json);
+
+        Assert.All(results, r => Assert.True(r.Span.SequenceEqual(results[0].Span)));
+        Assert.Equal("""{"headers":{"responseId":"r1","index":7}}""", extras.ToString());
+    }
+
+    private static readonly Dictionary<string, byte[]> FreeFormValueCases = new()
+    {
+        ["headers"] = Pack((ref MessagePackWriter w) =>
+        {
+            w.WriteMapHeader(1);
+            w.Write("headers");
+            w.WriteMapHeader(2);
+            w.Write("responseId");
+            w.Write("r1");
+            w.Write("index");
+            w.Write(7);
+        }),
+        ["every scalar type"] = Pack((ref MessagePackWriter w) =>
+        {
+            w.WriteMapHeader(9);
+            w.Write("s");
+            w.Write("é\"\n");
+            w.Write("b");
+            w.Write(new byte[] { 0, 1, 255 });
+            w.Write("i");
+            w.Write(-5L);
+            w.Write("u");
+            w.Write(ulong.MaxValue);
+            w.Write("f");
+            w.Write(1.5);
+            w.Write("f32");
+            w.Write(0.25f);
+            w.Write("t");
+            w.Write(true);
+            w.Write("n");
+            w.WriteNil();
+            w.Write("a");
+            w.WriteArrayHeader(2);
+            w.Write(1);
+            w.WriteMapHeader(0);
+        }),
+        ["invalid utf-8 key and value"] = [0x81, 0xA3, 0x61, 0x80, 0x62, 0xA3, 0x61, 0x80, 0x62],
+        ["nested to the limit"] = NestedMaps(64),
+        ["an array"] = [0x92, 0x01, 0xc0],
+        ["a string"] = Str("x"),
+    };
+
     public static TheoryData<string> MalformedBodies => [.. MalformedBodyCases.Keys];
 
     [Theory]
