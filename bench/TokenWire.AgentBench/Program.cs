@@ -17,12 +17,15 @@ using TokenWire.Client;
 //      --history-limit messages a page (100, Ably's default; Ably allows up to 1,000);
 //   5. resume (--resume only that): a subscriber's transport is cut, 1,000 tokens are published while its reconnect is
 //      held at a loopback proxy, and the time from letting the reconnect through to the last missed token is measured,
-//      --repetitions times (30) after --warmup rounds (3).
+//      --repetitions times (30) after --warmup rounds (3): cold, as a node that has just (re)started serves its first
+//      resumes; then again in the same two processes after --warm-rounds (100) more unmeasured rounds per format, warm,
+//      as a long-running node and client serve them (0 skips the warm pass).
 // --server-dll <path> starts that build instead of src/TokenWire.Server's Release output (pin a copy while others rebuild).
 var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(8);
 var warmup = args.SkipWhile(a => a != "--warmup").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(3);
 var historyLimit = args.SkipWhile(a => a != "--history-limit").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(100);
 var repetitions = args.SkipWhile(a => a != "--repetitions").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(30);
+var warmRounds = args.SkipWhile(a => a != "--warm-rounds").Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(100);
 var port = FreePort();
 var serverDll = args.SkipWhile(a => a != "--server-dll").Skip(1).Select(Path.GetFullPath).FirstOrDefault()
     ?? Path.Combine(RepoRoot(), "src", "TokenWire.Server", "bin", "Release", "net10.0", "TokenWire.Server.dll");
@@ -42,13 +45,19 @@ try
     Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; server on 127.0.0.1:{port}");
     if (args.Contains("--resume"))
     {
-        Console.WriteLine("| format | missed tokens | rounds | resumed (same connection id) | all missed tokens once, in order | release → CONNECTED p50 / p90 ms | release → re-ATTACHED p50 / p90 ms | release → first missed token p50 / p90 ms | release → last missed token p50 / p90 / max ms |");
-        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-        foreach (var binary in new[] { true, false })
+        Console.WriteLine("| format | processes | missed tokens | rounds | resumed (same connection id) | all missed tokens once, in order | release → CONNECTED p50 / p90 ms | release → re-ATTACHED p50 / p90 ms | release → first missed token p50 / p90 ms | release → last missed token p50 / p90 / max ms |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+
+        // Cold first (fresh processes: the first resumes onto a node that has just started), then warm in the same processes.
+        foreach (var (warm, rounds) in warmRounds > 0 ? new[] { (false, warmup), (true, warmRounds) } : [(false, warmup)])
         {
-            var options = RealtimeClientOptions.Default with { Key = "dev.root:dev-root-secret", Endpoint = "127.0.0.1", Port = port, Tls = false, UseBinaryProtocol = binary };
-            var r = await ResumeCatchUp.MeasureAsync(options, port, missed: 1_000, repetitions, warmup);
-            Console.WriteLine($"| {(binary ? "msgpack" : "json")} | 1,000 | {r.Repetitions} | {r.Resumed} | {r.Exact} | {r.ConnectedP50Ms:0.0} / {r.ConnectedP90Ms:0.0} | {r.AttachedP50Ms:0.0} / {r.AttachedP90Ms:0.0} | {r.FirstP50Ms:0.0} / {r.FirstP90Ms:0.0} | {r.LastP50Ms:0.0} / {r.LastP90Ms:0.0} / {r.LastMaxMs:0.0} |");
+            foreach (var binary in new[] { true, false })
+            {
+                var options = RealtimeClientOptions.Default with { Key = "dev.root:dev-root-secret", Endpoint = "127.0.0.1", Port = port, Tls = false, UseBinaryProtocol = binary };
+                var r = await ResumeCatchUp.MeasureAsync(options, port, missed: 1_000, repetitions, rounds);
+                var processes = warm ? $"warm ({rounds} more rounds first)" : $"cold ({rounds} warm-up rounds)";
+                Console.WriteLine($"| {(binary ? "msgpack" : "json")} | {processes} | 1,000 | {r.Repetitions} | {r.Resumed} | {r.Exact} | {r.ConnectedP50Ms:0.0} / {r.ConnectedP90Ms:0.0} | {r.AttachedP50Ms:0.0} / {r.AttachedP90Ms:0.0} | {r.FirstP50Ms:0.0} / {r.FirstP90Ms:0.0} | {r.LastP50Ms:0.0} / {r.LastP90Ms:0.0} / {r.LastMaxMs:0.0} |");
+            }
         }
 
         return;
