@@ -6,8 +6,9 @@ using MessagePackReader = global::MessagePack.MessagePackReader;
 namespace TokenWire.Protocol;
 
 /// <summary>
-/// A free-form JSON value carried through unchanged (message <c>extras</c>, <c>version</c>), held as UTF-8 JSON.
-/// MessagePack frames are transcoded to and from this form, so the server never interprets what it relays.
+/// A free-form JSON value carried through unchanged (message <c>extras</c>, <c>version</c>), given as UTF-8 JSON.
+/// MessagePack frames are transcoded to and from this form, so the server never interprets what it relays; a client
+/// holds a value it read from MessagePack as it came until <see cref="Utf8Json"/> is first asked for.
 /// </summary>
 public sealed class JsonPayload
 {
