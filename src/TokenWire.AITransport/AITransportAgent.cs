@@ -247,6 +247,7 @@ public sealed class AITransportAgent : IAsyncDisposable
         var reason = AitStatus.Complete;
         string? error = null;
         var suspended = false;
+        SuspendedRuns.SuspendedRun? hold = null;
         using var publishing = new CancellationTokenSource();
         using var stopRegistration = _stopping.Token.Register(() => publishing.CancelAfter(_options.ShutdownPublishTimeout));
         try
@@ -312,7 +313,17 @@ public sealed class AITransportAgent : IAsyncDisposable
             writer.CloseOpenStreams(AitStatus.Cancelled, publishing.Token);
             await writer.FlushAsync(publishing.Token).ConfigureAwait(false);
             await writer.EndStepAsync(reason == AitStatus.Cancelled ? AitStatus.Cancelled : AitStatus.Complete, publishing.Token).ConfigureAwait(false);
-            if (reason == AitStatus.Complete && error is null && mapper.Suspends)
+            var suspends = reason == AitStatus.Complete && error is null && mapper.Suspends;
+            if (suspends)
+            {
+                // Cancels go to the hold before the suspension is visible; one that reached the run after its model
+                // finished ends it cancelled rather than suspended.
+                hold = _suspended.Reserve(session, sessionName, identity);
+                suspends = !cancel.IsCancellationRequested;
+                reason = suspends ? reason : AitStatus.Cancelled;
+            }
+
+            if (suspends)
             {
                 // Tool calls await the client (its tool's result, or the user's approval): the run resumes on its answer.
                 reason = AITransportRunOutcome.Suspended;
@@ -340,9 +351,9 @@ public sealed class AITransportAgent : IAsyncDisposable
             if (suspended)
             {
                 // The attachment (this run's reference to it) stays, so the client can still cancel the run.
-                _suspended.Hold(session, sessionName, identity);
+                _suspended.Begin(hold!);
             }
-            else
+            else if (hold is null || _suspended.Abandon(hold))
             {
                 await _sessions.ReleaseAsync(sessionName, session).ConfigureAwait(false);
             }

@@ -14,8 +14,12 @@ internal sealed class SuspendedRuns(AgentSessions sessions, AITransportAgentOpti
     private readonly object _gate = new();
     private readonly Dictionary<string, SuspendedRun> _held = new(StringComparer.Ordinal);
 
-    /// <summary>Takes over the finished run's reference to <paramref name="session"/> and routes its cancels here.</summary>
-    public void Hold(AgentSession session, string sessionName, RunIdentity identity)
+    /// <summary>
+    /// Routes the run's cancels to a hold from now on. Called before the suspension is published, so no cancel falls
+    /// between the run (whose own token nothing watches once its model has finished) and the hold: then
+    /// <see cref="Begin"/> once the suspension is out, or <see cref="Abandon"/> if it never went out.
+    /// </summary>
+    public SuspendedRun Reserve(AgentSession session, string sessionName, RunIdentity identity)
     {
         var held = new SuspendedRun(session, sessionName, identity);
         lock (_gate)
@@ -24,8 +28,37 @@ internal sealed class SuspendedRuns(AgentSessions sessions, AITransportAgentOpti
         }
 
         session.Register(identity.RunId, identity.InputCodecMessageId, held.Cancel);
-        held.Cancel.Token.Register(() => track(ReleaseAsync(identity.RunId, cancelled: true)));
+        return held;
+    }
+
+    /// <summary>
+    /// The suspension is published: the hold takes over the finished run's reference to its session, and a cancel
+    /// that reached it meanwhile ends the run now.
+    /// </summary>
+    public void Begin(SuspendedRun held)
+    {
+        held.Cancel.Token.Register(() => track(ReleaseAsync(held.Identity.RunId, cancelled: true)));
         track(ExpireAsync(held));
+    }
+
+    /// <summary>
+    /// The suspension was not published (the run ends otherwise). False if the hold had already been let go, and with
+    /// it the run's reference to its session.
+    /// </summary>
+    public bool Abandon(SuspendedRun held)
+    {
+        lock (_gate)
+        {
+            if (!_held.TryGetValue(held.Identity.RunId, out var current) || current != held)
+            {
+                return false;
+            }
+
+            _held.Remove(held.Identity.RunId);
+        }
+
+        held.Session.Unregister(held.Identity.RunId, held.Identity.InputCodecMessageId, held.Cancel);
+        return true;
     }
 
     /// <summary>Lets go of a suspended run's attachment (if held); a cancelled one first gets its <c>ai-run-end</c>.</summary>
@@ -77,7 +110,7 @@ internal sealed class SuspendedRuns(AgentSessions sessions, AITransportAgentOpti
         await ReleaseAsync(held.Identity.RunId, cancelled: false).ConfigureAwait(false);
     }
 
-    private sealed class SuspendedRun(AgentSession session, string sessionName, RunIdentity identity)
+    internal sealed class SuspendedRun(AgentSession session, string sessionName, RunIdentity identity)
     {
         public AgentSession Session { get; } = session;
 
