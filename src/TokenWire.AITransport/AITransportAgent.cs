@@ -174,12 +174,15 @@ public sealed class AITransportAgent : IAsyncDisposable
     {
         var log = new WireLog();
         var page = await session.Channel.HistoryAsync(new HistoryRequest { UntilAttach = true, Limit = 100 }, cancellationToken).ConfigureAwait(false);
+        var history = 0;
         for (var pages = 1; ; pages++)
         {
             foreach (var message in page.Items)
             {
                 log.Add(message);
             }
+
+            history += page.Items.Count;
 
             if (!page.HasNext || pages >= _options.MaxHistoryPages)
             {
@@ -215,7 +218,10 @@ public sealed class AITransportAgent : IAsyncDisposable
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new AITransportException(AITransportException.InputNotFound, $"No input with event-id '{invocation.InputEventId}' on session '{invocation.SessionName}'");
+                // What was read says whether the input never came or came unrecognised.
+                throw new AITransportException(
+                    AITransportException.InputNotFound,
+                    $"No input with event-id '{invocation.InputEventId}' on session '{invocation.SessionName}' (read {history} messages of history up to the attach, {seen} since)");
             }
         }
     }
