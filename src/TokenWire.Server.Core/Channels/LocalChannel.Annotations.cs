@@ -282,11 +282,11 @@ public sealed partial class LocalChannel
     /// A resume's annotation gap: every event after the client's mark up to the attach's, read from the store, queued
     /// after the replayed messages (so a summary follows its message) and ahead of the live deliveries held back.
     /// </summary>
-    private async Task ReplayAnnotationsAsync(ChannelSubscriber subscriber, LogPosition attachPosition, long fromMark, long attachMark, CancellationToken cancellationToken)
+    private async Task ReplayAnnotationsAsync(ChannelSubscriber subscriber, LogPosition attachPosition, long fromMark, long attachMark, CancellationToken cancellationToken, bool summaries = true)
     {
         var after = fromMark / 2; // every event at or before it reached the client whole
         var last = attachMark / 2;
-        var subjects = subscriber.Filter is null ? null : new Dictionary<string, Message?>(StringComparer.Ordinal);
+        var subjects = subscriber.Filter is null || !summaries ? null : new Dictionary<string, Message?>(StringComparer.Ordinal);
         while (_annotations is not null && after < last)
         {
             var read = await _annotations.ReadEventsAsync(Key, after, (int)Math.Min(ReadBatch, last - after), cancellationToken).ConfigureAwait(false);
@@ -323,11 +323,27 @@ public sealed partial class LocalChannel
                     }
                 }
 
-                subscriber.SendReplay(SummaryFrame(Name, applied, ChannelSerials.Format(attachPosition, ChannelSerials.SummaryMark(applied.Sequence))));
+                if (summaries)
+                {
+                    subscriber.SendReplay(SummaryFrame(Name, applied, ChannelSerials.Format(attachPosition, ChannelSerials.SummaryMark(applied.Sequence))));
+                }
+
                 after = applied.Sequence;
             }
         }
     }
+
+    /// <summary>
+    /// A resumed attachment with ANNOTATION_SUBSCRIBE but not SUBSCRIBE gets its raw annotations through its presence
+    /// subscriber (<see cref="PostAnnotation"/>), which has been sent every event after <paramref name="registeredMark"/>
+    /// since <see cref="AddPresenceSubscriber"/>, held back: the ones the client missed before that go ahead of them.
+    /// (An attachment that subscribes has its gap replayed by <see cref="AttachAsync"/>.)
+    /// </summary>
+    public Task ReplayMissedRawAnnotationsAsync(ChannelSubscriber presenceSubscriber, AttachOutcome outcome, long fromMark, long registeredMark, CancellationToken cancellationToken) =>
+        outcome.Resumed && fromMark < registeredMark
+        && (presenceSubscriber.Modes & (ProtocolFlags.Subscribe | ProtocolFlags.AnnotationSubscribe)) == ProtocolFlags.AnnotationSubscribe
+            ? ReplayAnnotationsAsync(presenceSubscriber, outcome.AttachPosition, fromMark, registeredMark, cancellationToken, summaries: false)
+            : Task.CompletedTask;
 
     private static bool WantsRaw(ChannelSubscriber subscriber, Annotation annotation) =>
         (subscriber.Modes & ProtocolFlags.AnnotationSubscribe) != 0

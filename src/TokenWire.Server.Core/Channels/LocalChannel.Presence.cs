@@ -16,12 +16,17 @@ public sealed partial class LocalChannel
     private IAsyncDisposable? _presenceSubscription;
 
     /// <summary>Registers a transport for presence events, holding them back until <see cref="ReleasePresenceBacklog"/>.</summary>
-    public void AddPresenceSubscriber(ChannelSubscriber subscriber)
+    /// <returns>
+    /// The annotation mark at registration: every annotation event after it reaches <paramref name="subscriber"/>
+    /// (see <see cref="ReplayMissedRawAnnotationsAsync"/> for those before it).
+    /// </returns>
+    public long AddPresenceSubscriber(ChannelSubscriber subscriber)
     {
         lock (_gate)
         {
             subscriber.HoldBack();
             _presenceSubscribers = [.. _presenceSubscribers, subscriber];
+            return AnnotationMark;
         }
     }
 

@@ -87,13 +87,13 @@ public sealed partial class RealtimeSession
             // Presence seam: follow events (held back) before reading the member set, so none falls between the two;
             // an event also reflected in the set is ignored by the SDK as not newer (RTP2b).
             await channel.Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
-            channel.AddPresenceSubscriber(presenceSubscriber);
+            var registeredMark = channel.AddPresenceSubscriber(presenceSubscriber);
             if ((modes & ProtocolFlags.PresenceSubscribe) != 0)
             {
                 members = await _services.Presence.Store.GetMembersAsync(channel.Key, cancellationToken).ConfigureAwait(false);
             }
 
-            await channel.AttachAsync(
+            var outcome = await channel.AttachAsync(
                 subscriber,
                 request,
                 outcome =>
@@ -108,6 +108,10 @@ public sealed partial class RealtimeSession
                     Send(Attached(wireName!, outcome.ChannelSerial, flags, acceptedParams, error));
                 },
                 cancellationToken).ConfigureAwait(false);
+            if (subscriber is null && request.ResumeFrom is not null)
+            {
+                await channel.ReplayMissedRawAnnotationsAsync(presenceSubscriber, outcome, request.ResumeMark, registeredMark, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not ProtocolException)
         {

@@ -128,6 +128,35 @@ public sealed class LocalChannelAnnotationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_resume_of_an_attachment_that_only_subscribes_to_annotations_replays_its_missed_raw_annotations_once_ahead_of_live_ones()
+    {
+        var channel = await StartChannel();
+        var m1 = await Publish("m1");
+        await Annotate(m1); // the client had this one
+        var resumeMark = ChannelSerials.RawMark(1);
+        await Annotate(m1); // missed
+        await Annotate(m1); // missed
+        await channel.Dispatched().Within();
+
+        var sink = new RecordingSink("conn-a");
+        var presence = new ChannelSubscriber(sink, ProtocolFlags.AnnotationSubscribe);
+        var registered = channel.AddPresenceSubscriber(presence);
+        await Annotate(m1); // after registration: sent to it live, held back until the replay is queued
+        var head = await _log.GetHeadAsync(Key).Within();
+        var outcome = await channel.AttachAsync(null, new AttachRequest(head, null, null, resumeMark), o => sink.Record(new ProtocolMessage(ProtocolAction.Attached) { ChannelSerial = o.ChannelSerial }), CancellationToken.None).Within();
+        Assert.True(outcome.Resumed);
+        await channel.ReplayMissedRawAnnotationsAsync(presence, outcome, resumeMark, registered, CancellationToken.None).Within();
+        channel.ReleasePresenceBacklog(presence);
+        await Annotate(m1); // live
+
+        var frames = await WaitForFrames(sink, 5);
+        Assert.Equal([ProtocolAction.Attached, ProtocolAction.Annotation, ProtocolAction.Annotation, ProtocolAction.Annotation, ProtocolAction.Annotation], frames.Select(f => f.Action));
+        Assert.Equal([":3", ":5", ":7", ":9"], frames.Skip(1).Select(f => f.ChannelSerial![f.ChannelSerial!.LastIndexOf(':')..]));
+        await channel.Dispatched().Within();
+        Assert.Equal(5, sink.Frames.Count);
+    }
+
+    [Fact]
     public async Task A_filtered_attachment_gets_the_summaries_of_matching_messages_only_live_and_replayed()
     {
         var channel = await StartChannel();

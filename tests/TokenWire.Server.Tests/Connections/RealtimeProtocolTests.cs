@@ -151,6 +151,57 @@ public sealed class RealtimeProtocolTests : IAsyncLifetime
         await socket.WaitForAsync(ProtocolAction.Detached, channel);
     }
 
+    [Fact]
+    public async Task An_attachment_that_only_subscribes_to_annotations_resumed_on_a_new_connection_gets_the_raw_annotations_it_missed_once()
+    {
+        var channel = "mutable:" + Wait.UniqueChannel("annotations-only");
+        await using var publisher = await Connected($"key={RootKey}&format=json&v=6");
+        await publisher.SendAsync(new ProtocolMessage(ProtocolAction.Attach) { Channel = channel });
+        await publisher.WaitForAsync(ProtocolAction.Attached, channel);
+        await publisher.SendAsync(Publish(channel, 0, "m1"));
+        var serial = (await publisher.WaitForAsync(f => f.Action == ProtocolAction.Message && f.Channel == channel, "m1 delivered")).Messages![0].Serial!;
+        var msgSerial = 1L;
+        async Task Annotate(string type)
+        {
+            var sent = msgSerial++;
+            await publisher.SendAsync(new ProtocolMessage(ProtocolAction.Annotation)
+            {
+                Channel = channel,
+                MsgSerial = sent,
+                Annotations = [new Annotation { Action = AnnotationActions.Create, MessageSerial = serial, Type = type }],
+            });
+            await publisher.WaitForAsync(f => f.Action == ProtocolAction.Ack && f.MsgSerial <= sent && sent < f.MsgSerial + (f.Count ?? 1), $"the ACK of msgSerial {sent}");
+        }
+
+        var attach = new ProtocolMessage(ProtocolAction.Attach) { Channel = channel, Flags = ProtocolFlags.AnnotationSubscribe };
+        string resumeFrom;
+        await using (var before = await Connected($"key={RootKey}&format=json&v=6"))
+        {
+            await before.SendAsync(attach);
+            await before.WaitForAsync(ProtocolAction.Attached, channel);
+            await Annotate("seen:total.v1");
+            resumeFrom = (await before.WaitForAsync(ProtocolAction.Annotation, channel)).ChannelSerial!;
+        }
+
+        await Annotate("missed-1:total.v1");
+        await Annotate("missed-2:total.v1");
+        await using var after = await Connected($"key={RootKey}&format=msgpack&v=6");
+        attach.ChannelSerial = resumeFrom;
+        await after.SendAsync(attach);
+        var attached = await after.WaitForAsync(ProtocolAction.Attached, channel);
+        Assert.True(attached.HasFlag(ProtocolFlags.Resumed));
+        await Annotate("live:total.v1");
+
+        await after.WaitForAsync(_ => Types(after).Count() == 3, "three annotations after the resume");
+        await Annotate("barrier:total.v1");
+        await after.WaitForAsync(_ => Types(after).Contains("barrier:total.v1"), "the barrier annotation");
+        Assert.Equal(["missed-1:total.v1", "missed-2:total.v1", "live:total.v1", "barrier:total.v1"], Types(after));
+        Assert.DoesNotContain(after.Frames, f => f.Action == ProtocolAction.Message);
+
+        IEnumerable<string> Types(RawRealtimeSocket socket) =>
+            socket.Frames.Where(f => f.Action == ProtocolAction.Annotation && f.Channel == channel).SelectMany(f => f.Annotations!).Select(a => a.Type!);
+    }
+
     private async Task<RawRealtimeSocket> Connected(string query)
     {
         var socket = await _server.ConnectAsync(query);
