@@ -9,7 +9,7 @@ namespace TokenWire.Server.Telemetry;
 /// the runtime's) with the OpenTelemetry SDK: OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (metrics and
 /// traces), a Prometheus scrape endpoint at <c>/metrics</c> when <c>TokenWire:Metrics:Prometheus</c> says so (default:
 /// Development only). With neither, no OpenTelemetry provider is registered and every instrument stays disabled, so
-/// the hot path pays nothing.
+/// the hot path pays nothing. Each stream holds as many points as its tags can produce (<see cref="MetricCardinality"/>).
 /// </summary>
 public static class TelemetryExtensions
 {
@@ -35,7 +35,8 @@ public static class TelemetryExtensions
         });
         telemetry.WithMetrics(metrics =>
         {
-            metrics.AddMeter("TokenWire.*").AddAspNetCoreInstrumentation().AddRuntimeInstrumentation();
+            metrics.AddMeter("TokenWire.*").AddAspNetCoreInstrumentation().AddRuntimeInstrumentation()
+                .AddView(MetricCardinality.View);
             if (prometheus)
             {
                 metrics.AddPrometheusExporter();
