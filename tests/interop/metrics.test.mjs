@@ -188,6 +188,74 @@ test('connections are counted while open, and an agent response records its toke
   await onlyAgent();
 });
 
+test('every series our tags can produce is scraped after traffic of each kind, and none overflowed', async () => {
+  // Each metric stream holds as many series as Telemetry/MetricCardinality allows, and a series past that limit goes
+  // into one tagged otel_metric_overflow instead of its own: a limit lower than an instrument's tag set fails here.
+  const format = FORMATS[0];
+  const client = clients.realtime(server, format, { clientId: 'metrics-writer' });
+  await connectionState(client, 'connected');
+  const rest = clients.rest(server, format);
+
+  // Published, by kind: message, update, delete, append (a mutable namespace), ephemeral.
+  const mutable = client.channels.get(`mutable:${uniqueName('metrics-kinds')}`);
+  await within(mutable.subscribe(() => {}), 10000, 'attach');
+  const { serials } = await within(mutable.publish('m', 'one'), 10000, 'publish');
+  await within(mutable.appendMessage({ serial: serials[0], data: ' two' }), 10000, 'append');
+  await within(mutable.updateMessage({ serial: serials[0], data: 'updated' }), 10000, 'update');
+  await within(mutable.deleteMessage({ serial: serials[0], data: '' }), 10000, 'delete');
+  await within(mutable.publish({ name: 'progress', data: '50%', extras: { ephemeral: true } }), 10000, 'ephemeral publish');
+
+  // NACKs by code: an append outside a mutable namespace (93002), an append to JSON data (40013).
+  const plain = client.channels.get(uniqueName('metrics-plain'));
+  const plainSerials = (await within(plain.publish('m', 'text'), 10000, 'plain publish')).serials;
+  await assert.rejects(within(plain.appendMessage({ serial: plainSerials[0], data: 'more' }), 10000, 'refused append'), { code: 93002 });
+  const json = (await within(mutable.publish('m', { a: 1 }), 10000, 'json publish')).serials;
+  await assert.rejects(within(mutable.appendMessage({ serial: json[0], data: 'x' }), 10000, 'refused append'), { code: 40013 });
+
+  // History reads, by kind: messages and presence.
+  await within(rest.channels.get(mutable.name).history(), 10000, 'history');
+  await within(rest.channels.get(mutable.name).presence.history(), 10000, 'presence history');
+
+  // Resumes, by outcome: resumed (the transport dropped under the client) and new_connection (an unknown key).
+  const proxy = await clients.proxy(server.port);
+  const resuming = clients.realtime(proxy, format);
+  await connectionState(resuming, 'connected');
+  const id = resuming.connection.id;
+  const states = [];
+  resuming.connection.on((change) => states.push(change.current));
+  assert.ok(proxy.killAll() >= 1, 'the proxy had no connection to kill');
+  await waitFor(() => states.includes('disconnected'), 15000, 'the drop noticed', () => states.join('>'));
+  await connectionState(resuming, 'connected');
+  assert.equal(resuming.connection.id, id, 'the connection resumed');
+  const forged = JSON.stringify({ connectionKey: 'bogus!key', msgSerial: 0, channelSerials: {} });
+  const recovered = clients.realtime(server, format, { recover: forged });
+  await connectionState(recovered, 'connected');
+
+  const expected = [
+    ...['message', 'append', 'update', 'delete', 'ephemeral'].map((kind) => ['tokenwire_messages_published_total', { tokenwire_message_kind: kind }]),
+    ['tokenwire_nacks_total', { tokenwire_error_code: '93002' }],
+    ['tokenwire_nacks_total', { tokenwire_error_code: '40013' }],
+    ['tokenwire_history_duration_milliseconds_count', { tokenwire_history_kind: 'messages' }],
+    ['tokenwire_history_duration_milliseconds_count', { tokenwire_history_kind: 'presence' }],
+    ['tokenwire_resumes_total', { tokenwire_resume_outcome: 'resumed' }],
+    ['tokenwire_resumes_total', { tokenwire_resume_outcome: 'new_connection' }],
+    ['tokenwire_messages_delivered_total', {}],
+    ['http_server_request_duration_seconds_count', { http_route: '/channels/{channel}/messages' }],
+  ];
+  const has = (samples, [name, labels]) =>
+    samples.some((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  // The exporter caches a scrape for 300 ms, and a NACK or resume may be counted just after the client saw it.
+  let samples = await scrape();
+  const deadline = Date.now() + 15000;
+  while (!expected.every((series) => has(samples, series)) && Date.now() < deadline) {
+    await sleep(100);
+    samples = await scrape();
+  }
+  assert.deepEqual(expected.filter((series) => !has(samples, series)), [], 'series missing from the scrape');
+  const overflowed = samples.filter((s) => 'otel_metric_overflow' in s.labels).map((s) => s.name);
+  assert.deepEqual(overflowed, [], 'series past a cardinality limit');
+});
+
 describe('the scrape endpoint outside Development', () => {
   const production = {
     env: { ASPNETCORE_ENVIRONMENT: 'Production', DOTNET_ENVIRONMENT: 'Production' },
