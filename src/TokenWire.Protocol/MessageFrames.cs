@@ -87,7 +87,7 @@ public static class MessageFrames
     private static Utf8JsonWriter StartJson(IBufferWriter<byte> output, string channel, string channelSerial, string? connectionId = null, long? timestamp = null)
     {
         // One writer per thread, reset onto each output: a frame allocates nothing but its bytes.
-        var writer = t_jsonWriter ??= new Utf8JsonWriter(Stream.Null, JsonProtocolCodec.WriterOptions);
+        var writer = t_jsonWriter ??= new Utf8JsonWriter(DetachedOutput.Instance, JsonProtocolCodec.WriterOptions);
         writer.Reset(output);
         writer.WriteStartObject();
         writer.WriteNumber(Action, (int)ProtocolAction.Message);
@@ -112,7 +112,7 @@ public static class MessageFrames
         writer.WriteEndArray();
         writer.WriteEndObject();
         writer.Flush();
-        writer.Reset(Stream.Null);
+        writer.Reset(DetachedOutput.Instance);
     }
 
     private static void WriteMessagePackHeader(ref MessagePackWriter writer, string channel, string channelSerial, int count, string? connectionId = null, long? timestamp = null)

@@ -83,7 +83,7 @@ public sealed class JsonProtocolCodec : IProtocolCodec
     /// <summary>Writes with this thread's writer reset onto <paramref name="output"/>, so encoding allocates no writer.</summary>
     private static void WriteWith<TState>(IBufferWriter<byte> output, TState state, Action<Utf8JsonWriter, TState> write)
     {
-        var writer = t_writer ?? new Utf8JsonWriter(Stream.Null, WriterOptions);
+        var writer = t_writer ?? new Utf8JsonWriter(DetachedOutput.Instance, WriterOptions);
         t_writer = null; // taken out while in use, so a nested write gets its own
         try
         {
@@ -93,7 +93,7 @@ public sealed class JsonProtocolCodec : IProtocolCodec
         }
         finally
         {
-            writer.Reset(Stream.Null);
+            writer.Reset(DetachedOutput.Instance);
             t_writer = writer;
         }
     }

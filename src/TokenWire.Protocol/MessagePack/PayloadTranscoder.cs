@@ -33,7 +33,7 @@ public static class PayloadTranscoder
         }
         finally
         {
-            scratch.Writer.Reset(Stream.Null);
+            scratch.Writer.Reset(Json.DetachedOutput.Instance);
             scratch.Buffer.ResetWrittenCount();
             if (scratch.Buffer.Capacity <= MaxRetainedScratchBytes)
             {
@@ -81,7 +81,7 @@ public static class PayloadTranscoder
         }
         finally
         {
-            scratch.Writer.Reset(Stream.Null);
+            scratch.Writer.Reset(Json.DetachedOutput.Instance);
             scratch.Buffer.ResetWrittenCount();
             if (scratch.Buffer.Capacity <= MaxRetainedScratchBytes)
             {
@@ -490,6 +490,6 @@ public static class PayloadTranscoder
     {
         public ArrayBufferWriter<byte> Buffer { get; } = new(256);
 
-        public Utf8JsonWriter Writer { get; } = new(Stream.Null, Json.JsonProtocolCodec.WriterOptions);
+        public Utf8JsonWriter Writer { get; } = new(Json.DetachedOutput.Instance, Json.JsonProtocolCodec.WriterOptions);
     }
 }

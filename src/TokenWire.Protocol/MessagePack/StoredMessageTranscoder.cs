@@ -74,7 +74,7 @@ public static class StoredMessageTranscoder
             return;
         }
 
-        var json = t_jsonWriter ?? new Utf8JsonWriter(Stream.Null, JsonProtocolCodec.WriterOptions);
+        var json = t_jsonWriter ?? new Utf8JsonWriter(DetachedOutput.Instance, JsonProtocolCodec.WriterOptions);
         t_jsonWriter = null; // taken out while in use, so a nested write gets its own
         try
         {
@@ -84,7 +84,7 @@ public static class StoredMessageTranscoder
         }
         finally
         {
-            json.Reset(Stream.Null);
+            json.Reset(DetachedOutput.Instance);
             t_jsonWriter = json;
         }
     }
