@@ -294,12 +294,16 @@ public sealed class ChannelSubscriber(IFrameSink sink, ProtocolFlags modes, bool
 
             if (kept < messages.Length)
             {
-                messages = Array.FindAll(messages, m => filter.Matches(m.Message));
+                messages = Matching(messages, filter);
             }
         }
 
         return new MessageBatch(wireName, batch.ChannelSerial, messages, batch.PublisherConnectionId) { IsReplay = batch.IsReplay, ComposedFromMessages = true };
     }
+
+    // Its own method: a lambda in Qualified would have its closure allocated on every call, filtered or not.
+    private static DeliveredMessage[] Matching(DeliveredMessage[] messages, MessageFilter filter) =>
+        Array.FindAll(messages, m => filter.Matches(m.Message));
 
     private static ProtocolMessage Renamed(ProtocolMessage message, string channel) => new(message.Action)
     {

@@ -26,7 +26,7 @@ public sealed class LogWriter(IMessageLog log, EngineOutage outage, TimeProvider
         }
         catch (Exception ex) when (ex is EngineUnavailableException or AppendOutOfOrderException)
         {
-            return await RetryAsync(ex, started, order, retention, after => log.AppendAsync(channel, messages, retention, after, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return await RetryAppendAsync(ex, started, channel, messages, retention, order, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -42,7 +42,7 @@ public sealed class LogWriter(IMessageLog log, EngineOutage outage, TimeProvider
         }
         catch (Exception ex) when (ex is EngineUnavailableException or AppendOutOfOrderException)
         {
-            return await RetryAsync(ex, started, order, retention, after => log.AppendMutationAsync(channel, mutation, retention, after, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return await RetryMutationAsync(ex, started, channel, mutation, retention, order, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -56,6 +56,14 @@ public sealed class LogWriter(IMessageLog log, EngineOutage outage, TimeProvider
     /// </summary>
     private static AppendOrder? PredecessorOf(AppendOrder? order, ChannelRetention retention) =>
         retention.IdempotencyWindow > TimeSpan.Zero ? order?.Predecessor : null;
+
+    // The retries' lambdas live in methods of their own: in the callers, their closures would be allocated on every
+    // append (a closure over parameters is created on entry), not only on a retry.
+    private ValueTask<AppendResult> RetryAppendAsync(Exception failure, long started, ChannelKey channel, IReadOnlyList<Message> messages, ChannelRetention retention, AppendOrder? order, CancellationToken cancellationToken) =>
+        RetryAsync(failure, started, order, retention, after => log.AppendAsync(channel, messages, retention, after, cancellationToken), cancellationToken);
+
+    private ValueTask<AppendResult> RetryMutationAsync(Exception failure, long started, ChannelKey channel, MessageMutation mutation, ChannelRetention retention, AppendOrder? order, CancellationToken cancellationToken) =>
+        RetryAsync(failure, started, order, retention, after => log.AppendMutationAsync(channel, mutation, retention, after, cancellationToken), cancellationToken);
 
     /// <param name="started">When the first attempt was made: the outage wait counts from there (a first attempt may
     /// itself have waited for a reconnection inside the engine's client).</param>
