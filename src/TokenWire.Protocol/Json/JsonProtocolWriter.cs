@@ -133,12 +133,14 @@ public static class JsonProtocolWriter
         if (pm.Res is { } res)
         {
             writer.WriteStartArray(Res);
-            foreach (var result in res)
+            for (var r = 0; r < res.Count; r++) // indexed: an interface's enumerator is an allocation per ACK
             {
+                var serials = res[r].Serials;
                 writer.WriteStartObject();
                 writer.WriteStartArray(Serials);
-                foreach (var serial in result.Serials)
+                for (var s = 0; s < serials.Count; s++)
                 {
+                    var serial = serials[s];
                     if (serial is null)
                     {
                         writer.WriteNullValue();

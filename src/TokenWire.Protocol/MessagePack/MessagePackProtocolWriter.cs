@@ -107,13 +107,15 @@ public static class MessagePackProtocolWriter
         {
             writer.Write("res");
             writer.WriteArrayHeader(res.Count);
-            foreach (var result in res)
+            for (var r = 0; r < res.Count; r++) // indexed: an interface's enumerator is an allocation per ACK
             {
+                var serials = res[r].Serials;
                 writer.WriteMapHeader(1);
                 writer.Write("serials");
-                writer.WriteArrayHeader(result.Serials.Count);
-                foreach (var serial in result.Serials)
+                writer.WriteArrayHeader(serials.Count);
+                for (var s = 0; s < serials.Count; s++)
                 {
+                    var serial = serials[s];
                     if (serial is null)
                     {
                         writer.WriteNil();

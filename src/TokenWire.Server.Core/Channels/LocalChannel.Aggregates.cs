@@ -29,8 +29,9 @@ public sealed partial class LocalChannel
 
     private bool CanFold(IReadOnlyList<LogEntry> entries)
     {
-        foreach (var entry in entries)
+        for (var i = 0; i < entries.Count; i++) // not foreach: an interface's enumerator is an allocation per publish
         {
+            var entry = entries[i];
             if (entry.VersionOf is { } original && !_aggregates.ContainsKey(original) && RecentOriginal(original) is null)
             {
                 return false;

@@ -504,8 +504,9 @@ public sealed partial class LocalChannel
         }
 
         var ready = _readyMessages;
-        foreach (var entry in entries)
+        for (var i = 0; i < entries.Count; i++) // not foreach: an interface's enumerator is an allocation per publish
         {
+            var entry = entries[i];
             var snapshot = Fold(entry);
             if (TryHoldAppend(entry, snapshot, publisherConnectionId, appendRollupWindow))
             {

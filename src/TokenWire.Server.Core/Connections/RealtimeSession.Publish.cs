@@ -52,7 +52,7 @@ public sealed partial class RealtimeSession
             return;
         }
 
-        MessageIds.AssignMissing(messages, MessageIds.RealtimeBase(Connection.Id, msgSerial));
+        MessageIds.AssignMissing(messages, Connection.Id, msgSerial);
         var order = NextAppendOrder(channel, messages);
 
         // Issued now, in msgSerial order (the append is started before PublishCoreAsync first yields); acknowledged later.
@@ -111,11 +111,12 @@ public sealed partial class RealtimeSession
         return order;
     }
 
+    // Indexed, not foreach: an interface's enumerator is an allocation per publish.
     private static bool StoredAny(IReadOnlyList<string?> serials)
     {
-        foreach (var serial in serials)
+        for (var i = 0; i < serials.Count; i++)
         {
-            if (serial is not null)
+            if (serials[i] is not null)
             {
                 return true;
             }
@@ -126,9 +127,9 @@ public sealed partial class RealtimeSession
 
     private static bool HasMutation(IReadOnlyList<Message> messages)
     {
-        foreach (var message in messages)
+        for (var i = 0; i < messages.Count; i++)
         {
-            if (MessageActions.IsMutation(message.Action))
+            if (MessageActions.IsMutation(messages[i].Action))
             {
                 return true;
             }

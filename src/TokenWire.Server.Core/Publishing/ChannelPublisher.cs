@@ -33,8 +33,9 @@ public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProv
         }
 
         var total = 0;
-        foreach (var message in messages)
+        for (var i = 0; i < messages.Count; i++) // not foreach: an interface's enumerator is an allocation per publish
         {
+            var message = messages[i];
             total += message.Size;
             message.ClientId = auth.ClientIdFor(message.ClientId, "Message");
             // A REST caller has set (or cleared) the connectionId of messages published on behalf of a connection.
@@ -109,9 +110,9 @@ public sealed class ChannelPublisher(LogWriter log, ChannelRules rules, TimeProv
 
     private static bool HasEphemeral(IReadOnlyList<Message> messages)
     {
-        foreach (var message in messages)
+        for (var i = 0; i < messages.Count; i++)
         {
-            if (IsEphemeral(message))
+            if (IsEphemeral(messages[i]))
             {
                 return true;
             }

@@ -21,6 +21,26 @@ public static class MessageIds
 
     public static string For(string idBase, int index) => string.Concat(idBase, ":", index.ToString(CultureInfo.InvariantCulture));
 
+    /// <summary><c>connectionId:msgSerial:index</c>, the id <see cref="For"/> gives under <see cref="RealtimeBase"/>, as one string.</summary>
+    public static string ForRealtime(string connectionId, long msgSerial, int index)
+    {
+        Span<char> tail = stackalloc char[48]; // ":" + a long + ":" + an int
+        tail[0] = ':';
+        msgSerial.TryFormat(tail[1..], out var serialLength, provider: CultureInfo.InvariantCulture);
+        tail[1 + serialLength] = ':';
+        index.TryFormat(tail[(2 + serialLength)..], out var indexLength, provider: CultureInfo.InvariantCulture);
+        return string.Concat(connectionId.AsSpan(), tail[..(2 + serialLength + indexLength)]);
+    }
+
+    /// <summary>Gives every message of a realtime MESSAGE without an id <c>connectionId:msgSerial:index</c>.</summary>
+    public static void AssignMissing(IReadOnlyList<Message> messages, string connectionId, long msgSerial)
+    {
+        for (var i = 0; i < messages.Count; i++)
+        {
+            messages[i].Id ??= ForRealtime(connectionId, msgSerial, i);
+        }
+    }
+
     /// <summary>Gives every message without an id <c>idBase:index</c>.</summary>
     public static void AssignMissing(IReadOnlyList<Message> messages, string idBase)
     {
