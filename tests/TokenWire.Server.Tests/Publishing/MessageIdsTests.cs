@@ -32,4 +32,24 @@ public sealed class MessageIdsTests
 
         Assert.Equal(["mine:0", null], messages.Select(m => m.Id));
     }
+
+    [Theory]
+    [InlineData(0L, 0)]
+    [InlineData(7L, 2)]
+    [InlineData(long.MaxValue, int.MaxValue)]
+    public void A_realtime_id_is_the_connection_the_msgSerial_and_the_index(long msgSerial, int index)
+    {
+        Assert.Equal(MessageIds.For(MessageIds.RealtimeBase("AbC123xyz", msgSerial), index), MessageIds.ForRealtime("AbC123xyz", msgSerial, index));
+        Assert.Equal($"AbC123xyz:{msgSerial}:{index}", MessageIds.ForRealtime("AbC123xyz", msgSerial, index));
+    }
+
+    [Fact]
+    public void A_realtime_publish_gives_ids_only_to_messages_without_one()
+    {
+        Message[] messages = [new() { Name = "a" }, new() { Id = "mine:0" }, new() { Name = "c" }];
+
+        MessageIds.AssignMissing(messages, "conn", 12);
+
+        Assert.Equal(["conn:12:0", "mine:0", "conn:12:2"], messages.Select(m => m.Id));
+    }
 }
