@@ -17,6 +17,9 @@ public interface IProtocolCodec
     /// <summary>One message object on its own: the piece a MESSAGE frame is composed from (<see cref="MessageFrames"/>).</summary>
     void WriteMessage(Message message, IBufferWriter<byte> output);
 
+    /// <summary><see cref="WriteMessage(Message, IBufferWriter{byte})"/> without the fields its frame carries for it.</summary>
+    void WriteMessage(Message message, InheritedFields inherited, IBufferWriter<byte> output);
+
     /// <summary>REST body: an array of messages (history pages, publish bodies).</summary>
     void WriteMessages(IReadOnlyList<Message> messages, IBufferWriter<byte> output);
 

@@ -7,7 +7,7 @@ namespace TokenWire.Protocol;
 
 /// <summary>
 /// Composes a MESSAGE ProtocolMessage (<c>action</c>, <c>channel</c>, <c>channelSerial</c>, <c>messages</c>; reference
-/// §2.1) from messages already encoded with <see cref="IProtocolCodec.WriteMessage"/> (a frame bundling several
+/// §2.1) from messages already encoded with <see cref="IProtocolCodec.WriteMessage(Message, IBufferWriter{byte})"/> (a frame bundling several
 /// messages costs a header and a copy of each message's bytes, never a second serialisation), or straight from the
 /// messages when they are encoded for this one frame. The bytes are exactly what <see cref="IProtocolCodec.Write"/>
 /// produces for the same ProtocolMessage.
@@ -25,7 +25,7 @@ public static class MessageFrames
     private static Utf8JsonWriter? t_jsonWriter;
 
     /// <summary>
-    /// A frame of messages encoded beforehand (<see cref="IProtocolCodec.WriteMessage"/>), copied in as they are. A
+    /// A frame of messages encoded beforehand (<see cref="IProtocolCodec.WriteMessage(Message, IBufferWriter{byte})"/>), copied in as they are. A
     /// <paramref name="connectionId"/> or <paramref name="timestamp"/> given here is the ProtocolMessage's own: the
     /// SDKs give it to every message that has none (TM2c, TM2f), so messages encoded without them take less room.
     /// </summary>

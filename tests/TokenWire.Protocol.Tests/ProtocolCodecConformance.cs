@@ -56,6 +56,39 @@ public abstract class ProtocolCodecConformance
         }
     }
 
+    [Theory]
+    [InlineData(InheritedFields.None)]
+    [InlineData(InheritedFields.ConnectionId)]
+    [InlineData(InheritedFields.Timestamp)]
+    [InlineData(InheritedFields.ConnectionId | InheritedFields.Timestamp)]
+    public void A_message_written_without_inherited_fields_is_the_message_without_them(InheritedFields inherited)
+    {
+        var message = new Message
+        {
+            Id = "conn:7:0",
+            Name = "token",
+            Data = MessageData.FromText("""{"token":"abc"}"""),
+            Encoding = "json",
+            ClientId = "alice",
+            ConnectionId = "conn",
+            Timestamp = 1_795_000_000_000,
+            Extras = JsonPayload.Parse("""{"headers":{"responseId":"r1"}}"""),
+            Action = MessageActions.Create,
+            Serial = "e1-0042:000000001",
+        };
+        var without = message.Clone();
+        without.ConnectionId = (inherited & InheritedFields.ConnectionId) != 0 ? null : without.ConnectionId;
+        without.Timestamp = (inherited & InheritedFields.Timestamp) != 0 ? null : without.Timestamp;
+
+        var expected = new System.Buffers.ArrayBufferWriter<byte>();
+        Codec.WriteMessage(without, expected);
+        var written = new System.Buffers.ArrayBufferWriter<byte>();
+        Codec.WriteMessage(message, inherited, written);
+
+        Assert.Equal(expected.WrittenSpan.ToArray(), written.WrittenSpan.ToArray());
+        Assert.Equal(("conn", 1_795_000_000_000L), (message.ConnectionId, message.Timestamp)); // the message itself is not changed
+    }
+
     [Fact]
     public void A_summary_message_carries_its_annotations_field()
     {

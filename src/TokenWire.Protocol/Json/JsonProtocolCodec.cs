@@ -41,6 +41,9 @@ public sealed class JsonProtocolCodec : IProtocolCodec
     public void WriteMessage(Message message, IBufferWriter<byte> output) =>
         WriteWith(output, message, static (writer, message) => JsonProtocolWriter.WriteMessage(writer, message));
 
+    public void WriteMessage(Message message, InheritedFields inherited, IBufferWriter<byte> output) =>
+        WriteWith(output, (message, inherited), static (writer, state) => JsonProtocolWriter.WriteMessage(writer, state.message, state.inherited));
+
     public void WriteMessages(IReadOnlyList<Message> messages, IBufferWriter<byte> output) =>
         WriteWith(output, messages, static (writer, messages) =>
         {

@@ -164,11 +164,13 @@ public static class JsonProtocolWriter
     /// <summary>TM2: every set field; binary data becomes base64 with the step appended to <c>encoding</c>.</summary>
     public static void WriteMessage(Utf8JsonWriter writer, Message message) => WriteMessage(writer, message, null);
 
+    public static void WriteMessage(Utf8JsonWriter writer, Message message, InheritedFields inherited) => WriteMessage(writer, message, null, inherited);
+
     /// <summary>TAN2: the message fields an annotation shares, then its own.</summary>
     public static void WriteAnnotation(Utf8JsonWriter writer, Annotation annotation) =>
         WriteMessage(writer, annotation.ToCarrier(), AnnotationFields.Of(annotation));
 
-    private static void WriteMessage(Utf8JsonWriter writer, Message message, AnnotationFields? annotation)
+    private static void WriteMessage(Utf8JsonWriter writer, Message message, AnnotationFields? annotation, InheritedFields inherited = InheritedFields.None)
     {
         writer.WriteStartObject();
         WriteStringIfSet(writer, Id, message.Id);
@@ -187,9 +189,13 @@ public static class JsonProtocolWriter
 
         WriteStringIfSet(writer, Encoding, encoding);
         WriteStringIfSet(writer, ClientId, message.ClientId);
-        WriteStringIfSet(writer, ConnectionId, message.ConnectionId);
+        if ((inherited & InheritedFields.ConnectionId) == 0)
+        {
+            WriteStringIfSet(writer, ConnectionId, message.ConnectionId);
+        }
+
         WriteStringIfSet(writer, ConnectionKey, message.ConnectionKey);
-        if (message.Timestamp is { } timestamp)
+        if ((inherited & InheritedFields.Timestamp) == 0 && message.Timestamp is { } timestamp)
         {
             writer.WriteNumber(Timestamp, timestamp);
         }

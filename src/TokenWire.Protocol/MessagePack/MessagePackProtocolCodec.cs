@@ -38,6 +38,13 @@ public sealed class MessagePackProtocolCodec : IProtocolCodec
         writer.Flush();
     }
 
+    public void WriteMessage(Message message, InheritedFields inherited, IBufferWriter<byte> output)
+    {
+        var writer = new MessagePackWriter(output);
+        MessagePackProtocolWriter.WriteMessage(ref writer, message, inherited);
+        writer.Flush();
+    }
+
     public void WriteMessages(IReadOnlyList<Message> messages, IBufferWriter<byte> output)
     {
         var writer = new MessagePackWriter(output);

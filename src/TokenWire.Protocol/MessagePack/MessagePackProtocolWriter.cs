@@ -138,15 +138,19 @@ public static class MessagePackProtocolWriter
     /// </param>
     public static void WriteMessage(ref MessagePackWriter writer, Message m, bool withPosition) => WriteMessage(ref writer, m, null, withPosition);
 
+    /// <summary>A message in a frame that carries <paramref name="inherited"/> for it (<see cref="MessageFrames"/>).</summary>
+    public static void WriteMessage(ref MessagePackWriter writer, Message m, InheritedFields inherited) => WriteMessage(ref writer, m, null, withPosition: true, inherited);
+
     /// <summary>TAN2: the message fields an annotation shares, then its own.</summary>
     public static void WriteAnnotation(ref MessagePackWriter writer, Annotation annotation) =>
         WriteMessage(ref writer, annotation.ToCarrier(), AnnotationFields.Of(annotation), withPosition: true);
 
-    private static void WriteMessage(ref MessagePackWriter writer, Message m, AnnotationFields? annotation, bool withPosition)
+    private static void WriteMessage(ref MessagePackWriter writer, Message m, AnnotationFields? annotation, bool withPosition, InheritedFields inherited = InheritedFields.None)
     {
-        var timestamp = withPosition ? m.Timestamp : null;
+        var timestamp = withPosition && (inherited & InheritedFields.Timestamp) == 0 ? m.Timestamp : null;
         var serial = withPosition ? m.Serial : null;
-        var count = Has(m.Id) + Has(m.Name) + Has(!m.Data.IsNone) + Has(m.Encoding) + Has(m.ClientId) + Has(m.ConnectionId)
+        var connectionId = (inherited & InheritedFields.ConnectionId) == 0 ? m.ConnectionId : null;
+        var count = Has(m.Id) + Has(m.Name) + Has(!m.Data.IsNone) + Has(m.Encoding) + Has(m.ClientId) + Has(connectionId)
             + Has(m.ConnectionKey) + Has(timestamp) + Has(m.Extras) + Has(m.Action) + Has(serial) + Has(m.Version)
             + Has(m.Annotations) + (annotation is null ? 0 : Has(annotation.MessageSerial) + Has(annotation.Type) + Has(annotation.Count));
         writer.WriteMapHeader(count);
@@ -165,7 +169,7 @@ public static class MessagePackProtocolWriter
 
         WriteIfSet(ref writer, "encoding", m.Encoding);
         WriteIfSet(ref writer, "clientId", m.ClientId);
-        WriteIfSet(ref writer, "connectionId", m.ConnectionId);
+        WriteIfSet(ref writer, "connectionId", connectionId);
         WriteIfSet(ref writer, "connectionKey", m.ConnectionKey);
         if (timestamp is { } time)
         {

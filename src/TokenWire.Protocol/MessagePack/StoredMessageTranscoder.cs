@@ -10,7 +10,7 @@ namespace TokenWire.Protocol.MessagePack;
 
 /// <summary>
 /// Writes a message kept in <see cref="StoredMessageCodec"/>'s form straight as a wire format's message object: exactly
-/// the bytes <see cref="IProtocolCodec.WriteMessage"/> writes for the message <see cref="StoredMessageCodec.Decode"/>
+/// the bytes <see cref="IProtocolCodec.WriteMessage(Message, IBufferWriter{byte})"/> writes for the message <see cref="StoredMessageCodec.Decode"/>
 /// returns (with its serial and timestamp), without making that <see cref="Message"/>. A replay or a history page
 /// costs a copy of each field instead of a decode (strings, the extras' JSON) and an encode. Strings, binary and
 /// integers are copied as they are stored; extras and version are copied as well into MessagePack when they hold

@@ -154,8 +154,8 @@ public sealed class DeliveredMessage
         }
 
         return withoutTime
-            ? _bytesWithoutConnectionAndTime.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(Without(message, timestamp: true), output))
-            : _bytesWithoutConnection.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(Without(message, timestamp: false), output));
+            ? _bytesWithoutConnectionAndTime.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, InheritedFields.ConnectionId | InheritedFields.Timestamp, output))
+            : _bytesWithoutConnection.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, InheritedFields.ConnectionId, output));
     }
 
     /// <summary>
@@ -183,12 +183,4 @@ public sealed class DeliveredMessage
 
     private static void Transcode(StoredEntry stored, WireFormat format, System.Buffers.IBufferWriter<byte> output, bool withoutConnectionId, bool withoutTimestamp) =>
         StoredMessageTranscoder.Write(format, stored.Bytes, stored.Position, stored.Timestamp, withoutConnectionId, withoutTimestamp, output);
-
-    private static Message Without(Message message, bool timestamp)
-    {
-        var copy = message.Clone();
-        copy.ConnectionId = null;
-        copy.Timestamp = timestamp ? null : copy.Timestamp;
-        return copy;
-    }
 }
