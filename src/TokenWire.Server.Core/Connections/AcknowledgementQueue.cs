@@ -28,9 +28,12 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
     /// <summary>Set once the transport was ended for an outage; only touched by the answers, one at a time.</summary>
     private bool _ended;
 
-    /// <summary>Answers <paramref name="msgSerial"/> once <paramref name="outcome"/> completes, after every earlier one.</summary>
+    /// <summary>
+    /// Answers <paramref name="msgSerial"/> once <paramref name="outcome"/> completes, after every earlier one; awaits
+    /// it once. A ValueTask: an operation that completed at once (an in-memory append) then allocates no Task.
+    /// </summary>
     /// <param name="channel">The operation's channel, named in the log if it fails unexpectedly.</param>
-    public void Enqueue(long msgSerial, Task<PublishResult?> outcome, string? channel = null)
+    public void Enqueue(long msgSerial, ValueTask<PublishResult?> outcome, string? channel = null)
     {
         Interlocked.Increment(ref _inFlight);
         _tail = AnswerAfterAsync(_tail, msgSerial, outcome, channel);
@@ -40,7 +43,7 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
     public Task Answered => _tail;
 
     /// <summary>A refusal, answered in its place in msgSerial order (behind any operation still in flight).</summary>
-    public void Nack(long msgSerial, ErrorInfo error) => Enqueue(msgSerial, Task.FromException<PublishResult?>(new ProtocolException(error)));
+    public void Nack(long msgSerial, ErrorInfo error) => Enqueue(msgSerial, ValueTask.FromException<PublishResult?>(new ProtocolException(error)));
 
     /// <summary>Waits while the window is full; the caller is the transport's read loop.</summary>
     public async ValueTask WaitForRoomAsync()
@@ -51,7 +54,7 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
         }
     }
 
-    private async Task AnswerAfterAsync(Task previous, long msgSerial, Task<PublishResult?> outcome, string? channel)
+    private async Task AnswerAfterAsync(Task previous, long msgSerial, ValueTask<PublishResult?> outcome, string? channel)
     {
         await previous.ConfigureAwait(false); // never faults: every answer handles its own outcome
         try

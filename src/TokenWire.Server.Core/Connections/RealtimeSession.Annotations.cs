@@ -42,7 +42,7 @@ public sealed partial class RealtimeSession
         await AcknowledgeAsync(msgSerial, PublishAnnotationsAsync(channel, annotations, cancellationToken), channel).ConfigureAwait(false);
     }
 
-    private async Task<PublishResult?> PublishAnnotationsAsync(string channel, IReadOnlyList<Annotation> annotations, CancellationToken cancellationToken)
+    private async ValueTask<PublishResult?> PublishAnnotationsAsync(string channel, IReadOnlyList<Annotation> annotations, CancellationToken cancellationToken)
     {
         if (annotations.Count == 0)
         {

@@ -94,7 +94,7 @@ public sealed partial class RealtimeSession
         return changes;
     }
 
-    private async Task<PublishResult?> ApplyPresenceAsync(string channel, List<PresenceChange> changes, CancellationToken cancellationToken)
+    private async ValueTask<PublishResult?> ApplyPresenceAsync(string channel, List<PresenceChange> changes, CancellationToken cancellationToken)
     {
         await _services.Presence.ApplyAsync(Connection.Auth.App, channel, changes, cancellationToken).ConfigureAwait(false);
         foreach (var change in changes)

@@ -61,7 +61,7 @@ public sealed partial class RealtimeSession
             : PublishCoreAsync(channel, messages, order, cancellationToken), message.Channel).ConfigureAwait(false);
     }
 
-    private async Task<PublishResult?> PublishCoreAsync(string channel, IReadOnlyList<Message> messages, AppendOrder? order, CancellationToken cancellationToken)
+    private async ValueTask<PublishResult?> PublishCoreAsync(string channel, IReadOnlyList<Message> messages, AppendOrder? order, CancellationToken cancellationToken)
     {
         var outcome = AppendOutcome.Unknown;
         try
@@ -139,7 +139,7 @@ public sealed partial class RealtimeSession
     }
 
     /// <summary>updateMessage/deleteMessage/appendMessage send one message per MESSAGE; ACK res = the version serial.</summary>
-    private async Task<PublishResult?> MutateCoreAsync(string channel, IReadOnlyList<Message> messages, AppendOrder? order, CancellationToken cancellationToken)
+    private async ValueTask<PublishResult?> MutateCoreAsync(string channel, IReadOnlyList<Message> messages, AppendOrder? order, CancellationToken cancellationToken)
     {
         var outcome = AppendOutcome.Unknown;
         try

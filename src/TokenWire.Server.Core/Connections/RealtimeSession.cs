@@ -148,7 +148,7 @@ public sealed partial class RealtimeSession
     /// Issues an operation in msgSerial order and answers it (ACK or NACK) when it completes; the read loop waits only
     /// when the connection has too many operations in flight.
     /// </summary>
-    private ValueTask AcknowledgeAsync(long msgSerial, Task<PublishResult?> operation, string channel)
+    private ValueTask AcknowledgeAsync(long msgSerial, ValueTask<PublishResult?> operation, string channel)
     {
         var acknowledgements = Acknowledgements;
         acknowledgements.Enqueue(msgSerial, operation, channel);

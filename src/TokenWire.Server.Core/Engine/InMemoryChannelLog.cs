@@ -54,7 +54,8 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
     {
         var nowMs = now.ToUnixTimeMilliseconds();
         var serials = new string[messages.Count];
-        var appended = new List<LogEntry>(messages.Count);
+        var appended = new LogEntry[messages.Count]; // an array, not a list: one object less per append
+        var count = 0;
         // Encoded before taking the lock: the stored form leaves out the serial and timestamp assigned under it.
         var encoded = Encoded();
         var ends = messages.Count <= 32 ? stackalloc int[messages.Count] : new int[messages.Count];
@@ -88,7 +89,7 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
                 message.Timestamp = timestamp;
                 var start = i == 0 ? 0 : ends[i - 1];
                 _entries.Add(new Retained(timestamp, 0, _bytes.Add(encoded.WrittenSpan[start..ends[i]], nowMs)));
-                appended.Add(new LogEntry(offset, message) { LoggedAt = timestamp });
+                appended[count++] = new LogEntry(offset, message) { LoggedAt = timestamp };
                 serials[i] = serial;
                 if (message.Id is { } newId)
                 {
@@ -98,6 +99,11 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
 
             _lastTimestamp = timestamp;
             Trim(nowMs);
+        }
+
+        if (count < appended.Length)
+        {
+            Array.Resize(ref appended, count); // some were already stored (an idempotent retry)
         }
 
         return new AppendResult(serials, appended, epoch);

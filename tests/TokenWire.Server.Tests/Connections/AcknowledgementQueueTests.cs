@@ -16,8 +16,8 @@ public sealed class AcknowledgementQueueTests
         var queue = NewQueue();
         var first = new TaskCompletionSource<PublishResult?>();
         var second = new TaskCompletionSource<PublishResult?>();
-        queue.Enqueue(0, first.Task);
-        queue.Enqueue(1, second.Task);
+        queue.Enqueue(0, new ValueTask<PublishResult?>(first.Task));
+        queue.Enqueue(1, new ValueTask<PublishResult?>(second.Task));
         queue.Nack(2, ErrorCodes.Create(ErrorCodes.InboundRateLimited, "slow down"));
 
         second.SetResult(new PublishResult(["s1"]));
@@ -35,9 +35,9 @@ public sealed class AcknowledgementQueueTests
     public async Task A_refusal_is_a_NACK_with_its_error_and_an_unexpected_failure_a_NACK_that_invites_a_retry()
     {
         var queue = NewQueue();
-        queue.Enqueue(0, Task.FromException<PublishResult?>(new ProtocolException(ErrorCodes.MessageTooLarge, "too big")));
-        queue.Enqueue(1, Task.FromException<PublishResult?>(new InvalidOperationException("boom")));
-        queue.Enqueue(2, Task.FromResult<PublishResult?>(null)); // presence: an ACK without res
+        queue.Enqueue(0, ValueTask.FromException<PublishResult?>(new ProtocolException(ErrorCodes.MessageTooLarge, "too big")));
+        queue.Enqueue(1, ValueTask.FromException<PublishResult?>(new InvalidOperationException("boom")));
+        queue.Enqueue(2, ValueTask.FromResult<PublishResult?>(null)); // presence: an ACK without res
 
         await Wait.Eventually("three answers", () => Sent().Count == 3);
         Assert.Equal(ErrorCodes.MessageTooLarge, Sent()[0].Error!.Code);
@@ -52,7 +52,7 @@ public sealed class AcknowledgementQueueTests
         var gate = new TaskCompletionSource<PublishResult?>();
         for (var i = 0; i <= 256; i++)
         {
-            queue.Enqueue(i, gate.Task);
+            queue.Enqueue(i, new ValueTask<PublishResult?>(gate.Task));
         }
 
         var waiting = queue.WaitForRoomAsync().AsTask();
@@ -68,9 +68,9 @@ public sealed class AcknowledgementQueueTests
     {
         var queue = NewQueue();
         var later = new TaskCompletionSource<PublishResult?>();
-        queue.Enqueue(0, Task.FromResult<PublishResult?>(new PublishResult(["s0"])));
-        queue.Enqueue(1, Task.FromException<PublishResult?>(new EngineUnavailableException("store away")));
-        queue.Enqueue(2, later.Task);
+        queue.Enqueue(0, ValueTask.FromResult<PublishResult?>(new PublishResult(["s0"])));
+        queue.Enqueue(1, ValueTask.FromException<PublishResult?>(new EngineUnavailableException("store away")));
+        queue.Enqueue(2, new ValueTask<PublishResult?>(later.Task));
         queue.Nack(3, ErrorCodes.Create(ErrorCodes.InboundRateLimited, "slow down"));
         later.SetResult(new PublishResult(["s2"]));
 
