@@ -6,21 +6,29 @@
 # No container engine runs on the development machine: tests/interop/container.test.mjs checks this file's paths and
 # starts the published app with the compose file's environment instead.
 
+# Both build stages run on the build machine's platform ($BUILDPLATFORM), not emulated: the page is the same on every
+# platform, and the SDK publishes for the image's (TARGETARCH), so `docker buildx build --platform linux/amd64,linux/arm64`
+# builds natively on either.
+
 # 1. The demo page: what src/TokenWire.Server's RestoreWebApp/BuildWebApp targets run (npm ci, npm run build).
-FROM node:22-bookworm-slim AS web
+FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS web
 WORKDIR /src/web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY web/ ./
 RUN npm run build
 
-# 2. The server, published with the page from stage 1 in web/dist (SkipWebBuild: this stage has no Node).
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# 2. The server, published with the page from stage 1 in web/dist (SkipWebBuild: this stage has no Node), for the
+#    image's architecture (-a amd64 or arm64 is linux-x64 or linux-arm64) on the runtime image's shared framework. A
+#    publish for a runtime is ReadyToRun (the server's .csproj): precompiled, so a node that has just started serves its
+#    first resumes and history reads without waiting for the JIT; the restore fetches the runtime packs and crossgen2.
+FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+ARG TARGETARCH
 WORKDIR /src
 COPY Directory.Build.props ./
 COPY src/ src/
 COPY --from=web /src/web/dist web/dist
-RUN dotnet publish src/TokenWire.Server -c Release -o /app -p:SkipWebBuild=true
+RUN dotnet publish src/TokenWire.Server -c Release -a $TARGETARCH --no-self-contained -o /app -p:SkipWebBuild=true
 
 # 3. The runtime image. URLS, not ASPNETCORE_URLS: appsettings.json's Urls (localhost:8080, for `dotnet run`) would
 #    override the latter, and the server would listen on the container's loopback only.

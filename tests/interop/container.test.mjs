@@ -40,8 +40,9 @@ test('Dockerfile: three stages (Node for the page, the SDK for the server, the A
   const instructions = dockerfile();
   const froms = instructions.filter((i) => i.op === 'FROM').map((i) => i.args);
   assert.equal(froms.length, 3, froms.join(' | '));
-  assert.match(froms[0], /^node:\d+\S* AS web$/);
-  assert.match(froms[1], /^mcr\.microsoft\.com\/dotnet\/sdk:10\.0 AS build$/);
+  // The build stages run natively on the build machine; only the runtime stage is the target platform's.
+  assert.match(froms[0], /^--platform=\$BUILDPLATFORM node:\d+\S* AS web$/);
+  assert.match(froms[1], /^--platform=\$BUILDPLATFORM mcr\.microsoft\.com\/dotnet\/sdk:10\.0 AS build$/);
   assert.match(froms[2], /^mcr\.microsoft\.com\/dotnet\/aspnet:10\.0$/);
 
   // Every COPY from the build context names something in the repository; --from names an earlier stage.
@@ -69,6 +70,9 @@ test('Dockerfile: three stages (Node for the page, the SDK for the server, the A
   assert.ok(instructions.some((i) => i.op === 'COPY' && /--from=web \/src\/web\/dist web\/dist$/.test(i.args)), 'dist copied to web/dist');
   const publish = instructions.find((i) => i.op === 'RUN' && i.args.includes('dotnet publish'));
   assert.match(publish.args, /dotnet publish src\/TokenWire\.Server .*-p:SkipWebBuild=true/);
+  // For the image's architecture (the ReadyToRun test below checks what that publish is).
+  const targetArch = instructions.findIndex((i) => i.stage === 'build' && i.op === 'ARG' && i.args === 'TARGETARCH');
+  assert.ok(targetArch >= 0 && targetArch < instructions.indexOf(publish), 'ARG TARGETARCH in the build stage, before the publish');
   assert.match(csproj, /'\$\(SkipWebBuild\)' != 'true'/, 'the project honours SkipWebBuild');
 
   // Runs as the runtime image's non-root user, on 8080, with a health check the image can run.
@@ -82,6 +86,26 @@ test('Dockerfile: three stages (Node for the page, the SDK for the server, the A
 
   const ignored = read('.dockerignore').split('\n');
   for (const pattern of ['**/bin/', '**/obj/', '**/node_modules/', 'web/dist/']) assert.ok(ignored.includes(pattern), pattern);
+});
+
+test('Dockerfile: the publish is ReadyToRun and framework-dependent for the image\'s architecture; RID-less builds are not', async () => {
+  // The publish names the architecture (`-a amd64` / `-a arm64`: the SDK's linux-x64 / linux-arm64) and the shared
+  // framework; the project makes any publish for a runtime identifier ReadyToRun. Checked by evaluating the project,
+  // not by publishing: a ReadyToRun publish costs CI minutes and the runtime packs' download, and the app the tests
+  // below run is the IL publish of the same code.
+  const publish = dockerfile().find((i) => i.op === 'RUN' && i.args.includes('dotnet publish'));
+  assert.match(publish.args, / -a \$TARGETARCH /);
+  assert.match(publish.args, / --no-self-contained /);
+  const evaluate = async (...properties) => {
+    const { stdout } = await run('dotnet', ['msbuild', 'src/TokenWire.Server', '-p:Configuration=Release', ...properties.map((p) => `-p:${p}`),
+      '-getProperty:RuntimeIdentifier', '-getProperty:SelfContained', '-getProperty:PublishReadyToRun'], { cwd: repoRoot, timeout: 120_000 });
+    return JSON.parse(stdout).Properties;
+  };
+  for (const rid of ['linux-x64', 'linux-arm64']) {
+    assert.deepEqual(await evaluate(`RuntimeIdentifier=${rid}`, 'SelfContained=false'), { RuntimeIdentifier: rid, SelfContained: 'false', PublishReadyToRun: 'true' });
+  }
+  // `dotnet run`, ./test.sh and the tests' builds have no runtime identifier: no ReadyToRun, no runtime packs to restore.
+  assert.deepEqual(await evaluate(), { RuntimeIdentifier: '', SelfContained: 'false', PublishReadyToRun: '' });
 });
 
 test('docker-compose.yml: redis with AOF, three nodes on it with distinct ids and one agent, nginx on 8080', () => {
