@@ -175,7 +175,8 @@ let redis;
 let node;
 
 before(async () => {
-  // As the Dockerfile's build stage, from the Release build the interop suite runs against (no second compile).
+  // As the Dockerfile's build stage but as IL (no runtime identifier, so not ReadyToRun: the same code without its
+  // precompiled copy), from the Release build the interop suite runs against (no second compile).
   await run('dotnet', ['publish', path.join(repoRoot, 'src/TokenWire.Server'), '-c', 'Release', '--no-build', '-o', work, '-p:SkipWebBuild=true'], {
     cwd: repoRoot,
     timeout: 300_000,
