@@ -7,8 +7,8 @@
 # starts the published app with the compose file's environment instead.
 
 # Both build stages run on the build machine's platform ($BUILDPLATFORM), not emulated: the page is the same on every
-# platform, and the SDK publishes for the image's (TARGETARCH), so `docker buildx build --platform linux/amd64,linux/arm64`
-# builds natively on either.
+# platform, and the SDK publishes for the image's (TARGETARCH), so
+# `docker buildx build --platform linux/amd64,linux/arm64 .` builds natively on either.
 
 # 1. The demo page: what src/TokenWire.Server's RestoreWebApp/BuildWebApp targets run (npm ci, npm run build).
 FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS web
@@ -20,8 +20,8 @@ RUN npm run build
 
 # 2. The server, published with the page from stage 1 in web/dist (SkipWebBuild: this stage has no Node), for the
 #    image's architecture (-a amd64 or arm64 is linux-x64 or linux-arm64) on the runtime image's shared framework. A
-#    publish for a runtime is ReadyToRun (the server's .csproj): precompiled, so a node that has just started serves its
-#    first resumes and history reads without waiting for the JIT; the restore fetches the runtime packs and crossgen2.
+#    publish for a runtime is ReadyToRun (the server's .csproj): a node that has just started serves its first resumes
+#    and history reads from precompiled code rather than tier-0 JIT; the restore fetches the runtime packs and crossgen2.
 FROM --platform=$BUILDPLATFORM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 ARG TARGETARCH
 WORKDIR /src
