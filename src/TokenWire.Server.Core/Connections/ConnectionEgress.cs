@@ -185,12 +185,22 @@ internal sealed class ConnectionEgress
         Volatile.Write(ref _wireOwned, 0);
     }
 
+    /// <summary>Test hook: called when the writer finds the wire held by a direct write, before it waits for it.</summary>
+    internal Action? WireHeld { get; set; }
+
     /// <summary>Takes the wire for the writer, once a direct write that holds it has completed.</summary>
     private async ValueTask TakeWireAsync()
     {
         var spin = default(SpinWait);
+        var held = false;
         while (Interlocked.CompareExchange(ref _wireOwned, 1, 0) != 0)
         {
+            if (!held)
+            {
+                held = true;
+                WireHeld?.Invoke();
+            }
+
             // A direct write holds it: its synchronous part is a few microseconds; one left pending is awaited.
             if (Volatile.Read(ref _directWrite) is { IsCompleted: false } direct)
             {

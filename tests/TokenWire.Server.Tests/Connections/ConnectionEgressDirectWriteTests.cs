@@ -53,9 +53,16 @@ public sealed class ConnectionEgressDirectWriteTests
         Assert.True(egress.TryWriteNow(Ack(0), CancellationToken.None, out var pending));
         Assert.NotNull(pending);
 
+        var writerAtWire = false;
+        egress.WireHeld = () => Volatile.Write(ref writerAtWire, true);
+
         Assert.True(egress.TryEnqueue(new MessageBatch("chat", "01-000000000001", [new DeliveredMessage(new Message { Id = "m", Name = "token", Data = MessageData.FromText("t") }, 1)])));
         Assert.False(egress.TryWriteNow(Ack(1), CancellationToken.None, out _)); // the wire is taken
         Assert.True(egress.TryEnqueue(new EncodedFrame(Ack(1))));
+
+        // The writer has been woken and found the wire held (or, broken, written over the held answer) before the
+        // answer completes: released any earlier, a writer that did not wait would pass unnoticed.
+        await Wait.Eventually("the writer reaches the wire", () => Volatile.Read(ref writerAtWire) || wire.Written().Count > 1);
         wire.Release();
         await pending!.Within();
 
