@@ -8,8 +8,8 @@ namespace TokenWire.Server.Connections;
 
 /// <summary>
 /// The egress stage of one transport: everything its socket receives goes through one queue, bounded in bytes (each
-/// item at the size of its shared frame), and one writer — but for an ACK, NACK or delivery that finds the connection
-/// idle, which its caller writes directly (<c>TryWriteNow</c>), so an idle connection's writer is not woken for it. Control frames (ACK, ATTACHED, PRESENCE…) go out as they are. Channel messages arrive as
+/// item at the size of its shared frame), and one writer — but for an ACK or NACK on an idle connection, which its
+/// caller writes directly (<see cref="TryWriteNow"/>). Control frames (ACK, ATTACHED, PRESENCE…) go out as they are. Channel messages arrive as
 /// <see cref="MessageBatch"/>es of pre-encoded messages; when several of one channel are queued back to back the
 /// writer sends them as one MESSAGE frame (Ably's bundling, channelSerial of the last), and under backpressure it
 /// folds consecutive appends to one message into one. So frames grow with the queue: a keeping-up subscriber gets
@@ -50,7 +50,7 @@ internal sealed class ConnectionEgress
 
     /// <summary>
     /// 1 while the wire has an owner: the writer while it drains the queue (from taking its first item to its flush),
-    /// or a caller of <c>TryWriteNow</c> until its write completes. One owner at a time keeps the frames of the
+    /// or a caller of <see cref="TryWriteNow"/> until its write completes. One owner at a time keeps the frames of the
     /// two paths from interleaving; the writer keeps it for good once the queue is completed.
     /// </summary>
     private int _wireOwned;
@@ -122,8 +122,15 @@ internal sealed class ConnectionEgress
     public bool TryWriteNow(ProtocolMessage control, CancellationToken cancellationToken, out Task? pending)
     {
         pending = null;
-        if (OutboundRateLimiter.MessagesIn(control) > 0 || !TryOwnIdleWire(out var wire))
+        if (_wire is not { } wire || OutboundRateLimiter.MessagesIn(control) > 0 || Interlocked.CompareExchange(ref _wireOwned, 1, 0) != 0)
         {
+            return false;
+        }
+
+        // Owning the wire, an empty queue means that everything queued before this frame has been written.
+        if (!_queue.IsEmptyAndOpen)
+        {
+            Volatile.Write(ref _wireOwned, 0);
             return false;
         }
 
@@ -139,73 +146,6 @@ internal sealed class ConnectionEgress
             throw;
         }
 
-        pending = Settle(write, messages: 0, liveSince: 0);
-        return true;
-    }
-
-    /// <summary>
-    /// A delivery written by the thread that hands it over (a channel's dispatcher) when nothing is queued or being
-    /// written before it, as <see cref="TryWriteNow(ProtocolMessage, CancellationToken, out Task?)"/>: its shared frame
-    /// (or, for a batch made for this connection alone, one composed from its messages' bytes), with no wake-up of the
-    /// writer. Refused where the writer's work is needed: a connection at its <c>maxOutboundRate</c> (the writer paces),
-    /// or anything queued or being written (then this batch is queued and may be bundled with them). A write left pending by a slow peer holds the wire, so the
-    /// caller's next deliveries are queued behind it and the writer waits for it: the caller itself never waits.
-    /// </summary>
-    public bool TryWriteNow(MessageBatch batch, CancellationToken cancellationToken, out Task? pending)
-    {
-        pending = null;
-        if (batch.Messages.Length == 0 || !TryOwnIdleWire(out var wire))
-        {
-            return false;
-        }
-
-        // Within maxOutboundRate it goes now; beyond it the writer waits out the rate (the limiter is the wire owner's).
-        if (!_pacing.TryTake(batch.Messages.Length))
-        {
-            Volatile.Write(ref _wireOwned, 0);
-            return false;
-        }
-
-        ValueTask write;
-        try
-        {
-            var frame = batch.ComposedFromMessages
-                ? Compose(batch.Channel, batch.ChannelSerial, batch.Messages)
-                : batch.GetFrame(_format); // composed once, shared with every subscriber of this format
-            write = wire.WriteAsync(frame, cancellationToken);
-        }
-        catch
-        {
-            ReleaseDirectWrite();
-            throw;
-        }
-
-        pending = Settle(write, batch.Messages.Length, batch.IsReplay ? 0 : batch.Messages[0].LoggedAt);
-        return true;
-    }
-
-    /// <summary>Takes the wire for a direct write: only while the writer is running, does not hold it and has nothing queued.</summary>
-    private bool TryOwnIdleWire(out IEgressWire wire)
-    {
-        wire = Volatile.Read(ref _wire)!;
-        if (wire is null || Interlocked.CompareExchange(ref _wireOwned, 1, 0) != 0)
-        {
-            return false;
-        }
-
-        // Owning the wire, an empty queue means that everything queued before this frame has been written.
-        if (!_queue.IsEmptyAndOpen)
-        {
-            Volatile.Write(ref _wireOwned, 0);
-            return false;
-        }
-
-        return true;
-    }
-
-    /// <summary>A direct write's end: the wire back at once when it completed, else when it does (returned, for the caller to observe).</summary>
-    private Task? Settle(ValueTask write, int messages, long liveSince)
-    {
         if (write.IsCompleted)
         {
             try
@@ -217,35 +157,25 @@ internal sealed class ConnectionEgress
                 ReleaseDirectWrite();
             }
 
-            Written(messages, liveSince);
-            return null;
+            Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
+            return true;
         }
 
-        var pending = CompleteDirectWriteAsync(write, messages, liveSince);
+        pending = CompleteDirectWriteAsync(write);
         Volatile.Write(ref _directWrite, pending);
-        return pending;
+        return true;
     }
 
-    private async Task CompleteDirectWriteAsync(ValueTask write, int messages, long liveSince)
+    private async Task CompleteDirectWriteAsync(ValueTask write)
     {
         try
         {
             await write.ConfigureAwait(false);
+            Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
         }
         finally
         {
             ReleaseDirectWrite();
-        }
-
-        Written(messages, liveSince);
-    }
-
-    private void Written(int messages, long liveSince)
-    {
-        Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
-        if (messages > 0)
-        {
-            _metrics?.FrameWritten(messages, liveSince);
         }
     }
 
@@ -255,20 +185,12 @@ internal sealed class ConnectionEgress
         Volatile.Write(ref _wireOwned, 0);
     }
 
-    /// <summary>Test hook: awaited by the writer once woken for queued items, before it takes the wire.</summary>
-    internal Func<ValueTask>? BeforeTakingWire { get; set; }
-
     /// <summary>Test hook: called when the writer finds the wire held by a direct write, before it waits for it.</summary>
     internal Action? WireHeld { get; set; }
 
     /// <summary>Takes the wire for the writer, once a direct write that holds it has completed.</summary>
     private async ValueTask TakeWireAsync()
     {
-        if (BeforeTakingWire is { } before)
-        {
-            await before().ConfigureAwait(false);
-        }
-
         var spin = default(SpinWait);
         var held = false;
         while (Interlocked.CompareExchange(ref _wireOwned, 1, 0) != 0)
@@ -430,12 +352,20 @@ internal sealed class ConnectionEgress
         }
         else
         {
-            bytes = Compose(_bundleChannel!, _bundleSerial!, CollectionsMarshal.AsSpan(_bundle));
+            var (connectionId, timestamp) = DeliveredMessage.FrameFields(CollectionsMarshal.AsSpan(_bundle));
+            foreach (var message in _bundle)
+            {
+                _parts.Add(message.GetBytesInFrame(_format, connectionId, timestamp));
+            }
+
+            MessageFrames.Write(_format, _bundleChannel!, _bundleSerial!, CollectionsMarshal.AsSpan(_parts), _buffer, connectionId, timestamp);
+            bytes = _buffer.WrittenMemory;
         }
 
         var count = _bundle.Count;
         var liveSince = _bundleLiveSince;
         _bundle.Clear();
+        _parts.Clear();
         _bundleSingle = null;
         _bundleBytes = 0;
         _bundleChanged = false;
@@ -445,20 +375,6 @@ internal sealed class ConnectionEgress
 
         // Per frame, not per message: one counter add and at most one histogram record, whatever the frame holds.
         _metrics?.FrameWritten(count, liveSince);
-    }
-
-    /// <summary>One MESSAGE frame composed in the egress's buffer from the messages' shared bytes (no message serialised again).</summary>
-    private ReadOnlyMemory<byte> Compose(string channel, string channelSerial, ReadOnlySpan<DeliveredMessage> messages)
-    {
-        var (connectionId, timestamp) = DeliveredMessage.FrameFields(messages);
-        foreach (var message in messages)
-        {
-            _parts.Add(message.GetBytesInFrame(_format, connectionId, timestamp));
-        }
-
-        MessageFrames.Write(_format, channel, channelSerial, CollectionsMarshal.AsSpan(_parts), _buffer, connectionId, timestamp);
-        _parts.Clear();
-        return _buffer.WrittenMemory;
     }
 
     private async ValueTask SendAsync(IEgressWire wire, ReadOnlyMemory<byte> bytes, int messages, CancellationToken cancellationToken)

@@ -8,7 +8,7 @@ namespace TokenWire.Server.Connections;
 /// message count, other frames nothing. Instead of refusing, it lets the bucket go into debt and says how long to wait
 /// before the write, so a connection above the rate falls behind, its bounded outbound queue fills and the slow-consumer
 /// policy disconnects it (it then resumes and is replayed what it missed); nothing waits but that connection's writer.
-/// Not thread-safe: its callers are whoever holds the egress's wire (the writer, or a direct write).
+/// Not thread-safe: the transport's write loop is its only caller.
 /// </summary>
 public sealed class OutboundRateLimiter(int messagesPerSecond, TimeProvider time)
 {
@@ -30,33 +30,10 @@ public sealed class OutboundRateLimiter(int messagesPerSecond, TimeProvider time
             return TimeSpan.Zero;
         }
 
-        Refill();
-        _tokens -= messages;
-        return _tokens >= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(-_tokens / messagesPerSecond);
-    }
-
-    /// <summary>Takes <paramref name="messages"/> tokens only if they are there (no wait, no debt); false, taking none, otherwise.</summary>
-    public bool TryTake(int messages)
-    {
-        if (!IsLimited || messages <= 0)
-        {
-            return true;
-        }
-
-        Refill();
-        if (_tokens < messages)
-        {
-            return false;
-        }
-
-        _tokens -= messages;
-        return true;
-    }
-
-    private void Refill()
-    {
         var now = time.GetTimestamp();
         _tokens = Math.Min(messagesPerSecond, _tokens + (time.GetElapsedTime(_refilledAt, now).TotalSeconds * messagesPerSecond));
         _refilledAt = now;
+        _tokens -= messages;
+        return _tokens >= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(-_tokens / messagesPerSecond);
     }
 }

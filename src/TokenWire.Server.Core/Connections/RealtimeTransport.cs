@@ -122,39 +122,13 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
             return;
         }
 
-        // Written by the delivering thread when the egress is idle (no writer to wake), else queued: see TryWriteNow.
-        if (!TryWriteNow(batch) && !_egress.TryEnqueue(batch))
+        if (!_egress.TryEnqueue(batch))
         {
             EndSlowConsumer();
             return;
         }
 
         OutboundStats.Count(_stats, batch, Format);
-    }
-
-    /// <summary>A delivery written directly; a failed write ends the transport (the client resumes and is replayed it).</summary>
-    private bool TryWriteNow(MessageBatch batch)
-    {
-        Task? pending;
-        try
-        {
-            if (!_egress.TryWriteNow(batch, _stop.Token, out pending))
-            {
-                return false;
-            }
-        }
-        catch (Exception ex) when (IsWriteFailure(ex))
-        {
-            _ = WriteFailedAsync();
-            return true;
-        }
-
-        if (pending is not null)
-        {
-            _ = ObserveAsync(pending);
-        }
-
-        return true;
     }
 
     private void CountOutbound(EncodedFrame frame) => OutboundStats.Count(_stats, frame, Format);

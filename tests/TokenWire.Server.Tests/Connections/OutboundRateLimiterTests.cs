@@ -26,22 +26,6 @@ public sealed class OutboundRateLimiterTests
     }
 
     [Fact]
-    public void TryTake_takes_only_what_is_there_and_leaves_a_refusal_to_Take()
-    {
-        var limiter = new OutboundRateLimiter(messagesPerSecond: 10, _time);
-
-        Assert.True(limiter.TryTake(8));
-        Assert.False(limiter.TryTake(3)); // would go into debt: nothing taken
-        Assert.True(limiter.TryTake(2));
-        Assert.False(limiter.TryTake(1));
-
-        // The refused frame goes through Take (the writer), which waits its share: the refusal took nothing.
-        Assert.Equal(TimeSpan.FromMilliseconds(100), limiter.Take(1));
-        _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.True(limiter.TryTake(9));
-    }
-
-    [Fact]
     public void A_frame_costs_its_message_count_even_beyond_the_bucket()
     {
         var limiter = new OutboundRateLimiter(messagesPerSecond: 10, _time);
