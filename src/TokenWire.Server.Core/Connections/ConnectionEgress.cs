@@ -228,9 +228,15 @@ internal sealed class ConnectionEgress
                     return; // keeping the wire: nothing is written directly after the queue's end
                 }
 
+                // Declared here to be cleared below: this loop's state machine lives as long as the connection, and
+                // locals live across an await are its fields, so the last item would stay reachable while the
+                // connection waits, however long: promoted by every collection meanwhile (one per subscriber).
+                MessageBatch? batch = null;
+                EncodedFrame? frame = null;
                 while (_queue.TryRead(out var item))
                 {
-                    if (item is MessageBatch batch)
+                    batch = item as MessageBatch;
+                    if (batch is not null)
                     {
                         var size = batch.GetQueuedSize(_format);
                         Dequeued(size);
@@ -243,13 +249,15 @@ internal sealed class ConnectionEgress
                         continue;
                     }
 
-                    var frame = (EncodedFrame)item;
-                    var bytes = frame.GetBytes(_format);
-                    Dequeued(bytes.Length);
+                    frame = (EncodedFrame)item;
+                    var length = frame.GetBytes(_format).Length;
+                    Dequeued(length);
                     await FlushBundleAsync(wire, cancellationToken).ConfigureAwait(false);
-                    await SendAsync(wire, bytes, OutboundRateLimiter.MessagesIn(frame.Message), cancellationToken).ConfigureAwait(false);
+                    await SendAsync(wire, frame.GetBytes(_format), OutboundRateLimiter.MessagesIn(frame.Message), cancellationToken).ConfigureAwait(false);
                 }
 
+                batch = null;
+                frame = null;
                 await FlushBundleAsync(wire, cancellationToken).ConfigureAwait(false);
                 wire.Flush();
 
