@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using TokenWire.Protocol;
 using TokenWire.Protocol.Serials;
 using TokenWire.Server.Configuration;
@@ -38,10 +39,19 @@ public sealed class LogWriterTests
     [Fact]
     public async Task Past_the_outage_wait_it_gives_up_with_a_retriable_50003()
     {
+        // On a clock of its own: the back-offs end only when the test moves it, so a busy box cannot use up the wait
+        // before the first retry.
         var log = new FlakyLog(_store) { FailuresLeft = int.MaxValue };
-        var writer = Writer(log, TimeSpan.FromMilliseconds(100));
+        var time = new FakeTimeProvider();
+        var writer = Writer(log, TimeSpan.FromMilliseconds(100), time);
 
-        var failure = await Assert.ThrowsAsync<EngineUnavailableException>(() => writer.AppendAsync(Channel, [Token("conn:0:0", "a")], Retention, null, CancellationToken.None).AsTask().Within());
+        var appending = writer.AppendAsync(Channel, [Token("conn:0:0", "a")], Retention, null, CancellationToken.None).AsTask();
+        await Wait.Eventually("the outage wait used up", () =>
+        {
+            time.Advance(TimeSpan.FromMilliseconds(5));
+            return appending.IsCompleted;
+        });
+        var failure = await Assert.ThrowsAsync<EngineUnavailableException>(() => appending);
 
         Assert.Equal(ErrorCodes.ServiceUnavailable, failure.Error.Code);
         Assert.True(log.Attempts > 1);
@@ -96,10 +106,11 @@ public sealed class LogWriterTests
         Assert.Empty(await Names());
     }
 
-    private static LogWriter Writer(IMessageLog log, TimeSpan outageWait)
+    private static LogWriter Writer(IMessageLog log, TimeSpan outageWait, TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         var options = Options.Create(new TokenWireOptions { EngineOutageWait = outageWait });
-        return new LogWriter(log, new EngineOutage(options, TimeProvider.System, NullLogger<EngineOutage>.Instance), TimeProvider.System);
+        return new LogWriter(log, new EngineOutage(options, time, NullLogger<EngineOutage>.Instance), time);
     }
 
     /// <summary>What the realtime session does around each publish: append, then settle its order.</summary>
