@@ -36,7 +36,7 @@ public sealed partial class RealtimeSession
 
         for (var i = 0; i < annotations.Count; i++)
         {
-            annotations[i].Id ??= MessageIds.For(MessageIds.RealtimeBase(Connection.Id, msgSerial), i);
+            annotations[i].Id ??= MessageIds.ForRealtime(Connection.Id, msgSerial, i);
         }
 
         await AcknowledgeAsync(msgSerial, PublishAnnotationsAsync(channel, annotations, cancellationToken), channel).ConfigureAwait(false);

@@ -63,7 +63,6 @@ public sealed partial class RealtimeSession
         var auth = Connection.Auth;
         var owner = _services.Presence.OwnerOf(Connection);
         var now = _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        var idBase = MessageIds.RealtimeBase(Connection.Id, msgSerial);
         var changes = new List<PresenceChange>(items.Count);
         for (var i = 0; i < items.Count; i++)
         {
@@ -87,7 +86,7 @@ public sealed partial class RealtimeSession
             stamped.Timestamp = now;
 
             // An automatic re-enter brings the member's original id back (RTP17g) and keeps it.
-            stamped.Id ??= MessageIds.For(idBase, i);
+            stamped.Id ??= MessageIds.ForRealtime(Connection.Id, msgSerial, i);
             changes.Add(new PresenceChange(stamped, owner));
         }
 

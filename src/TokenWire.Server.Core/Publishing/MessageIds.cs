@@ -15,13 +15,9 @@ public static class MessageIds
     /// <summary>Alphanumeric only: a base is followed by <c>:index</c>, and realtime bases are connection ids (the same alphabet).</summary>
     private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-    /// <summary>The base of the items of a realtime MESSAGE or PRESENCE.</summary>
-    public static string RealtimeBase(string connectionId, long msgSerial) =>
-        string.Concat(connectionId, ":", msgSerial.ToString(CultureInfo.InvariantCulture));
-
     public static string For(string idBase, int index) => string.Concat(idBase, ":", index.ToString(CultureInfo.InvariantCulture));
 
-    /// <summary><c>connectionId:msgSerial:index</c>, the id <see cref="For"/> gives under <see cref="RealtimeBase"/>, as one string.</summary>
+    /// <summary>The id of item <paramref name="index"/> of a realtime MESSAGE, PRESENCE or ANNOTATION: <c>connectionId:msgSerial:index</c>.</summary>
     public static string ForRealtime(string connectionId, long msgSerial, int index)
     {
         Span<char> tail = stackalloc char[48]; // ":" + a long + ":" + an int

@@ -39,7 +39,7 @@ public sealed class MessageIdsTests
     [InlineData(long.MaxValue, int.MaxValue)]
     public void A_realtime_id_is_the_connection_the_msgSerial_and_the_index(long msgSerial, int index)
     {
-        Assert.Equal(MessageIds.For(MessageIds.RealtimeBase("AbC123xyz", msgSerial), index), MessageIds.ForRealtime("AbC123xyz", msgSerial, index));
+        Assert.Equal(MessageIds.For($"AbC123xyz:{msgSerial}", index), MessageIds.ForRealtime("AbC123xyz", msgSerial, index));
         Assert.Equal($"AbC123xyz:{msgSerial}:{index}", MessageIds.ForRealtime("AbC123xyz", msgSerial, index));
     }
 
