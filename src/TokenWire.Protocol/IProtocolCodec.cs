@@ -14,6 +14,9 @@ public interface IProtocolCodec
 
     ProtocolMessage Read(ReadOnlySequence<byte> input);
 
+    /// <summary><see cref="Read(ReadOnlySequence{byte})"/>, reusing the connection's recent strings (<see cref="RecentStrings"/>).</summary>
+    ProtocolMessage Read(ReadOnlySequence<byte> input, RecentStrings? strings) => Read(input);
+
     /// <summary>One message object on its own: the piece a MESSAGE frame is composed from (<see cref="MessageFrames"/>).</summary>
     void WriteMessage(Message message, IBufferWriter<byte> output);
 

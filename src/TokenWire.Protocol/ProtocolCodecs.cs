@@ -30,6 +30,10 @@ public static class ProtocolCodecs
     public static ProtocolMessage Decode(this IProtocolCodec codec, ReadOnlyMemory<byte> input) =>
         codec.Read(new ReadOnlySequence<byte>(input));
 
+    /// <inheritdoc cref="IProtocolCodec.Read(ReadOnlySequence{byte}, RecentStrings)"/>
+    public static ProtocolMessage Decode(this IProtocolCodec codec, ReadOnlyMemory<byte> input, RecentStrings? strings) =>
+        codec.Read(new ReadOnlySequence<byte>(input), strings);
+
     public static byte[] EncodeMessages(this IProtocolCodec codec, IReadOnlyList<Message> messages)
     {
         var buffer = new ArrayBufferWriter<byte>(256);

@@ -116,6 +116,79 @@ public abstract class ProtocolCodecConformance
         ClientFrameExpectations.AssertKeyFields(frame, pm);
     }
 
+    [Fact]
+    public void Every_client_frame_decodes_the_same_with_a_connections_recent_strings_first_seen_and_repeated()
+    {
+        // One cache through every captured frame, twice, as one connection would: more distinct strings than it keeps,
+        // so entries are replaced and found again; each decode must equal the plain one.
+        var strings = new RecentStrings();
+        for (var pass = 0; pass < 2; pass++)
+        {
+            foreach (var frame in CapturedFrames.ClientFrameNames)
+            {
+                var input = CapturedFrames.Client(Format, frame);
+                ProtocolAssert.Equivalent(Codec.Decode(input), Codec.Decode(input, strings));
+            }
+        }
+    }
+
+    [Fact]
+    public void A_publish_with_recent_strings_reads_each_frames_own_names_and_reuses_the_repeated_ones()
+    {
+        var strings = new RecentStrings();
+        var names = new[] { "token", "tokeN", "toke", "tokens", "ünïcode", "token", "tok\"en", "" };
+        var decoded = new List<ProtocolMessage>();
+        for (var i = 0; i < names.Length; i++)
+        {
+            var sent = new ProtocolMessage(ProtocolAction.Message)
+            {
+                Channel = i % 2 == 0 ? "stream-1" : "stream-10",
+                MsgSerial = i,
+                Messages = [new Message { Name = names[i], Encoding = "json", ClientId = "agent", Data = MessageData.FromText("{}") }, new Message { Name = names[i] }],
+            };
+            var read = Codec.Decode(Codec.Encode(sent), strings);
+            ProtocolAssert.Equivalent(sent, read);
+            decoded.Add(read);
+        }
+
+        Assert.Same(decoded[0].Channel, decoded[2].Channel);
+        Assert.Same(decoded[0].Messages![0].Name, decoded[5].Messages![0].Name);
+        Assert.Same(decoded[0].Messages![0].Encoding, decoded[7].Messages![0].Encoding);
+        Assert.Same(decoded[0].Messages![0].Name, decoded[0].Messages![1].Name);
+    }
+
+    [Fact]
+    public void A_name_that_is_not_valid_UTF8_decodes_with_recent_strings_as_without_them()
+    {
+        // Sent as "a\uFFFD" (EF BF BD), then its bytes broken into FF 7A 7A: JSON refuses them, MessagePack replaces
+        // the FF; a cache holding "a\uFFFD" must change neither.
+        var valid = Codec.Encode(new ProtocolMessage(ProtocolAction.Message) { Channel = "c", MsgSerial = 1, Messages = [new Message { Name = "a\uFFFD" }] });
+        var broken = (byte[])valid.Clone();
+        var at = broken.AsSpan().IndexOf(new byte[] { 0xEF, 0xBF, 0xBD });
+        broken[at] = 0xFF;
+        broken[at + 1] = (byte)'z';
+        broken[at + 2] = (byte)'z';
+        var strings = new RecentStrings();
+        Codec.Decode(valid, strings);
+
+        var plain = Outcome(() => Codec.Decode(broken));
+        var kept = Outcome(() => Codec.Decode(broken, strings));
+
+        Assert.Equal(plain, kept);
+
+        static string Outcome(Func<ProtocolMessage> decode)
+        {
+            try
+            {
+                return "name " + decode().Messages![0].Name;
+            }
+            catch (ProtocolException ex)
+            {
+                return "refused " + ex.Error.Code;
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(ClientFrames), MemberType = typeof(ProtocolCodecConformance))]
     public void Captured_client_frame_round_trips_through_encode_and_decode(string frame)

@@ -101,13 +101,15 @@ public sealed class JsonProtocolCodec : IProtocolCodec
         }
     }
 
-    public ProtocolMessage Read(ReadOnlySequence<byte> input)
+    public ProtocolMessage Read(ReadOnlySequence<byte> input) => Read(input, null);
+
+    public ProtocolMessage Read(ReadOnlySequence<byte> input, RecentStrings? strings)
     {
         try
         {
             var reader = new Utf8JsonReader(input, ReaderOptions);
             JsonProtocolReader.ReadToken(ref reader);
-            var message = JsonProtocolReader.ReadProtocolMessage(ref reader, input, _serverFields);
+            var message = JsonProtocolReader.ReadProtocolMessage(ref reader, input, _serverFields, strings);
             JsonProtocolReader.ExpectEnd(ref reader);
             return message;
         }

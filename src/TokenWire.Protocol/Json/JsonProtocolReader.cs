@@ -26,7 +26,9 @@ internal static class JsonProtocolReader
 
     /// <param name="serverFields">Also read the fields only a server sends (<see cref="Message.Annotations"/>): for
     /// clients, never for a server reading what clients send.</param>
-    public static ProtocolMessage ReadProtocolMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, bool serverFields = false)
+    /// <param name="strings">The connection's recent strings, reused for the channel and the messages' names,
+    /// encodings and clientIds; null to decode each anew.</param>
+    public static ProtocolMessage ReadProtocolMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, bool serverFields = false, RecentStrings? strings = null)
     {
         Expect(ref reader, JsonTokenType.StartObject, "ProtocolMessage");
         var pm = new ProtocolMessage();
@@ -60,7 +62,7 @@ internal static class JsonProtocolReader
             }
             else if (reader.ValueTextEquals("channel"u8))
             {
-                pm.Channel = ReadString(ref reader);
+                pm.Channel = ReadString(ref reader, strings);
             }
             else if (reader.ValueTextEquals("channelSerial"u8))
             {
@@ -82,11 +84,11 @@ internal static class JsonProtocolReader
             }
             else if (reader.ValueTextEquals("messages"u8))
             {
-                pm.Messages = ReadMessageArray(ref reader, input, serverFields);
+                pm.Messages = ReadMessages(ref reader, input, serverFields, strings);
             }
             else if (reader.ValueTextEquals("presence"u8))
             {
-                pm.Presence = ReadMessageArray(ref reader, input)?.ConvertAll(PresenceMessage.FromMessage);
+                pm.Presence = ReadMessageList(ref reader, input, strings)?.ConvertAll(PresenceMessage.FromMessage);
             }
             else if (reader.ValueTextEquals("annotations"u8))
             {
@@ -123,7 +125,7 @@ internal static class JsonProtocolReader
         return pm;
     }
 
-    public static Message ReadMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, bool serverFields = false) => ReadMessage(ref reader, input, null, serverFields);
+    public static Message ReadMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, bool serverFields = false) => ReadMessage(ref reader, input, null, serverFields, null);
 
     /// <summary>TAN2: a message's fields plus <c>messageSerial</c>, <c>type</c> and <c>count</c>.</summary>
     public static Annotation ReadAnnotation(ref Utf8JsonReader reader, ReadOnlySequence<byte> input)
@@ -132,7 +134,7 @@ internal static class JsonProtocolReader
         return Annotation.FromCarrier(ReadMessage(ref reader, input, fields), fields);
     }
 
-    private static Message ReadMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, AnnotationFields? annotation, bool serverFields = false)
+    private static Message ReadMessage(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, AnnotationFields? annotation, bool serverFields = false, RecentStrings? strings = null)
     {
         Expect(ref reader, JsonTokenType.StartObject, "Message");
         var message = new Message();
@@ -146,7 +148,7 @@ internal static class JsonProtocolReader
             }
             else if (reader.ValueTextEquals("name"u8))
             {
-                message.Name = ReadString(ref reader);
+                message.Name = ReadString(ref reader, strings);
             }
             else if (reader.ValueTextEquals("data"u8))
             {
@@ -166,11 +168,11 @@ internal static class JsonProtocolReader
             }
             else if (reader.ValueTextEquals("encoding"u8))
             {
-                message.Encoding = ReadString(ref reader);
+                message.Encoding = ReadString(ref reader, strings);
             }
             else if (reader.ValueTextEquals("clientId"u8))
             {
-                message.ClientId = ReadString(ref reader);
+                message.ClientId = ReadString(ref reader, strings);
             }
             else if (reader.ValueTextEquals("connectionId"u8))
             {
@@ -262,7 +264,41 @@ internal static class JsonProtocolReader
         }
     }
 
-    private static List<Message>? ReadMessageArray(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, bool serverFields = false)
+    /// <summary>
+    /// A MESSAGE's messages. The common one-message frame becomes an array of one: a list would cost its own object
+    /// and an array of four.
+    /// </summary>
+    private static IReadOnlyList<Message>? ReadMessages(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, bool serverFields, RecentStrings? strings)
+    {
+        ReadToken(ref reader);
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        Expect(ref reader, JsonTokenType.StartArray, "messages");
+        if (ReadToken(ref reader) == JsonTokenType.EndArray)
+        {
+            return [];
+        }
+
+        var first = ReadMessage(ref reader, input, null, serverFields, strings);
+        if (ReadToken(ref reader) == JsonTokenType.EndArray)
+        {
+            return [first];
+        }
+
+        var messages = new List<Message> { first };
+        do
+        {
+            messages.Add(ReadMessage(ref reader, input, null, serverFields, strings));
+        }
+        while (ReadToken(ref reader) != JsonTokenType.EndArray);
+
+        return messages;
+    }
+
+    private static List<Message>? ReadMessageList(ref Utf8JsonReader reader, ReadOnlySequence<byte> input, RecentStrings? strings)
     {
         ReadToken(ref reader);
         if (reader.TokenType == JsonTokenType.Null)
@@ -274,7 +310,7 @@ internal static class JsonProtocolReader
         var messages = new List<Message>();
         while (ReadToken(ref reader) != JsonTokenType.EndArray)
         {
-            messages.Add(ReadMessage(ref reader, input, serverFields));
+            messages.Add(ReadMessage(ref reader, input, null, false, strings));
         }
 
         return messages;
@@ -503,6 +539,24 @@ internal static class JsonProtocolReader
             MaxFrameSize = maxFrame,
             ConnectionStateTtl = ttl,
             MaxIdleInterval = idle,
+        };
+    }
+
+    /// <summary>A string value, from <paramref name="strings"/> when it is kept there (unescaped and contiguous).</summary>
+    private static string? ReadString(ref Utf8JsonReader reader, RecentStrings? strings)
+    {
+        ReadToken(ref reader);
+        if (strings is not null && reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && !reader.HasValueSequence
+            && strings.TryGet(reader.ValueSpan, out var kept))
+        {
+            return kept;
+        }
+
+        return reader.TokenType switch
+        {
+            JsonTokenType.String => reader.GetString(),
+            JsonTokenType.Null => null,
+            _ => throw new JsonException($"expected a string, got {reader.TokenType}"),
         };
     }
 

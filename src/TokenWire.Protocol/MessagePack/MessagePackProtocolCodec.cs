@@ -84,12 +84,14 @@ public sealed class MessagePackProtocolCodec : IProtocolCodec
     public IReadOnlyList<Annotation> ReadAnnotations(ReadOnlySequence<byte> input) =>
         ReadBody(input, MessagePackProtocolReader.ReadAnnotation);
 
-    public ProtocolMessage Read(ReadOnlySequence<byte> input)
+    public ProtocolMessage Read(ReadOnlySequence<byte> input) => Read(input, null);
+
+    public ProtocolMessage Read(ReadOnlySequence<byte> input, RecentStrings? strings)
     {
         try
         {
             var reader = new MessagePackReader(input);
-            var message = MessagePackProtocolReader.ReadProtocolMessage(ref reader, _serverFields);
+            var message = MessagePackProtocolReader.ReadProtocolMessage(ref reader, _serverFields, strings);
             ExpectEnd(ref reader);
             return message;
         }

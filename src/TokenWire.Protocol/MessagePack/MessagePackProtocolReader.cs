@@ -22,7 +22,9 @@ internal static class MessagePackProtocolReader
 
     /// <param name="serverFields">Also read the fields only a server sends (<see cref="Message.Annotations"/>): for
     /// clients, never for a server reading what clients send.</param>
-    public static ProtocolMessage ReadProtocolMessage(ref MessagePackReader reader, bool serverFields = false)
+    /// <param name="strings">The connection's recent strings, reused for the channel and the messages' names,
+    /// encodings and clientIds; null to decode each anew.</param>
+    public static ProtocolMessage ReadProtocolMessage(ref MessagePackReader reader, bool serverFields = false, RecentStrings? strings = null)
     {
         var count = ReadMapHeader(ref reader, "ProtocolMessage");
         var pm = new ProtocolMessage();
@@ -42,18 +44,19 @@ internal static class MessagePackProtocolReader
                 case "count": pm.Count = ReadInt(ref reader); break;
                 case "error": pm.Error = ReadError(ref reader); break;
                 case "id": pm.Id = ReadString(ref reader); break;
-                case "channel": pm.Channel = ReadString(ref reader); break;
+                case "channel": pm.Channel = ReadString(ref reader, strings); break;
                 case "channelSerial": pm.ChannelSerial = ReadString(ref reader); break;
                 case "connectionId": pm.ConnectionId = ReadString(ref reader); break;
                 case "msgSerial": pm.MsgSerial = ReadLong(ref reader); break;
                 case "timestamp": pm.Timestamp = ReadLong(ref reader); break;
                 case "messages":
                     {
+                        // An array, not a list: one object fewer per frame.
                         var n = ReadArrayHeader(ref reader, "messages");
-                        var messages = new List<Message>(n);
+                        var messages = n == 0 ? Array.Empty<Message>() : new Message[n];
                         for (var j = 0; j < n; j++)
                         {
-                            messages.Add(ReadMessage(ref reader, null, serverFields));
+                            messages[j] = ReadMessage(ref reader, null, serverFields, strings);
                         }
 
                         pm.Messages = messages;
@@ -66,7 +69,7 @@ internal static class MessagePackProtocolReader
                         var items = new List<PresenceMessage>(n);
                         for (var j = 0; j < n; j++)
                         {
-                            items.Add(PresenceMessage.FromMessage(ReadMessage(ref reader)));
+                            items.Add(PresenceMessage.FromMessage(ReadMessage(ref reader, null, false, strings)));
                         }
 
                         pm.Presence = items;
@@ -141,7 +144,7 @@ internal static class MessagePackProtocolReader
         return Annotation.FromCarrier(ReadMessage(ref reader, fields), fields);
     }
 
-    private static Message ReadMessage(ref MessagePackReader reader, AnnotationFields? annotation, bool serverFields = false)
+    private static Message ReadMessage(ref MessagePackReader reader, AnnotationFields? annotation, bool serverFields = false, RecentStrings? strings = null)
     {
         var count = ReadMapHeader(ref reader, "Message");
         var message = new Message();
@@ -156,7 +159,7 @@ internal static class MessagePackProtocolReader
             switch (key)
             {
                 case "id": message.Id = ReadString(ref reader); break;
-                case "name": message.Name = ReadString(ref reader); break;
+                case "name": message.Name = ReadString(ref reader, strings); break;
                 case "data":
                     switch (reader.NextMessagePackType)
                     {
@@ -172,10 +175,10 @@ internal static class MessagePackProtocolReader
 
                     break;
                 case "encoding":
-                    var encoding = ReadString(ref reader);
+                    var encoding = ReadString(ref reader, strings);
                     message.Encoding = message.Encoding is null ? encoding : encoding + "/" + message.Encoding;
                     break;
-                case "clientId": message.ClientId = ReadString(ref reader); break;
+                case "clientId": message.ClientId = ReadString(ref reader, strings); break;
                 case "connectionId": message.ConnectionId = ReadString(ref reader); break;
                 case "connectionKey": message.ConnectionKey = ReadString(ref reader); break;
                 case "timestamp": message.Timestamp = ReadLong(ref reader); break;
@@ -341,6 +344,24 @@ internal static class MessagePackProtocolReader
     }
 
     private static bool TryReadNil(ref MessagePackReader reader) => reader.TryReadNil();
+
+    /// <summary>A string value, from <paramref name="strings"/> when it is kept there (contiguous in the input).</summary>
+    private static string? ReadString(ref MessagePackReader reader, RecentStrings? strings)
+    {
+        if (strings is null || reader.NextMessagePackType != MessagePackType.String)
+        {
+            return ReadString(ref reader);
+        }
+
+        var peek = reader.CreatePeekReader();
+        if (peek.TryReadStringSpan(out var utf8) && strings.TryGet(utf8, out var kept))
+        {
+            reader = peek;
+            return kept;
+        }
+
+        return ReadString(ref reader);
+    }
 
     private static string? ReadString(ref MessagePackReader reader) =>
         reader.NextMessagePackType == MessagePackType.String

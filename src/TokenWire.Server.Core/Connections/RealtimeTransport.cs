@@ -62,6 +62,12 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
     /// <summary>1 once a closing frame was queued or the transport aborted: closing is one-shot, later sends are dropped.</summary>
     private int _closing;
 
+    /// <summary>
+    /// The short strings this connection's frames repeat (<see cref="RecentStrings"/>); made by its first MESSAGE or
+    /// PRESENCE, so a connection that only subscribes keeps none. Only the read loop touches it.
+    /// </summary>
+    private RecentStrings? _strings;
+
     /// <param name="appendRollupWindow">This connection's <c>appendRollupWindow</c> for the appends it publishes.</param>
     /// <param name="abortEndsReceive">Whether <see cref="WebSocket.Abort"/> ends a pending receive without a token (true for the fast path's pipe stream).</param>
     /// <param name="pinger">The socket's stream, when the wheel is to send its pings (the WebSocket then has no keep-alive of its own).</param>
@@ -347,7 +353,11 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
                 try
                 {
                     // The decoded message copies what it keeps, so the buffer goes back to the pool at once.
-                    message = _codec.Decode(buffer.WrittenMemory);
+                    message = _codec.Decode(buffer.WrittenMemory, _strings);
+                    if (_strings is null && message.Action is ProtocolAction.Message or ProtocolAction.Presence)
+                    {
+                        _strings = new RecentStrings();
+                    }
                 }
                 catch (ProtocolException ex)
                 {
