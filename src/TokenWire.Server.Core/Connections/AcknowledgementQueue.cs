@@ -29,6 +29,13 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
     private bool _ended;
 
     /// <summary>
+    /// The ACK every answer reuses (with its one-entry <c>res</c>): answers go out one at a time, and the transport only
+    /// borrows it for the call (<see cref="IRealtimeTransport.SendAnswer"/>), so a publish costs no ProtocolMessage.
+    /// </summary>
+    private readonly ProtocolMessage _ack = new(ProtocolAction.Ack) { Count = 1 };
+    private readonly PublishResult[] _ackRes = new PublishResult[1];
+
+    /// <summary>
     /// Answers <paramref name="msgSerial"/> once <paramref name="outcome"/> completes, after every earlier one; awaits
     /// it once. A ValueTask: an operation that completed at once (an in-memory append) then allocates no Task.
     /// </summary>
@@ -62,8 +69,7 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
             var result = await outcome.ConfigureAwait(false);
             if (!_ended)
             {
-                // Presence ACKs carry no res (there are no serials to report).
-                send(new ProtocolMessage(ProtocolAction.Ack) { MsgSerial = msgSerial, Count = 1, Res = result is null ? null : [result] });
+                SendAck(msgSerial, result);
             }
         }
         catch (EngineUnavailableException ex)
@@ -105,6 +111,40 @@ internal sealed partial class AcknowledgementQueue(Action<ProtocolMessage> send,
             Interlocked.Decrement(ref _inFlight);
         }
     }
+
+    /// <summary>Presence ACKs carry no res (there are no serials to report).</summary>
+    private void SendAck(long msgSerial, PublishResult? result)
+    {
+        _ack.MsgSerial = msgSerial;
+        if (result is not null)
+        {
+            _ackRes[0] = result;
+            _ack.Res = _ackRes;
+        }
+
+        try
+        {
+            send(_ack);
+        }
+        finally
+        {
+            // Nothing of this publish stays reachable from the queue, which lives as long as the connection.
+            _ackRes[0] = null!;
+            _ack.Res = null;
+        }
+    }
+
+    /// <summary>
+    /// A copy of an answer that a transport keeps past <see cref="IRealtimeTransport.SendAnswer"/> (to queue it): the
+    /// answer itself is reused for the next one.
+    /// </summary>
+    public static ProtocolMessage Keep(ProtocolMessage answer) => new(answer.Action)
+    {
+        MsgSerial = answer.MsgSerial,
+        Count = answer.Count,
+        Error = answer.Error,
+        Res = answer.Res is { } res ? [.. res] : null,
+    };
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Connection {ConnectionId}: operation msgSerial {MsgSerial} on channel {Channel} failed")]
     private static partial void OperationFailed(ILogger logger, Exception exception, string connectionId, long msgSerial, string channel);

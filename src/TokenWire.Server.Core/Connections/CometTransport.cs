@@ -136,7 +136,7 @@ public sealed partial class CometTransport : IRealtimeTransport
     public void Send(ProtocolMessage message) => Enqueue(new EncodedFrame(message));
 
     /// <inheritdoc/>
-    public void SendAnswer(ProtocolMessage answer) => Send(answer); // a poll takes what is queued: no one to skip
+    public void SendAnswer(ProtocolMessage answer) => Send(AcknowledgementQueue.Keep(answer)); // a poll takes what is queued: no one to skip
 
     public bool SendAndClose(ProtocolMessage final)
     {

@@ -21,7 +21,8 @@ public interface IRealtimeTransport : IFrameSink
 
     /// <summary>
     /// An ACK or NACK, which the caller sends in msgSerial order: as <see cref="Send"/>, but a transport may write it on
-    /// the calling thread when nothing is queued before it.
+    /// the calling thread when nothing is queued before it. The answer is only lent for the call (the caller reuses it
+    /// for the next one): a transport that keeps it, to queue it, keeps <see cref="AcknowledgementQueue.Keep"/>'s copy.
     /// </summary>
     void SendAnswer(ProtocolMessage answer);
 

@@ -149,7 +149,8 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
 
     /// <summary>
     /// Written by the calling thread (the read loop, for an in-memory append) when the egress is idle: an ACK per
-    /// publish is then no wake-up of the writer's thread; otherwise queued behind what is there, as <see cref="Send"/>.
+    /// publish is then no wake-up of the writer's thread; otherwise a copy is queued behind what is there (the answer
+    /// is lent: see <see cref="IRealtimeTransport.SendAnswer"/>).
     /// </summary>
     public void SendAnswer(ProtocolMessage answer)
     {
@@ -173,7 +174,7 @@ public sealed partial class RealtimeTransport : IRealtimeTransport
 
         if (!written)
         {
-            Send(answer);
+            Send(AcknowledgementQueue.Keep(answer));
         }
         else if (pending is not null)
         {

@@ -81,12 +81,72 @@ public sealed class AcknowledgementQueueTests
         Assert.Equal([(ProtocolAction.Ack, 0L)], Sent().Select(m => (m.Action, m.MsgSerial!.Value)));
     }
 
+    [Fact]
+    public async Task Each_answer_is_written_as_the_ACK_a_new_ProtocolMessage_made_in_both_formats_though_the_queue_reuses_one()
+    {
+        // The transport encodes what it is lent during the call; the bytes must be those of a fresh ACK: one serial,
+        // several, an idempotent duplicate's (no serial for the message already stored), then a presence ACK (no res)
+        // after those, and a NACK between ACKs.
+        PublishResult?[] results = [new(["e1@1:0"]), new(["e1@2:0", "e1@2:1", "e1@2:2"]), new([null]), new([null, "e1@3:1"]), null, new(["e1@4:0"])];
+        var written = new List<(byte[] Json, byte[] MessagePack)>();
+        var queue = new AcknowledgementQueue(
+            m => written.Add((ProtocolCodecs.Json.Encode(m), ProtocolCodecs.MessagePack.Encode(m))),
+            _ => { },
+            NullLogger.Instance,
+            "conn-1");
+        for (var i = 0; i < results.Length; i++)
+        {
+            queue.Enqueue(i, ValueTask.FromResult(results[i]));
+        }
+
+        queue.Nack(results.Length, ErrorCodes.Create(ErrorCodes.InboundRateLimited, "slow down"));
+        queue.Enqueue(results.Length + 1, ValueTask.FromResult<PublishResult?>(new(["e1@5:0"])));
+        await queue.Answered.Within();
+
+        Assert.Equal(results.Length + 2, written.Count);
+        for (var i = 0; i < results.Length; i++)
+        {
+            var fresh = new ProtocolMessage(ProtocolAction.Ack) { MsgSerial = i, Count = 1, Res = results[i] is { } result ? [result] : null };
+            Assert.Equal(ProtocolCodecs.Json.Encode(fresh), written[i].Json);
+            Assert.Equal(ProtocolCodecs.MessagePack.Encode(fresh), written[i].MessagePack);
+        }
+
+        var last = new ProtocolMessage(ProtocolAction.Ack) { MsgSerial = results.Length + 1, Count = 1, Res = [new(["e1@5:0"])] };
+        Assert.Equal(ProtocolCodecs.Json.Encode(last), written[^1].Json);
+        Assert.Equal(ProtocolCodecs.MessagePack.Encode(last), written[^1].MessagePack);
+    }
+
+    [Fact]
+    public async Task An_answer_a_transport_keeps_is_a_copy_unchanged_by_the_answers_after_it()
+    {
+        var lent = new List<ProtocolMessage>();
+        var kept = new List<ProtocolMessage>();
+        var queue = new AcknowledgementQueue(
+            m =>
+            {
+                lent.Add(m);
+                kept.Add(AcknowledgementQueue.Keep(m));
+            },
+            _ => { },
+            NullLogger.Instance,
+            "conn-1");
+        queue.Enqueue(0, ValueTask.FromResult<PublishResult?>(new(["s0"])));
+        queue.Enqueue(1, ValueTask.FromResult<PublishResult?>(new(["s1a", "s1b"])));
+        await queue.Answered.Within();
+
+        Assert.Same(lent[0], lent[1]); // what is lent is reused: keeping it would be a bug
+        Assert.Equal([0L, 1L], kept.Select(m => m.MsgSerial!.Value));
+        Assert.Equal(["s0"], kept[0].Res!.Single().Serials);
+        Assert.Equal(["s1a", "s1b"], kept[1].Res!.Single().Serials);
+        Assert.All(kept, m => Assert.Equal((ProtocolAction.Ack, 1), (m.Action, m.Count!.Value)));
+    }
+
     private AcknowledgementQueue NewQueue() => new(
         m =>
         {
             lock (_sent)
             {
-                _sent.Add(m);
+                _sent.Add(AcknowledgementQueue.Keep(m)); // as a transport that queues it: the answer is only lent
             }
         },
         e =>
