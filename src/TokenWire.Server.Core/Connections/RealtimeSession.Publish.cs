@@ -94,6 +94,12 @@ public sealed partial class RealtimeSession
 
         _appendOrders ??= new Dictionary<string, AppendOrder>(StringComparer.Ordinal);
         _appendOrders.TryGetValue(channel, out var previous);
+        if (previous is not null && previous.TryRestart(id))
+        {
+            // The previous one is stored and named by no one: reused, the dictionary is left as it is.
+            return previous;
+        }
+
         var order = new AppendOrder(id, previous);
         if (_appendOrders.Count >= MaxTrackedAppendOrders && previous is null)
         {

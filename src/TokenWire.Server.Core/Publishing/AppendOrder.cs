@@ -22,7 +22,7 @@ public sealed class AppendOrder
         _previous = Unsettled(previous);
     }
 
-    public string Id { get; }
+    public string Id { get; private set; }
 
     public AppendOutcome Outcome
     {
@@ -68,6 +68,28 @@ public sealed class AppendOrder
         }
 
         settled?.TrySetResult();
+    }
+
+    /// <summary>
+    /// Makes this order the next publish's, with <paramref name="id"/>, when it is stored: a stored publish ends its
+    /// chain, and only the session's latest order per channel is restarted, so no later publish names this one. A
+    /// connection publishing on one channel then costs no new order per publish. False (unchanged) otherwise.
+    /// </summary>
+    public bool TryRestart(string id)
+    {
+        lock (_gate)
+        {
+            if (_outcome != AppendOutcome.Stored)
+            {
+                return false;
+            }
+
+            Id = id;
+            _outcome = AppendOutcome.Pending;
+            _previous = null;
+            _settled = null;
+            return true;
+        }
     }
 
     /// <summary>Completes once the publish is settled (only the slow path waits, so the signal is made on demand).</summary>
