@@ -7,9 +7,9 @@ namespace TokenWire.Server.Engine;
 /// <see cref="PublisherConnectionId"/> (the messages' <c>connectionId</c>) travels beside the messages so echo
 /// suppression needs no re-encoding. <see cref="Ephemeral"/> envelopes carry messages that were not stored
 /// (<c>extras.ephemeral</c>): they have no offset or serial and are delivered live, as they arrive, outside the
-/// log's order.
+/// log's order. A struct: one is made per append and handed down the engine's delivery call by value.
 /// </summary>
-public sealed record BusEnvelope(ChannelKey Channel, string Epoch, IReadOnlyList<LogEntry> Entries, string? PublisherConnectionId, bool Ephemeral = false)
+public readonly record struct BusEnvelope(ChannelKey Channel, string Epoch, IReadOnlyList<LogEntry> Entries, string? PublisherConnectionId, bool Ephemeral = false)
 {
     /// <summary>The publishing connection's <c>appendRollupWindow</c> for an append (zero: deliver each at once).</summary>
     public TimeSpan AppendRollupWindow { get; init; }

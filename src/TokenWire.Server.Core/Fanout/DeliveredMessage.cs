@@ -14,93 +14,67 @@ namespace TokenWire.Server.Fanout;
 /// </summary>
 public sealed class DeliveredMessage
 {
+    // A live delivery is the most common object a publish makes, one per message, so it keeps only references: the
+    // log's entry (its message, offset, version and time), and the rarer states in objects of their own.
+    private readonly LogEntry? _entry;
+    private readonly Stored? _stored;
     private readonly MessageSnapshot? _snapshot;
-    private readonly StoredEntry _stored;
-    private readonly bool _isStored;
-    private readonly int? _action;
-    private readonly string? _connectionId;
-    private readonly long? _timestamp;
-    private Message? _message;
     private PerFormatBytes _bytes;
-    private PerFormatBytes _bytesWithoutConnection;
-    private PerFormatBytes _bytesWithoutConnectionAndTime;
+    private BytesInFrame? _bytesInFrame;
     private DeliveredMessage? _whole;
 
     /// <param name="loggedAt">When the log appended it (Unix ms, <see cref="LogEntry.LoggedAt"/>); 0 when unknown.</param>
     public DeliveredMessage(Message message, long offset, long? versionOf = null, MessageSnapshot? snapshot = null, long loggedAt = 0)
+        : this(new LogEntry(offset, message, versionOf) { LoggedAt = loggedAt }, snapshot)
     {
-        _message = message;
-        LoggedAt = loggedAt;
-        Offset = offset;
-        VersionOf = versionOf;
-        _snapshot = snapshot;
     }
 
     public DeliveredMessage(LogEntry entry, MessageSnapshot? snapshot = null)
-        : this(entry.Message, entry.Offset, entry.VersionOf, snapshot, entry.LoggedAt)
     {
+        _entry = entry;
+        _snapshot = snapshot;
     }
 
     /// <summary>A message as the log stores it, sent as it is stored (a replay: no snapshot, no fold).</summary>
     public DeliveredMessage(StoredEntry stored)
     {
-        Offset = stored.Offset;
-        VersionOf = stored.VersionOf;
-        LoggedAt = stored.LoggedAt;
         if (StoredMessageTranscoder.TryReadHeader(stored.Bytes, out var action, out var connectionId, out var timestamp))
         {
-            _stored = stored;
-            _isStored = true;
-            _action = action;
-            _connectionId = connectionId;
-            _timestamp = stored.Timestamp ?? timestamp;
+            _stored = new Stored(stored, action, connectionId, stored.Timestamp ?? timestamp);
         }
         else
         {
-            _message = stored.Decode().Message;
+            _entry = stored.Decode();
         }
     }
 
     /// <summary>The message; one delivered from its stored bytes is decoded the first time this is read.</summary>
-    public Message Message
-    {
-        get
-        {
-            var message = Volatile.Read(ref _message);
-            if (message is null)
-            {
-                Interlocked.CompareExchange(ref _message, _stored.Decode().Message, null);
-                message = Volatile.Read(ref _message)!;
-            }
-
-            return message;
-        }
-    }
+    public Message Message => _stored is { } stored ? stored.Message : _entry!.Message;
 
     /// <summary>About the message's size on the wire, known without encoding it: its stored bytes, or its
     /// <see cref="Message.Size"/> (what a frame's bound in bytes weighs it at).</summary>
-    public int ApproximateSize => _isStored ? _stored.Bytes.Length : Message.Size;
+    public int ApproximateSize => _stored is { } stored ? stored.Entry.Bytes.Length : Message.Size;
 
     /// <summary><see cref="Message"/>'s <c>action</c>, without decoding a stored one.</summary>
-    public int? Action => _isStored ? _action : Message.Action;
+    public int? Action => _stored is { } stored ? stored.Action : Message.Action;
 
     /// <summary><see cref="Message"/>'s <c>connectionId</c>, without decoding a stored one.</summary>
-    public string? ConnectionId => _isStored ? _connectionId : Message.ConnectionId;
+    public string? ConnectionId => _stored is { } stored ? stored.ConnectionId : Message.ConnectionId;
 
     /// <summary><see cref="Message"/>'s <c>timestamp</c>, without decoding a stored one.</summary>
-    public long? Timestamp => _isStored ? _timestamp : Message.Timestamp;
+    public long? Timestamp => _stored is { } stored ? stored.Timestamp : Message.Timestamp;
 
     /// <summary>The log offset this delivery brings a subscriber to (the last one rolled into it, if several were).</summary>
-    public long Offset { get; }
+    public long Offset => _stored is { } stored ? stored.Entry.Offset : _entry!.Offset;
 
     /// <summary>For a version, the offset of the original message it changes.</summary>
-    public long? VersionOf { get; }
+    public long? VersionOf => _stored is { } stored ? stored.Entry.VersionOf : _entry!.VersionOf;
 
     /// <summary>
     /// When the log appended it (Unix ms; for a version, the version's time, not the message's create time), for
     /// the delivery lag metric; 0 when unknown.
     /// </summary>
-    public long LoggedAt { get; }
+    public long LoggedAt => _stored is { } stored ? stored.Entry.LoggedAt : _entry!.LoggedAt;
 
     public bool IsAppend => Action == MessageActions.Append;
 
@@ -129,8 +103,8 @@ public sealed class DeliveredMessage
     }
 
     /// <summary>The message object's bytes in <paramref name="format"/>; racing encoders produce identical bytes, one wins.</summary>
-    public ReadOnlyMemory<byte> GetBytes(WireFormat format) => _isStored
-        ? _bytes.GetOrEncode(format, _stored, static (stored, format, output) => Transcode(stored, format, output, withoutConnectionId: false, withoutTimestamp: false))
+    public ReadOnlyMemory<byte> GetBytes(WireFormat format) => _stored is { } stored
+        ? _bytes.GetOrEncode(format, stored.Entry, static (stored, format, output) => Transcode(stored, format, output, withoutConnectionId: false, withoutTimestamp: false))
         : _bytes.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, output));
 
     /// <summary>
@@ -146,16 +120,23 @@ public sealed class DeliveredMessage
         }
 
         var withoutTime = frameTimestamp is not null && Timestamp == frameTimestamp;
-        if (_isStored)
+        var variants = Volatile.Read(ref _bytesInFrame);
+        if (variants is null)
+        {
+            Interlocked.CompareExchange(ref _bytesInFrame, new BytesInFrame(), null);
+            variants = Volatile.Read(ref _bytesInFrame)!;
+        }
+
+        if (_stored is { } stored)
         {
             return withoutTime
-                ? _bytesWithoutConnectionAndTime.GetOrEncode(format, _stored, static (stored, format, output) => Transcode(stored, format, output, withoutConnectionId: true, withoutTimestamp: true))
-                : _bytesWithoutConnection.GetOrEncode(format, _stored, static (stored, format, output) => Transcode(stored, format, output, withoutConnectionId: true, withoutTimestamp: false));
+                ? variants.WithoutConnectionAndTime.GetOrEncode(format, stored.Entry, static (stored, format, output) => Transcode(stored, format, output, withoutConnectionId: true, withoutTimestamp: true))
+                : variants.WithoutConnection.GetOrEncode(format, stored.Entry, static (stored, format, output) => Transcode(stored, format, output, withoutConnectionId: true, withoutTimestamp: false));
         }
 
         return withoutTime
-            ? _bytesWithoutConnectionAndTime.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, InheritedFields.ConnectionId | InheritedFields.Timestamp, output))
-            : _bytesWithoutConnection.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, InheritedFields.ConnectionId, output));
+            ? variants.WithoutConnectionAndTime.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, InheritedFields.ConnectionId | InheritedFields.Timestamp, output))
+            : variants.WithoutConnection.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, InheritedFields.ConnectionId, output));
     }
 
     /// <summary>
@@ -183,4 +164,40 @@ public sealed class DeliveredMessage
 
     private static void Transcode(StoredEntry stored, WireFormat format, System.Buffers.IBufferWriter<byte> output, bool withoutConnectionId, bool withoutTimestamp) =>
         StoredMessageTranscoder.Write(format, stored.Bytes, stored.Position, stored.Timestamp, withoutConnectionId, withoutTimestamp, output);
+
+    /// <summary>The message's bytes without the fields a bundle's frame carries: made only when it is bundled.</summary>
+    private sealed class BytesInFrame
+    {
+        public PerFormatBytes WithoutConnection;
+        public PerFormatBytes WithoutConnectionAndTime;
+    }
+
+    /// <summary>A replayed message's stored bytes and the header fields read from them; decoded only if asked.</summary>
+    private sealed class Stored(StoredEntry entry, int? action, string? connectionId, long? timestamp)
+    {
+        private Message? _message;
+
+        public StoredEntry Entry { get; } = entry;
+
+        public int? Action { get; } = action;
+
+        public string? ConnectionId { get; } = connectionId;
+
+        public long? Timestamp { get; } = timestamp;
+
+        public Message Message
+        {
+            get
+            {
+                var message = Volatile.Read(ref _message);
+                if (message is null)
+                {
+                    Interlocked.CompareExchange(ref _message, Entry.Decode().Message, null);
+                    message = Volatile.Read(ref _message)!;
+                }
+
+                return message;
+            }
+        }
+    }
 }
