@@ -520,8 +520,17 @@ public sealed partial class LocalChannel
                 FlushHeldAppends();
             }
 
-            ready.Add(new DeliveredMessage(entry, snapshot));
+            var delivered = new DeliveredMessage(entry, snapshot);
             MarkAppendSent(entry);
+            if (entries.Count == 1)
+            {
+                // The common publish: posted as it is, not through the channel-long list (a young reference written
+                // into an old object is work for every collection until the next).
+                Post([delivered], publisherConnectionId);
+                return;
+            }
+
+            ready.Add(delivered);
         }
 
         PostReady(publisherConnectionId);
@@ -535,11 +544,17 @@ public sealed partial class LocalChannel
             return;
         }
 
-        // A plain message's serial is its position already; a version (carrying its original's serial) needs one made.
-        var last = _readyMessages[^1];
-        var channelSerial = ChannelSerials.Format(last.VersionOf is not null ? new LogPosition(_epoch, last.Offset).ToSerial() : last.Message.Serial!, AnnotationMark);
-        _dispatcher.Post(new MessageBatch(Name, channelSerial, [.. _readyMessages], publisherConnectionId), _subscribers);
+        Post([.. _readyMessages], publisherConnectionId);
         _readyMessages.Clear();
+    }
+
+    /// <summary>Posts messages as one batch. Caller holds the lock.</summary>
+    private void Post(DeliveredMessage[] messages, string? publisherConnectionId)
+    {
+        // A plain message's serial is its position already; a version (carrying its original's serial) needs one made.
+        var last = messages[^1];
+        var channelSerial = ChannelSerials.Format(last.VersionOf is not null ? new LogPosition(_epoch, last.Offset).ToSerial() : last.Message.Serial!, AnnotationMark);
+        _dispatcher.Post(new MessageBatch(Name, channelSerial, messages, publisherConnectionId), _subscribers);
     }
 
     /// <summary>

@@ -36,6 +36,13 @@ internal sealed class ConnectionEgress
     private readonly PooledBufferWriter _buffer = new();
     private readonly List<DeliveredMessage> _bundle = [];
     private readonly List<ReadOnlyMemory<byte>> _parts = [];
+
+    /// <summary>
+    /// A batch of one message that began the bundle, kept out of <see cref="_bundle"/> until another joins it: a
+    /// keeping-up subscriber's delivery then goes out without its message being written into the connection-long list
+    /// (a young reference in an old object, which every collection until the next must scan).
+    /// </summary>
+    private MessageBatch? _alone;
     private MessageBatch? _bundleSingle;
     private string? _bundleChannel;
     private string? _bundleSerial;
@@ -240,7 +247,7 @@ internal sealed class ConnectionEgress
                     {
                         var size = batch.GetQueuedSize(_format);
                         Dequeued(size);
-                        if (_bundle.Count > 0 && (batch.Channel != _bundleChannel || batch.StartsFrame || _bundleBytes + size > _maxBundleBytes))
+                        if (BundleHasMessages && (batch.Channel != _bundleChannel || batch.StartsFrame || _bundleBytes + size > _maxBundleBytes))
                         {
                             await FlushBundleAsync(wire, cancellationToken).ConfigureAwait(false);
                         }
@@ -297,8 +304,21 @@ internal sealed class ConnectionEgress
         return true;
     }
 
+    private bool BundleHasMessages => _bundle.Count > 0 || _alone is not null;
+
     private void AddToBundle(MessageBatch batch, int size)
     {
+        if (_alone is { } alone)
+        {
+            // A second batch joins the one held alone: from here on the bundle is composed as before.
+            _alone = null;
+            AddMessages(alone);
+        }
+        else if (_bundle.Count == 0 && batch.Messages.Length == 1)
+        {
+            _alone = batch;
+        }
+
         _bundleSingle = _bundle.Count == 0 ? batch : null;
         _bundleChannel = batch.Channel;
         _bundleSerial = batch.ChannelSerial;
@@ -308,6 +328,14 @@ internal sealed class ConnectionEgress
             _bundleLiveSince = batch.Messages[0].LoggedAt;
         }
 
+        if (_alone is null)
+        {
+            AddMessages(batch);
+        }
+    }
+
+    private void AddMessages(MessageBatch batch)
+    {
         foreach (var message in batch.Messages)
         {
             if (_bundle.Count > 0 && Coalesce(_bundle[^1], message) is { } folded)
@@ -348,11 +376,12 @@ internal sealed class ConnectionEgress
 
     private async ValueTask FlushBundleAsync(IEgressWire wire, CancellationToken cancellationToken)
     {
-        if (_bundle.Count == 0)
+        if (!BundleHasMessages)
         {
             return;
         }
 
+        ReadOnlySpan<DeliveredMessage> messages = _alone is { } alone ? alone.Messages : CollectionsMarshal.AsSpan(_bundle);
         ReadOnlyMemory<byte> bytes;
         if (_bundleSingle is { ComposedFromMessages: false } single && !_bundleChanged)
         {
@@ -360,8 +389,8 @@ internal sealed class ConnectionEgress
         }
         else
         {
-            var (connectionId, timestamp) = DeliveredMessage.FrameFields(CollectionsMarshal.AsSpan(_bundle));
-            foreach (var message in _bundle)
+            var (connectionId, timestamp) = DeliveredMessage.FrameFields(messages);
+            foreach (var message in messages)
             {
                 _parts.Add(message.GetBytesInFrame(_format, connectionId, timestamp));
             }
@@ -370,11 +399,13 @@ internal sealed class ConnectionEgress
             bytes = _buffer.WrittenMemory;
         }
 
-        var count = _bundle.Count;
+        var count = messages.Length;
         var liveSince = _bundleLiveSince;
         _bundle.Clear();
         _parts.Clear();
+        _alone = null;
         _bundleSingle = null;
+        _bundleSerial = null; // the serial string is the delivery's own: not kept while the connection waits
         _bundleBytes = 0;
         _bundleChanged = false;
         _bundleLiveSince = 0;

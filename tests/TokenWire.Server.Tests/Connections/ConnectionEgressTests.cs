@@ -73,6 +73,33 @@ public sealed class ConnectionEgressTests
         Assert.Equal("01-000000000004", frames[1].ChannelSerial);
     }
 
+    [Theory]
+    [InlineData(WireFormat.Json)]
+    [InlineData(WireFormat.MessagePack)]
+    public async Task A_lone_message_goes_out_as_its_shared_frame_and_another_channel_after_it_in_a_frame_of_its_own(WireFormat format)
+    {
+        // A one-message batch is held outside the bundle list until a second joins it: a batch of another channel
+        // must still close its frame, and one made for this connection alone is still composed under its own name.
+        MessageBatch[] batches =
+        [
+            new("chat", "01-000000000001", [new DeliveredMessage(Message("a", 1000), 1)]),
+            new("news", "02-000000000001", [new DeliveredMessage(Message("a", 1000), 1)]),
+            new("[?rewind=1]news", "02-000000000002", [new DeliveredMessage(Message("a", 1001), 2)]) { ComposedFromMessages = true },
+            new("chat", "01-000000000002", [new DeliveredMessage(Message("a", 1002), 2)]),
+        ];
+
+        var frames = await WriteQueuedAsync(format, batches);
+
+        Assert.Equal(4, frames.Count);
+        Assert.Equal(batches[0].GetFrame(format).ToArray(), frames[0]);
+        Assert.Equal(batches[1].GetFrame(format).ToArray(), frames[1]);
+        Assert.Equal(batches[3].GetFrame(format).ToArray(), frames[3]);
+        var composed = ProtocolCodecs.For(format).Decode(frames[2]);
+        Assert.Equal("[?rewind=1]news", composed.Channel);
+        Assert.Equal("02-000000000002", composed.ChannelSerial);
+        AssertAsTheSdkSeesThem([Message("a", 1001)], composed);
+    }
+
     private static Message Message(string? connectionId, long timestamp) => new()
     {
         Id = $"{connectionId}:{timestamp}:0",
@@ -99,11 +126,24 @@ public sealed class ConnectionEgressTests
     /// <summary>Queues one batch per message before the writer starts, so it finds them all waiting, then reads what it wrote.</summary>
     private static async Task<List<ProtocolMessage>> WriteQueuedAsync(WireFormat format, Message[] messages, int startsFrame = -1)
     {
-        var egress = new ConnectionEgress(format, maxQueuedBytes: 1 << 20, maxOutboundRate: 0, TimeProvider.System);
+        var batches = new MessageBatch[messages.Length];
         for (var i = 0; i < messages.Length; i++)
         {
             var offset = i + 1;
-            Assert.True(egress.TryEnqueue(new MessageBatch("chat", $"01-{offset:D12}", [new DeliveredMessage(messages[i], offset)]) { StartsFrame = i == startsFrame }));
+            batches[i] = new MessageBatch("chat", $"01-{offset:D12}", [new DeliveredMessage(messages[i], offset)]) { StartsFrame = i == startsFrame };
+        }
+
+        var codec = ProtocolCodecs.For(format);
+        return [.. (await WriteQueuedAsync(format, batches)).Select(frame => codec.Decode(frame))];
+    }
+
+    /// <summary>Queues the batches before the writer starts, so it finds them all waiting, then reads the frames it wrote.</summary>
+    private static async Task<List<byte[]>> WriteQueuedAsync(WireFormat format, MessageBatch[] batches)
+    {
+        var egress = new ConnectionEgress(format, maxQueuedBytes: 1 << 20, maxOutboundRate: 0, TimeProvider.System);
+        foreach (var batch in batches)
+        {
+            Assert.True(egress.TryEnqueue(batch));
         }
 
         egress.Complete();
@@ -118,8 +158,7 @@ public sealed class ConnectionEgressTests
         await egress.WriteAllAsync(serverSocket, CancellationToken.None).Within();
         await serverSocket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
 
-        var codec = ProtocolCodecs.For(format);
-        var frames = new List<ProtocolMessage>();
+        var frames = new List<byte[]>();
         var buffer = new ArrayBufferWriter<byte>();
         while (true)
         {
@@ -132,7 +171,7 @@ public sealed class ConnectionEgressTests
             buffer.Advance(result.Count);
             if (result.EndOfMessage)
             {
-                frames.Add(codec.Decode(buffer.WrittenMemory));
+                frames.Add(buffer.WrittenSpan.ToArray());
                 buffer.ResetWrittenCount();
             }
         }
