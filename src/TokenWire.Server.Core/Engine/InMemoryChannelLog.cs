@@ -7,8 +7,8 @@ using TokenWire.Server.Log;
 namespace TokenWire.Server.Engine;
 
 /// <summary>
-/// One channel's log in memory. Entries are contiguous by offset (entry i has offset FirstOffset + i), so a
-/// position lookup is arithmetic, and <see cref="LogEntry.LoggedAt"/> never decreases, so time bounds are binary searches.
+/// One channel's log in memory. Entries are contiguous by offset (<see cref="RetainedEntries"/>), so a position
+/// lookup is arithmetic, and <see cref="LogEntry.LoggedAt"/> never decreases, so time bounds are binary searches.
 /// A message is retained as its stored bytes (<see cref="StoredMessageCodec"/>), packed into <see cref="RetainedBytes"/>,
 /// and decoded when read, outside the lock where the read allows; a version of a mutable message likewise, with its
 /// original's serial and timestamp.
@@ -17,7 +17,7 @@ namespace TokenWire.Server.Engine;
 internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, ulong>? idHash = null) : IStoredIds
 {
     private readonly Lock _gate = new();
-    private readonly List<Retained> _entries = [];
+    private readonly RetainedEntries _entries = new();
     private readonly RetainedBytes _bytes = new();
 
     /// <summary>Where a thread encodes what it is about to store; its bytes are copied into <see cref="_bytes"/>.</summary>
@@ -29,8 +29,6 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
     /// <summary>The first offset whose id's window may not have ended yet (<see cref="ExpireIds"/> walks from here).</summary>
     private long _idsFrom = 1;
     private readonly Dictionary<long, MutableMessageState> _mutated = [];
-    private int _start;
-    private long _lastOffset;
     private long _lastTimestamp;
     private ChannelRetention _retention;
     private DateTimeOffset _lastActivity = DateTimeOffset.MinValue;
@@ -41,14 +39,16 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
         {
             lock (_gate)
             {
-                return new LogPosition(epoch, _lastOffset);
+                return new LogPosition(epoch, LastOffset);
             }
         }
     }
 
-    private int Count => _entries.Count - _start;
+    private int Count => _entries.Count;
 
-    private long FirstOffset => _lastOffset - Count + 1;
+    private long FirstOffset => _entries.FirstOffset;
+
+    private long LastOffset => _entries.LastOffset;
 
     public AppendResult Append(IReadOnlyList<Message> messages, ChannelRetention retention, DateTimeOffset now, string? after)
     {
@@ -83,17 +83,17 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
                     continue;
                 }
 
-                var offset = ++_lastOffset;
+                var offset = LastOffset + 1;
                 var serial = SerialAt(offset);
                 message.Serial = serial;
                 message.Timestamp = timestamp;
                 var start = i == 0 ? 0 : ends[i - 1];
-                _entries.Add(new Retained(timestamp, 0, _bytes.Add(encoded.WrittenSpan[start..ends[i]], nowMs)));
+                _entries.Add(timestamp, 0, _bytes.Add(encoded.WrittenSpan[start..ends[i]], nowMs));
                 appended[count++] = new LogEntry(offset, message) { LoggedAt = timestamp };
                 serials[i] = serial;
                 if (message.Id is { } newId)
                 {
-                    _ids.Add(newId, offset, IdExpiresAt(timestamp));
+                    _ids.Add(newId, offset);
                 }
             }
 
@@ -125,8 +125,8 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
         bool continuous;
         lock (_gate)
         {
-            head = _lastOffset;
-            if (after.Epoch != epoch || after.Offset > _lastOffset)
+            head = LastOffset;
+            if (after.Epoch != epoch || after.Offset > LastOffset)
             {
                 return new ReadResult([], false, epoch, head);
             }
@@ -134,11 +134,11 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
             // Continuous only if nothing after the position has been trimmed away.
             continuous = after.Offset + 1 >= FirstOffset;
             from = Math.Max(after.Offset + 1, FirstOffset);
-            var count = (int)Math.Min(max, _lastOffset - from + 1);
+            var count = (int)Math.Min(max, LastOffset - from + 1);
             slice = new List<ReadItem>(count);
             for (var offset = from; offset < from + count; offset++)
             {
-                slice.Add(new ReadItem(offset, _entries[IndexOf(offset)], null));
+                slice.Add(new ReadItem(offset, _entries[offset], null));
             }
         }
 
@@ -157,7 +157,7 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
                 return [];
             }
 
-            var last = Math.Min(upTo.Offset, _lastOffset);
+            var last = Math.Min(upTo.Offset, LastOffset);
             var from = FirstOffset;
             if (sinceMs is { } since)
             {
@@ -194,7 +194,7 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
 
             // The window of offsets the query may return, before paging.
             var low = FirstOffset;
-            var high = _lastOffset;
+            var high = LastOffset;
             if (query.StartMs is { } start)
             {
                 low = Math.Max(low, OffsetAtOrAfter(start));
@@ -202,7 +202,7 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
 
             if (query.EndMs is { } end)
             {
-                high = Math.Min(high, end == long.MaxValue ? _lastOffset : OffsetAtOrAfter(end + 1) - 1);
+                high = Math.Min(high, end == long.MaxValue ? LastOffset : OffsetAtOrAfter(end + 1) - 1);
             }
 
             if (query.Until is { } until)
@@ -237,7 +237,7 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
             }
 
             // Versions are skipped: each original appears once, folded with its versions up to the bound.
-            var foldBound = query.Until is { } u && u.Epoch == epoch ? u.Offset : _lastOffset;
+            var foldBound = query.Until is { } u && u.Epoch == epoch ? u.Offset : LastOffset;
             page = new List<ReadItem>(Math.Min(query.Limit, 256));
             var step = query.Forwards ? 1 : -1;
             for (var offset = query.Forwards ? low : high; offset >= low && offset <= high; offset += step)
@@ -277,14 +277,14 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
 
             EnsureStored(after);
             var originalSerial = new LogPosition(mutation.OriginalEpoch, mutation.OriginalOffset).ToSerial();
-            if (mutation.OriginalEpoch != epoch || mutation.OriginalOffset < FirstOffset || mutation.OriginalOffset > _lastOffset
+            if (mutation.OriginalEpoch != epoch || mutation.OriginalOffset < FirstOffset || mutation.OriginalOffset > LastOffset
                 || IsVersion(mutation.OriginalOffset))
             {
                 throw MutationRules.NotFound(originalSerial);
             }
 
             _mutated.TryGetValue(mutation.OriginalOffset, out var state);
-            var original = state?.Original ?? Decode(mutation.OriginalOffset, _entries[IndexOf(mutation.OriginalOffset)]);
+            var original = state?.Original ?? Decode(mutation.OriginalOffset, _entries[mutation.OriginalOffset]);
 
             if (!mutation.MayChangeAny && (original.Message.ClientId is null || original.Message.ClientId != mutation.ActorClientId))
             {
@@ -321,7 +321,7 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
 
             // After the original's timestamp, strictly, and never backwards within the channel.
             var timestamp = Math.Max(Math.Max(nowMs, _lastTimestamp), (original.Message.Timestamp ?? 0) + 1);
-            var offset = ++_lastOffset;
+            var offset = LastOffset + 1;
             var serial = SerialAt(offset);
             // Broadcast form, as Ably sends it: the original's serial and create time (the version carries its own),
             // the current name (appends included, as the stock ably-js suite expects) and extras.
@@ -334,11 +334,11 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
             var entry = new LogEntry(offset, operation, original.Offset) { LoggedAt = timestamp };
             var encoded = Encoded();
             StoredMessageCodec.Encode(operation, encoded, withPosition: true);
-            _entries.Add(new Retained(timestamp, original.Offset, _bytes.Add(encoded.WrittenSpan, nowMs)));
+            _entries.Add(timestamp, original.Offset, _bytes.Add(encoded.WrittenSpan, nowMs));
             state.VersionOffsets.Add(offset);
             if (operation.Id is { } newId)
             {
-                _ids.Add(newId, offset, IdExpiresAt(timestamp));
+                _ids.Add(newId, offset);
             }
 
             _lastTimestamp = timestamp;
@@ -353,20 +353,20 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
         List<ReadItem> versions = [];
         lock (_gate)
         {
-            if (serial.Epoch != epoch || serial.Offset < FirstOffset || serial.Offset > _lastOffset || IsVersion(serial.Offset))
+            if (serial.Epoch != epoch || serial.Offset < FirstOffset || serial.Offset > LastOffset || IsVersion(serial.Offset))
             {
                 return null;
             }
 
             if (!_mutated.TryGetValue(serial.Offset, out var state))
             {
-                return new MessageVersions(Decode(serial.Offset, _entries[IndexOf(serial.Offset)]), []);
+                return new MessageVersions(Decode(serial.Offset, _entries[serial.Offset]), []);
             }
 
             original = state.Original;
             foreach (var offset in state.VersionOffsets)
             {
-                versions.Add(new ReadItem(offset, _entries[IndexOf(offset)], null));
+                versions.Add(new ReadItem(offset, _entries[offset], null));
             }
         }
 
@@ -378,7 +378,7 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
     {
         lock (_gate)
         {
-            return serial.Epoch == epoch && serial.Offset >= FirstOffset && serial.Offset <= _lastOffset && !IsVersion(serial.Offset);
+            return serial.Epoch == epoch && serial.Offset >= FirstOffset && serial.Offset <= LastOffset && !IsVersion(serial.Offset);
         }
     }
 
@@ -410,11 +410,11 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
         }
     }
 
+    long IStoredIds.FirstOffset => FirstOffset;
+
     ReadOnlySpan<byte> IStoredIds.IdAt(long offset) => IdAt(offset);
 
-    private int IndexOf(long offset) => _start + (int)(offset - FirstOffset);
-
-    private bool IsVersion(long offset) => _entries[IndexOf(offset)].VersionOf != 0;
+    private bool IsVersion(long offset) => _entries.IsVersion(offset);
 
     private string SerialAt(long offset) => new LogPosition(epoch, offset).ToSerial();
 
@@ -424,7 +424,7 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
     {
         if (!_mutated.TryGetValue(offset, out var state))
         {
-            return new ReadItem(offset, _entries[IndexOf(offset)], null);
+            return new ReadItem(offset, _entries[offset], null);
         }
 
         return new ReadItem(offset, default, state.Original with { Message = Fold(state, upToOffset) });
@@ -466,7 +466,7 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
         var versions = new List<LogEntry>(to - from);
         for (var i = from; i < to; i++)
         {
-            versions.Add(Decode(offsets[i], _entries[IndexOf(offsets[i])]));
+            versions.Add(Decode(offsets[i], _entries[offsets[i]]));
         }
 
         return versions;
@@ -491,11 +491,11 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
     /// <summary>The first offset whose timestamp is at or after <paramref name="ms"/> (last+1 if none).</summary>
     private long OffsetAtOrAfter(long ms)
     {
-        int lo = _start, hi = _entries.Count;
+        long lo = FirstOffset, hi = LastOffset + 1;
         while (lo < hi)
         {
-            var mid = (lo + hi) >>> 1;
-            if (_entries[mid].LoggedAt < ms)
+            var mid = lo + ((hi - lo) >>> 1);
+            if (_entries.LoggedAt(mid) < ms)
             {
                 lo = mid + 1;
             }
@@ -505,13 +505,13 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
             }
         }
 
-        return FirstOffset + (lo - _start);
+        return lo;
     }
 
     private void Trim(long nowMs)
     {
         var oldest = nowMs - (long)_retention.MaxAge.TotalMilliseconds;
-        while (Count > 0 && (Count > _retention.MaxMessages || _entries[_start].LoggedAt < oldest))
+        while (Count > 0 && (Count > _retention.MaxMessages || _entries.LoggedAt(FirstOffset) < oldest))
         {
             if (_mutated.Count > 0)
             {
@@ -521,19 +521,11 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
             if (FirstOffset >= _idsFrom)
             {
                 // Trimmed (by count, or a window longer than the retention) before its id's window ended.
-                _ids.Detach(IdAt(FirstOffset), FirstOffset, IdExpiresAt(_entries[_start].LoggedAt));
+                _ids.Detach(IdAt(FirstOffset), FirstOffset, IdExpiresAt(_entries.LoggedAt(FirstOffset)));
                 _idsFrom = FirstOffset + 1;
             }
 
-            _entries[_start] = default;
-            _start++;
-        }
-
-        // Compact occasionally so trimming stays amortised O(1) per entry.
-        if (_start > 1024 && _start > _entries.Count / 2)
-        {
-            _entries.RemoveRange(0, _start);
-            _start = 0;
+            _entries.RemoveFirst();
         }
     }
 
@@ -556,7 +548,7 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
     private void ExpireIds(long nowMs)
     {
         _idsFrom = Math.Max(_idsFrom, FirstOffset);
-        while (_idsFrom <= _lastOffset && IdExpiresAt(_entries[IndexOf(_idsFrom)].LoggedAt) <= nowMs)
+        while (_idsFrom <= LastOffset && IdExpiresAt(_entries.LoggedAt(_idsFrom)) <= nowMs)
         {
             _ids.Remove(IdAt(_idsFrom), _idsFrom);
             _idsFrom++;
@@ -567,18 +559,12 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
 
     private long IdExpiresAt(long loggedAt) => loggedAt + (long)_retention.IdempotencyWindow.TotalMilliseconds;
 
-    private ReadOnlySpan<byte> IdAt(long offset) => StoredMessageCodec.IdOf(_entries[IndexOf(offset)].Stored.Span);
+    private ReadOnlySpan<byte> IdAt(long offset) => StoredMessageCodec.IdOf(_entries[offset].Stored.Span);
 
     /// <summary>Gives back the capacity a burst grew (<see cref="Shrinking"/>).</summary>
     private void Shrink()
     {
-        if (_entries.Capacity > Shrinking.Oversized(Count))
-        {
-            _entries.RemoveRange(0, _start);
-            _start = 0;
-            _entries.Capacity = Count;
-        }
-
+        _entries.Shrink();
         Shrinking.IfOversized(_mutated);
         _ids.Shrink();
         if (Count == 0)
@@ -587,9 +573,6 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
             _bytes.Release();
         }
     }
-
-    /// <summary>One retained entry: a message's stored bytes (a version's with its original's offset, offsets starting at 1).</summary>
-    private readonly record struct Retained(long LoggedAt, long VersionOf, StoredBytes Stored);
 
     /// <summary>An entry a read returns: as stored, decoded later outside the lock, or ready (an original folded with its versions).</summary>
     private readonly record struct ReadItem(long Offset, Retained Stored, LogEntry? Ready);

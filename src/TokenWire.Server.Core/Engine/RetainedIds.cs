@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Numerics;
 using System.Text;
 
 namespace TokenWire.Server.Engine;
@@ -6,17 +7,19 @@ namespace TokenWire.Server.Engine;
 /// <summary>
 /// A channel log's idempotency table: the offset each message id was stored at, while its window lasts.
 /// <para>
-/// An id whose message is still retained costs one 24-byte dictionary entry: it is keyed by a 64-bit keyed hash, and
-/// a hit counts only if the id stored in that message's bytes is the same (<see cref="IStoredIds"/>), so a collision
-/// can never deduplicate a different id. It needs no expiry record either: the log expires these ids by walking its
-/// entries in offset order (<see cref="Remove"/>). This replaced a 128-bit key plus an expiry queue item per message,
-/// about 100 B per retained message with the collections' growth, measured after a flood (docs/benchmarks.md,
-/// "Memory after a burst").
+/// An id whose message is still retained costs one 8-byte slot of an open-addressed table (linear probing, at most
+/// three quarters full): a 32-bit fingerprint of the id's 64-bit keyed hash, whose low bits are its home slot, and the low 32 bits of its offset, which
+/// are enough because the retained offsets span fewer than 2^32 (<see cref="IStoredIds.FirstOffset"/> restores the rest).
+/// A hit counts only if the id stored in that message's bytes is the same (<see cref="IStoredIds"/>), and every slot
+/// of the probe run with the same fingerprint is checked, so a collision can never deduplicate a different id nor hide
+/// one. It needs no expiry record: the log expires these ids by walking its entries in offset order
+/// (<see cref="Remove"/>), and a removal shifts the rest of its run back, so hours of traffic leave no tombstones.
+/// This replaced a <c>Dictionary&lt;ulong, long&gt;</c> (24-byte entries, 4-byte buckets and growth slack: about
+/// 37 B per retained id against ~14 B now; docs/benchmarks.md, "Retained history and the GC", session 13).
 /// </para>
 /// <para>
-/// An id that outlives its message (a window longer than the retention, or a message trimmed by count), or whose
-/// 64-bit hash another retained id already has, is kept exactly as before: under a 128-bit keyed hash, with an expiry
-/// record of its own.
+/// An id that outlives its message (a window longer than the retention, or a message trimmed by count) is kept
+/// exactly: under a 128-bit keyed hash, with an expiry record of its own.
 /// </para>
 /// Not thread-safe: the log's lock guards it.
 /// </summary>
@@ -28,49 +31,98 @@ internal sealed class RetainedIds(Func<ReadOnlySpan<byte>, ulong>? hash = null)
     /// <summary>Ids longer than this (in UTF-16 chars) are encoded into an array instead of on the stack.</summary>
     private const int StackChars = 128;
 
+    private const int MinSlots = 8;
+
     private readonly Func<ReadOnlySpan<byte>, ulong> _hash = hash ?? (static id => XxHash3.HashToUInt64(id, Seed));
-    private readonly Dictionary<ulong, long> _retained = [];
+
+    /// <summary>Fingerprint (never 0) in the high half, offset's low 32 bits in the low half; 0 is an empty slot.</summary>
+    private ulong[] _slots = [];
+    private int _retained;
     private readonly Dictionary<UInt128, long> _detached = [];
     private readonly Queue<(long ExpiresAtMs, UInt128 Key)> _detachedExpiry = new();
 
-    public int Count => _retained.Count + _detached.Count;
+    public int Count => _retained + _detached.Count;
 
     /// <summary>What the tables can hold before they grow (for tests of <see cref="Shrink"/>).</summary>
-    internal int Capacity => _retained.EnsureCapacity(0) + _detached.EnsureCapacity(0);
+    internal int Capacity => _slots.Length + _detached.EnsureCapacity(0);
 
     /// <summary>The offset <paramref name="id"/> was stored at, if it is within its window.</summary>
     public bool TryGet(string id, IStoredIds log, out long offset)
     {
         Span<byte> buffer = id.Length <= StackChars ? stackalloc byte[StackChars * 3] : new byte[Encoding.UTF8.GetMaxByteCount(id.Length)];
         var utf8 = buffer[..Encoding.UTF8.GetBytes(id, buffer)];
-        if (_retained.TryGetValue(_hash(utf8), out offset) && log.IdAt(offset).SequenceEqual(utf8))
+        if (_retained > 0)
         {
-            return true;
+            var fingerprint = Fingerprint(_hash(utf8));
+            var mask = _slots.Length - 1;
+            for (var i = (int)fingerprint & mask; _slots[i] != 0; i = (i + 1) & mask)
+            {
+                if (_slots[i] >> 32 == fingerprint)
+                {
+                    offset = OffsetOf(_slots[i], log.FirstOffset);
+                    if (log.IdAt(offset).SequenceEqual(utf8))
+                    {
+                        return true;
+                    }
+                }
+            }
         }
 
+        offset = 0;
         return _detached.Count > 0 && _detached.TryGetValue(KeyOf(utf8), out offset);
     }
 
     /// <summary>Records the id of the message just stored at <paramref name="offset"/> (not already present: see <see cref="TryGet"/>).</summary>
-    public void Add(string id, long offset, long expiresAtMs)
+    public void Add(string id, long offset)
     {
         Span<byte> buffer = id.Length <= StackChars ? stackalloc byte[StackChars * 3] : new byte[Encoding.UTF8.GetMaxByteCount(id.Length)];
         var utf8 = buffer[..Encoding.UTF8.GetBytes(id, buffer)];
-        if (!_retained.TryAdd(_hash(utf8), offset))
+        if ((_retained + 1) * 4L > _slots.Length * 3L)
         {
-            // Another retained id has this 64-bit hash: this one is kept exactly instead.
-            Detach(utf8, offset, expiresAtMs);
+            Resize(Math.Max(MinSlots, _slots.Length * 2));
         }
+
+        Insert((Fingerprint(_hash(utf8)) << 32) | (uint)offset);
+        _retained++;
     }
 
     /// <summary>The window of the id stored at <paramref name="offset"/> has ended.</summary>
     public void Remove(ReadOnlySpan<byte> id, long offset)
     {
-        var key = _hash(id);
-        if (_retained.TryGetValue(key, out var stored) && stored == offset)
+        if (_retained == 0)
         {
-            _retained.Remove(key);
+            return;
         }
+
+        var fingerprint = Fingerprint(_hash(id));
+        var wanted = (fingerprint << 32) | (uint)offset;
+        var mask = _slots.Length - 1;
+        var i = (int)fingerprint & mask;
+        while (_slots[i] != wanted)
+        {
+            if (_slots[i] == 0)
+            {
+                return; // not here: it had no window left to end (or was detached)
+            }
+
+            i = (i + 1) & mask;
+        }
+
+        // Backward-shift deletion: each later slot of the run moves into the gap if its home is not between the gap
+        // and itself, so lookups never need tombstones.
+        var gap = i;
+        for (var j = (gap + 1) & mask; _slots[j] != 0; j = (j + 1) & mask)
+        {
+            var home = (int)(_slots[j] >> 32) & mask;
+            if (((j - home) & mask) >= ((j - gap) & mask))
+            {
+                _slots[gap] = _slots[j];
+                gap = j;
+            }
+        }
+
+        _slots[gap] = 0;
+        _retained--;
     }
 
     /// <summary>The message at <paramref name="offset"/> is being trimmed while its id's window lasts: keep the id exactly.</summary>
@@ -94,7 +146,11 @@ internal sealed class RetainedIds(Func<ReadOnlySpan<byte>, ulong>? hash = null)
     /// <summary>Gives back what a burst grew (<see cref="Shrinking"/>).</summary>
     public void Shrink()
     {
-        Shrinking.IfOversized(_retained);
+        if (_slots.Length > Shrinking.Oversized(_retained))
+        {
+            Resize(_retained == 0 ? 0 : Math.Max(MinSlots, (int)BitOperations.RoundUpToPowerOf2((uint)(_retained * 2))));
+        }
+
         Shrinking.IfOversized(_detached);
         if (_detachedExpiry.EnsureCapacity(0) > Shrinking.Oversized(_detachedExpiry.Count))
         {
@@ -102,12 +158,46 @@ internal sealed class RetainedIds(Func<ReadOnlySpan<byte>, ulong>? hash = null)
         }
     }
 
+    /// <summary>Places a slot in a table with room (its home is its fingerprint's low bits, so it needs no rehash).</summary>
+    private void Insert(ulong slot)
+    {
+        var mask = _slots.Length - 1;
+        var i = (int)(slot >> 32) & mask;
+        while (_slots[i] != 0)
+        {
+            i = (i + 1) & mask;
+        }
+
+        _slots[i] = slot;
+    }
+
+    private void Resize(int slots)
+    {
+        var old = _slots;
+        _slots = slots == 0 ? [] : new ulong[slots];
+        foreach (var slot in old)
+        {
+            if (slot != 0)
+            {
+                Insert(slot);
+            }
+        }
+    }
+
+    /// <summary>The high half of the id's hash, never 0 (an empty slot); its low bits are the slot's home.</summary>
+    private static ulong Fingerprint(ulong hashed) => (hashed >> 32) | (hashed >> 32 == 0 ? 1UL : 0UL);
+
+    private static long OffsetOf(ulong slot, long firstOffset) => firstOffset + (uint)((uint)slot - (uint)firstOffset);
+
     private static UInt128 KeyOf(ReadOnlySpan<byte> id) => XxHash128.HashToUInt128(id, Seed);
 }
 
 /// <summary>What <see cref="RetainedIds"/> checks a hit against: the id in a retained message's stored bytes.</summary>
 internal interface IStoredIds
 {
+    /// <summary>The first retained offset: every id in the table belongs to a message at or after it.</summary>
+    long FirstOffset { get; }
+
     /// <summary>The UTF-8 id of the message at <paramref name="offset"/>, which is retained; empty if it has none.</summary>
     ReadOnlySpan<byte> IdAt(long offset);
 }

@@ -91,6 +91,73 @@ public sealed class InMemoryChannelLogTests
         Assert.Single(log.Append([WithId("conn:0:0")], retention, Start + Window + TimeSpan.FromSeconds(2), null).Appended);
     }
 
+    [Fact]
+    public void History_time_bounds_trims_by_count_and_age_and_retries_hold_across_segments_of_the_entry_list()
+    {
+        var epoch = LogPosition.NewEpoch(Start);
+        var log = new InMemoryChannelLog(epoch);
+        var byCount = new ChannelRetention(TimeSpan.FromMinutes(10), 3 * RetainedEntries.SegmentEntries, Window);
+        var total = (5 * RetainedEntries.SegmentEntries) + 100;
+        var serials = new string?[total + 1];
+        for (var i = 1; i <= total; i++)
+        {
+            serials[i] = log.Append([WithId($"conn:{i}:0")], byCount, Start.AddMilliseconds(i * 10), null).Serials[0];
+        }
+
+        // Trimmed by count: the last 3 segments' worth are retained, the rest only as ids within their window.
+        var first = total - (3 * RetainedEntries.SegmentEntries) + 1;
+        Assert.False(log.ContainsMessage(new LogPosition(epoch, first - 1)));
+        Assert.True(log.ContainsMessage(new LogPosition(epoch, first)));
+        var now = Start.AddMilliseconds((total * 10) + 1);
+        foreach (var i in new[] { 1, first - 1, first, RetainedEntries.SegmentEntries * 4, (RetainedEntries.SegmentEntries * 4) + 1, total })
+        {
+            var again = log.Append([WithId($"conn:{i}:0")], byCount, now, null);
+            Assert.Empty(again.Appended);
+            Assert.Equal(serials[i], again.Serials[0]);
+        }
+
+        // A time-bounded page whose bounds fall in different segments.
+        var from = (RetainedEntries.SegmentEntries * 3) + 5;
+        var to = (RetainedEntries.SegmentEntries * 4) + 7;
+        var page = log.ReadHistory(new HistoryQuery(Start.AddMilliseconds(from * 10).ToUnixTimeMilliseconds(), Start.AddMilliseconds(to * 10).ToUnixTimeMilliseconds(), Forwards: true, Limit: 5_000, null, null));
+        Assert.Equal(Enumerable.Range(from, to - from + 1).Select(i => $"conn:{i}:0"), page.Entries.Select(e => e.Message.Id));
+
+        // Trimmed by age: a shorter retention drops everything up to the page's end.
+        var byAge = byCount with { MaxAge = TimeSpan.FromMilliseconds((total - to) * 10) };
+        log.TrimAndCheckIdle(now, TimeSpan.FromHours(1));
+        Assert.Single(log.Append([WithId("late")], byAge, now, null).Appended);
+        Assert.False(log.ContainsMessage(new LogPosition(epoch, to)));
+        Assert.True(log.ContainsMessage(new LogPosition(epoch, to + 1)));
+        Assert.Equal(Enumerable.Range(to + 1, 3).Select(i => $"conn:{i}:0"), log.ReadHistory(new HistoryQuery(null, null, Forwards: true, Limit: 3, null, null)).Entries.Select(e => e.Message.Id));
+        Assert.Equal(serials[to], log.Append([WithId($"conn:{to}:0")], byAge, now, null).Serials[0]); // trimmed by age within its window
+        Assert.Single(log.Append([WithId($"conn:{to}:0")], byAge, now.Add(Window), null).Appended);
+    }
+
+    [Fact]
+    public void Versions_of_a_mutable_message_across_segment_boundaries_read_back_with_their_original()
+    {
+        var epoch = LogPosition.NewEpoch(Start);
+        var log = new InMemoryChannelLog(epoch);
+        var retention = new ChannelRetention(TimeSpan.FromHours(1), 100_000, Window, Mutable: true);
+        var filler = log.Append([WithId("filler")], retention, Start, null);
+        var original = log.Append([new Message { Id = "orig", Name = "n", Data = MessageData.FromText("x") }], retention, Start, null).Appended[0];
+        var appends = (2 * RetainedEntries.SegmentEntries) + 3;
+        for (var i = 0; i < appends; i++)
+        {
+            var token = new Message { Id = $"tok:{i}", Action = MessageActions.Append, Data = MessageData.FromText("y") };
+            log.AppendMutation(new MessageMutation(epoch, original.Offset, token, null, MayChangeAny: true), retention, Start.AddMilliseconds(i), null);
+        }
+
+        var versions = log.ReadMessage(new LogPosition(epoch, original.Offset))!;
+        Assert.Equal(appends, versions.Versions.Count);
+        Assert.All(versions.Versions, v => Assert.Equal(original.Offset, v.VersionOf));
+        Assert.Equal(Enumerable.Range(0, appends).Select(i => original.Offset + 1 + i), versions.Versions.Select(v => v.Offset));
+        var page = log.ReadHistory(new HistoryQuery(null, null, Forwards: true, Limit: 10, null, null));
+        Assert.Equal([filler.Appended[0].Offset, original.Offset], page.Entries.Select(e => e.Offset));
+        Assert.Equal("x" + new string('y', appends), page.Entries[1].Message.Data.Text);
+        Assert.False(log.ContainsMessage(new LogPosition(epoch, original.Offset + RetainedEntries.SegmentEntries)));
+    }
+
     private static LogPosition Position(string? serial) => LogPosition.TryParse(serial, out var position) ? position : throw new FormatException(serial);
 
     private static Message WithId(string id) => new() { Id = id, Name = "n", Data = MessageData.FromText(id), ConnectionId = "conn" };
