@@ -6,34 +6,36 @@ using TokenWire.Protocol.Serials;
 using TokenWire.Server.Engine;
 using TokenWire.Server.Log;
 
-// Usage: TokenWire.LogBench [retained messages, default 600000 = 2 minutes at 5,000/s] [steady appends, default 200000] [tokens]
+// Usage: TokenWire.LogBench [retained messages, default 600000 = 2 minutes at 5,000/s] [steady appends, default 200000]
+//   [tokens|messages] [channels, default 1000]
 // Messages are the load test's (bench/TokenWire.LoadTest): a 15-byte JSON string, a name, extras with two headers,
-// a realtime id; spread over 1,000 channels like its 1000x5x1 scenario. With "tokens", each channel streams one
+// a realtime id; spread over 1,000 channels like its 1000x5x1 scenario (or as many as given: 1 is burst C's shape in
+// docs/benchmarks.md, "Memory after a burst", one channel's history of ~88,000). With "tokens", each channel streams one
 // response instead: a message.create, then every message is an append of a 4-character token to it (AI Transport's
 // shape, with its headers on the create only).
 var retained = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 600_000;
 var steady = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200_000;
 var tokens = args.Length > 2 && args[2] == "tokens";
-const int Channels = 1000;
+var channels = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 1000;
 
 using var log = new InMemoryMessageLog(TimeProvider.System, TimeSpan.FromMinutes(10));
 var retention = new ChannelRetention(TimeSpan.FromHours(1), int.MaxValue, TimeSpan.FromHours(1), Mutable: tokens);
-var connections = Enumerable.Range(0, Channels).Select(i => $"conn{i:D6}abcdefgh").ToArray();
-var keys = Enumerable.Range(0, Channels).Select(i => new ChannelKey("app", $"load-{i}")).ToArray();
+var connections = Enumerable.Range(0, channels).Select(i => $"conn{i:D6}abcdefgh").ToArray();
+var keys = Enumerable.Range(0, channels).Select(i => new ChannelKey("app", $"load-{i}")).ToArray();
 
 Message MessageNumber(int i) => new()
 {
-    Id = $"{connections[i % Channels]}:{i / Channels}:0",
-    ConnectionId = connections[i % Channels],
+    Id = $"{connections[i % channels]}:{i / channels}:0",
+    ConnectionId = connections[i % channels],
     Name = "token",
     Data = MessageData.FromText("""{"token":"abc"}"""),
-    Extras = new JsonPayload(Encoding.UTF8.GetBytes($$$"""{"headers":{"responseId":"r{{{i % Channels}}}","sentAt":"{{{1_733_500_000_000 + i}}}"}}""")),
+    Extras = new JsonPayload(Encoding.UTF8.GetBytes($$$"""{"headers":{"responseId":"r{{{i % channels}}}","sentAt":"{{{1_733_500_000_000 + i}}}"}}""")),
 };
 
-var responses = new (string Epoch, long Offset)[Channels];
+var responses = new (string Epoch, long Offset)[channels];
 if (tokens)
 {
-    for (var c = 0; c < Channels; c++)
+    for (var c = 0; c < channels; c++)
     {
         var created = await log.AppendAsync(keys[c], [MessageNumber(c)], retention);
         responses[c] = (created.Epoch, created.Appended[0].Offset);
@@ -43,16 +45,16 @@ if (tokens)
 // The i-th message: a plain publish, or the i-th token appended to its channel's response.
 ValueTask<AppendResult> AppendNumber(int i) => tokens
     ? log.AppendMutationAsync(
-        keys[i % Channels],
-        new MessageMutation(responses[i % Channels].Epoch, responses[i % Channels].Offset, new Message
+        keys[i % channels],
+        new MessageMutation(responses[i % channels].Epoch, responses[i % channels].Offset, new Message
         {
-            Id = $"{connections[i % Channels]}:{i / Channels}:0",
-            ConnectionId = connections[i % Channels],
+            Id = $"{connections[i % channels]}:{i / channels}:0",
+            ConnectionId = connections[i % channels],
             Action = MessageActions.Append,
             Data = MessageData.FromText(" tok"),
         }, null, MayChangeAny: true),
         retention)
-    : log.AppendAsync(keys[i % Channels], [MessageNumber(i)], retention);
+    : log.AppendAsync(keys[i % channels], [MessageNumber(i)], retention);
 
 var before = GC.GetTotalMemory(forceFullCollection: true);
 var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
