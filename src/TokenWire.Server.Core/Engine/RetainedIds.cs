@@ -33,6 +33,9 @@ internal sealed class RetainedIds(Func<ReadOnlySpan<byte>, ulong>? hash = null)
 
     private const int MinSlots = 8;
 
+    /// <summary>Tables from this many slots (8 KB) up are allocated pinned (<see cref="Resize"/>).</summary>
+    private const int PinnedSlots = 1024;
+
     private readonly Func<ReadOnlySpan<byte>, ulong> _hash = hash ?? (static id => XxHash3.HashToUInt64(id, Seed));
 
     /// <summary>Fingerprint (never 0) in the high half, offset's low 32 bits in the low half; 0 is an empty slot.</summary>
@@ -174,7 +177,9 @@ internal sealed class RetainedIds(Func<ReadOnlySpan<byte>, ulong>? hash = null)
     private void Resize(int slots)
     {
         var old = _slots;
-        _slots = slots == 0 ? [] : new ulong[slots];
+        // A large table goes on the pinned object heap, which the GC treats as old: a burst's growth is not copied
+        // by the ephemeral collections that follow it (it holds no references, so the GC never scans it either).
+        _slots = slots == 0 ? [] : GC.AllocateArray<ulong>(slots, pinned: slots >= PinnedSlots);
         foreach (var slot in old)
         {
             if (slot != 0)
