@@ -6,7 +6,9 @@ using TokenWire.RawFanout;
 
 // A minimal WebSocket fan-out on Kestrel, no protocol: the baseline bench/TokenWire.LoadTest measures TokenWire
 // against. `GET /?role=pub&channel=NAME`: every message this socket sends goes, as the same bytes and frame type, to
-// every subscriber of NAME. `GET /?role=sub&channel=NAME`: receives them. One bounded queue and one writer loop per
+// every subscriber of NAME; with `&ack=1` the publisher also gets one small fixed-size text frame back per message,
+// written by its read loop once the message is fanned out (TokenWire's ACK's socket work, no protocol).
+// `GET /?role=sub&channel=NAME`: receives them. One bounded queue and one writer loop per
 // subscriber, one WebSocket send per frame. Binds 127.0.0.1 only; `--urls http://127.0.0.1:PORT` (as the tests'
 // ServerProcess passes it) or `--port PORT`, 0 = any free port. Prints "Now listening on: http://127.0.0.1:PORT"
 // once it accepts connections; GET /health and GET /time answer 200 for readiness probes.
