@@ -17,11 +17,14 @@ public sealed record Shape(int Streams, double Rate, int Subscribers)
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Streams}x{Rate:0.##}x{Subscribers}");
 }
 
-/// <summary>What a scenario runs against: TokenWire over Ably protocol v6 in one wire format, or the raw baseline.</summary>
+/// <summary>What a scenario runs against: TokenWire over Ably protocol v6 in one wire format, or a raw baseline.</summary>
 public enum Target
 {
     /// <summary>bench/TokenWire.RawFanout: Kestrel WebSocket fan-out of the publisher's bytes, no protocol.</summary>
     Raw,
+
+    /// <summary>The same, its publishers asking for (and reading) one small acknowledgement frame per message.</summary>
+    RawAck,
     Json,
     MessagePack,
 }
@@ -29,14 +32,19 @@ public enum Target
 /// <summary>One run: a load shape against one target, <paramref name="Slow"/> of its subscribers reading slowly (<c>--slow</c>).</summary>
 public sealed record Scenario(Shape Shape, Target Target, int Slow = 0)
 {
-    public string TargetName => Target switch
+    public string TargetName => NameOf(Target);
+
+    /// <summary>The target's name in the tool's output and options: raw, raw-ack, json, msgpack.</summary>
+    public static string NameOf(Target target) => target switch
     {
         Target.Raw => "raw",
+        Target.RawAck => "raw-ack",
         Target.Json => "json",
         _ => "msgpack",
     };
 
-    public bool IsRaw => Target == Target.Raw;
+    /// <summary>Run against bench/TokenWire.RawFanout (either baseline), not TokenWire.</summary>
+    public bool IsRaw => Target is Target.Raw or Target.RawAck;
 
     public WireFormat Format => Target == Target.MessagePack ? WireFormat.MessagePack : WireFormat.Json;
 }
@@ -65,8 +73,11 @@ public sealed class LoadTestOptions
           --subscribers <n,..>  subscribers per stream; with --rate, runs every subscribers x rate pair instead of --scenarios
           --rate <msg/s,..>     offered publish rates per stream
           --format <f,..>       TokenWire wire formats: json, msgpack or both                       [both; sweep: msgpack]
-          --baseline <b>        raw: also run every scenario against bench/TokenWire.RawFanout and report
-                                TokenWire's ratios to it | none                                     [raw]
+          --baseline <b,..>     raw: also run every scenario against bench/TokenWire.RawFanout and report
+                                TokenWire's ratios to it | raw-ack: the same with the publishers asking for one
+                                93-byte acknowledgement frame per message and reading it (TokenWire's ACK's socket
+                                work; its p99 is reported as ack-p99) | raw,raw-ack: both, and the ratios to each
+                                and of raw-ack to raw | none. raw-ack applies to the matrix only  [raw]
           --duration <s>        measured seconds per scenario                                       [10; sweep: 3]
           --warmup <s>          unmeasured seconds published first                                  [2; sweep: 1]
           --drain <s>           max seconds to wait for deliveries after the last publish           [10; sweep: 3]
@@ -116,15 +127,18 @@ public sealed class LoadTestOptions
     public IReadOnlyList<Target> Formats { get; private set; } = [];
 
     /// <summary>Run every shape against the raw fan-out too, and report the ratios.</summary>
-    public bool Baseline { get; private set; } = true;
+    public bool Baseline => Baselines.Count > 0;
+
+    /// <summary>The baselines each shape runs against (<see cref="Target.Raw"/>, <see cref="Target.RawAck"/>), in that order.</summary>
+    public IReadOnlyList<Target> Baselines { get; private set; } = [Target.Raw];
 
     /// <summary>
-    /// The runs of the matrix: per shape, the baseline first, then each format; with <c>--slow</c>, per target the run
+    /// The runs of the matrix: per shape, the baselines first, then each format; with <c>--slow</c>, per target the run
     /// without slow subscribers right before those with, so their ratio is taken over minutes, not the whole invocation.
     /// </summary>
     public IEnumerable<Scenario> Scenarios =>
         from shape in Shapes
-        from target in Baseline ? Formats.Prepend(Target.Raw) : Formats
+        from target in Baselines.Concat(Formats)
         from slow in SlowCounts.Prepend(0)
         select new Scenario(shape, target, slow);
 
@@ -239,12 +253,7 @@ public sealed class LoadTestOptions
                     formats = value == "both" ? "json,msgpack" : value;
                     break;
                 case "--baseline":
-                    options.Baseline = value switch
-                    {
-                        "raw" => true,
-                        "none" => false,
-                        _ => throw new ArgumentException("--baseline is raw or none"),
-                    };
+                    options.Baselines = ParseBaselines(value);
                     break;
                 case "--duration":
                     duration = Seconds(name, value, 1, 120);
@@ -354,8 +363,38 @@ public sealed class LoadTestOptions
             throw new ArgumentException("--slow applies to the matrix, not to --sweep or --idle");
         }
 
+        // An idle connection publishes nothing to acknowledge; the sweep compares one baseline with TokenWire.
+        if (options.Baselines.Contains(Target.RawAck) && (options.Sweep || options.Idle > 0))
+        {
+            throw new ArgumentException("--baseline raw-ack applies to the matrix, not to --sweep or --idle (use --baseline raw there)");
+        }
+
         options.SweepShape = Validate((streams, options.SweepStart, subscribers is null ? 100 : List(subscribers, "--subscribers").First()));
         return options;
+    }
+
+    /// <summary><c>raw</c>, <c>raw-ack</c>, both (comma-separated, either order; run raw first), or <c>none</c> alone.</summary>
+    private static List<Target> ParseBaselines(string value)
+    {
+        var names = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 1 && names[0] == "none")
+        {
+            return [];
+        }
+
+        var baselines = names.Select(n => n switch
+        {
+            "raw" => Target.Raw,
+            "raw-ack" => Target.RawAck,
+            "none" => throw new ArgumentException("--baseline none cannot be combined with a baseline"),
+            _ => throw new ArgumentException($"--baseline: unknown baseline '{n}' (raw, raw-ack, raw,raw-ack or none)"),
+        }).ToList();
+        if (baselines.Count == 0 || baselines.Distinct().Count() != baselines.Count)
+        {
+            throw new ArgumentException($"--baseline '{value}': name each of raw and raw-ack at most once, or none");
+        }
+
+        return [.. baselines.Order()];
     }
 
     private static Shape Validate((double Streams, double Rate, double Subscribers) shape)

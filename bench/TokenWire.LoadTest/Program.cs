@@ -99,11 +99,15 @@ if (results.Count > 0)
         Console.Write(slowTable);
     }
 
-    var comparison = ScenarioResult.ComparisonTable(results.Where(r => r.Scenario.Slow == 0).ToList());
-    if (comparison.Length > 0)
+    // Against each baseline that ran (raw's table first, as without raw-ack), then raw-ack against raw.
+    var withoutSlow = results.Where(r => r.Scenario.Slow == 0).ToList();
+    foreach (var table in options.Baselines.Select(b => ScenarioResult.ComparisonTable(withoutSlow, b)).Append(ScenarioResult.AckCostTable(withoutSlow)))
     {
-        Console.WriteLine();
-        Console.Write(comparison);
+        if (table.Length > 0)
+        {
+            Console.WriteLine();
+            Console.Write(table);
+        }
     }
 }
 

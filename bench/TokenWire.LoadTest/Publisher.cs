@@ -7,7 +7,8 @@ namespace TokenWire.LoadTest;
 /// The publishing connections, one per stream. <see cref="Publish"/> runs on one dedicated thread and sends each
 /// message on its stream's socket when the schedule says it is due: it never runs ahead of the schedule, and when a
 /// send stalls it sends what has fallen due since and the delay is charged to every message's latency. Each socket's
-/// replies (ACK/NACK for TokenWire; nothing is expected from the raw fan-out) are read by <see cref="ReadAsync"/>.
+/// replies (ACK/NACK for TokenWire, acknowledgements from the raw-ack baseline, nothing from the plain raw fan-out)
+/// are read by <see cref="ReadAsync"/>.
 /// </summary>
 public sealed class Publisher
 {

@@ -54,6 +54,11 @@ public sealed record ScenarioResult(
         "| streams × msg/s × subs | format | TokenWire p50 / p99 ms | raw p50 / p99 ms | p99 ratio | server CPU µs / delivery: TokenWire / raw | CPU ratio | B / delivery: TokenWire / raw | lost / dup / reordered: TokenWire · raw | other cores: TokenWire · raw |\n" +
         "|---|---|---:|---:|---:|---:|---:|---:|:---:|:---:|";
 
+    /// <summary>What the acknowledgement costs the baseline itself: raw-ack's figures against raw's of the same shape.</summary>
+    public const string AckCostHeader =
+        "| streams × msg/s × subs | raw-ack p50 / p99 ms | raw p50 / p99 ms | p99 ratio | raw-ack ack p99 ms | server CPU µs / delivery: raw-ack / raw | CPU ratio | reply B / msg | lost / dup / reordered: raw-ack · raw | other cores: raw-ack · raw |\n" +
+        "|---|---:|---:|---:|---:|---:|---:|---:|:---:|:---:|";
+
     /// <summary>Nothing lost, duplicated, reordered, malformed, dropped or refused.</summary>
     public bool Clean => Lost == 0 && Duplicates == 0 && Reordered == 0 && BadPayloads == 0 && EndedEarly == 0 && Nacks == 0;
 
@@ -82,14 +87,19 @@ public sealed record ScenarioResult(
         $"| {Scenario.Shape} | {Scenario.TargetName} | {Scenario.Shape.OfferedDeliveries:0} | {DeliveriesPerSecond:0} | {Number(Latency(P50Ms), "0.00")} | {Number(Latency(P99Ms), "0.00")} | {Number(Latency(MaxMs), "0.00")} | {Number(AckP99Ms, "0.00")} | " +
         $"{Lost} / {Duplicates} / {Reordered} | {EndedEarly} | {Number(ServerCpuMicrosPerDelivery, "0.00")} | {WireBytesPerDelivery:0} | {Cores(ServerCores)} / {Cores(RedisCores)} / {ClientCores:0.00} / {Cores(OtherCores)} |");
 
-    /// <summary>One row per TokenWire run that has a raw run of the same shape: TokenWire's figures, the raw ones, and the ratios.</summary>
-    public static string ComparisonTable(IReadOnlyList<ScenarioResult> results)
+    /// <summary>
+    /// One row per TokenWire run that has a run of <paramref name="baseline"/> of the same shape: TokenWire's figures,
+    /// the baseline's, and the ratios. Against <see cref="Target.Raw"/> the header is <see cref="ComparisonHeader"/>;
+    /// against raw-ack it names raw-ack instead.
+    /// </summary>
+    public static string ComparisonTable(IReadOnlyList<ScenarioResult> results, Target baseline = Target.Raw)
     {
-        var table = new StringBuilder(ComparisonHeader).AppendLine();
+        var header = baseline == Target.Raw ? ComparisonHeader : ComparisonHeader.Replace("raw", Scenario.NameOf(baseline), StringComparison.Ordinal);
+        var table = new StringBuilder(header).AppendLine();
         var rows = 0;
         foreach (var tokenWire in results.Where(r => !r.Scenario.IsRaw))
         {
-            var raw = results.LastOrDefault(r => r.Scenario.IsRaw && r.Scenario.Shape == tokenWire.Scenario.Shape);
+            var raw = results.LastOrDefault(r => r.Scenario.Target == baseline && r.Scenario.Shape == tokenWire.Scenario.Shape);
             if (raw is null)
             {
                 continue;
@@ -102,6 +112,31 @@ public sealed record ScenarioResult(
                 $"{Ratio(tokenWire.Latency(tokenWire.P99Ms), raw.Latency(raw.P99Ms))}{(tokenWire.Clean && raw.Clean ? "" : " (lossy)")} | {Number(tokenWire.ServerCpuMicrosPerDelivery, "0.00")} / {Number(raw.ServerCpuMicrosPerDelivery, "0.00")} | " +
                 $"{Ratio(tokenWire.ServerCpuMicrosPerDelivery, raw.ServerCpuMicrosPerDelivery)} | {tokenWire.WireBytesPerDelivery:0} / {raw.WireBytesPerDelivery:0} | " +
                 $"{tokenWire.Lost} / {tokenWire.Duplicates} / {tokenWire.Reordered} · {raw.Lost} / {raw.Duplicates} / {raw.Reordered} | {Cores(tokenWire.OtherCores)} · {Cores(raw.OtherCores)} |"));
+        }
+
+        return rows == 0 ? string.Empty : table.ToString();
+    }
+
+    /// <summary>One row per raw-ack run that has a raw run of the same shape: what the acknowledgement adds to the baseline.</summary>
+    public static string AckCostTable(IReadOnlyList<ScenarioResult> results)
+    {
+        var table = new StringBuilder(AckCostHeader).AppendLine();
+        var rows = 0;
+        foreach (var acked in results.Where(r => r.Scenario.Target == Target.RawAck))
+        {
+            var raw = results.LastOrDefault(r => r.Scenario.Target == Target.Raw && r.Scenario.Shape == acked.Scenario.Shape);
+            if (raw is null)
+            {
+                continue;
+            }
+
+            rows++;
+            table.AppendLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"| {acked.Scenario.Shape} | {acked.Percentiles} | {raw.Percentiles} | {Ratio(acked.Latency(acked.P99Ms), raw.Latency(raw.P99Ms))}{(acked.Clean && raw.Clean ? "" : " (lossy)")} | " +
+                $"{Number(acked.AckP99Ms, "0.00")} | {Number(acked.ServerCpuMicrosPerDelivery, "0.00")} / {Number(raw.ServerCpuMicrosPerDelivery, "0.00")} | " +
+                $"{Ratio(acked.ServerCpuMicrosPerDelivery, raw.ServerCpuMicrosPerDelivery)} | {Number(acked.ReplyWireBytesPerMessage, "0.0")} | " +
+                $"{acked.Lost} / {acked.Duplicates} / {acked.Reordered} · {raw.Lost} / {raw.Duplicates} / {raw.Reordered} | {Cores(acked.OtherCores)} · {Cores(raw.OtherCores)} |"));
         }
 
         return rows == 0 ? string.Empty : table.ToString();
@@ -129,7 +164,7 @@ public sealed record ScenarioResult(
             var n = run.Scenario.Slow;
             var growth = run.ServerPeakMemoryMb - without.ServerPeakMemoryMb;
 
-            // The raw baseline's bound is 8192 frames, not bytes.
+            // The raw baselines' bound is 8192 frames, not bytes.
             var bound = run.Scenario.IsRaw ? "8192 frames each" : $"{n * outboundQueueBytes / (1024.0 * 1024.0):0} MB";
             table.AppendLine(string.Create(
                 CultureInfo.InvariantCulture,

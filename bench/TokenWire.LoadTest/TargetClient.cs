@@ -49,14 +49,14 @@ public enum PublisherReplyKind
 /// </summary>
 public abstract class TargetClient
 {
-    /// <summary>Whether the server acknowledges each publish (Ably ACK/NACK); the raw fan-out does not.</summary>
+    /// <summary>Whether the server acknowledges each publish (Ably ACK/NACK; the raw fan-out only when asked, raw-ack).</summary>
     public abstract bool HasAcks { get; }
 
     /// <summary>Sent before closing a connection to a server this tool did not start (Ably CLOSE), or empty.</summary>
     public abstract ReadOnlyMemory<byte> Goodbye { get; }
 
     public static TargetClient For(Scenario scenario, string key, DecodeMode mode) =>
-        scenario.IsRaw ? new RawTargetClient(mode) : new AblyTargetClient(scenario.Format, key, mode);
+        scenario.IsRaw ? new RawTargetClient(mode, acks: scenario.Target == Target.RawAck) : new AblyTargetClient(scenario.Format, key, mode);
 
     /// <summary>Connects, and returns once the subscription is in place: every message published after this arrives.</summary>
     public abstract Task<FrameSocket> ConnectSubscriberAsync(Uri server, string channel, CancellationToken cancellationToken);
@@ -153,11 +153,12 @@ public sealed class AblyTargetClient(WireFormat format, string key, DecodeMode m
 /// <summary>
 /// bench/TokenWire.RawFanout: <c>/?role=sub|pub&amp;channel=NAME</c>; every message a publisher sends reaches each
 /// subscriber as the same bytes. The payload is <see cref="RawPayload"/>: the token, the message number and the
-/// scheduled send time, so order and latency are checked exactly as for TokenWire.
+/// scheduled send time, so order and latency are checked exactly as for TokenWire. With <paramref name="acks"/> the
+/// publishers connect with <c>&amp;ack=1</c> and read one <see cref="RawAck"/> per message, as an Ably publisher reads its ACKs.
 /// </summary>
-public sealed class RawTargetClient(DecodeMode mode) : TargetClient
+public sealed class RawTargetClient(DecodeMode mode, bool acks) : TargetClient
 {
-    public override bool HasAcks => false;
+    public override bool HasAcks => acks;
 
     public override ReadOnlyMemory<byte> Goodbye => ReadOnlyMemory<byte>.Empty;
 
@@ -166,7 +167,7 @@ public sealed class RawTargetClient(DecodeMode mode) : TargetClient
         FrameSocket.ConnectAsync(Endpoint(server, "sub", channel), WebSocketMessageType.Text, cancellationToken);
 
     public override Task<FrameSocket> ConnectPublisherAsync(Uri server, string channel, CancellationToken cancellationToken) =>
-        FrameSocket.ConnectAsync(Endpoint(server, "pub", channel), WebSocketMessageType.Text, cancellationToken);
+        FrameSocket.ConnectAsync(Endpoint(server, acks ? "pub&ack=1" : "pub", channel), WebSocketMessageType.Text, cancellationToken);
 
     public override byte[] EncodePublish(string channel, long serial, DateTime dueUtc) => RawPayload.Encode(serial, dueUtc.Ticks);
 
@@ -190,7 +191,12 @@ public sealed class RawTargetClient(DecodeMode mode) : TargetClient
             return FrameKind.Delivery;
         };
 
-    public override PublisherReply ReadReply(ReadOnlyMemory<byte> frame) => new(PublisherReplyKind.Other);
+    /// <summary>An acknowledgement of one message; anything else from the server is a protocol failure of the run.</summary>
+    public override PublisherReply ReadReply(ReadOnlyMemory<byte> frame) => !acks
+        ? new(PublisherReplyKind.Other)
+        : RawAck.TryRead(frame.Span, out var seq)
+            ? new(PublisherReplyKind.Ack, seq, 1)
+            : new(PublisherReplyKind.End, Error: $"publisher got an unreadable acknowledgement ({frame.Length} B)");
 
     private static Uri Endpoint(Uri server, string role, string channel) => new UriBuilder(server)
     {
@@ -198,6 +204,47 @@ public sealed class RawTargetClient(DecodeMode mode) : TargetClient
         Path = "/",
         Query = $"role={role}&channel={Uri.EscapeDataString(channel)}",
     }.Uri;
+}
+
+/// <summary>
+/// The raw-ack baseline's acknowledgement, as bench/TokenWire.RawFanout writes it: a JSON object whose <c>ack</c> is
+/// the number of the message acknowledged (its <c>seq</c>); the rest is padding to the size of TokenWire's ACK.
+/// </summary>
+public static class RawAck
+{
+    /// <summary>Reads <c>ack</c> (any layout, other members skipped); false when it is not such an object.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> frame, out long seq)
+    {
+        seq = -1;
+        try
+        {
+            var reader = new Utf8JsonReader(frame);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isAck = reader.ValueTextEquals("ack"u8);
+                reader.Read();
+                if (isAck)
+                {
+                    seq = reader.GetInt64();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            return seq >= 0;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            return false;
+        }
+    }
 }
 
 /// <summary>
