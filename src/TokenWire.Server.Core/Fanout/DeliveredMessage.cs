@@ -15,13 +15,13 @@ namespace TokenWire.Server.Fanout;
 public sealed class DeliveredMessage
 {
     // A live delivery is the most common object a publish makes, one per message, so it keeps only references: the
-    // log's entry (its message, offset, version and time), and the rarer states in objects of their own.
+    // log's entry (its message, offset, version and time), and the rarer states in objects of their own. A live
+    // message that goes out alone is written straight into its batch's frame, so its own bytes and whole form are
+    // made only when something asks for them (a bundle, a replay, a first contact): 40 bytes until then.
     private readonly LogEntry? _entry;
     private readonly Stored? _stored;
     private readonly MessageSnapshot? _snapshot;
-    private PerFormatBytes _bytes;
-    private BytesInFrame? _bytesInFrame;
-    private DeliveredMessage? _whole;
+    private Lazies? _lazies;
 
     /// <param name="loggedAt">When the log appended it (Unix ms, <see cref="LogEntry.LoggedAt"/>); 0 when unknown.</param>
     public DeliveredMessage(Message message, long offset, long? versionOf = null, MessageSnapshot? snapshot = null, long loggedAt = 0)
@@ -91,11 +91,12 @@ public sealed class DeliveredMessage
                 return this;
             }
 
-            var whole = Volatile.Read(ref _whole);
+            var lazies = GetLazies();
+            var whole = Volatile.Read(ref lazies.Whole);
             if (whole is null)
             {
-                Interlocked.CompareExchange(ref _whole, new DeliveredMessage(snapshot.Materialize(), Offset, VersionOf, loggedAt: LoggedAt), null);
-                whole = Volatile.Read(ref _whole)!;
+                Interlocked.CompareExchange(ref lazies.Whole, new DeliveredMessage(snapshot.Materialize(), Offset, VersionOf, loggedAt: LoggedAt), null);
+                whole = Volatile.Read(ref lazies.Whole)!;
             }
 
             return whole;
@@ -104,8 +105,8 @@ public sealed class DeliveredMessage
 
     /// <summary>The message object's bytes in <paramref name="format"/>; racing encoders produce identical bytes, one wins.</summary>
     public ReadOnlyMemory<byte> GetBytes(WireFormat format) => _stored is { } stored
-        ? _bytes.GetOrEncode(format, stored.Entry, static (stored, format, output) => Transcode(stored, format, output, withoutConnectionId: false, withoutTimestamp: false))
-        : _bytes.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, output));
+        ? GetLazies().Bytes.GetOrEncode(format, stored.Entry, static (stored, format, output) => Transcode(stored, format, output, withoutConnectionId: false, withoutTimestamp: false))
+        : GetLazies().Bytes.GetOrEncode(format, Message, static (message, format, output) => ProtocolCodecs.For(format).WriteMessage(message, output));
 
     /// <summary>
     /// The message's bytes in a bundle whose ProtocolMessage carries <paramref name="frameConnectionId"/> and
@@ -120,11 +121,12 @@ public sealed class DeliveredMessage
         }
 
         var withoutTime = frameTimestamp is not null && Timestamp == frameTimestamp;
-        var variants = Volatile.Read(ref _bytesInFrame);
+        var lazies = GetLazies();
+        var variants = Volatile.Read(ref lazies.BytesInFrame);
         if (variants is null)
         {
-            Interlocked.CompareExchange(ref _bytesInFrame, new BytesInFrame(), null);
-            variants = Volatile.Read(ref _bytesInFrame)!;
+            Interlocked.CompareExchange(ref lazies.BytesInFrame, new BytesInFrame(), null);
+            variants = Volatile.Read(ref lazies.BytesInFrame)!;
         }
 
         if (_stored is { } stored)
@@ -164,6 +166,26 @@ public sealed class DeliveredMessage
 
     private static void Transcode(StoredEntry stored, WireFormat format, System.Buffers.IBufferWriter<byte> output, bool withoutConnectionId, bool withoutTimestamp) =>
         StoredMessageTranscoder.Write(format, stored.Bytes, stored.Position, stored.Timestamp, withoutConnectionId, withoutTimestamp, output);
+
+    private Lazies GetLazies()
+    {
+        var lazies = Volatile.Read(ref _lazies);
+        if (lazies is null)
+        {
+            Interlocked.CompareExchange(ref _lazies, new Lazies(), null);
+            lazies = Volatile.Read(ref _lazies)!;
+        }
+
+        return lazies;
+    }
+
+    /// <summary>What is made only when asked for: the message's own bytes, their variants in a bundle, the whole form.</summary>
+    private sealed class Lazies
+    {
+        public PerFormatBytes Bytes;
+        public BytesInFrame? BytesInFrame;
+        public DeliveredMessage? Whole;
+    }
 
     /// <summary>The message's bytes without the fields a bundle's frame carries: made only when it is bundled.</summary>
     private sealed class BytesInFrame
