@@ -5,6 +5,12 @@ namespace TokenWire.Protocol;
 /// <summary>An Ably Message (spec TM2, reference §3.1).</summary>
 public sealed class Message
 {
+    // Every publish decodes one, and every history read: the timestamp is a plain long with a value no message has
+    // (the server sets every stored or relayed message's) standing for "absent", 8 bytes less than a nullable one.
+    private const long NoTimestamp = long.MinValue;
+
+    private long _timestamp = NoTimestamp;
+
     public string? Id { get; set; }
 
     public string? Name { get; set; }
@@ -21,7 +27,11 @@ public sealed class Message
     /// <summary>Client to server only: REST "publish on behalf of" a realtime connection.</summary>
     public string? ConnectionKey { get; set; }
 
-    public long? Timestamp { get; set; }
+    public long? Timestamp
+    {
+        get => _timestamp == NoTimestamp ? null : _timestamp;
+        set => _timestamp = value ?? NoTimestamp;
+    }
 
     public JsonPayload? Extras { get; set; }
 
