@@ -17,7 +17,7 @@ public sealed class DeliveredMessage
     // A live delivery is the most common object a publish makes, one per message, so it keeps only references: the
     // log's entry (its message, offset, version and time), and the rarer states in objects of their own. A live
     // message that goes out alone is written straight into its batch's frame, so its own bytes and whole form are
-    // made only when something asks for them (a bundle, a replay, a first contact): 40 bytes until then.
+    // made only when something asks for them (a bundle, a replay, a first contact): 48 bytes until then, not 72.
     private readonly LogEntry? _entry;
     private readonly Stored? _stored;
     private readonly MessageSnapshot? _snapshot;
