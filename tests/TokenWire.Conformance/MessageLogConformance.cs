@@ -296,6 +296,24 @@ public abstract class MessageLogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_channel_first_seen_by_a_read_keeps_its_epoch_until_idle_for_forget_idle_after()
+    {
+        // An attach reads the head of a channel nobody has published to: the epoch it hands out must still be the
+        // channel's when the first publish comes, unless the channel then sat idle for the whole forget period.
+        var attached = await Log.GetHeadAsync(Channel).Within();
+
+        Time.Advance(ForgetIdleAfter - TimeSpan.FromSeconds(1));
+        Sweep();
+        var first = await Append(Channel, "a");
+
+        Assert.Equal(attached.Epoch, first.Epoch);
+        Assert.Equal(1, first.Appended[0].Offset);
+        var read = await Log.ReadAfterAsync(Channel, attached, 100).Within();
+        Assert.True(read.Continuous);
+        Assert.Single(read.Entries);
+    }
+
+    [Fact]
     public async Task Sweep_keeps_an_idle_channel_while_it_still_has_history()
     {
         var appended = await Append(Channel, "a");

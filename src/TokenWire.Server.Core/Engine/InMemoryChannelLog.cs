@@ -14,7 +14,7 @@ namespace TokenWire.Server.Engine;
 /// original's serial and timestamp.
 /// Every member takes the instance lock; it is held only for memory operations.
 /// </summary>
-internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, ulong>? idHash = null) : IStoredIds
+internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, ulong>? idHash = null, DateTimeOffset created = default) : IStoredIds
 {
     private readonly Lock _gate = new();
     private readonly RetainedEntries _entries = new();
@@ -31,7 +31,11 @@ internal sealed class InMemoryChannelLog(string epoch, Func<ReadOnlySpan<byte>, 
     private readonly Dictionary<long, MutableMessageState> _mutated = [];
     private long _lastTimestamp;
     private ChannelRetention _retention;
-    private DateTimeOffset _lastActivity = DateTimeOffset.MinValue;
+    /// <summary>
+    /// The last append, or the creation: a channel first seen by a read (an attach takes its epoch) keeps that epoch for
+    /// the whole forget period, as the shared engine's does, instead of being forgotten by the next sweep.
+    /// </summary>
+    private DateTimeOffset _lastActivity = created;
 
     public LogPosition Head
     {

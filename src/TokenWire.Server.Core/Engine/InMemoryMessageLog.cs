@@ -90,7 +90,11 @@ public sealed class InMemoryMessageLog : IMessageLog, IDisposable
     public void Dispose() => _sweeper.Dispose();
 
     private InMemoryChannelLog GetOrCreate(ChannelKey channel) =>
-        _channels.GetOrAdd(channel, static (_, time) => new InMemoryChannelLog(LogPosition.NewEpoch(time.GetUtcNow())), _time);
+        _channels.GetOrAdd(channel, static (_, time) =>
+        {
+            var now = time.GetUtcNow();
+            return new InMemoryChannelLog(LogPosition.NewEpoch(now), created: now);
+        }, _time);
 
     internal void Sweep()
     {
