@@ -59,12 +59,6 @@ public sealed partial class LocalChannel
     private ChannelSubscriber[] _subscribers = [];
     private IAsyncDisposable? _busSubscription;
     private ITimer? _tailCheck;
-
-    /// <summary>When the last envelope came (<see cref="TimeProvider.GetTimestamp"/>); read by the tail check when it fires.</summary>
-    private long _lastEnvelopeAt;
-
-    /// <summary>The tail check is due: envelopes then only note their time, so the timer is touched once per quiet period, not per envelope.</summary>
-    private bool _tailCheckArmed;
     private string _epoch = string.Empty;
     private long _cursor;
     private bool _ready;
@@ -118,7 +112,7 @@ public sealed partial class LocalChannel
 
         var head = await _log.GetHeadAsync(Key).ConfigureAwait(false);
         var annotationSequence = _annotations is null ? 0 : await _annotations.GetSequenceAsync(Key).ConfigureAwait(false);
-        _tailCheck = _time.CreateTimer(static state => ((LocalChannel)state!).OnTailCheckDue(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _tailCheck = _time.CreateTimer(_ => _ = CatchUpAsync(afterLostLink: false), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         lock (_gate)
         {
             _epoch = head.Epoch;
@@ -366,44 +360,11 @@ public sealed partial class LocalChannel
 
             if (_subscribers.Length > 0)
             {
-                // A field write per envelope; the timer (whose reset takes the timer queue's lock) is armed only when
-                // it is not already due, and re-arms itself for the rest of the quiet time when it fires early.
-                _lastEnvelopeAt = _time.GetTimestamp();
-                if (!_tailCheckArmed && _tailCheck is { } tailCheck)
-                {
-                    _tailCheckArmed = true;
-                    tailCheck.Change(TailCheckDelay, Timeout.InfiniteTimeSpan);
-                }
+                _tailCheck?.Change(TailCheckDelay, Timeout.InfiniteTimeSpan);
             }
 
             DrainAnnotations();
         }
-    }
-
-    /// <summary>
-    /// The tail check's timer fired: catches up once envelopes have been quiet for <see cref="TailCheckDelay"/>, or
-    /// re-arms for the rest of it when one came since the timer was set.
-    /// </summary>
-    private void OnTailCheckDue()
-    {
-        lock (_gate)
-        {
-            if (_closed)
-            {
-                return;
-            }
-
-            var quiet = _time.GetElapsedTime(_lastEnvelopeAt);
-            if (quiet < TailCheckDelay)
-            {
-                _tailCheck?.Change(TailCheckDelay - quiet, Timeout.InfiniteTimeSpan);
-                return;
-            }
-
-            _tailCheckArmed = false;
-        }
-
-        _ = CatchUpAsync(afterLostLink: false);
     }
 
     /// <summary>The engine's link to the other nodes came back: envelopes may have been lost meanwhile.</summary>

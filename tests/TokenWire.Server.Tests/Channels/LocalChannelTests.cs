@@ -361,29 +361,6 @@ public sealed class LocalChannelTests : IDisposable
     }
 
     [Fact]
-    public async Task Tail_check_waits_for_a_full_quiet_period_after_the_last_envelope_rearming_itself()
-    {
-        var channel = await StartChannel(time: _time);
-        var sink = new RecordingSink("conn-s");
-        await Attach(channel, sink, AttachRequest.Fresh);
-        await Publish("conn-p", "m1"); // arms the check for one delay from now
-        _time.Advance(LocalChannel.TailCheckDelay * 0.6);
-        await Publish("conn-p", "m2"); // the check is already due: only its time is noted
-        await Wait.Eventually("m1 and m2 delivered", () => sink.MessageCount >= 2);
-        await Append("conn-p", "m3", "m4"); // the last envelope never arrives
-
-        // The timer fires one delay after m1, but the bus has been quiet for less than that since m2: no catch-up yet.
-        _time.Advance(LocalChannel.TailCheckDelay * 0.4);
-        await channel.Dispatched().Within();
-        Assert.Equal(2, sink.MessageCount);
-
-        // One delay after m2: the re-armed timer catches up.
-        _time.Advance(LocalChannel.TailCheckDelay * 0.6);
-        await Wait.Eventually("tail delivered", () => sink.MessageCount >= 4);
-        Assert.Equal(["m1", "m2", "m3", "m4"], sink.Messages.Select(m => m.Name));
-    }
-
-    [Fact]
     public async Task Envelopes_lost_while_the_engine_link_was_down_are_delivered_from_the_log_when_it_reports_them()
     {
         var bus = new MissReportingBus(_bus);
