@@ -65,8 +65,11 @@ internal sealed class ConnectionEgress
     /// <summary>Where the writer writes (set when it starts); null before, when nothing can be written directly.</summary>
     private IEgressWire? _wire;
 
-    /// <summary>A direct write that did not complete synchronously: the writer waits for it before taking the wire.</summary>
-    private Task? _directWrite;
+    /// <summary>
+    /// The writer, waiting for a direct write to give the wire back (set before it checks the wire once more, taken and
+    /// completed by whoever releases it): it awaits the release instead of spinning, however long the peer takes.
+    /// </summary>
+    private TaskCompletionSource? _wireWaiter;
 
     public ConnectionEgress(WireFormat format, long maxQueuedBytes, int maxOutboundRate, TimeProvider time, MessageMetrics? metrics = null)
     {
@@ -137,7 +140,7 @@ internal sealed class ConnectionEgress
         // Owning the wire, an empty queue means that everything queued before this frame has been written.
         if (!_queue.IsEmptyAndOpen)
         {
-            Volatile.Write(ref _wireOwned, 0);
+            ReleaseWire();
             return false;
         }
 
@@ -169,7 +172,6 @@ internal sealed class ConnectionEgress
         }
 
         pending = CompleteDirectWriteAsync(write);
-        Volatile.Write(ref _directWrite, pending);
         return true;
     }
 
@@ -189,16 +191,22 @@ internal sealed class ConnectionEgress
     private void ReleaseDirectWrite()
     {
         _buffer.Reset(); // the connection is most likely idle now: it keeps no buffer
+        ReleaseWire();
+    }
+
+    /// <summary>A direct writer gives the wire back, and wakes the writer if it is waiting for it.</summary>
+    private void ReleaseWire()
+    {
         Volatile.Write(ref _wireOwned, 0);
+        Interlocked.Exchange(ref _wireWaiter, null)?.TrySetResult();
     }
 
     /// <summary>Test hook: called when the writer finds the wire held by a direct write, before it waits for it.</summary>
     internal Action? WireHeld { get; set; }
 
-    /// <summary>Takes the wire for the writer, once a direct write that holds it has completed.</summary>
+    /// <summary>Takes the wire for the writer, once a direct write that holds it has given it back.</summary>
     private async ValueTask TakeWireAsync()
     {
-        var spin = default(SpinWait);
         var held = false;
         while (Interlocked.CompareExchange(ref _wireOwned, 1, 0) != 0)
         {
@@ -208,15 +216,17 @@ internal sealed class ConnectionEgress
                 WireHeld?.Invoke();
             }
 
-            // A direct write holds it: its synchronous part is a few microseconds; one left pending is awaited.
-            if (Volatile.Read(ref _directWrite) is { IsCompleted: false } direct)
+            // Registered before the wire is tried again (both sides fence), so a release either lets that try succeed
+            // or finds the waiter and completes it: never lost, and nothing spins while a slow peer's write is pending.
+            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _wireWaiter, waiter);
+            if (Interlocked.CompareExchange(ref _wireOwned, 1, 0) == 0)
             {
-                await direct.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                Interlocked.CompareExchange(ref _wireWaiter, null, waiter);
+                return;
             }
-            else
-            {
-                spin.SpinOnce();
-            }
+
+            await waiter.Task.ConfigureAwait(false);
         }
     }
 

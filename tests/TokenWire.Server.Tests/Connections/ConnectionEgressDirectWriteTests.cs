@@ -106,6 +106,39 @@ public sealed class ConnectionEgressDirectWriteTests
         Assert.False(egress.TryWriteNow(Ack(0), CancellationToken.None, out _));
     }
 
+    [Fact]
+    public async Task Answers_from_two_threads_written_directly_or_queued_all_go_out_in_order_and_the_writer_never_stalls()
+    {
+        // Every write completes asynchronously, so direct writes hold the wire while the other thread's answers are
+        // queued and the writer waits for the wire: each release must wake it (a lost wake-up hangs the writer).
+        var wire = new RecordingWire { CompleteAsynchronously = true };
+        var (egress, writer) = Start(wire);
+
+        async Task AnswerAsync(long first)
+        {
+            await Task.Yield();
+            for (var serial = first; serial < first + 300; serial++)
+            {
+                if (!egress.TryWriteNow(Ack(serial), CancellationToken.None, out var pending))
+                {
+                    Assert.True(egress.TryEnqueue(new EncodedFrame(Ack(serial))));
+                }
+                else if (pending is not null)
+                {
+                    await pending;
+                }
+            }
+        }
+
+        await Task.WhenAll(AnswerAsync(0), AnswerAsync(1_000)).Within();
+        await EndAsync(egress, writer);
+
+        Assert.False(wire.Overlapped);
+        var written = wire.Written().Select(w => w.MsgSerial).ToList();
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => (long)i), written.Where(s => s < 1_000));
+        Assert.Equal(Enumerable.Range(1_000, 300).Select(i => (long)i), written.Where(s => s >= 1_000));
+    }
+
     private static ProtocolMessage Ack(long msgSerial) => new(ProtocolAction.Ack) { MsgSerial = msgSerial, Count = 1 };
 
     private static (ConnectionEgress Egress, Task Writer) Start(RecordingWire wire)
@@ -129,6 +162,9 @@ public sealed class ConnectionEgressDirectWriteTests
 
         /// <summary>The next write stays pending until <see cref="Release"/> or <see cref="Fail"/>.</summary>
         public bool HoldNext { get; set; }
+
+        /// <summary>Every write completes after a yield to the thread pool, not before it returns.</summary>
+        public bool CompleteAsynchronously { get; set; }
 
         /// <summary>Every write throws at once.</summary>
         public bool FailNow { get; set; }
@@ -162,6 +198,11 @@ public sealed class ConnectionEgressDirectWriteTests
             lock (_frames)
             {
                 _frames.Add(ProtocolCodecs.For(WireFormat.Json).Decode(frame));
+            }
+
+            if (CompleteAsynchronously)
+            {
+                return new ValueTask(EndAfterAsync(Task.Run(static () => { })));
             }
 
             if (!HoldNext)
