@@ -20,138 +20,41 @@ public sealed class ProtocolMessage
 
     public ProtocolFlags Flags { get; set; }
 
-    public int? Count
-    {
-        get => _rare?.Count;
-        set
-        {
-            if (value is not null || _rare is not null)
-            {
-                (_rare ??= new Rare()).Count = value;
-            }
-        }
-    }
+    public int? Count { get => _rare?.Count; set => RareFor(value)?.Count = value; }
 
-    public ErrorInfo? Error
-    {
-        get => _rare?.Error;
-        set
-        {
-            if (value is not null || _rare is not null)
-            {
-                (_rare ??= new Rare()).Error = value;
-            }
-        }
-    }
+    public ErrorInfo? Error { get => _rare?.Error; set => RareFor(value)?.Error = value; }
 
-    public string? Id
-    {
-        get => _rare?.Id;
-        set
-        {
-            if (value is not null || _rare is not null)
-            {
-                (_rare ??= new Rare()).Id = value;
-            }
-        }
-    }
+    public string? Id { get => _rare?.Id; set => RareFor(value)?.Id = value; }
 
     public string? Channel { get; set; }
 
     public string? ChannelSerial { get; set; }
 
-    public string? ConnectionId
-    {
-        get => _rare?.ConnectionId;
-        set
-        {
-            if (value is not null || _rare is not null)
-            {
-                (_rare ??= new Rare()).ConnectionId = value;
-            }
-        }
-    }
+    public string? ConnectionId { get => _rare?.ConnectionId; set => RareFor(value)?.ConnectionId = value; }
 
     public long? MsgSerial { get; set; }
 
-    public long? Timestamp
-    {
-        get => _rare?.Timestamp;
-        set
-        {
-            if (value is not null || _rare is not null)
-            {
-                (_rare ??= new Rare()).Timestamp = value;
-            }
-        }
-    }
+    public long? Timestamp { get => _rare?.Timestamp; set => RareFor(value)?.Timestamp = value; }
 
     public IReadOnlyList<Message>? Messages { get; set; }
 
     public IReadOnlyList<PresenceMessage>? Presence { get; set; }
 
-    public IReadOnlyList<Annotation>? Annotations
-    {
-        get => _rare?.Annotations;
-        set
-        {
-            if (value is not null || _rare is not null)
-            {
-                (_rare ??= new Rare()).Annotations = value;
-            }
-        }
-    }
+    public IReadOnlyList<Annotation>? Annotations { get => _rare?.Annotations; set => RareFor(value)?.Annotations = value; }
 
     /// <summary>AUTH's <c>auth.accessToken</c>.</summary>
-    public string? AuthAccessToken
-    {
-        get => _rare?.AuthAccessToken;
-        set
-        {
-            if (value is not null || _rare is not null)
-            {
-                (_rare ??= new Rare()).AuthAccessToken = value;
-            }
-        }
-    }
+    public string? AuthAccessToken { get => _rare?.AuthAccessToken; set => RareFor(value)?.AuthAccessToken = value; }
 
-    public ConnectionDetails? ConnectionDetails
-    {
-        get => _rare?.ConnectionDetails;
-        set
-        {
-            if (value is not null || _rare is not null)
-            {
-                (_rare ??= new Rare()).ConnectionDetails = value;
-            }
-        }
-    }
+    public ConnectionDetails? ConnectionDetails { get => _rare?.ConnectionDetails; set => RareFor(value)?.ConnectionDetails = value; }
 
-    public IReadOnlyDictionary<string, string>? Params
-    {
-        get => _rare?.Params;
-        set
-        {
-            if (value is not null || _rare is not null)
-            {
-                (_rare ??= new Rare()).Params = value;
-            }
-        }
-    }
+    public IReadOnlyDictionary<string, string>? Params { get => _rare?.Params; set => RareFor(value)?.Params = value; }
 
-    public IReadOnlyList<PublishResult>? Res
-    {
-        get => _rare?.Res;
-        set
-        {
-            if (value is not null || _rare is not null)
-            {
-                (_rare ??= new Rare()).Res = value;
-            }
-        }
-    }
+    public IReadOnlyList<PublishResult>? Res { get => _rare?.Res; set => RareFor(value)?.Res = value; }
 
     public bool HasFlag(ProtocolFlags flag) => (Flags & flag) == flag;
+
+    /// <summary>Where a rare field's value goes: made for a value, never for a null (which leaves nothing to clear).</summary>
+    private Rare? RareFor<T>(T value) => value is not null ? _rare ??= new Rare() : _rare;
 
     public override string ToString() => $"{Action} channel={Channel} msgSerial={MsgSerial} messages={Messages?.Count ?? 0} presence={Presence?.Count ?? 0}";
 
