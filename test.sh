@@ -12,6 +12,16 @@ failed=0
 
 note() { printf '\n=== %s\n' "$*"; }
 
+# Prints a TAP log's top-level results (the last $2 lines), then every failure at any depth with its diagnostics,
+# so a failure early in a long suite is never cut off by the tail.
+tap_report() {
+  grep -E "^(not )?ok |^# (pass|fail)" "$1" | grep -vE "^    " | tail -n "$2"
+  if grep -qE "^ *not ok " "$1"; then
+    echo "--- failures in $(basename "$1"):"
+    awk '/^ *not ok /{show=1; n=0} show{print; n++; if ($0 ~ /^ *\.\.\.$/ || n >= 40) show=0}' "$1" | head -n 400
+  fi
+}
+
 # --- prerequisites -------------------------------------------------------------------------------------------
 # redis-server: the Redis engine's xunit tests and tests/interop/cluster*.test.mjs start their own on free ports.
 if ! command -v redis-server >/dev/null 2>&1; then
@@ -51,6 +61,7 @@ for project in tests/*.Tests/*.csproj; do
   f=$(sed -nE 's/.*Failed: +([0-9]+).*/\1/p' <<<"$summary")
   if [ -z "$p" ]; then echo "no test summary from $name"; failed=$((failed + 1)); continue; fi
   passed=$((passed + p)); failed=$((failed + ${f:-0}))
+  if [ "${f:-0}" -gt 0 ]; then grep -E -A 25 "^ +Failed " "$logs/$name.log" | head -n 300; fi
 done
 
 # --- interop: the real ably SDK against a real server ----------------------------------------------------------
@@ -58,7 +69,7 @@ note "interop (node:test, ably@2.28.0)"
 # The bound is a safety net for a hung server, not a budget: the files take 7-10 minutes on a busy 2-core box.
 (cd tests/interop && timeout 1500 node --test --test-concurrency=1 --test-timeout=180000 --test-reporter=tap *.test.mjs) \
   > "$logs/interop.tap" 2>&1
-grep -E "^(not )?ok |^# (pass|fail)" "$logs/interop.tap" | grep -vE "^    " | tail -n 60
+tap_report "$logs/interop.tap" 60
 p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$logs/interop.tap" | tail -n 1)
 f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$logs/interop.tap" | tail -n 1)
 if [ -z "$p" ]; then echo "interop produced no summary"; failed=$((failed + 1)); else passed=$((passed + p)); failed=$((failed + f)); fi
@@ -72,7 +83,7 @@ fi
 if (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error); then
   (cd tests/e2e && timeout 420 node --test --test-concurrency=1 --test-timeout=240000 --test-reporter=tap *.test.mjs) \
     > "$logs/e2e.tap" 2>&1
-  grep -E "^(not )?ok |^# (pass|fail)" "$logs/e2e.tap" | grep -vE "^    " | tail -n 20
+  tap_report "$logs/e2e.tap" 20
   p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$logs/e2e.tap" | tail -n 1)
   f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$logs/e2e.tap" | tail -n 1)
   if [ -z "$p" ]; then echo "e2e produced no summary"; failed=$((failed + 1)); else passed=$((passed + p)); failed=$((failed + f)); fi
