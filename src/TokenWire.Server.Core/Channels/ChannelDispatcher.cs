@@ -52,11 +52,12 @@ internal sealed class ChannelDispatcher : IThreadPoolWorkItem
                         subscriber.Deliver(frame);
                     }
                 }
-                else
+                else if (work.Batch is { } batch)
                 {
+                    batch.ForOneSubscriber = work.Subscribers.Length == 1;
                     foreach (var subscriber in work.Subscribers)
                     {
-                        subscriber.Deliver(work.Batch!);
+                        subscriber.Deliver(batch);
                     }
                 }
 
