@@ -23,9 +23,11 @@ let slowServer;
 const clients = new Clients('ait-csharp-agent');
 const cleanups = [];
 
-// Fast for most tests; a paced server for the cancel and reload points (the simulated model's 1–8 char chunks).
+// Fast for most tests; a paced server for the cancel and reload points (the simulated model's 1–8 char chunks, about
+// 70 for LONG_ANSWER: 3–4 s at 40–60 ms each). The pace leaves seconds between the point a test acts at and the
+// answer's end, so a cancel or a reload lands mid-answer however slowly a busy box carries it.
 const FAST = { 'Logging__LogLevel__TokenWire.AITransport': 'Debug', TokenWire__Agent__Simulated__MinDelay: '00:00:00.001', TokenWire__Agent__Simulated__MaxDelay: '00:00:00.004' };
-const PACED = { 'Logging__LogLevel__TokenWire.AITransport': 'Debug', TokenWire__Agent__Simulated__MinDelay: '00:00:00.015', TokenWire__Agent__Simulated__MaxDelay: '00:00:00.025' };
+const PACED = { 'Logging__LogLevel__TokenWire.AITransport': 'Debug', TokenWire__Agent__Simulated__MinDelay: '00:00:00.040', TokenWire__Agent__Simulated__MaxDelay: '00:00:00.060' };
 
 before(async () => {
   [server, slowServer] = await Promise.all([
@@ -227,7 +229,7 @@ for (const format of FORMATS) {
         const user = clients.realtime(slowServer, format, { clientId: 'user' });
         const c = await clientSession(user, name, `reload ${i}: sender`);
         await send(slowServer, c, LONG_PROMPT);
-        const at = 10 + i * 60;
+        const at = 10 + i * 45; // the last point leaves about 230 chars (2–3 s) for the reload to attach in
         await waitFor(() => rendered(c.view).text.length >= at, 15000, `reload ${i}: ${at} chars rendered`);
         const reloaded = clients.realtime(slowServer, format, { clientId: 'user' });
         const r = await clientSession(reloaded, name, `reload ${i}`);
