@@ -52,12 +52,11 @@ internal sealed class ChannelDispatcher : IThreadPoolWorkItem
                         subscriber.Deliver(frame);
                     }
                 }
-                else if (work.Batch is { } batch)
+                else
                 {
-                    batch.ForOneSubscriber = work.Subscribers.Length == 1;
                     foreach (var subscriber in work.Subscribers)
                     {
-                        subscriber.Deliver(batch);
+                        subscriber.Deliver(work.Batch!);
                     }
                 }
 

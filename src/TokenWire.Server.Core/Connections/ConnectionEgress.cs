@@ -393,12 +393,7 @@ internal sealed class ConnectionEgress
 
         ReadOnlySpan<DeliveredMessage> messages = _alone is { } alone ? alone.Messages : CollectionsMarshal.AsSpan(_bundle);
         ReadOnlyMemory<byte> bytes;
-        if (_bundleSingle is { ComposedFromMessages: false, ForOneSubscriber: true } own && !_bundleChanged)
-        {
-            own.WriteFrame(_format, _buffer); // no one else sends it: written here, not made to be shared
-            bytes = _buffer.WrittenMemory;
-        }
-        else if (_bundleSingle is { ComposedFromMessages: false } single && !_bundleChanged)
+        if (_bundleSingle is { ComposedFromMessages: false } single && !_bundleChanged)
         {
             bytes = single.GetFrame(_format); // composed once, shared with every subscriber of this format
         }

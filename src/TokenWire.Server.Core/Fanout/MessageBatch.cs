@@ -1,4 +1,3 @@
-using System.Buffers;
 using TokenWire.Protocol;
 
 namespace TokenWire.Server.Fanout;
@@ -11,13 +10,7 @@ namespace TokenWire.Server.Fanout;
 /// </summary>
 public sealed class MessageBatch(string channel, string channelSerial, DeliveredMessage[] messages, string? publisherConnectionId = null)
 {
-    /// <summary>What a frame adds around its messages, and each message around its own content (id, serial, action,
-    /// connectionId, timestamp and field names), in <see cref="GetQueuedSize"/>'s estimate for one subscriber.</summary>
-    private const int FrameOverhead = 64;
-    private const int MessageOverhead = 112;
-
     private PerFormatBytes _frame;
-    private int _estimatedSize;
 
     public string Channel { get; } = channel;
 
@@ -46,38 +39,17 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
     /// only if a lagging connection bundles them with others.
     /// </summary>
     public ReadOnlyMemory<byte> GetFrame(WireFormat format) =>
-        _frame.GetOrEncode(format, this, static (batch, format, output) => batch.WriteFrame(format, output));
-
-    /// <summary>Whether <see cref="GetFrame"/> has made <paramref name="format"/>'s shared frame (tests).</summary>
-    internal bool HasSharedFrame(WireFormat format) => _frame.IsEncoded(format);
-
-    /// <summary>This batch as one MESSAGE frame, written into <paramref name="output"/>: what <see cref="GetFrame"/> holds.</summary>
-    public void WriteFrame(WireFormat format, IBufferWriter<byte> output) =>
-        MessageFrames.Write(format, Channel, ChannelSerial, Messages.AsSpan(), static m => m.Message, output);
+        _frame.GetOrEncode(format, this, static (batch, format, output) =>
+            MessageFrames.Write(format, batch.Channel, batch.ChannelSerial, batch.Messages.AsSpan(), static m => m.Message, output));
 
     /// <summary>
-    /// Posted to one subscriber alone: the commonest AI stream, one browser per response channel. Its frame is then
-    /// written straight into that connection's pooled buffer (<see cref="WriteFrame"/>) instead of being made as an
-    /// array to share with no one, and it weighs an estimate in the queue. Set by the dispatcher before any subscriber
-    /// sees the batch and never after, so its queued size is the same on the way in and out. Only a hint: whatever
-    /// still asks for <see cref="GetFrame"/> gets the shared frame.
-    /// </summary>
-    internal bool ForOneSubscriber { get; set; }
-
-    /// <summary>
-    /// What this batch weighs in a connection's queue. A live batch is shared, so it is its frame; one posted to a
-    /// single subscriber is estimated (<see cref="ForOneSubscriber"/>). One made for one
+    /// What this batch weighs in a connection's queue. A live batch is shared, so it is its frame. One made for one
     /// connection alone goes out composed from its messages' own bytes (<see cref="ComposedFromMessages"/>), so its
     /// frame is never made: it is the sum of those bytes, as the frame will hold them (<see cref="DeliveredMessage.FrameFields"/>),
     /// so each message is encoded once, here, and the egress composes the frame from what this encoded.
     /// </summary>
     public int GetQueuedSize(WireFormat format)
     {
-        if (ForOneSubscriber && !ComposedFromMessages)
-        {
-            return EstimatedSize();
-        }
-
         if (!ComposedFromMessages)
         {
             return GetFrame(format).Length;
@@ -88,25 +60,6 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
         foreach (var message in Messages)
         {
             size += message.GetBytesInFrame(format, connectionId, timestamp).Length;
-        }
-
-        return size;
-    }
-
-    /// <summary>About the frame's size without encoding it (each message's content, <see cref="DeliveredMessage.ApproximateSize"/>,
-    /// plus what the frame and the message add around it); computed once, so every caller sees the same figure.</summary>
-    private int EstimatedSize()
-    {
-        var size = Volatile.Read(ref _estimatedSize);
-        if (size == 0)
-        {
-            size = FrameOverhead + Channel.Length + ChannelSerial.Length;
-            foreach (var message in Messages)
-            {
-                size += message.ApproximateSize + MessageOverhead;
-            }
-
-            Volatile.Write(ref _estimatedSize, size);
         }
 
         return size;

@@ -21,10 +21,6 @@ internal struct PerFormatBytes
     private byte[]? _json;
     private byte[]? _messagePack;
 
-    /// <summary>Whether <paramref name="format"/>'s bytes have been made.</summary>
-    public readonly bool IsEncoded(WireFormat format) =>
-        (format == WireFormat.MessagePack ? Volatile.Read(in _messagePack) : Volatile.Read(in _json)) is not null;
-
     public ReadOnlyMemory<byte> GetOrEncode<TState>(WireFormat format, TState state, Action<TState, WireFormat, IBufferWriter<byte>> encode)
     {
         ref var slot = ref format == WireFormat.MessagePack ? ref _messagePack : ref _json;

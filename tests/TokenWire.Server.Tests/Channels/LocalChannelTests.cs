@@ -59,27 +59,6 @@ public sealed class LocalChannelTests : IDisposable
         Assert.Equal(sink.Messages[^1].Serial, sink.Frames[^1].ChannelSerial);
     }
 
-    [Fact]
-    public async Task A_delivery_to_one_subscriber_is_marked_for_it_alone_and_one_to_two_is_shared()
-    {
-        // The egress writes a batch marked for one subscriber into its own buffer instead of making a shared frame: a
-        // batch that reaches two must never be marked, or each would encode it again.
-        var channel = await StartChannel();
-        var first = new RecordingSink("conn-a");
-        await Attach(channel, first, AttachRequest.Fresh);
-        await Publish("conn-p", "alone");
-        await Wait.Eventually("the first delivery", () => first.MessageCount == 1);
-
-        var second = new RecordingSink("conn-b");
-        await Attach(channel, second, AttachRequest.Fresh);
-        await Publish("conn-p", "shared");
-        await Wait.Eventually("the second delivery to both", () => first.MessageCount == 2 && second.MessageCount == 1);
-
-        Assert.True(first.Batches[0].ForOneSubscriber);
-        Assert.False(first.Batches[1].ForOneSubscriber);
-        Assert.Same(first.Batches[1], Assert.Single(second.Batches));
-    }
-
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

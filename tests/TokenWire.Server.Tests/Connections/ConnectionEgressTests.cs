@@ -100,37 +100,6 @@ public sealed class ConnectionEgressTests
         AssertAsTheSdkSeesThem([Message("a", 1001)], composed);
     }
 
-    [Theory]
-    [InlineData(WireFormat.Json)]
-    [InlineData(WireFormat.MessagePack)]
-    public async Task A_batch_for_one_subscriber_goes_out_as_its_frame_without_a_shared_copy_and_weighs_the_same_in_and_out(WireFormat format)
-    {
-        // The commonest AI stream, one subscriber per channel: its frame is written into the connection's own buffer.
-        // Bundled with the next one, both are composed from their messages as any bundle is.
-        static MessageBatch Batch(long offset, bool forOne) => new("chat", $"01-{offset:D12}", [new DeliveredMessage(Message("a", 1000 + offset), offset)])
-        {
-            ForOneSubscriber = forOne,
-        };
-
-        var egress = new ConnectionEgress(format, maxQueuedBytes: 1 << 20, maxOutboundRate: 0, TimeProvider.System);
-        var alone = Batch(1, forOne: true);
-        var frames = await WriteQueuedAsync(format, [alone], egress);
-
-        Assert.Equal(Batch(1, forOne: false).GetFrame(format).ToArray(), Assert.Single(frames));
-        Assert.False(alone.HasSharedFrame(format));
-        Assert.Equal(0, egress.QueuedBytes);
-
-        egress = new ConnectionEgress(format, maxQueuedBytes: 1 << 20, maxOutboundRate: 0, TimeProvider.System);
-        MessageBatch[] two = [Batch(1, forOne: true), Batch(2, forOne: true)];
-        Assert.True(two[0].GetQueuedSize(format) > 0);
-        var bundle = ProtocolCodecs.For(format).Decode(Assert.Single(await WriteQueuedAsync(format, two, egress)));
-
-        Assert.Equal("01-000000000002", bundle.ChannelSerial);
-        AssertAsTheSdkSeesThem([Message("a", 1001), Message("a", 1002)], bundle);
-        Assert.All(two, batch => Assert.False(batch.HasSharedFrame(format)));
-        Assert.Equal(0, egress.QueuedBytes);
-    }
-
     private static Message Message(string? connectionId, long timestamp) => new()
     {
         Id = $"{connectionId}:{timestamp}:0",
@@ -169,9 +138,9 @@ public sealed class ConnectionEgressTests
     }
 
     /// <summary>Queues the batches before the writer starts, so it finds them all waiting, then reads the frames it wrote.</summary>
-    private static async Task<List<byte[]>> WriteQueuedAsync(WireFormat format, MessageBatch[] batches, ConnectionEgress? egress = null)
+    private static async Task<List<byte[]>> WriteQueuedAsync(WireFormat format, MessageBatch[] batches)
     {
-        egress ??= new ConnectionEgress(format, maxQueuedBytes: 1 << 20, maxOutboundRate: 0, TimeProvider.System);
+        var egress = new ConnectionEgress(format, maxQueuedBytes: 1 << 20, maxOutboundRate: 0, TimeProvider.System);
         foreach (var batch in batches)
         {
             Assert.True(egress.TryEnqueue(batch));
