@@ -46,6 +46,84 @@ public static class FrameScanner
             : -1;
     }
 
+    /// <summary>
+    /// Reads an ACK's <c>msgSerial</c> and <c>count</c> (1 when absent) without decoding it; false for any other
+    /// frame, or one it cannot read, which the caller decodes whole.
+    /// </summary>
+    public static bool TryScanAck(WireFormat format, ReadOnlyMemory<byte> frame, out long msgSerial, out int count)
+    {
+        var action = -1;
+        msgSerial = -1;
+        count = 1;
+        try
+        {
+            if (format == WireFormat.MessagePack)
+            {
+                var reader = new MessagePackReader(frame);
+                var fields = reader.ReadMapHeader();
+                for (var i = 0; i < fields; i++)
+                {
+                    if (!reader.TryReadStringSpan(out var key))
+                    {
+                        reader.Skip();
+                        reader.Skip();
+                    }
+                    else if (key.SequenceEqual("action"u8))
+                    {
+                        action = reader.ReadInt32();
+                    }
+                    else if (key.SequenceEqual("msgSerial"u8))
+                    {
+                        msgSerial = reader.ReadInt64();
+                    }
+                    else if (key.SequenceEqual("count"u8))
+                    {
+                        count = reader.ReadInt32();
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+            }
+            else
+            {
+                var reader = new Utf8JsonReader(frame.Span);
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return false;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var key = reader.ValueTextEquals("action"u8) ? 1 : reader.ValueTextEquals("msgSerial"u8) ? 2 : reader.ValueTextEquals("count"u8) ? 3 : 0;
+                    reader.Read();
+                    switch (key)
+                    {
+                        case 1:
+                            action = reader.GetInt32();
+                            break;
+                        case 2:
+                            msgSerial = reader.GetInt64();
+                            break;
+                        case 3:
+                            count = reader.GetInt32();
+                            break;
+                        default:
+                            reader.Skip();
+                            break;
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or MessagePackSerializationException or FormatException or EndOfStreamException)
+        {
+            return false;
+        }
+
+        return action == (int)ProtocolAction.Ack && msgSerial >= 0 && count > 0;
+    }
+
     private static ProtocolAction ScanFull(WireFormat format, ReadOnlyMemory<byte> frame, List<long> serials, ref long payloadErrors)
     {
         var message = ProtocolCodecs.For(format).Decode(frame);

@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 
 namespace TokenWire.LoadTest;
 
@@ -75,6 +76,8 @@ public sealed class FrameSocket : IDisposable
     }
 
     /// <summary>The next whole message, valid until the next call; empty once the server has closed the socket.</summary>
+    /// <remarks>Pooled: almost every receive completes later, and each would otherwise box this method's state anew.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReadOnlyMemory<byte>> ReceiveFrameAsync(CancellationToken cancellationToken)
     {
         var length = 0;

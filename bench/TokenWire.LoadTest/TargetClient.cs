@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
@@ -63,8 +65,12 @@ public abstract class TargetClient
 
     public abstract Task<FrameSocket> ConnectPublisherAsync(Uri server, string channel, CancellationToken cancellationToken);
 
-    /// <summary>A stream's message <paramref name="serial"/> for <paramref name="channel"/>, carrying its scheduled send time.</summary>
-    public abstract byte[] EncodePublish(string channel, long serial, DateTime dueUtc);
+    /// <summary>
+    /// A stream's message <paramref name="serial"/> for <paramref name="channel"/>, carrying its scheduled send time;
+    /// valid until the next call. Written into a buffer the client keeps, as every publish is: the tool's own
+    /// allocation (and so its own GC pauses, which delay what it sends and reads) must not differ by target.
+    /// </summary>
+    public abstract ReadOnlyMemory<byte> EncodePublish(string channel, long serial, DateTime dueUtc);
 
     /// <summary>A subscriber's reader for one stream (with <see cref="DecodeMode.Full"/> it checks the payload against the schedule).</summary>
     public abstract DeliveryScanner CreateScanner(int stream, PublishSchedule schedule);
@@ -99,14 +105,18 @@ public sealed class AblyTargetClient(WireFormat format, string key, DecodeMode m
     public override async Task<FrameSocket> ConnectPublisherAsync(Uri server, string channel, CancellationToken cancellationToken) =>
         (await AblySocket.ConnectAsync(server, key, format, cancellationToken)).Frames;
 
-    public override byte[] EncodePublish(string channel, long serial, DateTime dueUtc)
+    /// <summary>The publish's extras, <c>{"headers":{"responseId":"r1","sentAt":"TICKS"}}</c>: ticks are 18 digits for
+    /// centuries yet, so each publish writes its own into the same bytes.</summary>
+    private readonly byte[] _extras = Encoding.UTF8.GetBytes($$$"""{"headers":{"responseId":"{{{Payload.ResponseId}}}","sentAt":"{{{new string('0', SentAtDigits)}}}"}}""");
+    private const int SentAtDigits = 18;
+    private readonly ArrayBufferWriter<byte> _publish = new(1024);
+    private ProtocolMessage? _publishMessage;
+
+    public override ReadOnlyMemory<byte> EncodePublish(string channel, long serial, DateTime dueUtc)
     {
-        var sentAt = dueUtc.Ticks.ToString(CultureInfo.InvariantCulture);
-        var extras = $$$"""{"headers":{"responseId":"{{{Payload.ResponseId}}}","sentAt":"{{{sentAt}}}"}}""";
-        return _codec.Encode(new ProtocolMessage(ProtocolAction.Message)
+        // One message object, changed in place: the publisher's single thread sends each before it encodes the next.
+        var message = _publishMessage ??= new ProtocolMessage(ProtocolAction.Message)
         {
-            Channel = channel,
-            MsgSerial = serial,
             Messages =
             [
                 new Message
@@ -114,10 +124,21 @@ public sealed class AblyTargetClient(WireFormat format, string key, DecodeMode m
                     Name = Payload.Name,
                     Data = MessageData.FromText(Payload.Data),
                     Encoding = Payload.Encoding,
-                    Extras = new JsonPayload(Encoding.UTF8.GetBytes(extras)),
+                    Extras = new JsonPayload(_extras),
                 },
             ],
-        });
+        };
+        message.Channel = channel;
+        message.MsgSerial = serial;
+        var digits = _extras.AsSpan(_extras.Length - SentAtDigits - 3, SentAtDigits);
+        if (!Utf8Formatter.TryFormat(dueUtc.Ticks, digits, out var written, new StandardFormat('D', SentAtDigits)) || written != SentAtDigits)
+        {
+            throw new InvalidOperationException($"sentAt {dueUtc.Ticks} is not {SentAtDigits} digits");
+        }
+
+        _publish.ResetWrittenCount();
+        _codec.Write(message, _publish);
+        return _publish.WrittenMemory;
     }
 
     public override DeliveryScanner CreateScanner(int stream, PublishSchedule schedule) =>
@@ -139,6 +160,12 @@ public sealed class AblyTargetClient(WireFormat format, string key, DecodeMode m
 
     public override PublisherReply ReadReply(ReadOnlyMemory<byte> frame)
     {
+        // The common reply, scanned without decoding (as raw-ack's is); anything else is decoded whole.
+        if (FrameScanner.TryScanAck(format, frame, out var firstSerial, out var count))
+        {
+            return new PublisherReply(PublisherReplyKind.Ack, firstSerial, count);
+        }
+
         var message = _codec.Decode(frame);
         return message.Action switch
         {
@@ -169,7 +196,13 @@ public sealed class RawTargetClient(DecodeMode mode, bool acks) : TargetClient
     public override Task<FrameSocket> ConnectPublisherAsync(Uri server, string channel, CancellationToken cancellationToken) =>
         FrameSocket.ConnectAsync(Endpoint(server, acks ? "pub&ack=1" : "pub", channel), WebSocketMessageType.Text, cancellationToken);
 
-    public override byte[] EncodePublish(string channel, long serial, DateTime dueUtc) => RawPayload.Encode(serial, dueUtc.Ticks);
+    private readonly byte[] _publish = new byte[RawPayload.Length];
+
+    public override ReadOnlyMemory<byte> EncodePublish(string channel, long serial, DateTime dueUtc)
+    {
+        RawPayload.Write(serial, dueUtc.Ticks, _publish);
+        return _publish;
+    }
 
     public override DeliveryScanner CreateScanner(int stream, PublishSchedule schedule) =>
         (ReadOnlyMemory<byte> frame, List<long> serials, ref long payloadErrors, out string? endReason) =>
@@ -256,10 +289,13 @@ public static class RawPayload
 {
     public const int Length = 57;
 
-    public static byte[] Encode(long seq, long sentAtTicks)
+    /// <summary>Writes the message into <paramref name="destination"/> (<see cref="Length"/> bytes).</summary>
+    public static void Write(long seq, long sentAtTicks, Span<byte> destination)
     {
-        var text = string.Create(CultureInfo.InvariantCulture, $$"""{"token":"abc","seq":{{seq,7}},"sentAt":{{sentAtTicks,18}}}""");
-        return Encoding.UTF8.GetBytes(text);
+        if (!System.Text.Unicode.Utf8.TryWrite(destination, CultureInfo.InvariantCulture, $$"""{"token":"abc","seq":{{seq,7}},"sentAt":{{sentAtTicks,18}}}""", out var written) || written != Length)
+        {
+            throw new InvalidOperationException($"seq {seq} or sentAt {sentAtTicks} does not fit the {Length}-byte message");
+        }
     }
 
     /// <summary>Parses the JSON (any layout); false when it is not such an object.</summary>
