@@ -59,6 +59,13 @@ public sealed class LoadTestOptions
     public const int MaxStreams = 2000;
     public const double MaxRate = 50_000;
     public const int MaxNodes = 5;
+
+    /// <summary>
+    /// A matrix run's default warm-up. A fresh server spends its first 4–5 s of publishing compiling (0.3–0.7 s of JIT
+    /// per second at 1000×5×1) and makes its first gen1/gen2 collection after the connections, a 40–60 ms pause, about
+    /// 2.5 s in: with 2 s of warm-up both landed in the measured window (docs/benchmarks.md, session 16).
+    /// </summary>
+    public static readonly TimeSpan MatrixWarmup = TimeSpan.FromSeconds(8);
     public const string Usage = """
         TokenWire.LoadTest — fixed-rate fan-out over real WebSockets speaking Ably protocol v6, each scenario also run
         against a raw Kestrel WebSocket fan-out (bench/TokenWire.RawFanout) as the baseline TokenWire is compared with.
@@ -79,7 +86,7 @@ public sealed class LoadTestOptions
                                 work; its p99 is reported as ack-p99) | raw,raw-ack: both, and the ratios to each
                                 and of raw-ack to raw | none. raw-ack applies to the matrix only  [raw]
           --duration <s>        measured seconds per scenario                                       [10; sweep: 3]
-          --warmup <s>          unmeasured seconds published first                                  [2; sweep: 1]
+          --warmup <s>          unmeasured seconds published first (the server's JIT, first GCs)    [8; sweep: 1]
           --drain <s>           max seconds to wait for deliveries after the last publish           [10; sweep: 3]
           --decode <mode>       fast (scan ids / seq) | full (decode + payload check)               [fast]
           --sweep               rate sweep instead of the matrix: --streams x RATE x --subscribers (1 x R x 100), R
@@ -154,7 +161,7 @@ public sealed class LoadTestOptions
     /// <summary>Share of the stream's bytes a slow subscriber reads.</summary>
     public double SlowFraction { get; private set; } = 0.1;
 
-    public Timing Timing { get; private set; } = new(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+    public Timing Timing { get; private set; } = new(MatrixWarmup, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
 
     public DecodeMode Decode { get; private set; } = DecodeMode.Fast;
 
@@ -332,7 +339,7 @@ public sealed class LoadTestOptions
 
         options.Timing = options.Sweep
             ? new Timing(warmup ?? TimeSpan.FromSeconds(1), duration ?? TimeSpan.FromSeconds(3), drain ?? TimeSpan.FromSeconds(3))
-            : new Timing(warmup ?? TimeSpan.FromSeconds(2), duration ?? TimeSpan.FromSeconds(10), drain ?? TimeSpan.FromSeconds(10));
+            : new Timing(warmup ?? MatrixWarmup, duration ?? TimeSpan.FromSeconds(10), drain ?? TimeSpan.FromSeconds(10));
         options.Formats = (formats ?? (options.Sweep ? "msgpack" : "json,msgpack"))
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(f => f switch
