@@ -66,6 +66,11 @@ public sealed class LoadTestOptions
     /// 2.5 s in: with 2 s of warm-up both landed in the measured window (docs/benchmarks.md, session 16).
     /// </summary>
     public static readonly TimeSpan MatrixWarmup = TimeSpan.FromSeconds(8);
+
+    /// <summary>A matrix run's timing unless told otherwise; a sweep's short probes have their own.</summary>
+    private static readonly Timing MatrixTiming = new(MatrixWarmup, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+    private static readonly Timing SweepTiming = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(3));
+
     public const string Usage = """
         TokenWire.LoadTest — fixed-rate fan-out over real WebSockets speaking Ably protocol v6, each scenario also run
         against a raw Kestrel WebSocket fan-out (bench/TokenWire.RawFanout) as the baseline TokenWire is compared with.
@@ -161,7 +166,7 @@ public sealed class LoadTestOptions
     /// <summary>Share of the stream's bytes a slow subscriber reads.</summary>
     public double SlowFraction { get; private set; } = 0.1;
 
-    public Timing Timing { get; private set; } = new(MatrixWarmup, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+    public Timing Timing { get; private set; } = MatrixTiming;
 
     public DecodeMode Decode { get; private set; } = DecodeMode.Fast;
 
@@ -337,9 +342,8 @@ public sealed class LoadTestOptions
             throw new ArgumentException("--nodes and --redis start servers; they cannot be combined with --url");
         }
 
-        options.Timing = options.Sweep
-            ? new Timing(warmup ?? TimeSpan.FromSeconds(1), duration ?? TimeSpan.FromSeconds(3), drain ?? TimeSpan.FromSeconds(3))
-            : new Timing(warmup ?? MatrixWarmup, duration ?? TimeSpan.FromSeconds(10), drain ?? TimeSpan.FromSeconds(10));
+        var defaults = options.Sweep ? SweepTiming : MatrixTiming;
+        options.Timing = new Timing(warmup ?? defaults.Warmup, duration ?? defaults.Duration, drain ?? defaults.Drain);
         options.Formats = (formats ?? (options.Sweep ? "msgpack" : "json,msgpack"))
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(f => f switch
