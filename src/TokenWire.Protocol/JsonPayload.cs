@@ -46,6 +46,10 @@ public sealed class JsonPayload
     /// </summary>
     internal static JsonPayload FromMessagePack(byte[] messagePack) => new(default, messagePack);
 
+    /// <summary>The bytes this value holds in memory, in whichever forms it has (JSON, MessagePack, or both once
+    /// transcoded), without transcoding it.</summary>
+    public int HeldBytes => _utf8Json.Length + (_messagePack?.Length ?? 0) + (Volatile.Read(ref _transcoded)?.Length ?? 0);
+
     public JsonElement ToElement()
     {
         using var doc = JsonDocument.Parse(Utf8Json);

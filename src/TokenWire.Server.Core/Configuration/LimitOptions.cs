@@ -47,10 +47,11 @@ public sealed class LimitOptions
     public int MaxConnectionsPerApp { get; set; }
 
     /// <summary>
-    /// Bytes queued for one connection (messages at their encoded size) before it is treated as a slow consumer and
-    /// disconnected (it then resumes and is replayed from its channel serials). Below the bound a lagging connection
-    /// gets larger bundled frames instead. 4 MiB is many seconds of the fastest token stream and bounds a stuck
-    /// connection's memory; 0 = unbounded.
+    /// Memory queued for one connection before it is treated as a slow consumer and disconnected (it then resumes and
+    /// is replayed from its channel serials): control frames at their encoded size, messages at theirs plus the objects
+    /// a queued message keeps alive (about twice a token's frame), so the bound is what a stuck connection can hold.
+    /// Below the bound a lagging connection gets larger bundled frames instead. 4 MiB is several seconds of the fastest
+    /// token stream; 0 = unbounded.
     /// </summary>
     public long OutboundQueueBytes { get; set; } = 4 * 1024 * 1024;
 

@@ -7,8 +7,9 @@ using TokenWire.Server.Fanout;
 namespace TokenWire.Server.Connections;
 
 /// <summary>
-/// The egress stage of one transport: everything its socket receives goes through one queue, bounded in bytes (each
-/// item at the size of its shared frame), and one writer — but for an ACK or NACK on an idle connection, which its
+/// The egress stage of one transport: everything its socket receives goes through one queue, bounded in bytes (a
+/// control frame at its size; a batch of messages at its size plus the objects it keeps alive while queued, so that the
+/// bound holds for the memory a stuck connection holds, <see cref="MessageBatch.GetQueuedWeight"/>), and one writer — but for an ACK or NACK on an idle connection, which its
 /// caller writes directly (<see cref="TryWriteNow"/>). Control frames (ACK, ATTACHED, PRESENCE…) go out as they are. Channel messages arrive as
 /// <see cref="MessageBatch"/>es of pre-encoded messages; when several of one channel are queued back to back the
 /// writer sends them as one MESSAGE frame (Ably's bundling, channelSerial of the last), and under backpressure it
@@ -81,7 +82,7 @@ internal sealed class ConnectionEgress
         _pacing = new OutboundRateLimiter(maxOutboundRate, time);
     }
 
-    /// <summary>Bytes waiting to be written (messages counted at their encoded size).</summary>
+    /// <summary>Bytes waiting to be written, and for messages the objects they keep alive (see <see cref="MessageBatch.GetQueuedWeight"/>).</summary>
     public long QueuedBytes => Volatile.Read(ref _queuedBytes);
 
     /// <summary><see cref="Environment.TickCount64"/> at the last write (heartbeats are due only after quiet time).</summary>
@@ -91,7 +92,7 @@ internal sealed class ConnectionEgress
     public bool TryEnqueue(EncodedFrame frame) => TryEnqueue(frame, frame.GetBytes(_format).Length);
 
     /// <inheritdoc cref="TryEnqueue(EncodedFrame)"/>
-    public bool TryEnqueue(MessageBatch batch) => TryEnqueue(batch, batch.GetQueuedSize(_format));
+    public bool TryEnqueue(MessageBatch batch) => TryEnqueue(batch, batch.GetQueuedWeight(_format));
 
     /// <summary>Queues replayed messages once the queue is below half its bound (see <see cref="IFrameSink.EnqueueReplayAsync"/>).</summary>
     public async ValueTask EnqueueReplayAsync(MessageBatch batch, CancellationToken cancellationToken)
@@ -106,11 +107,11 @@ internal sealed class ConnectionEgress
             }
         }
 
-        var size = batch.GetQueuedSize(_format);
-        Interlocked.Add(ref _queuedBytes, size);
+        var weight = batch.GetQueuedWeight(_format);
+        Interlocked.Add(ref _queuedBytes, weight);
         if (!_queue.TryWrite(batch))
         {
-            Interlocked.Add(ref _queuedBytes, -size);
+            Interlocked.Add(ref _queuedBytes, -weight);
         }
     }
 
@@ -256,7 +257,7 @@ internal sealed class ConnectionEgress
                     if (batch is not null)
                     {
                         var size = batch.GetQueuedSize(_format);
-                        Dequeued(size);
+                        Dequeued(size + batch.RetainedObjectBytes);
                         if (BundleHasMessages && (batch.Channel != _bundleChannel || batch.StartsFrame || _bundleBytes + size > _maxBundleBytes))
                         {
                             await FlushBundleAsync(wire, cancellationToken).ConfigureAwait(false);

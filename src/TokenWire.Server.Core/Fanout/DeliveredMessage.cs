@@ -55,6 +55,16 @@ public sealed class DeliveredMessage
     /// <see cref="Message.Size"/> (what a frame's bound in bytes weighs it at).</summary>
     public int ApproximateSize => _stored is { } stored ? stored.Entry.Bytes.Length : Message.Size;
 
+    /// <summary>
+    /// What this delivery's objects keep alive besides its encoded bytes (<see cref="RetainedSize"/>): for a live one,
+    /// its log entry and message with their strings; for a replayed one, its stored bytes. The lazily made encodings
+    /// are not counted: a queued delivery has none of its own until the writer bundles it.
+    /// </summary>
+    public int RetainedObjectBytes => _stored is { } stored
+        ? RetainedSize.DeliveredMessageObject + RetainedSize.StoredObject + stored.Entry.Bytes.Length
+        : RetainedSize.DeliveredMessageObject + RetainedSize.LogEntryObject + RetainedSize.Of(_entry!.Message)
+            + (_snapshot is null ? 0 : RetainedSize.SnapshotObject);
+
     /// <summary><see cref="Message"/>'s <c>action</c>, without decoding a stored one.</summary>
     public int? Action => _stored is { } stored ? stored.Action : Message.Action;
 

@@ -11,6 +11,7 @@ namespace TokenWire.Server.Fanout;
 public sealed class MessageBatch(string channel, string channelSerial, DeliveredMessage[] messages, string? publisherConnectionId = null)
 {
     private PerFormatBytes _frame;
+    private int _retainedObjectBytes = -1;
 
     public string Channel { get; } = channel;
 
@@ -63,6 +64,39 @@ public sealed class MessageBatch(string channel, string channelSerial, Delivered
         }
 
         return size;
+    }
+
+    /// <summary>
+    /// What this batch weighs against a connection's outbound bound: its bytes there (<see cref="GetQueuedSize"/>)
+    /// plus the objects it keeps alive while queued (<see cref="RetainedObjectBytes"/>), so the bound holds for memory.
+    /// </summary>
+    public int GetQueuedWeight(WireFormat format) => GetQueuedSize(format) + RetainedObjectBytes;
+
+    /// <summary>
+    /// The objects this batch keeps alive while queued (<see cref="RetainedSize"/>): itself, its serial, its frame's
+    /// array, its array of messages and theirs. Computed once, so that a connection's queue adds and removes the same weight for it.
+    /// </summary>
+    public int RetainedObjectBytes
+    {
+        get
+        {
+            var bytes = Volatile.Read(ref _retainedObjectBytes);
+            if (bytes < 0)
+            {
+                bytes = RetainedSize.QueueSlot + RetainedSize.BatchObject + RetainedSize.FrameArray + RetainedSize.Of(ChannelSerial)
+                    + RetainedSize.OfReferences(Messages.Length);
+                foreach (var message in Messages)
+                {
+                    bytes += message.RetainedObjectBytes;
+                }
+
+                // Racing readers compute the same figure from the same messages; the first one stored is kept.
+                var first = Interlocked.CompareExchange(ref _retainedObjectBytes, bytes, -1);
+                bytes = first >= 0 ? first : bytes;
+            }
+
+            return bytes;
+        }
     }
 
     /// <summary>
