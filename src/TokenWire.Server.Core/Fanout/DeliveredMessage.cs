@@ -57,11 +57,12 @@ public sealed class DeliveredMessage
 
     /// <summary>
     /// What this delivery's objects keep alive besides its encoded bytes (<see cref="RetainedSize"/>): for a live one,
-    /// its log entry and message with their strings; for a replayed one, its stored bytes. The lazily made encodings
-    /// are not counted: a queued delivery has none of its own until the writer bundles it.
+    /// its log entry and message with their strings; for a replayed one, its stored bytes and the connection id read
+    /// from them. The lazily made encodings are not counted: a queued delivery has none of its own until the writer
+    /// bundles it.
     /// </summary>
     public int RetainedObjectBytes => _stored is { } stored
-        ? RetainedSize.DeliveredMessageObject + RetainedSize.StoredObject + stored.Entry.Bytes.Length
+        ? RetainedSize.DeliveredMessageObject + RetainedSize.StoredObject + stored.Entry.Bytes.Length + RetainedSize.Of(stored.ConnectionId)
         : RetainedSize.DeliveredMessageObject + RetainedSize.LogEntryObject + RetainedSize.Of(_entry!.Message)
             + (_snapshot is null ? 0 : RetainedSize.SnapshotObject);
 

@@ -31,8 +31,9 @@ internal static class RetainedSize
     /// <summary>A <see cref="MessageSnapshot"/> (its text buffer and original are shared with the channel's fold).</summary>
     internal const int SnapshotObject = ObjectHeader + (7 * 8) + 8;
 
-    /// <summary>A replayed message's stored form: the <c>Stored</c> object and its boxed-in entry (epoch, offsets, time, bytes).</summary>
-    internal const int StoredObject = ObjectHeader + 8 + (5 * 8) + 16 + 16 + 8;
+    /// <summary>A replayed message's stored form: the <c>Stored</c> object with its entry (epoch, offset, version-of,
+    /// log time, bytes), action, connection id, timestamp and decoded message.</summary>
+    internal const int StoredObject = ObjectHeader + 56 + 8 + 8 + 16 + 8;
 
     /// <summary>A <see cref="JsonPayload"/> (its arrays counted apart).</summary>
     internal const int JsonPayloadObject = ObjectHeader + 16 + (2 * 8);

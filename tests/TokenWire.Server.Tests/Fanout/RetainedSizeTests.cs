@@ -1,4 +1,5 @@
 using TokenWire.Protocol;
+using TokenWire.Protocol.MessagePack;
 using TokenWire.Server.Connections;
 using TokenWire.Server.Fanout;
 using TokenWire.Server.Log;
@@ -34,6 +35,20 @@ public sealed class RetainedSizeTests
         GC.KeepAlive(batches);
 
         Assert.InRange(weight, allocated, allocated * 4 / 3);
+    }
+
+    [Fact]
+    public void A_replayed_delivery_weighs_at_least_its_objects_besides_its_stored_bytes()
+    {
+        var message = new Message { Id = "pub:1:0", ConnectionId = PublisherConnection, Name = "token", Data = MessageData.FromText("hello"), Action = MessageActions.Create };
+        var entry = new StoredEntry("01765000000000", 5, null, 1_765_000_000_000, StoredMessageCodec.Encode(message));
+        _ = new DeliveredMessage(entry);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var delivery = new DeliveredMessage(entry);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.InRange(delivery.RetainedObjectBytes - entry.Bytes.Length, allocated, allocated * 4 / 3);
     }
 
     [Fact]
