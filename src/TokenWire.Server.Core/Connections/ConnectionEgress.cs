@@ -8,9 +8,10 @@ namespace TokenWire.Server.Connections;
 
 /// <summary>
 /// The egress stage of one transport: everything its socket receives goes through one queue, bounded in bytes (a
-/// control frame at its size; a batch of messages at its size plus the objects it keeps alive while queued, so that the
-/// bound holds for the memory a stuck connection holds, <see cref="MessageBatch.GetQueuedWeight"/>), and one writer — but for an ACK or NACK on an idle connection, which its
-/// caller writes directly (<see cref="TryWriteNow"/>). Control frames (ACK, ATTACHED, PRESENCE…) go out as they are. Channel messages arrive as
+/// control frame at its size; a batch of messages at its size plus the objects it keeps alive while queued, so that
+/// the bound holds for the memory a stuck connection holds, <see cref="MessageBatch.GetQueuedWeight"/>), and one
+/// writer — but for an ACK or NACK on an idle connection, which its caller writes directly (<see cref="TryWriteNow"/>).
+/// Control frames (ACK, ATTACHED, PRESENCE…) go out as they are. Channel messages arrive as
 /// <see cref="MessageBatch"/>es of pre-encoded messages; when several of one channel are queued back to back the
 /// writer sends them as one MESSAGE frame (Ably's bundling, channelSerial of the last), and under backpressure it
 /// folds consecutive appends to one message into one. So frames grow with the queue: a keeping-up subscriber gets
